@@ -1,0 +1,4 @@
+"""Entry page: login gate and navigation."""
+import streamlit as st
+
+st.title("Maxchat Inbox")

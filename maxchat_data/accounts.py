@@ -1,0 +1,114 @@
+"""U1-U3: agents, roles and passwords (argon2 hashes only)."""
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .common import record
+from .errors import NotFound, ValidationError
+from .store import Store, Writer, utcnow
+
+ROLES = ("admin", "supervisor", "agent")
+RANK = {"agent": 0, "supervisor": 1, "admin": 2}  # admin ⊇ supervisor ⊇ agent
+_hasher = PasswordHasher()
+_USERNAME = re.compile(r"^[a-z0-9_.\-]{2,32}$")
+# Verified against when the username is unknown, so both cases take as long.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+def has_role(role: str, needed: str) -> bool:
+    return RANK[role] >= RANK[needed]
+
+
+def _check(username: str, display_name: str, role: str, password: str | None) -> None:
+    if not _USERNAME.match(username):
+        raise ValidationError("A username is 2-32 lower-case letters, digits, '.', '_' or '-'.")
+    if not display_name or len(display_name) > 60:
+        raise ValidationError("A display name needs 1 to 60 characters.")
+    if role not in ROLES:
+        raise ValidationError(f"Role must be one of {', '.join(ROLES)}.")
+    if password is not None and len(password) < 8:
+        raise ValidationError("A password needs at least 8 characters.")
+
+
+def create_agent(store: Store, username: str, display_name: str, password: str, role: str = "agent",
+                 actor_id: int | None = None) -> int:
+    username, display_name = (username or "").strip().lower(), (display_name or "").strip()
+    _check(username, display_name, role, password)
+    return store.write(_create, username, display_name, _hasher.hash(password), role, actor_id)
+
+
+def _create(w: Writer, username, display_name, password_hash, role, actor_id):
+    if w.one("SELECT 1 FROM agents WHERE username = ?", [username]):
+        raise ValidationError(f"The username {username!r} is taken.")
+    agent_id = w.ids.next("agents")
+    now = utcnow()
+    w.execute("INSERT INTO agents (id, username, display_name, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+              [agent_id, username, display_name, password_hash, role, now])
+    record(w, None, actor_id, "agent_created", f"{agent_id} {username} {role}", now)
+    return agent_id
+
+
+def update_agent(store: Store, agent_id: int, actor_id: int | None, *, display_name: str, role: str,
+                 active: bool, password: str | None = None) -> None:
+    """U2: edit, change role, (de)activate, set a new password."""
+    display_name = (display_name or "").strip()
+    current = get_agent(store, agent_id)
+    if current is None:
+        raise NotFound(f"Agent {agent_id} does not exist.")
+    _check(current["username"], display_name, role, password or None)
+    new_hash = _hasher.hash(password) if password else None
+    store.write(_update, agent_id, actor_id, display_name, role, bool(active), new_hash)
+
+
+def _update(w: Writer, agent_id, actor_id, display_name, role, active, new_hash):
+    if not active or role != "admin":
+        others = w.one("SELECT count(*) FROM agents WHERE role = 'admin' AND active AND id <> ?", [agent_id])[0]
+        if others == 0:
+            raise ValidationError("Keep at least one active admin.")
+    w.execute("UPDATE agents SET display_name = ?, role = ?, active = ?,"
+              " password_hash = coalesce(?, password_hash) WHERE id = ?",
+              [display_name, role, active, new_hash, agent_id])
+    if not active:
+        # A deactivated agent's open chats go back to the queue.
+        chats = w.all("SELECT id FROM chats WHERE assignee_id = ?", [agent_id])
+        w.execute("UPDATE chats SET assignee_id = NULL, status = 'Open' WHERE assignee_id = ?", [agent_id])
+        for (chat_id,) in chats:
+            record(w, chat_id, actor_id, "assign", f"{agent_id} -> None (agent deactivated)", utcnow(),
+                   f"{display_name} was deactivated: chat back to the queue")
+    record(w, None, actor_id, "agent_updated", f"{agent_id} role={role} active={active}", utcnow())
+
+
+def authenticate(store: Store, username: str, password: str) -> dict | None:
+    """The agent when the password matches and the agent is active, else None."""
+    found = store.dicts("SELECT id, username, display_name, role, active, notify, password_hash FROM agents"
+                        " WHERE username = ?", [(username or "").strip().lower()])
+    stored = found[0]["password_hash"] if found else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password or "")
+    except (VerificationError, InvalidHashError):
+        return None
+    if not found or not found[0]["active"]:
+        return None
+    agent = found[0]
+    agent.pop("password_hash")
+    return agent
+
+
+def get_agent(store: Store, agent_id: int) -> dict | None:
+    found = store.dicts("SELECT id, username, display_name, role, active, notify FROM agents WHERE id = ?", [agent_id])
+    return found[0] if found else None
+
+
+def list_agents(store: Store, *, active_only: bool = False) -> list[dict]:
+    where = "WHERE active" if active_only else ""
+    return store.dicts(f"SELECT id, username, display_name, role, active, notify FROM agents {where} ORDER BY display_name")
+
+
+def bootstrap_admin(store: Store, username: str | None, password: str | None) -> int | None:
+    """U1: on an empty database, the first admin comes from the environment."""
+    if not username or not password or store.one("SELECT count(*) FROM agents")[0]:
+        return None
+    return create_agent(store, username, "Administrator", password, "admin")

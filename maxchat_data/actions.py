@@ -1,0 +1,282 @@
+"""What agents do to a chat: assign, resolve, archive, block, reply, send an
+attachment or a template, retry a failed send, notes, contact details.
+
+Each public function is one user action. It validates, then hands one write
+function to the writer thread; the write function re-reads the chat there, so
+two agents acting at once get one consistent outcome (A5). Domain errors are
+raised before anything is written."""
+from __future__ import annotations
+
+import re
+
+from . import emoji
+from .common import (actor_name, agent_row, chat_row, preview, record, search_key,
+                     start_session, status_for)
+from .errors import NotAllowed, NotFound, ValidationError
+from .media import check_upload, insert_attachment, save
+from .store import Store, Writer, utcnow
+from .templates import render, usable_template
+from .window import reply_window
+
+TEXT_LIMIT = {"whatsapp": 4096, "messenger": 2000, "telegram": 4096}
+CAPTION_LIMIT = 1024
+NOTE_LIMIT = 2000
+EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+
+
+# ---- assign / resolve (A1-A5) ------------------------------------------------
+def assign(store: Store, chat_id: int, agent_id: int | None, actor_id: int | None) -> str:
+    """Assign (or reassign) the chat; ``agent_id=None`` hands it back to the
+    BOT. Returns the new status."""
+    return store.write(_assign, chat_id, agent_id, actor_id)
+
+
+def _assign(w: Writer, chat_id, agent_id, actor_id):
+    chat = chat_row(w, chat_id)
+    now = utcnow()
+    target = agent_row(w, agent_id)["display_name"] if agent_id is not None else "BOT"
+    if chat["assignee_id"] == agent_id and chat["status"] != "Resolved":
+        record(w, chat_id, actor_id, "assign", f"already assigned to {target}: no change", now)
+        return chat["status"]
+    status = status_for(agent_id, False)
+    if chat["status"] == "Resolved":
+        w.execute("UPDATE sessions SET resolved_at = NULL, resolved_by = NULL WHERE id = ?", [chat["session_id"]])
+    w.execute("UPDATE chats SET assignee_id = ?, status = ? WHERE id = ?", [agent_id, status, chat_id])
+    who = actor_name(w, actor_id)
+    if chat["assignee_id"] is None or chat["status"] == "Resolved":
+        line = f"{who} assigned the chat to {target}"
+    else:
+        line = f"{who} reassigned the chat from {actor_name(w, chat['assignee_id'])} to {target}"
+    record(w, chat_id, actor_id, "assign", f"{chat['assignee_id']} -> {agent_id}", now, line)
+    return status
+
+
+def resolve(store: Store, chat_id: int, actor_id: int) -> bool:
+    """A3: Resolved and unassigned. False when it already was (the second of
+    two agents resolving at once): that attempt is still an event (A5)."""
+    return store.write(_resolve, chat_id, actor_id)
+
+
+def _resolve(w: Writer, chat_id, actor_id):
+    chat = chat_row(w, chat_id)
+    now = utcnow()
+    if chat["status"] == "Resolved":
+        record(w, chat_id, actor_id, "resolve", "already resolved: no change", now)
+        return False
+    w.execute("UPDATE chats SET status = 'Resolved', assignee_id = NULL WHERE id = ?", [chat_id])
+    w.execute("UPDATE sessions SET resolved_at = ?, resolved_by = ? WHERE id = ?", [now, actor_id, chat["session_id"]])
+    record(w, chat_id, actor_id, "resolve", f"assignee was {chat['assignee_id']}", now,
+           f"{actor_name(w, actor_id)} resolved the chat")
+    return True
+
+
+# ---- archive / block (P4-P6) -------------------------------------------------
+def archive(store: Store, chat_id: int, actor_id: int) -> bool:
+    return store.write(_set_archived, chat_id, True, actor_id)
+
+
+def unarchive(store: Store, chat_id: int, actor_id: int) -> bool:
+    return store.write(_set_archived, chat_id, False, actor_id)
+
+
+def _set_archived(w: Writer, chat_id, archived, actor_id):
+    chat = chat_row(w, chat_id)
+    if chat["archived"] == archived:
+        return False
+    w.execute("UPDATE chats SET archived = ? WHERE id = ?", [archived, chat_id])
+    verb = "archived" if archived else "unarchived"
+    record(w, chat_id, actor_id, verb, "", utcnow(), f"{actor_name(w, actor_id)} {verb} the chat")
+    return True
+
+
+def block(store: Store, chat_id: int, actor_id: int) -> bool:
+    return store.write(_set_blocked, chat_id, True, actor_id)
+
+
+def unblock(store: Store, chat_id: int, actor_id: int) -> bool:
+    return store.write(_set_blocked, chat_id, False, actor_id)
+
+
+def _set_blocked(w: Writer, chat_id, blocked, actor_id):
+    chat = chat_row(w, chat_id)
+    if chat["blocked"] == blocked:
+        return False
+    w.execute("UPDATE contacts SET blocked = ? WHERE id = ?", [blocked, chat["contact_id"]])
+    verb = "blocked" if blocked else "unblocked"
+    now = utcnow()
+    for (other,) in w.all("SELECT id FROM chats WHERE contact_id = ?", [chat["contact_id"]]):
+        w.execute("UPDATE chats SET blocked = ? WHERE id = ?", [blocked, other])
+        record(w, other, actor_id, verb, "", now, f"{actor_name(w, actor_id)} {verb} the contact")
+    return True
+
+
+# ---- sending (C5, T2-T6) -------------------------------------------------------
+def reply(store: Store, chat_id: int, agent_id: int, text: str) -> int:
+    """T2: a free-form text reply, queued for the delivery worker. Emoji
+    ``:shortcodes:`` become emoji. Returns the message id."""
+    text = emoji.expand((text or "").strip())
+    if not text:
+        raise ValidationError("Type a message first.")
+    return store.write(_send, chat_id, agent_id, {"kind": "text", "body": text})
+
+
+def send_attachment(store: Store, chat_id: int, agent_id: int, filename: str, data: bytes,
+                    caption: str = "") -> int:
+    """T3: a document, image or video of at most 1 MB, typed from its bytes.
+    A refused file leaves nothing behind."""
+    caption = emoji.expand((caption or "").strip())
+    if len(caption) > CAPTION_LIMIT:
+        raise ValidationError(f"A caption can be at most {CAPTION_LIMIT} characters.")
+    chat = store.dicts("SELECT channel, blocked, last_inbound_at FROM chats WHERE id = ?", [chat_id])
+    if not chat:
+        raise NotFound(f"Chat {chat_id} does not exist.")
+    _check_can_reply(chat[0])  # before the file is written anywhere
+    mime, kind = check_upload(filename, data)
+    attachment = save(store.media_dir, filename, data, mime, kind)
+    return store.write(_send, chat_id, agent_id, {"kind": kind, "caption": caption or None, "attachment": attachment})
+
+
+def send_template(store: Store, chat_id: int, agent_id: int, template_id: int, values: list[str]) -> int:
+    """T5: the only way to write when the window is closed. Opens a
+    Business-initiated session (C2)."""
+    return store.write(_send, chat_id, agent_id, {"kind": "template", "template_id": template_id,
+                                                   "values": [str(v).strip() for v in values]})
+
+
+def _check_can_reply(chat: dict) -> None:
+    if chat["blocked"]:
+        raise NotAllowed("This contact is blocked: unblock it to reply.")
+    if not reply_window(chat["channel"], chat["last_inbound_at"]).open:
+        raise NotAllowed("The 24-hour window is closed: the customer has not written for over 24 hours. "
+                         "Send a template instead.")
+
+
+def _send(w: Writer, chat_id, agent_id, what):
+    chat = chat_row(w, chat_id)
+    agent = agent_row(w, agent_id)
+    now = utcnow()
+    kind = what["kind"]
+    body = what.get("body")
+    template_id = params = None
+    if kind == "template":
+        tpl = usable_template(w, template_id := what["template_id"], chat["channel"])
+        params = what["values"]
+        body = render(tpl["body"], tpl["variables"], params)
+        if chat["blocked"]:
+            raise NotAllowed("This contact is blocked: unblock it to send messages.")
+    else:
+        _check_can_reply(chat)
+        if body is not None and len(body) > TEXT_LIMIT[chat["channel"]]:
+            raise ValidationError(f"A message can be at most {TEXT_LIMIT[chat['channel']]} characters on this channel.")
+
+    who = agent["display_name"]
+    session_id = chat["session_id"]
+    status = chat["status"]
+    # A template always opens a new (business-initiated) conversation; a reply
+    # on a resolved chat reopens it the same way.
+    if kind == "template" or status == "Resolved" or session_id is None:
+        session_id = start_session(w, chat_id, "Business initiate", now)
+        record(w, chat_id, agent_id, "session_started", "Business initiate", now,
+               f"{who} started a session (Business initiate)")
+        assignee = agent_id if chat["assignee_id"] is None or status == "Resolved" else chat["assignee_id"]
+    else:
+        assignee = chat["assignee_id"] if chat["assignee_id"] is not None else agent_id  # C5 take-over
+        if chat["assignee_id"] is None:
+            record(w, chat_id, agent_id, "assign", f"None -> {agent_id} (replied)", now, f"{who} took the chat by replying")
+    new_status = status_for(assignee, False)
+    attachment_id = insert_attachment(w, what["attachment"], now) if "attachment" in what else None
+    message_id = w.ids.next("messages")
+    w.execute(
+        "INSERT INTO messages (id, chat_id, session_id, channel, direction, sender_agent_id, kind, body, caption,"
+        " attachment_id, template_id, template_params, status, sent_at, created_at)"
+        " VALUES (?, ?, ?, ?, 'out', ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        [message_id, chat_id, session_id, chat["channel"], agent_id, kind, body, what.get("caption"),
+         attachment_id, template_id, params, now, now])
+    w.execute("INSERT INTO outbox (message_id, next_attempt_at) VALUES (?, ?)", [message_id, now])
+    w.execute("UPDATE sessions SET first_response_at = coalesce(first_response_at, ?) WHERE id = ?", [now, session_id])
+    shown = body if kind in ("text", "template") else (what.get("caption") or f"[{kind}]")
+    w.execute("UPDATE chats SET assignee_id = ?, status = ?, unread = 0, last_message_at = ?, last_preview = ?,"
+              " last_direction = 'out' WHERE id = ?", [assignee, new_status, now, preview(shown), chat_id])
+    return message_id
+
+
+def retry(store: Store, message_id: int, actor_id: int) -> None:
+    """T6: a failed send goes back to the delivery queue."""
+    store.write(_retry, message_id, actor_id)
+
+
+def _retry(w: Writer, message_id, actor_id):
+    found = w.one("SELECT chat_id, status, direction FROM messages WHERE id = ?", [message_id])
+    if found is None or found[2] != "out":
+        raise NotFound(f"Message {message_id} is not a message we sent.")
+    if found[1] != "failed":
+        raise NotAllowed("Only a failed message can be sent again.")
+    now = utcnow()
+    w.execute("UPDATE messages SET status = 'pending', error = NULL WHERE id = ?", [message_id])
+    w.execute("INSERT INTO outbox (message_id, next_attempt_at) VALUES (?, ?) ON CONFLICT DO NOTHING", [message_id, now])
+    record(w, found[0], actor_id, "retry", f"message {message_id}", now)
+
+
+# ---- read state, notes, contact details, preferences ---------------------------
+def mark_read(store: Store, chat_id: int) -> None:
+    if store.one("SELECT unread FROM chats WHERE id = ?", [chat_id]) not in (None, (0,)):
+        store.write(_mark_read, chat_id)
+
+
+def _mark_read(w: Writer, chat_id):
+    w.execute("UPDATE chats SET unread = 0 WHERE id = ?", [chat_id])
+
+
+def add_note(store: Store, chat_id: int, author_id: int, body: str) -> int:
+    """P3: a note on the contact, written from one of its chats."""
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError("A note cannot be empty.")
+    if len(body) > NOTE_LIMIT:
+        raise ValidationError(f"A note can be at most {NOTE_LIMIT} characters.")
+    return store.write(_add_note, chat_id, author_id, body)
+
+
+def _add_note(w: Writer, chat_id, author_id, body):
+    chat = chat_row(w, chat_id)
+    agent_row(w, author_id)
+    note_id = w.ids.next("notes")
+    now = utcnow()
+    w.execute("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?)", [note_id, chat["contact_id"], chat_id, author_id, body, now])
+    record(w, chat_id, author_id, "note_added", f"note {note_id}", now)
+    return note_id
+
+
+def update_contact(store: Store, chat_id: int, actor_id: int, *, name: str, email: str = "",
+                   company: str = "", phone: str = "") -> None:
+    """P2: Contact Detail. A bad email is refused and nothing changes."""
+    name, email, company, phone = (v.strip() if v else "" for v in (name, email, company, phone))
+    if not name:
+        raise ValidationError("Name cannot be empty.")
+    if len(name) > 100 or len(company) > 100:
+        raise ValidationError("Name and company can be at most 100 characters.")
+    if email and (len(email) > 254 or not EMAIL.match(email)):
+        raise ValidationError(f"{email!r} is not a valid email address.")
+    if phone and not re.fullmatch(r"\+?[0-9 ()-]{5,20}", phone):
+        raise ValidationError(f"{phone!r} is not a valid phone number.")
+    store.write(_update_contact, chat_id, actor_id, name, email or None, company or None, phone or None)
+
+
+def _update_contact(w: Writer, chat_id, actor_id, name, email, company, phone):
+    chat = chat_row(w, chat_id)
+    w.execute("UPDATE contacts SET name = ?, email = ?, company = ?, phone = ? WHERE id = ?",
+              [name, email, company, phone, chat["contact_id"]])
+    for (other,) in w.all("SELECT id FROM chats WHERE contact_id = ?", [chat["contact_id"]]):
+        w.execute("UPDATE chats SET contact_name = ?, search_name = ? WHERE id = ?", [name, search_key(name), other])
+    record(w, chat_id, actor_id, "contact_updated", f"name={name} email={email} company={company}", utcnow())
+
+
+def set_notify(store: Store, agent_id: int, on: bool) -> None:
+    """L7: the bell, remembered per agent."""
+    store.write(_set_notify, agent_id, bool(on))
+
+
+def _set_notify(w: Writer, agent_id, on):
+    agent_row(w, agent_id, must_be_active=False)
+    w.execute("UPDATE agents SET notify = ? WHERE id = ?", [on, agent_id])

@@ -1,0 +1,86 @@
+"""Small pieces every action shares: reading a row on the writer, recording
+an event with its activity line (C6), keeping a chat's status consistent."""
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+
+from .errors import NotAllowed, NotFound
+from .store import Writer
+
+CHANNELS = ("whatsapp", "messenger", "telegram")
+CHANNEL_LABELS = {"whatsapp": "WhatsApp", "messenger": "Facebook Messenger", "telegram": "Telegram"}
+STATUSES = ("Open", "Answered", "Resolved")
+TABS = ("My Chat", "All", "Unassigned", "Archived")
+BOT = "BOT"
+
+
+def search_key(text: str) -> str:
+    """Lower-case, accents stripped: 'Désirée' is found by 'desiree'."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def preview(text: str | None, limit: int = 80) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def row(w: Writer, sql: str, params: list) -> dict | None:
+    rel = w.execute(sql, params)
+    values = rel.fetchone()
+    if values is None:
+        return None
+    return dict(zip([d[0] for d in rel.description], values))
+
+
+def chat_row(w: Writer, chat_id: int) -> dict:
+    chat = row(w, "SELECT * FROM chats WHERE id = ?", [chat_id])
+    if chat is None:
+        raise NotFound(f"Chat {chat_id} does not exist.")
+    return chat
+
+
+def agent_row(w: Writer, agent_id: int, *, must_be_active: bool = True) -> dict:
+    agent = row(w, "SELECT id, username, display_name, role, active FROM agents WHERE id = ?", [agent_id])
+    if agent is None:
+        raise NotFound(f"Agent {agent_id} does not exist.")
+    if must_be_active and not agent["active"]:
+        raise NotAllowed(f"{agent['display_name']} is deactivated.")
+    return agent
+
+
+def actor_name(w: Writer, actor_id: int | None) -> str:
+    if actor_id is None:
+        return BOT
+    found = w.one("SELECT display_name FROM agents WHERE id = ?", [actor_id])
+    return found[0] if found else f"agent {actor_id}"
+
+
+def record(w: Writer, chat_id: int | None, actor_id: int | None, action: str, details: str,
+           now: datetime, line: str | None = None) -> None:
+    """One event (who, what, when); with ``line`` also the activity line the
+    thread shows in place (C6)."""
+    w.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+              [w.ids.next("events"), chat_id, actor_id, action, details, now])
+    if line and chat_id is not None:
+        w.execute(
+            "INSERT INTO messages (id, chat_id, session_id, channel, direction, sender_agent_id, kind, body,"
+            " status, sent_at, created_at) SELECT ?, id, session_id, channel, 'activity', ?, 'activity', ?,"
+            " 'received', ?, ? FROM chats WHERE id = ?",
+            [w.ids.next("messages"), actor_id, line, now, now, chat_id])
+
+
+def status_for(assignee_id: int | None, resolved: bool) -> str:
+    """C3 in one place: the status follows from assignment and resolution."""
+    if resolved:
+        return "Resolved"
+    return "Answered" if assignee_id is not None else "Open"
+
+
+def start_session(w: Writer, chat_id: int, initiated_by: str, now: datetime) -> int:
+    session_id = w.ids.next("sessions")
+    w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at) VALUES (?, ?, ?, ?)",
+              [session_id, chat_id, initiated_by, now])
+    w.execute("UPDATE chats SET session_id = ? WHERE id = ?", [session_id, chat_id])
+    return session_id

@@ -1,0 +1,161 @@
+"""What the Chat page reads: the inbox finder (L1-L5), one chat with its
+profile, the thread (T1), and new inbound messages for notifications (L7).
+
+The finder follows Chatwoot's ConversationFinder: one request (tab, statuses,
+labels, channels, name search, page) becomes one page query plus one count
+query over the same filters, both reading only the ``chats`` table."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .common import CHANNELS, STATUSES, TABS, search_key
+from .errors import NotFound, ValidationError
+from .store import Store
+from .window import reply_window
+
+PAGE_SIZE = 30
+
+_TAB_WHERE = {
+    "My Chat": "NOT archived AND assignee_id = $agent",
+    "All": "NOT archived",
+    "Unassigned": "NOT archived AND assignee_id IS NULL",
+    "Archived": "archived",
+}
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    tab: str = "All"
+    statuses: tuple[str, ...] = ()
+    label_ids: tuple[int, ...] = ()
+    channels: tuple[str, ...] = ()
+    search: str = ""
+    page: int = 1
+    page_size: int = PAGE_SIZE
+
+    def check(self) -> None:
+        if self.tab not in TABS:
+            raise ValidationError(f"Unknown tab {self.tab!r}.")
+        if set(self.statuses) - set(STATUSES):
+            raise ValidationError(f"Unknown status in {self.statuses}.")
+        if set(self.channels) - set(CHANNELS):
+            raise ValidationError(f"Unknown channel in {self.channels}.")
+        if self.page < 1 or not 1 <= self.page_size <= 200:
+            raise ValidationError("Bad page.")
+
+
+@dataclass
+class InboxPage:
+    chats: list[dict]
+    counts: dict[str, int]          # every tab's count under the same filters
+    total: int                      # chats in the chosen tab
+    page: int
+    pages: int
+    version: int = 0
+    query: InboxQuery = field(default_factory=InboxQuery)
+
+
+def find_chats(store: Store, agent_id: int | None, query: InboxQuery) -> InboxPage:
+    query.check()
+    version = store.version  # read first: a change after this shows next poll
+    where, params = ["TRUE"], {"agent": agent_id if agent_id is not None else -1}
+    if query.statuses:
+        where.append("status IN (SELECT unnest($statuses))")
+        params["statuses"] = list(query.statuses)
+    if query.channels:
+        where.append("channel IN (SELECT unnest($channels))")
+        params["channels"] = list(query.channels)
+    if query.label_ids:
+        where.append("list_has_any(label_ids, $labels::INTEGER[])")
+        params["labels"] = [int(x) for x in query.label_ids]
+    needle = search_key(query.search.strip())
+    if needle:
+        where.append("contains(search_name, $needle)")
+        params["needle"] = needle
+    filters = " AND ".join(where)
+    counts_sql = ("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in _TAB_WHERE.values())
+                  + f" FROM chats WHERE {filters}")
+    page_sql = (
+        "SELECT c.id, c.contact_id, c.channel, c.contact_name, c.status, c.assignee_id, a.display_name AS assignee,"
+        " c.archived, c.blocked, c.label_ids, c.unread, c.last_message_at, c.last_preview, c.last_direction,"
+        " c.last_inbound_at FROM (SELECT * FROM chats WHERE " + filters + " AND " + _TAB_WHERE[query.tab] +
+        " ORDER BY last_message_at DESC NULLS LAST, id DESC LIMIT $limit OFFSET $offset) c"
+        " LEFT JOIN agents a ON a.id = c.assignee_id ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC")
+    cur = store.cursor()
+    try:
+        count_params = {k: v for k, v in params.items() if f"${k}" in counts_sql}
+        counts = dict(zip(TABS, cur.execute(counts_sql, count_params).fetchone()))
+        rel = cur.execute(page_sql, {**{k: v for k, v in params.items() if f"${k}" in page_sql},
+                                     "limit": query.page_size, "offset": (query.page - 1) * query.page_size})
+        cols = [d[0] for d in rel.description]
+        chats = [dict(zip(cols, r)) for r in rel.fetchall()]
+    finally:
+        cur.close()
+    total = counts[query.tab]
+    return InboxPage(chats, counts, total, query.page, max(1, -(-total // query.page_size)), version, query)
+
+
+def get_chat(store: Store, chat_id: int) -> dict:
+    """One chat with its contact, session and reply window: the thread
+    header and Info Profile."""
+    found = store.dicts(
+        "SELECT c.*, a.display_name AS assignee, ct.email, ct.company, ct.phone,"
+        " s.initiated_by, s.started_at AS session_started_at"
+        " FROM chats c JOIN contacts ct ON ct.id = c.contact_id LEFT JOIN agents a ON a.id = c.assignee_id"
+        " LEFT JOIN sessions s ON s.id = c.session_id WHERE c.id = ?", [chat_id])
+    if not found:
+        raise NotFound(f"Chat {chat_id} does not exist.")
+    chat = found[0]
+    chat["window"] = reply_window(chat["channel"], chat["last_inbound_at"])
+    return chat
+
+
+def thread(store: Store, chat_id: int, limit: int = 200) -> list[dict]:
+    """The last ``limit`` messages and activity lines, oldest first."""
+    return store.dicts(
+        "SELECT * FROM (SELECT m.id, m.session_id, m.direction, m.kind, m.body, m.caption, m.status, m.error,"
+        " m.sent_at, m.sender_agent_id, a.display_name AS sender_name, m.template_id,"
+        " f.id AS attachment_id, f.filename, f.mime, f.size, f.path AS attachment_path, s.initiated_by"
+        " FROM messages m LEFT JOIN agents a ON a.id = m.sender_agent_id"
+        " LEFT JOIN attachments f ON f.id = m.attachment_id LEFT JOIN sessions s ON s.id = m.session_id"
+        " WHERE m.chat_id = ? ORDER BY m.sent_at DESC, m.id DESC LIMIT ?) ORDER BY sent_at, id",
+        [chat_id, limit])
+
+
+def latest_message_id(store: Store) -> int:
+    return store.one("SELECT coalesce(max(id), 0) FROM messages")[0]
+
+
+def new_inbound_since(store: Store, after_message_id: int, limit: int = 20) -> list[dict]:
+    """L7: inbound messages newer than what a browser has seen, for toasts.
+    Blocked contacts raise none (P6)."""
+    return store.dicts(
+        "SELECT m.id, m.chat_id, m.kind, m.body, m.caption, c.contact_name, c.channel FROM messages m"
+        " JOIN chats c ON c.id = m.chat_id WHERE m.id > ? AND m.direction = 'in' AND m.notify"
+        " ORDER BY m.id LIMIT ?", [after_message_id, limit])
+
+
+def notes(store: Store, chat_id: int) -> list[dict]:
+    return store.dicts(
+        "SELECT n.id, n.body, n.created_at, a.display_name AS author FROM notes n"
+        " JOIN agents a ON a.id = n.author_id WHERE n.contact_id = (SELECT contact_id FROM chats WHERE id = ?)"
+        " ORDER BY n.created_at DESC", [chat_id])
+
+
+def chat_label_ids(store: Store, chat_id: int) -> list[int]:
+    found = store.one("SELECT label_ids FROM chats WHERE id = ?", [chat_id])
+    if found is None:
+        raise NotFound(f"Chat {chat_id} does not exist.")
+    return list(found[0])
+
+
+def attachment(store: Store, attachment_id: int) -> dict:
+    found = store.dicts("SELECT * FROM attachments WHERE id = ?", [attachment_id])
+    if not found:
+        raise NotFound(f"Attachment {attachment_id} does not exist.")
+    return found[0]
+
+
+def events(store: Store, chat_id: int) -> list[dict]:
+    return store.dicts("SELECT e.*, a.display_name AS actor FROM events e LEFT JOIN agents a ON a.id = e.actor_id"
+                       " WHERE e.chat_id = ? ORDER BY e.id", [chat_id])

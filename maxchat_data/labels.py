@@ -1,0 +1,93 @@
+"""B2-B4: labels. A label belongs to the contact; each chat row carries its
+contact's label ids so the list can filter on one table."""
+from __future__ import annotations
+
+from .common import actor_name, chat_row, record
+from .errors import NotFound, ValidationError
+from .store import Store, Writer, utcnow
+
+# The `Add Color` palette: name -> hex.
+PALETTE = {
+    "Red": "#E53935", "Orange": "#FB8C00", "Yellow": "#FDD835", "Green": "#43A047",
+    "Teal": "#00897B", "Blue": "#1E88E5", "Indigo": "#3949AB", "Purple": "#8E24AA",
+    "Pink": "#D81B60", "Brown": "#6D4C41", "Grey": "#757575",
+}
+
+
+def list_labels(store: Store) -> list[dict]:
+    return store.dicts("SELECT id, name, color FROM labels ORDER BY name_key")
+
+
+def create_label(store: Store, name: str, color: str, actor_id: int | None) -> int:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError("Give the label a name.")
+    if len(name) > 40:
+        raise ValidationError("A label name can be at most 40 characters.")
+    if color not in PALETTE.values():
+        raise ValidationError("Pick a colour from the palette.")
+    return store.write(_create, name, color, actor_id)
+
+
+def _create(w: Writer, name, color, actor_id):
+    if w.one("SELECT 1 FROM labels WHERE name_key = ?", [name.casefold()]):
+        raise ValidationError(f"A label named {name!r} already exists.")
+    label_id = w.ids.next("labels")
+    now = utcnow()
+    w.execute("INSERT INTO labels VALUES (?, ?, ?, ?, ?)", [label_id, name, name.casefold(), color, now])
+    record(w, None, actor_id, "label_created", f"{label_id} {name}", now)
+    return label_id
+
+
+def set_label(store: Store, chat_id: int, label_id: int, on: bool, actor_id: int | None) -> bool:
+    """B3: check = attach to the chat's contact, uncheck = detach. False when
+    nothing changed."""
+    return store.write(_set_label, chat_id, label_id, bool(on), actor_id)
+
+
+def _set_label(w: Writer, chat_id, label_id, on, actor_id):
+    chat = chat_row(w, chat_id)
+    label = w.one("SELECT name FROM labels WHERE id = ?", [label_id])
+    if label is None:
+        raise NotFound(f"Label {label_id} does not exist.")
+    has = w.one("SELECT 1 FROM contact_labels WHERE contact_id = ? AND label_id = ?", [chat["contact_id"], label_id])
+    if bool(has) == on:
+        return False
+    if on:
+        w.execute("INSERT INTO contact_labels VALUES (?, ?)", [chat["contact_id"], label_id])
+    else:
+        w.execute("DELETE FROM contact_labels WHERE contact_id = ? AND label_id = ?", [chat["contact_id"], label_id])
+    _refresh_chat_labels(w, [chat["contact_id"]])
+    now = utcnow()
+    verb = "added label" if on else "removed label"
+    for (other,) in w.all("SELECT id FROM chats WHERE contact_id = ?", [chat["contact_id"]]):
+        record(w, other, actor_id, "label_added" if on else "label_removed", f"{label_id} {label[0]}", now,
+               f"{actor_name(w, actor_id)} {verb} {label[0]}")
+    return True
+
+
+def delete_label(store: Store, label_id: int, actor_id: int | None) -> None:
+    """B4: gone from the list and from every contact."""
+    store.write(_delete, label_id, actor_id)
+
+
+def _delete(w: Writer, label_id, actor_id):
+    label = w.one("SELECT name FROM labels WHERE id = ?", [label_id])
+    if label is None:
+        raise NotFound(f"Label {label_id} does not exist.")
+    contacts = [c for (c,) in w.all("SELECT contact_id FROM contact_labels WHERE label_id = ?", [label_id])]
+    w.execute("DELETE FROM contact_labels WHERE label_id = ?", [label_id])
+    w.execute("DELETE FROM labels WHERE id = ?", [label_id])
+    _refresh_chat_labels(w, contacts)
+    record(w, None, actor_id, "label_deleted", f"{label_id} {label[0]} (from {len(contacts)} contacts)", utcnow())
+
+
+def _refresh_chat_labels(w: Writer, contact_ids: list[int]) -> None:
+    if not contact_ids:
+        return
+    w.execute(
+        "UPDATE chats SET label_ids = coalesce(l.ids, []::INTEGER[]) FROM (SELECT c.id AS chat_id,"
+        " list(cl.label_id ORDER BY cl.label_id) FILTER (WHERE cl.label_id IS NOT NULL) AS ids"
+        " FROM chats c LEFT JOIN contact_labels cl ON cl.contact_id = c.contact_id"
+        " WHERE c.contact_id IN (SELECT unnest(?)) GROUP BY c.id) l WHERE chats.id = l.chat_id",
+        [contact_ids])

@@ -1,0 +1,126 @@
+"""T3: attachments. The type comes from the file's bytes, never its name;
+at most 1 MB; only documents, images and videos. Files are stored under the
+media directory by content hash."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ValidationError
+
+MAX_UPLOAD = 1024 * 1024  # 1 MB (T3)
+
+# Magic numbers -> (mime, kind).
+_SIGNATURES = [
+    (b"\x89PNG\r\n\x1a\n", "image/png", "image"),
+    (b"\xff\xd8\xff", "image/jpeg", "image"),
+    (b"GIF87a", "image/gif", "image"),
+    (b"GIF89a", "image/gif", "image"),
+    (b"%PDF-", "application/pdf", "document"),
+    (b"\x1a\x45\xdf\xa3", "video/webm", "video"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/msword", "document"),
+]
+_OOXML = {"word/": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "document"),
+          "xl/": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "document"),
+          "ppt/": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "document")}
+_EXTENSION_KIND = {
+    "png": "image", "jpg": "image", "jpeg": "image", "gif": "image", "webp": "image",
+    "mp4": "video", "mov": "video", "webm": "video", "3gp": "video", "m4v": "video",
+    "pdf": "document", "doc": "document", "docx": "document", "xls": "document",
+    "xlsx": "document", "ppt": "document", "pptx": "document", "txt": "document", "csv": "document",
+}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    sha256: str
+    filename: str
+    mime: str
+    kind: str
+    size: int
+    path: str  # relative to the media directory
+
+
+def sniff(data: bytes) -> tuple[str, str] | None:
+    """(mime, kind) from the content, or None when it is not a type we take."""
+    for magic, mime, kind in _SIGNATURES:
+        if data.startswith(magic):
+            return mime, kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", "image"
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        if brand.startswith(b"3g"):
+            return "video/3gpp", "video"
+        if brand == b"qt  ":
+            return "video/quicktime", "video"
+        return "video/mp4", "video"
+    if data.startswith(b"PK\x03\x04"):
+        head = data[:4096]
+        for folder, found in _OOXML.items():
+            if folder.encode() in head:
+                return found
+        return None  # a plain zip (or an .apk, .jar ...) is not a document we take
+    if _is_plain_text(data):
+        return "text/plain", "document"
+    return None
+
+
+def _is_plain_text(data: bytes) -> bool:
+    if not data or b"\x00" in data[:4096]:
+        return False
+    try:
+        data[:4096].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < 4090:  # a multi-byte character cut at the edge is fine
+            return False
+    return True
+
+
+def clean_filename(name: str) -> str:
+    name = Path(name or "file").name
+    name = re.sub(r"[^\w.\- ()]+", "_", name).strip(" .") or "file"
+    return name[:120]
+
+
+def check_upload(filename: str, data: bytes, limit: int = MAX_UPLOAD) -> tuple[str, str]:
+    """Refuse what T3 refuses, with a message a person understands.
+    Returns (mime, kind)."""
+    if len(data) == 0:
+        raise ValidationError(f"{filename} is empty.")
+    if len(data) > limit:
+        raise ValidationError(f"{filename} is {len(data) / 1024 / 1024:.1f} MB: attachments can be at most 1 MB.")
+    found = sniff(data)
+    if found is None:
+        raise ValidationError(f"{filename} is not a document, image or video: only those can be sent.")
+    mime, kind = found
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    claimed = _EXTENSION_KIND.get(ext)
+    if claimed is None and ext and ext not in ("bin",):
+        raise ValidationError(f"{filename}: files of type .{ext} cannot be sent.")
+    if claimed is not None and claimed != kind:
+        raise ValidationError(f"{filename} is named like a {claimed} but its content is a {kind} ({mime}).")
+    return mime, kind
+
+
+def save(media_dir: Path, filename: str, data: bytes, mime: str, kind: str) -> Attachment:
+    """Write the bytes under their hash (idempotent) and describe them."""
+    digest = hashlib.sha256(data).hexdigest()
+    rel = f"{digest[:2]}/{digest}"
+    target = Path(media_dir) / rel
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return Attachment(digest, clean_filename(filename), mime, kind, len(data), rel)
+
+
+def insert_attachment(w, a: Attachment, now) -> int:
+    """Writer side: one attachments row."""
+    attachment_id = w.ids.next("attachments")
+    w.execute("INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+              [attachment_id, a.sha256, a.filename, a.mime, a.kind, a.size, a.path, now])
+    return attachment_id

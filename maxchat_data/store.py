@@ -1,0 +1,299 @@
+"""The DuckDB database: migrations, one writer thread with group commit, reads
+on cursors.
+
+Why this shape (measured, see DESIGN.md): DuckDB allows one read-write process
+per file and raises "Conflict on update!" when two connections write the same
+rows, so every write in the process goes through one thread fed by a queue
+(Datasette's ``execute_write_fn`` pattern). A commit costs about a millisecond,
+so the writer drains the queue and commits everything waiting as one
+transaction; each caller is answered after that commit, so whatever a caller
+was told is done is durable.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+
+from .errors import MaxchatError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# Tables whose ids the writer hands out itself: cheaper than sequences and
+# safe because only the writer thread inserts.
+ID_TABLES = ("agents", "contacts", "chats", "sessions", "messages", "attachments",
+             "labels", "notes", "templates", "events")
+MAX_GROUP = 512
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Ids:
+    """Next id per table, owned by the writer thread."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._next = {}
+        for table in ID_TABLES:
+            (top,) = con.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
+            self._next[table] = top + 1
+
+    def next(self, table: str) -> int:
+        value = self._next[table]
+        self._next[table] = value + 1
+        return value
+
+    def take(self, table: str, n: int) -> range:
+        """``n`` consecutive ids, for bulk loads."""
+        start = self._next[table]
+        self._next[table] = start + n
+        return range(start, start + n)
+
+
+class Job:
+    __slots__ = ("fn", "args", "future", "batched")
+
+    def __init__(self, fn, args, batched):
+        self.fn, self.args, self.batched = fn, args, batched
+        self.future: Future = Future()
+
+
+def batched(fn):
+    """Mark a write function that takes a list of items and returns a list of
+    results: the writer merges every queued call of it into one call, so a
+    burst of inbound messages becomes a few set-based statements.
+    Signature: ``fn(w, items, careful) -> results``; ``careful`` is set on the
+    retry after the fast attempt failed (e.g. a duplicate key)."""
+    fn.batched = True
+    return fn
+
+
+class Writer:
+    """What a write function gets: the writer's connection and id source."""
+
+    def __init__(self, con, ids):
+        self.con = con
+        self.ids = ids
+
+    def execute(self, sql, params=None):
+        return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+
+    def one(self, sql, params=None):
+        return self.execute(sql, params).fetchone()
+
+    def all(self, sql, params=None):
+        return self.execute(sql, params).fetchall()
+
+
+class Store:
+    def __init__(self, path: str | os.PathLike, media_dir: str | os.PathLike | None = None):
+        self.path = str(path)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.media_dir = Path(media_dir or Path(self.path).parent / "media")
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(self.path)
+        self._con.execute("SET TimeZone='UTC'")
+        self._migrate()
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._version = 0
+        self._closed = False
+        self._writer_con = self._con.cursor()
+        self._writer_con.execute("SET TimeZone='UTC'")
+        self._w = Writer(self._writer_con, Ids(self._writer_con))
+        self._thread = threading.Thread(target=self._run, name="maxchat-writer", daemon=True)
+        self._thread.start()
+
+    # ---- migrations -------------------------------------------------------
+    def _migrate(self) -> None:
+        con = self._con
+        con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
+        done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        applied = False
+        for f in sorted(MIGRATIONS_DIR.glob("*.sql")):
+            version = int(f.name.split("_", 1)[0])
+            if version in done:
+                continue
+            con.execute("BEGIN")
+            try:
+                con.execute(f.read_text())
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, utcnow()])
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            applied = True
+            log.info("applied migration %s", f.name)
+        if applied:
+            con.execute("CHECKPOINT")
+
+    # ---- reads ------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own for the calling thread: never share one."""
+        cur = self._con.cursor()
+        cur.execute("SET TimeZone='UTC'")
+        return cur
+
+    def all(self, sql: str, params: list | None = None) -> list[tuple]:
+        cur = self.cursor()
+        try:
+            return cur.execute(sql, params or []).fetchall()
+        finally:
+            cur.close()
+
+    def one(self, sql: str, params: list | None = None):
+        cur = self.cursor()
+        try:
+            return cur.execute(sql, params or []).fetchone()
+        finally:
+            cur.close()
+
+    def dicts(self, sql: str, params: list | None = None) -> list[dict]:
+        cur = self.cursor()
+        try:
+            rel = cur.execute(sql, params or [])
+            cols = [d[0] for d in rel.description]
+            return [dict(zip(cols, row)) for row in rel.fetchall()]
+        finally:
+            cur.close()
+
+    @property
+    def version(self) -> int:
+        """Bumped after every commit: a poll compares it with what it saw
+        last and reads nothing when it has not moved (an O(1) question)."""
+        return self._version
+
+    # ---- writes -----------------------------------------------------------
+    def submit(self, fn: Callable, *args) -> Future:
+        if self._closed:
+            raise RuntimeError("store is closed")
+        job = Job(fn, args, getattr(fn, "batched", False))
+        self._queue.put(job)
+        return job.future
+
+    def write(self, fn: Callable, *args, timeout: float | None = 60) -> Any:
+        """Run ``fn(writer, *args)`` on the writer thread; return after commit."""
+        return self.submit(fn, *args).result(timeout)
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                break
+            group = [job]
+            stop = False
+            while len(group) < MAX_GROUP:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                group.append(more)
+            self._commit_group(group)
+            if stop:
+                break
+
+    def _commit_group(self, group: list[Job]) -> None:
+        # Same batched function -> one call with all items.
+        units: list[tuple[Callable, list[Job]]] = []
+        by_fn: dict[Callable, list[Job]] = {}
+        for job in group:
+            if job.batched:
+                if job.fn not in by_fn:
+                    by_fn[job.fn] = []
+                    units.append((job.fn, by_fn[job.fn]))
+                by_fn[job.fn].append(job)
+            else:
+                units.append((job.fn, [job]))
+        for careful in (False, True):
+            try:
+                outcomes = self._transaction(units, careful)
+            except Exception:  # noqa: BLE001 - retried below, then reported per job
+                log.debug("group of %d failed (careful=%s); retrying", len(group), careful, exc_info=True)
+                continue
+            self._deliver(outcomes)
+            return
+        # Last resort: each job alone, so one bad job fails only its caller.
+        for fn, jobs in units:
+            for job in jobs:
+                try:
+                    outcomes = self._transaction([(fn, [job])], True)
+                except Exception as exc:  # noqa: BLE001
+                    log.exception("write failed: %s", getattr(fn, "__name__", fn))
+                    job.future.set_exception(exc)
+                else:
+                    self._deliver(outcomes)
+
+    def _transaction(self, units, careful):
+        w = self._w
+        outcomes = []
+        w.con.execute("BEGIN")
+        try:
+            for fn, jobs in units:
+                if jobs[0].batched:
+                    items = [j.args[0] for j in jobs]
+                    results = fn(w, items, careful)
+                    outcomes.extend((j, True, r) for j, r in zip(jobs, results))
+                else:
+                    job = jobs[0]
+                    try:
+                        outcomes.append((job, True, fn(w, *job.args)))
+                    except MaxchatError as exc:
+                        # Refused before writing anything: the batch goes on.
+                        outcomes.append((job, False, exc))
+            w.con.execute("COMMIT")
+        except BaseException:
+            try:
+                w.con.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001
+                pass
+            raise
+        self._version += 1
+        return outcomes
+
+    @staticmethod
+    def _deliver(outcomes) -> None:
+        for job, ok, value in outcomes:
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+        try:
+            self._con.execute("CHECKPOINT")
+        except Exception:  # noqa: BLE001
+            pass
+        self._con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, step: float = 0.02) -> bool:
+    """Poll ``predicate`` until true or the timeout: used by workers and tests."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

@@ -1,0 +1,112 @@
+"""M1-M2, T5: template messages. WhatsApp templates wait for Meta's review
+(Pending until the channel says Accepted or Rejected); other channels accept
+on save."""
+from __future__ import annotations
+
+import re
+
+from .common import CHANNELS, record, row
+from .errors import NotAllowed, NotFound, ValidationError
+from .store import Store, Writer, utcnow
+
+CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
+LANGUAGES = {"id": "Indonesian", "en": "English", "en_US": "English (US)", "ms": "Malay"}
+STATUSES = ("Pending", "Accepted", "Rejected")
+_VARIABLE = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
+
+
+def variables_in(body: str) -> int:
+    """How many ``{{n}}`` values a body needs; they must be 1..n without gaps."""
+    numbers = sorted({int(n) for n in _VARIABLE.findall(body)})
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise ValidationError("Variables must be numbered {{1}}, {{2}}, … without gaps.")
+    return len(numbers)
+
+
+def render(body: str, variables: int, values: list[str]) -> str:
+    if len(values) != variables:
+        raise ValidationError(f"This template needs {variables} value(s), got {len(values)}.")
+    for i, value in enumerate(values, 1):
+        if not value.strip():
+            raise ValidationError(f"Fill in value {{{{{i}}}}}.")
+    return _VARIABLE.sub(lambda m: values[int(m.group(1)) - 1], body)
+
+
+def create_template(store: Store, actor_id: int | None, *, channel: str, name: str, language: str,
+                    category: str, body: str, initiate: bool = False) -> int:
+    name, body = (name or "").strip().lower(), (body or "").strip()
+    if channel not in CHANNELS:
+        raise ValidationError(f"Unknown channel {channel!r}.")
+    if not _NAME.match(name):
+        raise ValidationError("A template name uses lower-case letters, digits and underscores only.")
+    if language not in LANGUAGES:
+        raise ValidationError(f"Unknown language {language!r}.")
+    if category not in CATEGORIES:
+        raise ValidationError(f"Category must be one of {', '.join(CATEGORIES)}.")
+    if not body or len(body) > 1024:
+        raise ValidationError("A template body needs 1 to 1024 characters.")
+    variables = variables_in(body)
+    status = "Pending" if channel == "whatsapp" else "Accepted"
+    return store.write(_create, actor_id, channel, name, language, category, body, variables, status, bool(initiate))
+
+
+def _create(w: Writer, actor_id, channel, name, language, category, body, variables, status, initiate):
+    if w.one("SELECT 1 FROM templates WHERE channel = ? AND name = ? AND language = ?", [channel, name, language]):
+        raise ValidationError(f"A template {name} ({language}) already exists on this channel.")
+    template_id = w.ids.next("templates")
+    now = utcnow()
+    w.execute("INSERT INTO templates (id, channel, name, language, category, body, variables, status, initiate,"
+              " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              [template_id, channel, name, language, category, body, variables, status, initiate, actor_id, now])
+    record(w, None, actor_id, "template_created", f"{channel}:{name}:{language} {status}", now)
+    return template_id
+
+
+def set_status(store: Store, template_id: int, status: str, reason: str | None = None) -> None:
+    """M2: the review's verdict (from WhatsApp's sync, or an admin)."""
+    if status not in STATUSES:
+        raise ValidationError(f"Status must be one of {', '.join(STATUSES)}.")
+    store.write(_set_status, template_id, status, reason)
+
+
+def _set_status(w: Writer, template_id, status, reason):
+    if not w.one("SELECT 1 FROM templates WHERE id = ?", [template_id]):
+        raise NotFound(f"Template {template_id} does not exist.")
+    w.execute("UPDATE templates SET status = ?, status_reason = ? WHERE id = ?", [status, reason, template_id])
+    record(w, None, None, "template_status", f"template {template_id} -> {status} {reason or ''}", utcnow())
+
+
+def set_initiate(store: Store, template_id: int, initiate: bool) -> None:
+    store.write(_set_initiate, template_id, bool(initiate))
+
+
+def _set_initiate(w: Writer, template_id, initiate):
+    if not w.one("SELECT 1 FROM templates WHERE id = ?", [template_id]):
+        raise NotFound(f"Template {template_id} does not exist.")
+    w.execute("UPDATE templates SET initiate = ? WHERE id = ?", [initiate, template_id])
+
+
+def list_templates(store: Store, channel: str | None = None) -> list[dict]:
+    where, params = ("WHERE channel = ?", [channel]) if channel else ("", [])
+    return store.dicts(f"SELECT * FROM templates {where} ORDER BY channel, name, language", params)
+
+
+def initiate_templates(store: Store, channel: str) -> list[dict]:
+    """T5: what the Send Template pop-up offers: Accepted and Set as Initiate
+    Message, for the chat's channel."""
+    return store.dicts("SELECT * FROM templates WHERE channel = ? AND status = 'Accepted' AND initiate"
+                       " ORDER BY name, language", [channel])
+
+
+def usable_template(w: Writer, template_id: int, channel: str) -> dict:
+    tpl = row(w, "SELECT * FROM templates WHERE id = ?", [template_id])
+    if tpl is None:
+        raise NotFound(f"Template {template_id} does not exist.")
+    if tpl["channel"] != channel:
+        raise NotAllowed(f"Template {tpl['name']} is not for this channel.")
+    if tpl["status"] != "Accepted":
+        raise NotAllowed(f"Template {tpl['name']} is {tpl['status']}: only Accepted templates can be sent.")
+    if not tpl["initiate"]:
+        raise NotAllowed(f"Template {tpl['name']} is not set as an initiate message.")
+    return tpl

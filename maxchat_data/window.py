@@ -1,0 +1,38 @@
+"""T4: the 24-hour customer-service window, one small rule with a table per
+channel (Chatwoot's MessageWindowService), used by the UI and the sender."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .store import utcnow
+
+# How long after the customer's last message a free-form reply is allowed;
+# None: the channel has no window.
+WINDOW = {"whatsapp": timedelta(hours=24), "messenger": timedelta(hours=24), "telegram": None}
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    open: bool
+    seconds_left: float | None  # None: no window on this channel
+
+    def describe(self) -> str:
+        if self.seconds_left is None:
+            return "No reply window on this channel"
+        if not self.open:
+            return "24-hour window closed — send a template"
+        hours, rest = divmod(int(self.seconds_left), 3600)
+        return f"{hours} h {rest // 60:02d} min left to reply"
+
+
+def reply_window(channel: str, last_inbound_at: datetime | None, now: datetime | None = None) -> ReplyWindow:
+    """Timed from the provider's timestamp of the customer's last inbound
+    message; a chat the customer never wrote in has its window closed."""
+    span = WINDOW[channel]
+    if span is None:
+        return ReplyWindow(True, None)
+    if last_inbound_at is None:
+        return ReplyWindow(False, 0.0)
+    left = (last_inbound_at + span - (now or utcnow())).total_seconds()
+    return ReplyWindow(left > 0, max(left, 0.0))
