@@ -1,0 +1,41 @@
+"""Shared fixtures: every test gets its own real DuckDB file."""
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from maxchat_data import accounts  # noqa: E402
+from maxchat_data.ingest import Inbound, receive  # noqa: E402
+from maxchat_data.store import Store  # noqa: E402
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "maxchat.duckdb", tmp_path / "media")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def team(store):
+    """An admin and two agents: ids by name."""
+    return {
+        "admin": accounts.create_agent(store, "admin", "Admin", "admin-pass-1", "admin"),
+        "budi": accounts.create_agent(store, "budi", "Budi Santoso", "budi-pass-1", "agent"),
+        "sari": accounts.create_agent(store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor"),
+    }
+
+
+def customer_writes(store, user="6281200000001", text="Halo kak", channel="whatsapp", name="Rina Kusuma",
+                    pmid=None, sent_at=None, **extra):
+    """One inbound message through the real ingest path."""
+    return receive(store, Inbound(channel=channel, channel_user_id=user, contact_name=name,
+                                  provider_message_id=pmid or f"wamid.test{next(_ids)}", body=text,
+                                  sent_at=sent_at, **extra))
