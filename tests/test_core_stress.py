@@ -1,0 +1,131 @@
+"""Concurrency and durability of the store: many threads at once, and a
+process killed mid-ingest."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from maxchat_data import actions, labels
+from maxchat_data.errors import MaxchatError
+from maxchat_data.ingest import Inbound, receive
+from maxchat_data.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_eight_threads_mixed_actions_and_ingest(store, team):
+    vip = labels.create_label(store, "VIP", labels.PALETTE["Purple"], team["admin"])
+    agents = [team["budi"], team["sari"], team["admin"]]
+    acknowledged: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + 4.0
+
+    def producer(n):
+        i = 0
+        while time.monotonic() < stop:
+            pmid = f"wamid.t{n}.{i}"
+            receive(store, Inbound("whatsapp", f"628{n}{i % 7}", pmid, f"Cust {n}-{i % 7}", body=f"msg {i}"))
+            with lock:
+                acknowledged.append(pmid)
+            i += 1
+
+    def agent_worker(n):
+        rnd = random.Random(n)
+        while time.monotonic() < stop:
+            chats = [c for (c,) in store.all("SELECT id FROM chats")]
+            if not chats:
+                time.sleep(0.01)
+                continue
+            chat, who = rnd.choice(chats), rnd.choice(agents)
+            action = rnd.choice(["assign", "resolve", "archive", "unarchive", "label", "reply", "note", "read"])
+            try:
+                if action == "assign":
+                    actions.assign(store, chat, rnd.choice(agents), who)
+                elif action == "resolve":
+                    actions.resolve(store, chat, who)
+                elif action == "archive":
+                    actions.archive(store, chat, who)
+                elif action == "unarchive":
+                    actions.unarchive(store, chat, who)
+                elif action == "label":
+                    labels.set_label(store, chat, vip, rnd.random() < 0.5, who)
+                elif action == "reply":
+                    actions.reply(store, chat, who, "halo")
+                elif action == "note":
+                    actions.add_note(store, chat, who, "catatan")
+                else:
+                    actions.mark_read(store, chat)
+            except MaxchatError:
+                pass  # a refused action (e.g. nothing to resolve) is an answer, not a failure
+
+    def guard(fn, n):
+        try:
+            fn(n)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guard, args=(producer, n)) for n in range(4)]
+    threads += [threading.Thread(target=guard, args=(agent_worker, n)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert len(acknowledged) > 100
+    stored = {p for (p,) in store.all("SELECT provider_message_id FROM messages WHERE direction = 'in'")}
+    assert set(acknowledged) <= stored
+    assert store.all("SELECT id, status, assignee_id FROM chats WHERE NOT ("
+                     "(status = 'Open' AND assignee_id IS NULL) OR (status = 'Answered' AND assignee_id IS NOT NULL)"
+                     " OR (status = 'Resolved' AND assignee_id IS NULL))") == []
+    # Every reply sits in the outbox; labels on chat rows match the contacts'.
+    assert store.one("SELECT count(*) FROM messages WHERE direction = 'out'")[0] == store.one("SELECT count(*) FROM outbox")[0]
+    assert store.all("SELECT c.id FROM chats c WHERE list_contains(c.label_ids, ?) <> EXISTS ("
+                     "SELECT 1 FROM contact_labels cl WHERE cl.contact_id = c.contact_id AND cl.label_id = ?)",
+                     [vip, vip]) == []
+
+
+CHILD = """
+import sys
+sys.path.insert(0, {root!r})
+from maxchat_data.store import Store
+from maxchat_data.ingest import Inbound, receive
+s = Store({db!r}, {media!r})
+i = 0
+while True:
+    receive(s, Inbound("telegram", str(1000 + i % 50), f"tg.{{i}}", f"Kill {{i % 50}}", body=f"m{{i}}"))
+    print(f"tg.{{i}}", flush=True)  # acknowledged: committed before this line
+    i += 1
+"""
+
+
+def test_sigkill_loses_nothing_acknowledged(tmp_path):
+    db, media = str(tmp_path / "kill.duckdb"), str(tmp_path / "media")
+    proc = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT), db=db, media=media)],
+                            stdout=subprocess.PIPE, text=True)
+    acknowledged = []
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 300 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line:
+            acknowledged.append(line.strip())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    acknowledged += [line.strip() for line in proc.stdout.read().splitlines() if line.strip()]
+    assert len(acknowledged) >= 300
+
+    reopened = Store(db, media)
+    try:
+        stored = {p for (p,) in reopened.all("SELECT provider_message_id FROM messages")}
+        assert set(acknowledged) <= stored
+        chats = reopened.one("SELECT count(*) FROM chats")[0]
+        assert chats == min(50, len(stored))
+    finally:
+        reopened.close()
