@@ -1,12 +1,12 @@
 """Launcher: ``streamlit run app.py``. One process serves the UI, the webhook
-routes and the workers, and owns the DuckDB file."""
+routes, the login routes and the workers, and owns the DuckDB file."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
 import streamlit as st
 
-from maxchat_data import gateway, runtime
+from maxchat_data import gateway, login, runtime
 
 
 @asynccontextmanager
@@ -17,4 +17,4 @@ async def lifespan(app):
     runtime.close()
 
 
-app = st.App("dashboard.py", routes=gateway.routes(), lifespan=lifespan)
+app = st.App("dashboard.py", routes=[*gateway.routes(), *login.routes()], lifespan=lifespan)

@@ -1,0 +1,49 @@
+"""Small view helpers the admin pages share: run an action and report its
+outcome, show user text safely."""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import streamlit as st
+
+from maxchat_data import MaxchatError
+
+FLASH_KEY = "_admin_flash"
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^&])")
+
+
+def plain(text: object) -> str:
+    """User text made inert for Streamlit markdown (no links, emphasis,
+    colour directives or HTML): every markdown character escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def run(fn: Callable, *args, success: str | None = None, **kwargs) -> bool:
+    """Call a ``maxchat_data`` action (usually from a widget callback).
+    A refusal (``MaxchatError``) becomes an error message, success an
+    optional confirmation; both are shown by ``show_flash`` on the run."""
+    try:
+        fn(*args, **kwargs)
+    except MaxchatError as exc:
+        st.session_state[FLASH_KEY] = ("error", str(exc))
+        return False
+    if success:
+        st.session_state[FLASH_KEY] = ("success", success)
+    return True
+
+
+def show_flash() -> None:
+    kind, text = st.session_state.pop(FLASH_KEY, (None, None))
+    if kind == "error":
+        st.error(plain(text), icon=":material/error:")
+    elif kind == "success":
+        st.success(plain(text), icon=":material/check_circle:")
+
+
+def swatch(color: str, size: int = 14) -> str:
+    """A colour dot (our own markup; ``color`` must be a palette hex)."""
+    if not re.fullmatch(r"#[0-9A-Fa-f]{6}", color or ""):
+        color = "#757575"
+    return (f'<span style="display:inline-block;width:{size}px;height:{size}px;border-radius:50%;'
+            f'background:{color};vertical-align:middle"></span>')
