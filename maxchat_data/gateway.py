@@ -1,14 +1,30 @@
 """HTTP routes served beside the Streamlit app (st.App routes) and the
-background workers its lifespan starts."""
+background workers its lifespan starts.
+
+A webhook is checked (signature over the raw bytes, constant time) before it
+is parsed, parsed completely before anything is queued, then every write is
+queued on the store and awaited together: one group commit, no blocking of
+the event loop, and the 200 goes out only after the commit. Nothing in a
+request calls a provider; media and profiles are fetched by the workers."""
 from __future__ import annotations
 
+import asyncio
+import hmac
+import json
+import logging
 from contextlib import contextmanager
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import runtime
+from . import config, runtime
+from .channels import BadPayload, messenger, queue_parsed, telegram, whatsapp
+from .channels.base import meta_signature_ok
+from .errors import ValidationError
+
+log = logging.getLogger(__name__)
+OK = PlainTextResponse("ok")
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -17,11 +33,105 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "version": s.version})
 
 
+def _verify(request: Request, token_name: str) -> Response:
+    """Meta's subscribe handshake: echo the challenge when the token matches."""
+    expected = config.get(token_name)
+    q = request.query_params
+    given = q.get("hub.verify_token") or ""
+    if expected and q.get("hub.mode") == "subscribe" and hmac.compare_digest(given.encode(), expected.encode()):
+        return PlainTextResponse(q.get("hub.challenge") or "")
+    return PlainTextResponse("forbidden", status_code=403)
+
+
+async def _commit(parsed) -> Response:
+    try:
+        futures = queue_parsed(runtime.store(), parsed)
+    except ValidationError as exc:
+        return PlainTextResponse(f"bad request: {exc}", status_code=400)
+    except RuntimeError:  # the store is closing: let the provider retry
+        return PlainTextResponse("unavailable", status_code=503)
+    if futures:
+        # Not awaited one by one: all of them commit in one group anyway.
+        await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+    return OK
+
+
+async def _meta_post(request: Request, secret_name: str, parse) -> Response:
+    secret = config.get(secret_name)
+    if not secret:
+        log.warning("webhook refused: %s is not set", secret_name)
+        return PlainTextResponse("not configured", status_code=403)
+    body = await request.body()
+    if not meta_signature_ok(secret, body, request.headers.get("x-hub-signature-256")):
+        return PlainTextResponse("bad signature", status_code=401)
+    try:
+        parsed = parse(json.loads(body))
+    except (ValueError, BadPayload) as exc:  # JSONDecodeError is a ValueError
+        log.info("webhook refused: %s", exc)
+        return PlainTextResponse("bad request", status_code=400)
+    return await _commit(parsed)
+
+
+async def whatsapp_get(request: Request) -> Response:
+    return _verify(request, "WHATSAPP_VERIFY_TOKEN")
+
+
+async def whatsapp_post(request: Request) -> Response:
+    pnid = config.get("WHATSAPP_PHONE_NUMBER_ID")
+    return await _meta_post(request, "WHATSAPP_APP_SECRET", lambda p: whatsapp.parse(p, pnid))
+
+
+async def messenger_get(request: Request) -> Response:
+    return _verify(request, "MESSENGER_VERIFY_TOKEN")
+
+
+async def messenger_post(request: Request) -> Response:
+    return await _meta_post(request, "MESSENGER_APP_SECRET", messenger.parse)
+
+
+async def telegram_post(request: Request) -> Response:
+    secret = config.get("TELEGRAM_WEBHOOK_SECRET")
+    given = request.headers.get("x-telegram-bot-api-secret-token") or ""
+    if not secret:
+        return PlainTextResponse("not configured", status_code=403)
+    if not hmac.compare_digest(given.encode(), secret.encode()):
+        return PlainTextResponse("bad secret", status_code=401)
+    try:
+        parsed = telegram.parse(json.loads(await request.body()))
+    except (ValueError, BadPayload) as exc:
+        log.info("telegram webhook refused: %s", exc)
+        return PlainTextResponse("bad request", status_code=400)
+    return await _commit(parsed)
+
+
 def routes() -> list[Route]:
-    return [Route("/healthz", healthz, methods=["GET"])]
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/webhooks/whatsapp", whatsapp_get, methods=["GET"]),
+        Route("/webhooks/whatsapp", whatsapp_post, methods=["POST"]),
+        Route("/webhooks/messenger", messenger_get, methods=["GET"]),
+        Route("/webhooks/messenger", messenger_post, methods=["POST"]),
+        Route("/webhooks/telegram", telegram_post, methods=["POST"]),
+    ]
 
 
 @contextmanager
 def workers(store):
-    """Background workers of the server; none yet beyond the store."""
-    yield
+    """Outbound delivery, inbound media/profile fetching, and Telegram long
+    polling when a bot token is set without a webhook secret. A channel
+    without credentials just stays idle."""
+    from .channels import clients
+    from .channels.fetcher import Fetcher
+    from .delivery import DeliveryWorker
+    from .telegram_poll import Poller
+
+    shared = clients()
+    running = [DeliveryWorker(store, shared).start(), Fetcher(store, shared).start()]
+    if config.get("TELEGRAM_BOT_TOKEN") and not config.get("TELEGRAM_WEBHOOK_SECRET"):
+        running.append(Poller(store, telegram.Client()).start())
+        log.info("Telegram long polling started")
+    try:
+        yield running
+    finally:
+        for worker in reversed(running):
+            worker.stop()

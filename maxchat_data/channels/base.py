@@ -1,0 +1,165 @@
+"""What the three channel modules share: the parsed form of a webhook, the
+two kinds of send failure, signature checks and an HTTP helper with timeouts
+and a bounded download."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import requests
+
+from ..ingest import DeliveryStatus, Inbound
+
+MAX_MEDIA = 16 * 1024 * 1024  # inbound files larger than this are not fetched
+TIMEOUT = (5, 30)             # (connect, read) seconds on every provider call
+WINDOW_CLOSED = "24-hour window closed — send a template"
+
+
+class BadPayload(ValueError):
+    """A webhook body that is not the provider's shape: answered 400."""
+
+
+class Permanent(Exception):
+    """The provider refused the message for good; the text is the reason a
+    person reads next to the failed message."""
+
+
+class RetryLater(Exception):
+    """Rate limit, server error or network trouble: try again later."""
+
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """An inbound file still at the provider, fetched after the webhook."""
+    channel: str
+    provider_message_id: str
+    ref: str
+    filename: str | None = None
+    mime: str | None = None
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Messenger receipts: every outbound message of the chat sent at or
+    before ``watermark`` is delivered (or read)."""
+    channel: str
+    channel_user_id: str
+    watermark: datetime
+    status: str  # delivered | read
+
+
+@dataclass(frozen=True)
+class TemplateUpdate:
+    provider_template_id: str | None
+    name: str | None
+    language: str | None
+    event: str
+    reason: str | None = None
+
+
+@dataclass
+class Parsed:
+    messages: list[Inbound] = field(default_factory=list)
+    media: list[MediaRef] = field(default_factory=list)
+    statuses: list[DeliveryStatus] = field(default_factory=list)
+    watermarks: list[Watermark] = field(default_factory=list)
+    templates: list[TemplateUpdate] = field(default_factory=list)
+    profiles: list[tuple[str, str]] = field(default_factory=list)  # (channel, user id) to look up
+
+    def __len__(self) -> int:
+        return (len(self.messages) + len(self.statuses) + len(self.watermarks)
+                + len(self.templates))
+
+
+def meta_signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """Meta's X-Hub-Signature-256 over the raw bytes, compared in constant time."""
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header[7:].strip().lower())
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The header value Meta would send (tests, the benchmark)."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def from_epoch(value, millis: bool = False) -> datetime | None:
+    try:
+        seconds = float(value) / (1000 if millis else 1)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+def need(obj, key, kind=dict):
+    """``obj[key]`` of the given type, or BadPayload."""
+    if not isinstance(obj, dict):
+        raise BadPayload(f"expected an object around {key!r}")
+    value = obj.get(key)
+    if not isinstance(value, kind):
+        raise BadPayload(f"{key!r} must be {kind.__name__ if isinstance(kind, type) else kind}")
+    return value
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> float:
+    """Seconds until the next try: the provider's word when it gave one,
+    else exponential with jitter, capped at 5 minutes."""
+    if retry_after is not None and retry_after >= 0:
+        return float(retry_after)
+    return min(300.0, 0.5 * (2 ** attempts)) * random.uniform(0.8, 1.2)
+
+
+def retry_after_header(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def call(session: requests.Session, method: str, url: str, **kw) -> requests.Response:
+    """One HTTP call with timeouts; network trouble becomes RetryLater."""
+    kw.setdefault("timeout", TIMEOUT)
+    try:
+        return session.request(method, url, **kw)
+    except requests.RequestException as exc:
+        raise RetryLater(f"network error: {type(exc).__name__}") from exc
+
+
+def json_of(resp: requests.Response) -> dict:
+    try:
+        data = resp.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def download(session: requests.Session, url: str, limit: int = MAX_MEDIA, **kw) -> bytes:
+    """GET a file, refusing more than ``limit`` bytes without reading them all."""
+    kw.setdefault("timeout", TIMEOUT)
+    try:
+        with session.get(url, stream=True, **kw) as resp:
+            if resp.status_code == 429 or resp.status_code >= 500:
+                raise RetryLater(f"file download answered {resp.status_code}", retry_after_header(resp))
+            if resp.status_code >= 400:
+                raise Permanent(f"the file could not be downloaded (HTTP {resp.status_code})")
+            size = resp.headers.get("Content-Length")
+            if size and size.isdigit() and int(size) > limit:
+                raise Permanent(f"the file is larger than {limit // (1024 * 1024)} MB")
+            chunks, total = [], 0
+            for chunk in resp.iter_content(64 * 1024):
+                total += len(chunk)
+                if total > limit:
+                    raise Permanent(f"the file is larger than {limit // (1024 * 1024)} MB")
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except requests.RequestException as exc:
+        raise RetryLater(f"network error: {type(exc).__name__}") from exc

@@ -1,0 +1,129 @@
+"""Background fetches that must not happen inside a webhook request: inbound
+media (downloaded, type-checked by its bytes, attached to the stored
+message) and Messenger profile names."""
+from __future__ import annotations
+
+import logging
+import mimetypes
+import threading
+import time
+from datetime import timedelta
+
+from ..media import insert_attachment, save, sniff
+from ..store import Store, Writer, utcnow
+from . import set_contact_name
+from .base import MediaRef, Permanent, RetryLater, backoff
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 6
+
+
+class Fetcher:
+    def __init__(self, store: Store, clients: dict, poll: float = 0.3):
+        self.store, self.clients, self.poll = store, clients, poll
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="maxchat-fetch", daemon=True)
+
+    def start(self) -> "Fetcher":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        seen, next_look = -1, 0.0
+        while not self._stop.is_set():
+            try:
+                if self.store.version != seen or time.monotonic() >= next_look:
+                    seen = self.store.version
+                    self.run_once()
+                    next_look = time.monotonic() + 2.0  # rescheduled rows come due on their own
+            except Exception:  # noqa: BLE001
+                if self._stop.is_set():
+                    break
+                log.exception("fetch loop error")
+            self._stop.wait(self.poll)
+
+    def run_once(self) -> int:
+        now = utcnow()
+        jobs = self.store.all(
+            "SELECT p.channel, p.provider_message_id, p.ref, p.filename, p.mime, p.attempts, m.kind"
+            " FROM pending_media p JOIN messages m ON m.channel = p.channel AND m.provider_message_id = p.provider_message_id"
+            " WHERE p.next_attempt_at <= ? ORDER BY p.next_attempt_at LIMIT 20", [now])
+        for channel, pmid, ref, filename, mime, attempts, kind in jobs:
+            self._media(MediaRef(channel, pmid, ref, filename, mime), attempts, kind)
+        people = self.store.all("SELECT channel, channel_user_id, attempts FROM pending_profiles"
+                                " WHERE NOT done AND next_attempt_at <= ? LIMIT 20", [now])
+        for channel, user, attempts in people:
+            self._profile(channel, user, attempts)
+        return len(jobs) + len(people)
+
+    def _media(self, ref: MediaRef, attempts: int, kind: str) -> None:
+        client = self.clients.get(ref.channel)
+        try:
+            if client is None or client.missing:
+                raise RetryLater(client.missing if client else "no client")
+            data = client.fetch(ref)
+            found = sniff(data)
+            if found is None:
+                raise Permanent("the file is not a document, image or video we can show")
+            mime, sniffed_kind = found
+            name = ref.filename or f"{kind}-{ref.provider_message_id[-12:]}{mimetypes.guess_extension(mime) or ''}"
+            attachment = save(self.store.media_dir, name, data, mime, sniffed_kind)
+        except Permanent as exc:
+            log.info("media of %s dropped: %s", ref.provider_message_id, exc)
+            self.store.write(_media_failed, ref, f"The file could not be fetched: {exc}")
+        except RetryLater as exc:
+            if attempts + 1 >= MAX_ATTEMPTS:
+                self.store.write(_media_failed, ref, f"The file could not be fetched: {exc}")
+            else:
+                when = utcnow() + timedelta(seconds=backoff(attempts, exc.retry_after))
+                self.store.write(_media_later, ref, when, str(exc))
+        else:
+            self.store.write(_attach, ref, attachment)
+
+    def _profile(self, channel: str, user: str, attempts: int) -> None:
+        client = self.clients.get(channel)
+        name = None
+        try:
+            if client is not None and not client.missing and hasattr(client, "profile"):
+                name = client.profile(user)
+        except RetryLater:
+            if attempts + 1 < MAX_ATTEMPTS:
+                self.store.write(_profile_later, channel, user, utcnow() + timedelta(seconds=backoff(attempts)))
+                return
+        except Permanent as exc:
+            log.info("profile of %s not available: %s", user, exc)
+        self.store.write(_profile_done, channel, user, name)
+
+
+def _attach(w: Writer, ref: MediaRef, attachment) -> None:
+    found = w.one("SELECT id FROM messages WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
+    if found is not None:
+        attachment_id = insert_attachment(w, attachment, utcnow())
+        w.execute("UPDATE messages SET attachment_id = ? WHERE id = ?", [attachment_id, found[0]])
+    w.execute("DELETE FROM pending_media WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
+
+
+def _media_failed(w: Writer, ref: MediaRef, reason: str) -> None:
+    w.execute("UPDATE messages SET error = ? WHERE channel = ? AND provider_message_id = ?",
+              [reason, ref.channel, ref.provider_message_id])
+    w.execute("DELETE FROM pending_media WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
+
+
+def _media_later(w: Writer, ref: MediaRef, when, error: str) -> None:
+    w.execute("UPDATE pending_media SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+              " WHERE channel = ? AND provider_message_id = ?", [when, error, ref.channel, ref.provider_message_id])
+
+
+def _profile_later(w: Writer, channel, user, when) -> None:
+    w.execute("UPDATE pending_profiles SET attempts = attempts + 1, next_attempt_at = ? WHERE channel = ? AND channel_user_id = ?",
+              [when, channel, user])
+
+
+def _profile_done(w: Writer, channel, user, name) -> None:
+    if name:
+        set_contact_name(w, channel, user, name)
+    w.execute("UPDATE pending_profiles SET done = TRUE WHERE channel = ? AND channel_user_id = ?", [channel, user])

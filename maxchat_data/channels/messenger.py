@@ -1,0 +1,147 @@
+"""Facebook Messenger Platform: webhook parsing and the sending client."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import requests
+
+from .. import config
+from ..ingest import DeliveryStatus, Inbound
+from .base import (WINDOW_CLOSED, BadPayload, MediaRef, Parsed, Permanent, RetryLater, Watermark, call,
+                   download, from_epoch, json_of, need, retry_after_header)
+
+log = logging.getLogger(__name__)
+CHANNEL = "messenger"
+ATTACHMENT_KINDS = {"image": "image", "video": "video", "file": "document"}
+SEND_TYPES = {"image": "image", "video": "video", "document": "file"}
+RATE_LIMIT_CODES = {4, 17, 32, 613}
+
+
+def parse(payload) -> Parsed:
+    if not isinstance(payload, dict) or payload.get("object") != "page":
+        raise BadPayload("not a page webhook")
+    out = Parsed()
+    for entry in need(payload, "entry", list):
+        for event in (entry.get("messaging") if isinstance(entry, dict) else None) or []:
+            if not isinstance(event, dict):
+                raise BadPayload("a messaging event must be an object")
+            sender = str((event.get("sender") or {}).get("id") or "")
+            if "message" in event:
+                _message(out, event, sender)
+            elif "delivery" in event:
+                d = need(event, "delivery")
+                if not sender:
+                    raise BadPayload("a delivery receipt needs a sender")
+                for mid in d.get("mids") or []:
+                    out.statuses.append(DeliveryStatus(CHANNEL, str(mid), "delivered"))
+                if d.get("watermark"):
+                    out.watermarks.append(Watermark(CHANNEL, sender, from_epoch(d["watermark"], True), "delivered"))
+            elif "read" in event:
+                r = need(event, "read")
+                if not sender or not r.get("watermark"):
+                    raise BadPayload("a read receipt needs a sender and a watermark")
+                out.watermarks.append(Watermark(CHANNEL, sender, from_epoch(r["watermark"], True), "read"))
+    return out
+
+
+def _message(out: Parsed, event: dict, sender: str) -> None:
+    m = need(event, "message")
+    if m.get("is_echo"):
+        return  # our own send, already in the store
+    if not sender or not m.get("mid"):
+        raise BadPayload("a message needs a sender and a mid")
+    pmid = str(m["mid"])
+    msg = Inbound(channel=CHANNEL, channel_user_id=sender, provider_message_id=pmid,
+                  sent_at=from_epoch(event.get("timestamp"), True))
+    attachments = m.get("attachments") or []
+    text = m.get("text")
+    if attachments:
+        first = attachments[0] if isinstance(attachments[0], dict) else {}
+        kind = ATTACHMENT_KINDS.get(first.get("type"))
+        url = (first.get("payload") or {}).get("url")
+        if kind and url:
+            msg.kind, msg.caption = kind, text or None
+            out.media.append(MediaRef(CHANNEL, pmid, str(url)))
+        else:
+            msg.kind = "unsupported"
+            msg.body = f"Unsupported Messenger attachment ({first.get('type')}): open it in Messenger."
+    elif text is not None:
+        msg.body = str(text)
+    else:
+        msg.kind = "unsupported"
+    out.messages.append(msg)
+    out.profiles.append((CHANNEL, sender))
+
+
+def reason_for(err: dict) -> str:
+    code, sub = err.get("code"), err.get("error_subcode")
+    if code == 10 and sub == 2018278:
+        return WINDOW_CLOSED
+    if code == 551 or sub == 1545041:
+        return "This person isn't available on Messenger right now"
+    if code == 190:
+        return "Messenger refused the page token: check MESSENGER_PAGE_TOKEN"
+    return f"Messenger refused the message: {err.get('message') or 'unknown error'}" + (f" (code {code})" if code else "")
+
+
+class Client:
+    def __init__(self, base: str | None = None, token: str | None = None, session: requests.Session | None = None):
+        self.base = (base or config.get("MESSENGER_API_BASE")).rstrip("/")
+        self.token = token if token is not None else config.get("MESSENGER_PAGE_TOKEN")
+        self.session = session or requests.Session()
+
+    @property
+    def missing(self) -> str | None:
+        return None if self.token else "Messenger is not connected: set MESSENGER_PAGE_TOKEN"
+
+    def _check(self, resp: requests.Response) -> dict:
+        data = json_of(resp)
+        if resp.ok:
+            return data
+        err = data.get("error") if isinstance(data.get("error"), dict) else {}
+        if resp.status_code == 429 or resp.status_code >= 500 or err.get("code") in RATE_LIMIT_CODES:
+            raise RetryLater(f"Messenger answered {resp.status_code}: {err.get('message', '')}".strip(),
+                             retry_after_header(resp))
+        raise Permanent(reason_for(err))
+
+    def _post(self, **kw) -> dict:
+        return self._check(call(self.session, "POST", f"{self.base}/me/messages",
+                                params={"access_token": self.token}, **kw))
+
+    def send(self, row: dict, media_dir: Path) -> str:
+        recipient = {"id": row["channel_user_id"]}
+        kind = row["kind"]
+        if kind in ("text", "template"):
+            # Messenger has no reviewed templates: the rendered body goes as text.
+            data = self._post(json={"recipient": recipient, "messaging_type": "RESPONSE",
+                                    "message": {"text": row["body"]}})
+        elif kind in SEND_TYPES:
+            message = {"attachment": {"type": SEND_TYPES[kind], "payload": {"is_reusable": False}}}
+            with open(Path(media_dir) / row["attachment_path"], "rb") as f:
+                data = self._post(data={"recipient": json.dumps(recipient), "messaging_type": "RESPONSE",
+                                        "message": json.dumps(message)},
+                                  files={"filedata": (row["filename"], f, row["mime"])})
+            if row.get("caption"):
+                # Attachments carry no caption on Messenger: the caption follows as text.
+                self._post(json={"recipient": recipient, "messaging_type": "RESPONSE",
+                                 "message": {"text": row["caption"]}})
+        else:
+            raise Permanent(f"Messenger cannot send a {kind} message")
+        if not data.get("message_id"):
+            raise Permanent("Messenger accepted the message but returned no id")
+        return str(data["message_id"])
+
+    def fetch(self, ref: MediaRef) -> bytes:
+        return download(self.session, ref.ref)
+
+    def profile(self, psid: str) -> str | None:
+        data = self._check(call(self.session, "GET", f"{self.base}/{psid}",
+                                params={"fields": "first_name,last_name", "access_token": self.token}))
+        name = " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p)
+        return name or None
+
+
+def envelope(events, page_id="PAGE") -> dict:
+    return {"object": "page", "entry": [{"id": page_id, "time": 0, "messaging": list(events)}]}

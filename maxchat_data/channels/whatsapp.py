@@ -1,0 +1,208 @@
+"""WhatsApp Business Cloud API: webhook parsing and the sending client."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import requests
+
+from .. import config
+from ..ingest import DeliveryStatus, Inbound
+from .base import (MAX_MEDIA, WINDOW_CLOSED, BadPayload, MediaRef, Parsed, Permanent, RetryLater,
+                   TemplateUpdate, call, download, from_epoch, json_of, need, retry_after_header)
+
+log = logging.getLogger(__name__)
+CHANNEL = "whatsapp"
+MEDIA_KINDS = ("image", "video", "document")
+RATE_LIMIT_CODES = {4, 80007, 130429, 131048, 131056}
+REASONS = {
+    131047: WINDOW_CLOSED,
+    131026: "The customer cannot receive WhatsApp messages on this number",
+    131051: "WhatsApp does not support this message type",
+    132000: "The template's values do not match its variables",
+    132001: "The template does not exist or is not approved on WhatsApp",
+    132015: "The template is paused on WhatsApp",
+    132016: "The template is disabled on WhatsApp",
+    190: "WhatsApp refused the access token: check WHATSAPP_TOKEN",
+}
+
+
+def parse(payload, phone_number_id: str | None = None) -> Parsed:
+    """Every entry, change, message and status of one webhook. Changes for a
+    phone number that is not ours are skipped with a log line."""
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        raise BadPayload("not a whatsapp_business_account webhook")
+    out = Parsed()
+    for entry in need(payload, "entry", list):
+        for change in need(entry, "changes", list):
+            if not isinstance(change, dict):
+                raise BadPayload("a change must be an object")
+            value = need(change, "value")
+            field = change.get("field")
+            if field == "message_template_status_update":
+                out.templates.append(_template_update(value))
+                continue
+            if field != "messages":
+                continue
+            metadata = value.get("metadata") or {}
+            if not isinstance(metadata, dict):
+                raise BadPayload("metadata must be an object")
+            their = str(metadata.get("phone_number_id") or "")
+            if phone_number_id and their != str(phone_number_id):
+                log.warning("WhatsApp webhook for unknown phone_number_id %r ignored", their)
+                continue
+            names = {}
+            for c in value.get("contacts") or []:
+                if isinstance(c, dict) and c.get("wa_id"):
+                    names[str(c["wa_id"])] = str(((c.get("profile") or {}).get("name")) or "")
+            for m in value.get("messages") or []:
+                _message(out, m, names)
+            for s in value.get("statuses") or []:
+                out.statuses.append(_status(s))
+    return out
+
+
+def _message(out: Parsed, m, names: dict) -> None:
+    if not isinstance(m, dict) or not m.get("from") or not m.get("id"):
+        raise BadPayload("a message needs 'from' and 'id'")
+    sender, pmid, kind = str(m["from"]), str(m["id"]), m.get("type")
+    msg = Inbound(channel=CHANNEL, channel_user_id=sender, provider_message_id=pmid,
+                  contact_name=names.get(sender, ""), sent_at=from_epoch(m.get("timestamp")), phone="+" + sender)
+    if kind == "text":
+        msg.body = str(need(m, "text").get("body") or "")
+    elif kind in MEDIA_KINDS:
+        media = need(m, kind)
+        if not media.get("id"):
+            raise BadPayload(f"{kind} without a media id")
+        msg.kind = kind
+        msg.caption = media.get("caption") or None
+        out.media.append(MediaRef(CHANNEL, pmid, str(media["id"]), media.get("filename"), media.get("mime_type")))
+    else:
+        msg.kind = "unsupported"
+        msg.body = f"Unsupported WhatsApp message ({kind}): open it in WhatsApp."
+    out.messages.append(msg)
+
+
+def _status(s) -> DeliveryStatus:
+    if not isinstance(s, dict) or not s.get("id") or s.get("status") not in ("sent", "delivered", "read", "failed"):
+        raise BadPayload("a status needs 'id' and a known 'status'")
+    error = None
+    if s["status"] == "failed":
+        errors = s.get("errors") or [{}]
+        first = errors[0] if isinstance(errors[0], dict) else {}
+        error = reason_for(first.get("code"), first.get("title") or first.get("message"))
+    return DeliveryStatus(CHANNEL, str(s["id"]), s["status"], error)
+
+
+def _template_update(value: dict) -> TemplateUpdate:
+    if not value.get("event"):
+        raise BadPayload("a template update needs 'event'")
+    tid = value.get("message_template_id")
+    return TemplateUpdate(str(tid) if tid is not None else None, value.get("message_template_name"),
+                          value.get("message_template_language"), str(value["event"]), value.get("reason"))
+
+
+def reason_for(code, message: str | None) -> str:
+    try:
+        code = int(code)
+    except (TypeError, ValueError):
+        code = None
+    if code in REASONS:
+        return REASONS[code]
+    return f"WhatsApp refused the message: {message or 'unknown error'}" + (f" (code {code})" if code else "")
+
+
+class Client:
+    def __init__(self, base: str | None = None, token: str | None = None, phone_number_id: str | None = None,
+                 session: requests.Session | None = None):
+        self.base = (base or config.get("WHATSAPP_API_BASE")).rstrip("/")
+        self.token = token if token is not None else config.get("WHATSAPP_TOKEN")
+        self.phone_number_id = phone_number_id if phone_number_id is not None else config.get("WHATSAPP_PHONE_NUMBER_ID")
+        self.session = session or requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {self.token}"
+
+    @property
+    def missing(self) -> str | None:
+        """What is not configured, as a sentence; None when connected."""
+        need_ = [n for n, v in (("WHATSAPP_TOKEN", self.token), ("WHATSAPP_PHONE_NUMBER_ID", self.phone_number_id)) if not v]
+        return f"WhatsApp is not connected: set {' and '.join(need_)}" if need_ else None
+
+    def _check(self, resp: requests.Response) -> dict:
+        data = json_of(resp)
+        if resp.ok:
+            return data
+        err = data.get("error") if isinstance(data.get("error"), dict) else {}
+        code = err.get("code")
+        if resp.status_code == 429 or resp.status_code >= 500 or code in RATE_LIMIT_CODES:
+            raise RetryLater(f"WhatsApp answered {resp.status_code}: {err.get('message', '')}".strip(),
+                             retry_after_header(resp))
+        raise Permanent(reason_for(code, err.get("message")))
+
+    def send(self, row: dict, media_dir: Path) -> str:
+        """Send one outbox row; returns the wamid."""
+        kind = row["kind"]
+        body: dict = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": row["channel_user_id"]}
+        if kind == "text":
+            body.update(type="text", text={"body": row["body"]})
+        elif kind in MEDIA_KINDS:
+            media_id = self.upload(Path(media_dir) / row["attachment_path"], row["mime"], row["filename"])
+            part = {"id": media_id}
+            if row.get("caption"):
+                part["caption"] = row["caption"]
+            if kind == "document" and row.get("filename"):
+                part["filename"] = row["filename"]
+            body.update(type=kind, **{kind: part})
+        elif kind == "template":
+            template = {"name": row["template_name"], "language": {"code": row["template_language"]}}
+            params = row.get("template_params") or []
+            if params:
+                template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}]
+            body.update(type="template", template=template)
+        else:
+            raise Permanent(f"WhatsApp cannot send a {kind} message")
+        data = self._check(call(self.session, "POST", f"{self.base}/{self.phone_number_id}/messages", json=body))
+        try:
+            return data["messages"][0]["id"]
+        except (KeyError, IndexError, TypeError):
+            raise Permanent("WhatsApp accepted the message but returned no id") from None
+
+    def upload(self, path: Path, mime: str, filename: str) -> str:
+        """Outbound media goes to /{phone-number-id}/media first; sends use its id."""
+        with open(path, "rb") as f:
+            resp = call(self.session, "POST", f"{self.base}/{self.phone_number_id}/media",
+                        data={"messaging_product": "whatsapp", "type": mime},
+                        files={"file": (filename or path.name, f, mime)})
+        data = self._check(resp)
+        if not data.get("id"):
+            raise Permanent("WhatsApp did not return a media id for the upload")
+        return str(data["id"])
+
+    def fetch(self, ref: MediaRef) -> bytes:
+        """Inbound media: GET /{media-id} for the URL, then the bytes (both with the token)."""
+        info = self._check(call(self.session, "GET", f"{self.base}/{ref.ref}"))
+        if not info.get("url"):
+            raise Permanent("WhatsApp gave no download URL for the file")
+        size = info.get("file_size")
+        if isinstance(size, int) and size > MAX_MEDIA:
+            raise Permanent(f"the file is larger than {MAX_MEDIA // (1024 * 1024)} MB")
+        return download(self.session, info["url"])
+
+
+def envelope(messages=(), statuses=(), contacts=(), phone_number_id="PNID", waba_id="WABA") -> dict:
+    """A webhook body in Meta's shape (tests, benchmark, simulator docs)."""
+    value = {"messaging_product": "whatsapp",
+             "metadata": {"display_phone_number": "15550000000", "phone_number_id": phone_number_id}}
+    if contacts:
+        value["contacts"] = list(contacts)
+    if messages:
+        value["messages"] = list(messages)
+    if statuses:
+        value["statuses"] = list(statuses)
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": waba_id, "changes": [{"field": "messages", "value": value}]}]}
+
+
+def dumps(payload) -> bytes:
+    # Meta escapes non-ASCII, and signs those bytes.
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()

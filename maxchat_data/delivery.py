@@ -1,0 +1,99 @@
+"""The outbound delivery worker: drains the outbox, sends through the
+channel clients, and ends every message ``sent`` or ``failed`` with a reason.
+
+It polls cheaply: the store's version (an in-memory counter) tells whether
+anything was committed since the last look, so a queued reply is picked up
+within one poll interval without a query per tick. Rescheduled rows are
+picked up when their time comes. Pending rows survive a restart because the
+outbox is a table."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from . import outbox
+from .channels import Permanent, RetryLater, clients as make_clients
+from .channels.base import backoff
+from .store import Store, utcnow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+
+
+class DeliveryWorker:
+    def __init__(self, store: Store, clients: dict | None = None, poll: float = 0.25, threads: int = 4):
+        self.store = store
+        self.clients = clients if clients is not None else make_clients()
+        self.poll = poll
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="maxchat-send")
+        self._thread = threading.Thread(target=self._run, name="maxchat-delivery", daemon=True)
+
+    def start(self) -> "DeliveryWorker":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self) -> None:
+        seen, next_look = -1, 0.0
+        while not self._stop.is_set():
+            try:
+                if self.store.version != seen or time.monotonic() >= next_look:
+                    seen = self.store.version
+                    if self.run_once():
+                        continue  # there may be more
+                    next_look = time.monotonic() + self._until_next_due()
+            except Exception:  # noqa: BLE001 - the worker must outlive any one bad row
+                if self._stop.is_set():
+                    break
+                log.exception("delivery loop error")
+                next_look = time.monotonic() + 1
+            self._stop.wait(self.poll)
+
+    def _until_next_due(self) -> float:
+        (when,) = self.store.one("SELECT min(next_attempt_at) FROM outbox")
+        if when is None:
+            return 30.0
+        return max(0.0, min(30.0, (when - utcnow()).total_seconds()))
+
+    def run_once(self) -> int:
+        """Send every due message once; returns how many were handled."""
+        rows = outbox.due(self.store, limit=50)
+        # Wait for the whole batch, so the next look never re-reads a row in flight.
+        list(self._pool.map(self.deliver, rows))
+        return len(rows)
+
+    def deliver(self, row: dict) -> None:
+        message_id = row["message_id"]
+        client = self.clients.get(row["channel"])
+        if client is None or client.missing:
+            reason = client.missing if client is not None else f"Unknown channel {row['channel']}"
+            outbox.mark_failed(self.store, message_id, reason)
+            return
+        try:
+            provider_id = client.send(row, self.store.media_dir)
+        except Permanent as exc:
+            log.info("message %s failed: %s", message_id, exc)
+            outbox.mark_failed(self.store, message_id, str(exc))
+        except RetryLater as exc:
+            attempts = row["attempts"] + 1
+            if attempts >= MAX_ATTEMPTS:
+                outbox.mark_failed(self.store, message_id, f"Could not send after {attempts} attempts: {exc}")
+                return
+            delay = backoff(row["attempts"], exc.retry_after)
+            log.info("message %s: %s; retry in %.1fs", message_id, exc, delay)
+            outbox.reschedule(self.store, message_id, utcnow() + timedelta(seconds=delay), str(exc))
+        except FileNotFoundError:
+            outbox.mark_failed(self.store, message_id, "The attachment file is missing from the media store")
+        except Exception as exc:  # noqa: BLE001 - a bug must not leave the row retrying forever
+            log.exception("message %s: unexpected error", message_id)
+            outbox.mark_failed(self.store, message_id, f"Unexpected error while sending: {type(exc).__name__}")
+        else:
+            outbox.mark_sent(self.store, message_id, provider_id)

@@ -1,0 +1,83 @@
+"""Telegram long polling (when no webhook secret is configured).
+
+The offset is saved only after the updates it acknowledges are committed, so
+a crash in between re-reads them (stored once: the provider id is the
+idempotency key) and never skips one."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from . import outbox
+from .channels import BadPayload, RetryLater, Permanent, store_parsed, telegram
+from .channels.base import backoff
+from .errors import ValidationError
+from .store import Store
+
+log = logging.getLogger(__name__)
+OFFSET_KEY = "telegram.offset"
+
+
+class Poller:
+    def __init__(self, store: Store, client: "telegram.Client | None" = None, timeout: int = 25):
+        self.store = store
+        self.client = client or telegram.Client()
+        self.timeout = timeout
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="maxchat-telegram-poll", daemon=True)
+
+    def start(self) -> "Poller":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2) -> None:
+        # A long poll in flight is not interrupted; the thread is a daemon and
+        # anything it fetches after the store closes is simply re-read later.
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+                failures = 0
+            except (RetryLater, Permanent) as exc:
+                failures += 1
+                delay = backoff(min(failures, 6), getattr(exc, "retry_after", None))
+                log.warning("Telegram getUpdates: %s; again in %.1fs", exc, delay)
+                self._stop.wait(delay)
+            except Exception:  # noqa: BLE001 - keep polling whatever one batch did
+                if self._stop.is_set():
+                    break
+                failures += 1
+                log.exception("Telegram polling error")
+                self._stop.wait(backoff(min(failures, 6)))
+
+    def poll_once(self) -> int:
+        saved = outbox.get_setting(self.store, OFFSET_KEY)
+        updates = self.client.get_updates(int(saved) if saved else None, self.timeout)
+        if not updates:
+            return 0
+        if self._stop.is_set():
+            return 0  # shutting down: leave them to the next start
+        good = []
+        for update in updates:
+            try:
+                parsed = telegram.parse(update)
+                for m in parsed.messages:
+                    m.check()
+            except (BadPayload, ValidationError) as exc:
+                log.warning("Telegram update %s skipped: %s", update.get("update_id") if isinstance(update, dict) else "?", exc)
+                continue
+            good.append(parsed)
+        merged = telegram.Parsed()
+        for p in good:
+            merged.messages += p.messages
+            merged.media += p.media
+        store_parsed(self.store, merged)
+        last = max((u["update_id"] for u in updates if isinstance(u, dict) and isinstance(u.get("update_id"), int)),
+                   default=None)
+        if last is not None:
+            outbox.set_setting(self.store, OFFSET_KEY, str(last + 1))
+        return len(merged.messages)
