@@ -110,3 +110,10 @@ def usable_template(w: Writer, template_id: int, channel: str) -> dict:
     if not tpl["initiate"]:
         raise NotAllowed(f"Template {tpl['name']} is not set as an initiate message.")
     return tpl
+
+
+def status_set_by_hand(channel: str, demo: bool) -> bool:
+    """M2: a WhatsApp template's status is the one Meta's review gives
+    (synchronised); an admin sets a status by hand only on the other
+    channels, or on any channel in demo mode (no real review there)."""
+    return channel != "whatsapp" or demo

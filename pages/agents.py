@@ -1,0 +1,77 @@
+"""U2: admins create, edit and deactivate agents and set their roles."""
+from __future__ import annotations
+
+import streamlit as st
+
+from maxchat_data import accounts, runtime
+from ui import admin
+from ui.auth import require_role
+
+me = require_role("admin")
+store = runtime.store()
+ROLE_ORDER = ("agent", "supervisor", "admin")
+ROLE_HELP = "Agent: answers chats. Supervisor: also watches queues and reports. Admin: also manages the team."
+
+
+def _create() -> None:
+    s = st.session_state
+    username = s.get("agent_new_username", "")
+    if admin.run(accounts.create_agent, store, username, s.get("agent_new_display", ""),
+                 s.get("agent_new_password", ""), s.get("agent_new_role", "agent"), actor_id=me["id"],
+                 success=f"Agent {username.strip().lower()} created."):
+        for key in ("agent_new_username", "agent_new_display", "agent_new_password"):
+            s[key] = ""
+        s["agent_new_role"] = "agent"
+
+
+def _save(agent: dict) -> None:
+    s, i = st.session_state, agent["id"]
+    active = s.get(f"agent_active_{i}", True)
+    message = f"{agent['username']} saved." if active else \
+        f"{agent['username']} is deactivated: they can no longer log in and their chats went back to the queue."
+    if admin.run(accounts.update_agent, store, i, me["id"], display_name=s.get(f"agent_display_{i}", ""),
+                 role=s.get(f"agent_role_{i}", agent["role"]), active=active,
+                 password=s.get(f"agent_password_{i}") or None, success=message):
+        s[f"agent_password_{i}"] = ""
+
+
+st.title("Agents")
+admin.show_flash()
+
+with st.form("agent_add", border=True):
+    st.subheader("Add agent")
+    left, right = st.columns(2)
+    left.text_input("Username", key="agent_new_username", max_chars=32,
+                    help="2-32 lower-case letters, digits, '.', '_' or '-'; used to log in.")
+    right.text_input("Display name", key="agent_new_display", max_chars=60)
+    left.selectbox("Role", ROLE_ORDER, key="agent_new_role", format_func=str.title, help=ROLE_HELP)
+    right.text_input("Password", key="agent_new_password", type="password", help="At least 8 characters.",
+                     autocomplete="new-password")
+    st.form_submit_button("Add agent", type="primary", icon=":material/person_add:", on_click=_create)
+
+agents = accounts.list_agents(store)
+st.subheader("Team")
+st.dataframe(
+    [{"Name": a["display_name"], "Username": a["username"], "Role": a["role"].title(),
+      "Status": "Active" if a["active"] else "Deactivated"} for a in agents],
+    hide_index=True, width="stretch")
+
+st.subheader("Edit agent")
+by_id = {a["id"]: a for a in agents}
+chosen = st.selectbox("Agent", list(by_id), key="agent_edit_id",
+                      format_func=lambda i: f"{by_id[i]['display_name']} ({by_id[i]['username']})"
+                      + ("" if by_id[i]["active"] else " - deactivated"))
+if chosen is not None:
+    agent = by_id[chosen]
+    with st.form(f"agent_edit_{chosen}"):
+        left, right = st.columns(2)
+        left.text_input("Display name", value=agent["display_name"], key=f"agent_display_{chosen}", max_chars=60)
+        right.selectbox("Role", ROLE_ORDER, index=ROLE_ORDER.index(agent["role"]), key=f"agent_role_{chosen}",
+                        format_func=str.title, help=ROLE_HELP)
+        left.text_input("New password", key=f"agent_password_{chosen}", type="password",
+                        help="Leave empty to keep the current password.", autocomplete="new-password")
+        right.toggle("Active (can log in)", value=bool(agent["active"]), key=f"agent_active_{chosen}",
+                     help="A deactivated agent cannot log in and is not offered for assignment.")
+        if chosen == me["id"]:
+            st.caption("This is you: deactivating yourself or giving up admin logs you out of this page.")
+        st.form_submit_button("Save changes", type="primary", on_click=_save, args=(agent,))

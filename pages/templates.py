@@ -1,0 +1,94 @@
+"""M1/M2: template messages. Admins create them (channel, name, language,
+category, body with {{1}}-style variables, `Set as Initiate Message`); the
+list shows each one's review status."""
+from __future__ import annotations
+
+import streamlit as st
+
+from maxchat_data import runtime, templates
+from maxchat_data.common import CHANNEL_LABELS, CHANNELS
+from ui import admin
+from ui.auth import require_role
+
+me = require_role("admin")
+store = runtime.store()
+demo = runtime.demo_mode()
+STATUS_ICON = {"Pending": "⏳", "Accepted": "✅", "Rejected": "⛔"}
+
+
+def _create() -> None:
+    s = st.session_state
+    channel = s.get("template_channel", "whatsapp")
+    status = "Pending until WhatsApp's review accepts it" if channel == "whatsapp" else "Accepted"
+    if admin.run(templates.create_template, store, me["id"], channel=channel, name=s.get("template_name", ""),
+                 language=s.get("template_language", "id"), category=s.get("template_category", "UTILITY"),
+                 body=s.get("template_body", ""), initiate=s.get("template_initiate", False),
+                 success=f"Template {(s.get('template_name') or '').strip().lower()} created: {status}."):
+        s["template_name"] = s["template_body"] = ""
+        s["template_initiate"] = False
+
+
+def _set_status(tpl: dict) -> None:
+    status = st.session_state.get(f"template_status_{tpl['id']}", tpl["status"])
+    admin.run(templates.set_status, store, tpl["id"], status, f"set by hand{' (demo)' if demo else ''}",
+              success=f"{tpl['name']} is now {status}.")
+
+
+def _set_initiate(tpl: dict) -> None:
+    on = bool(st.session_state.get(f"template_initiate_{tpl['id']}"))
+    admin.run(templates.set_initiate, store, tpl["id"], on,
+              success=f"{tpl['name']} is {'now' if on else 'no longer'} an initiate message.")
+
+
+st.title("Templates")
+st.caption("Template messages open a conversation when the 24-hour window is closed (Send Template in the Chat).")
+admin.show_flash()
+
+with st.form("template_add"):
+    st.subheader("Create template")
+    a, b, c = st.columns(3)
+    a.selectbox("Channel", CHANNELS, key="template_channel", format_func=CHANNEL_LABELS.get)
+    b.selectbox("Language", list(templates.LANGUAGES), key="template_language", format_func=templates.LANGUAGES.get)
+    c.selectbox("Category", templates.CATEGORIES, key="template_category", index=1, format_func=str.title)
+    st.text_input("Name", key="template_name", max_chars=512, placeholder="order_follow_up",
+                  help="Lower-case letters, digits and underscores (WhatsApp's rule).")
+    st.text_area("Body", key="template_body", max_chars=1024, height=120,
+                 placeholder="Halo {{1}}, pesanan {{2}} sudah kami kirim.",
+                 help="Variables are numbered {{1}}, {{2}}, … without gaps; the agent fills them in when sending.")
+    st.toggle("Set as Initiate Message", key="template_initiate",
+              help="Offered in Send Template when the 24-hour window is closed.")
+    st.caption("WhatsApp templates stay Pending until WhatsApp's review accepts or rejects them; "
+               "Messenger and Telegram templates are Accepted on save.")
+    st.form_submit_button("Create template", type="primary", icon=":material/add:", on_click=_create)
+
+rows = templates.list_templates(store)
+st.subheader("Template list")
+if not rows:
+    st.caption("No templates yet.")
+else:
+    st.dataframe(
+        [{"Channel": CHANNEL_LABELS[t["channel"]], "Name": t["name"], "Language": t["language"],
+          "Category": t["category"].title(), "Status": f"{STATUS_ICON[t['status']]} {t['status']}",
+          "Initiate": bool(t["initiate"]), "Variables": t["variables"], "Body": t["body"]} for t in rows],
+        hide_index=True, width="stretch")
+
+    st.subheader("Status and settings")
+    by_id = {t["id"]: t for t in rows}
+    chosen = st.selectbox("Template", list(by_id), key="template_pick",
+                          format_func=lambda i: f"{by_id[i]['name']} ({by_id[i]['language']}, "
+                                                f"{CHANNEL_LABELS[by_id[i]['channel']]}) - {by_id[i]['status']}")
+    tpl = by_id[chosen]
+    with st.container(border=True):
+        st.text(tpl["body"])
+        st.caption(f"{tpl['variables']} variable(s) · status {tpl['status']}"
+                   + (f" · {admin.plain(tpl['status_reason'])}" if tpl.get("status_reason") else ""))
+        st.toggle("Set as Initiate Message", value=bool(tpl["initiate"]), key=f"template_initiate_{tpl['id']}",
+                  on_change=_set_initiate, args=(tpl,))
+        if templates.status_set_by_hand(tpl["channel"], demo):
+            left, right = st.columns([3, 1], vertical_alignment="bottom")
+            left.segmented_control("Status", templates.STATUSES, default=tpl["status"],
+                                   key=f"template_status_{tpl['id']}")
+            right.button("Save status", key=f"template_status_save_{tpl['id']}", on_click=_set_status, args=(tpl,))
+        else:
+            st.info("This status comes from WhatsApp's template review and is synchronised automatically.",
+                    icon=":material/sync:")
