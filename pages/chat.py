@@ -1,0 +1,79 @@
+"""The Chat page (SPEC §2-§6): chat list · thread · Info Profile.
+
+A view only: every read and rule is in maxchat_data. The list and the open
+thread are polling fragments (L6); the composer, the profile and every
+dialog stay outside them, so a tick never eats a draft or closes a pop-up."""
+from __future__ import annotations
+
+import streamlit as st
+
+from maxchat_data import accounts, actions, inbox, labels, runtime
+from maxchat_data.errors import NotFound
+from ui import chat_dialogs, chat_list, chat_state
+from ui.chat_profile import render_profile
+from ui.chat_thread import header_state, live_thread, render_composer, render_header
+
+st.set_page_config(layout="wide")
+
+agent = st.session_state.get("agent")
+if not agent:
+    st.warning("Please log in to see the chats.")
+    st.stop()
+
+store = runtime.store()
+ss = st.session_state
+chat_state.load_from_url()
+
+# Orange `Resolve` while active (A4) whatever the theme's primary colour; CSS only, no data in it.
+st.html("""<style>
+.st-key-resolve_hdr button[kind="primary"], .st-key-resolve_prof button[kind="primary"]
+  {background:#FB8C00;border-color:#FB8C00;color:#fff}
+.st-key-chat_sound {position:absolute;width:1px;height:1px;overflow:hidden;opacity:0}
+</style>""")
+
+if "chat_bell" not in ss:  # the persisted preference, read once per session (L7)
+    me = accounts.get_agent(store, agent["id"]) or {}
+    ss["chat_bell"] = bool(me.get("notify", agent.get("notify", True)))
+
+
+def _bell() -> None:
+    actions.set_notify(store, agent["id"], ss["chat_bell"])
+    agent["notify"] = ss["chat_bell"]
+
+
+with st.container(horizontal=True, vertical_alignment="center"):
+    st.title("Chat")
+    st.space("stretch")
+    st.toggle(":material/notifications: Notifications", key="chat_bell", on_change=_bell,
+              help="Sound and pop-up for new customer messages")
+
+labels_all = labels.list_labels(store)
+agents = accounts.list_agents(store, active_only=True)
+
+chat = None
+if chat_state.open_chat_id() is not None:
+    try:
+        chat = inbox.get_chat(store, chat_state.open_chat_id())
+    except NotFound:
+        chat_state.open_chat(None)
+if chat is not None and chat["unread"]:
+    actions.mark_read(store, chat["id"])  # opening a chat reads it
+    chat["unread"] = 0
+
+col_list, col_thread, col_profile = st.columns([1.25, 2.2, 1.25], gap="medium")
+with col_list:
+    chat_list.render_controls(labels_all)
+    chat_list.live_list(store, agent, labels_all)
+with col_thread:
+    if chat is None:
+        st.info("Choose a chat from the list.", icon=":material/forum:")
+    else:
+        render_header(store, agent, chat, agents, labels_all)
+        live_thread(store, chat["id"], header_state(chat))
+        render_composer(store, agent, chat)
+with col_profile:
+    if chat is not None:
+        render_profile(store, agent, chat, agents, labels_all)
+
+chat_dialogs.show(store, agent, chat)
+chat_state.write_url()

@@ -1,0 +1,109 @@
+"""Confirmations (`OK`) and the `Send Template` pop-up.
+
+Which dialog is open is kept in session_state and the dialog is drawn on
+every full run until it is answered or dismissed: a rerun of the page (or a
+test) never loses it, and it lives outside the polling fragments."""
+from __future__ import annotations
+
+import streamlit as st
+
+from maxchat_data import actions, templates
+from maxchat_data.errors import MaxchatError, ValidationError
+
+from .chat_text import md
+
+K_DIALOG = "chat_dialog"
+CONFIRM = {
+    "resolve": ("Resolve this chat? It is unassigned and moves to Unassigned.", actions.resolve, "Chat resolved."),
+    "archive": ("Archive this chat? It leaves the list and shows under Archived.", actions.archive, "Chat archived."),
+    "unarchive": ("Unarchive this chat? It returns to the chat list.", actions.unarchive, "Chat unarchived."),
+    "block": ("Block this contact? Their messages are kept but raise no notification, and you cannot reply.",
+              actions.block, "Contact blocked."),
+    "unblock": ("Unblock this contact?", actions.unblock, "Contact unblocked."),
+}
+
+
+def ask(what: str, chat_id: int) -> None:
+    """on_click of a button that needs a dialog."""
+    st.session_state[K_DIALOG] = (what, chat_id)
+
+
+def close() -> None:
+    st.session_state.pop(K_DIALOG, None)
+
+
+def show(store, agent: dict, chat: dict | None) -> None:
+    """Draw the open dialog, if any, for the open chat."""
+    found = st.session_state.get(K_DIALOG)
+    if not found:
+        return
+    what, chat_id = found
+    if chat is None or chat["id"] != chat_id:
+        close()
+        return
+    if what == "template":
+        template_dialog(store, agent, chat)
+    elif what in CONFIRM:
+        confirm_dialog(store, agent, chat, what)
+    else:
+        close()
+
+
+@st.dialog("Please confirm", on_dismiss=close)
+def confirm_dialog(store, agent: dict, chat: dict, what: str) -> None:
+    question, action, done = CONFIRM[what]
+    st.write(question)
+    st.caption(md(chat["contact_name"]))
+    with st.container(horizontal=True, gap="small"):
+        ok = st.button("OK", key="chat_confirm_ok", type="primary")
+        cancel = st.button("Cancel", key="chat_confirm_cancel")
+    if cancel:
+        close()
+        st.rerun()
+    if ok:
+        try:
+            action(store, chat["id"], agent["id"])
+        except MaxchatError as exc:
+            st.error(md(str(exc)))
+            return
+        close()
+        st.toast(done, icon=":material/check:")
+        st.rerun()
+
+
+@st.dialog("Send Template", width="medium", on_dismiss=close)
+def template_dialog(store, agent: dict, chat: dict) -> None:
+    """T5: only Accepted templates set as initiate message, for this channel;
+    the text with {{n}} filled from editable values; Send."""
+    found = templates.initiate_templates(store, chat["channel"])
+    if not found:
+        st.info("No template can start a conversation on this channel yet: an admin must add one that is "
+                "Accepted and set as initiate message.")
+        return
+    by_id = {t["id"]: t for t in found}
+    tid = st.selectbox("Template", list(by_id), key="chat_tpl_pick",
+                       format_func=lambda i: f"{by_id[i]['name']} ({by_id[i]['language']})")
+    tpl = by_id[tid]
+    values = []
+    for n in range(1, tpl["variables"] + 1):
+        key = f"chat_tpl_{tid}_{n}"
+        if key not in st.session_state:
+            st.session_state[key] = chat["contact_name"] if n == 1 else ""  # {{1}} is usually the name
+        values.append(st.text_input(f"{{{{{n}}}}}", key=key))
+    try:
+        text = templates.render(tpl["body"], tpl["variables"], values)
+    except ValidationError:
+        text = tpl["body"]
+        for n, v in enumerate(values, 1):
+            if v.strip():
+                text = text.replace(f"{{{{{n}}}}}", v)
+    st.text_area("Message", value=text, disabled=True, height=120)
+    if st.button("Send", key="chat_tpl_send", type="primary", icon=":material/send:"):
+        try:
+            actions.send_template(store, chat["id"], agent["id"], tid, values)
+        except MaxchatError as exc:
+            st.error(md(str(exc)))
+            return
+        close()
+        st.toast("Template sent.", icon=":material/check:")
+        st.rerun()

@@ -1,0 +1,85 @@
+"""B1-B4: the label pop-up behind the `[+]` beside the customer's name:
+`Current Label` checkboxes, create (`Label Name`, `Add Color`, `Add`),
+trash-can delete with confirmation."""
+from __future__ import annotations
+
+import streamlit as st
+
+from maxchat_data import labels
+from maxchat_data.errors import MaxchatError
+
+from .chat_text import SWATCH, label_badge, md
+
+K_DELETE = "chat_label_delete"
+
+
+def label_popover(store, agent: dict, chat: dict, labels_all: list[dict], where: str) -> None:
+    with st.popover("\\+", key=f"chat_labels_pop_{where}", help="Labels"):
+        label_manager(store, agent, chat, labels_all, where)
+
+
+def label_manager(store, agent: dict, chat: dict, labels_all: list[dict], where: str) -> None:
+    st.markdown("**Current Label**")
+    current = set(chat["label_ids"])
+    if not labels_all:
+        st.caption("No labels yet: create one below.")
+    for label in labels_all:
+        lid, on = label["id"], label["id"] in current
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            # The key carries the current truth, so a change made elsewhere shows fresh.
+            key = f"chat_lbl_{where}_{chat['id']}_{lid}_{int(on)}"
+            st.checkbox(label_badge(label), value=on, key=key, on_change=_toggle,
+                        args=(store, agent["id"], chat["id"], lid, key))
+            st.space("stretch")
+            st.button("", icon=":material/delete:", key=f"chat_lbl_del_{where}_{lid}", type="tertiary",
+                      help=f"Delete label {label['name']}", on_click=_ask_delete, args=(lid,))
+        if st.session_state.get(K_DELETE) == lid:
+            st.warning(f"Delete label {md(label['name'])} from the list and from every contact?")
+            with st.container(horizontal=True, gap="small"):
+                st.button("OK", key=f"chat_lbl_delok_{where}_{lid}", type="primary", on_click=_delete,
+                          args=(store, agent["id"], lid))
+                st.button("Cancel", key=f"chat_lbl_delno_{where}_{lid}", on_click=_ask_delete, args=(None,))
+    st.divider()
+    name_key, color_key = f"chat_newlabel_name_{where}", f"chat_newlabel_color_{where}"
+    st.text_input("Label Name", key=name_key, max_chars=40)
+    st.pills("Add Color", list(labels.PALETTE), key=color_key, format_func=lambda n: f"{SWATCH.get(n, '')} {n}")
+    st.button("Add", key=f"chat_newlabel_add_{where}", type="primary", on_click=_create,
+              args=(store, agent["id"], chat["id"], name_key, color_key))
+    err = st.session_state.pop(f"chat_label_error_{where}", None)
+    if err:
+        st.error(md(err))
+
+
+def _toggle(store, actor_id: int, chat_id: int, label_id: int, key: str) -> None:
+    try:
+        labels.set_label(store, chat_id, label_id, bool(st.session_state[key]), actor_id)
+    except MaxchatError as exc:
+        st.session_state["chat_flash"] = ("error", str(exc))
+
+
+def _ask_delete(label_id: int | None) -> None:
+    st.session_state[K_DELETE] = label_id
+
+
+def _delete(store, actor_id: int, label_id: int) -> None:
+    st.session_state[K_DELETE] = None
+    try:
+        labels.delete_label(store, label_id, actor_id)
+    except MaxchatError as exc:
+        st.session_state["chat_flash"] = ("error", str(exc))
+
+
+def _create(store, actor_id: int, chat_id: int, name_key: str, color_key: str) -> None:
+    ss = st.session_state
+    where = name_key.rsplit("_", 1)[-1]
+    color = labels.PALETTE.get(ss.get(color_key) or "")
+    if color is None:
+        ss[f"chat_label_error_{where}"] = "Pick a colour from Add Color."
+        return
+    try:
+        labels.create_label(store, ss.get(name_key) or "", color, actor_id)
+    except MaxchatError as exc:
+        ss[f"chat_label_error_{where}"] = str(exc)
+    else:
+        ss[name_key] = ""
+        ss[color_key] = None

@@ -1,0 +1,161 @@
+"""L1-L7: search, filter, Archived, tabs with counts, the live chat list and
+the new-message notification (toast + sound)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from maxchat_data import inbox
+from maxchat_data.common import CHANNEL_LABELS, STATUSES
+from maxchat_data.inbox import InboxQuery
+
+from . import chat_state as vs
+from .chat_text import CHANNEL_ICON, STATUS_COLOR, label_badge, md, when
+
+LIVE_EVERY = 2.5  # seconds between polls: "within a few seconds" (L6) at one O(1) read per tick
+SOUND = (Path(__file__).parent / "assets" / "notify.wav").read_bytes()
+_CACHE = "chat_list_cache"
+
+
+def render_controls(labels_all: list[dict]) -> None:
+    """Search bar, funnel filter and the Archived button: outside the live
+    fragment, so changing them reruns the whole page (list + URL)."""
+    ss = st.session_state
+    known = {l["id"] for l in labels_all}
+    ss[vs.K_LABELS] = [i for i in ss.get(vs.K_LABELS, []) if i in known]  # a deleted label is no filter
+    names = {l["id"]: l["name"] for l in labels_all}
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        st.text_input("Search by Name", key=vs.K_Q, placeholder="Search by Name", label_visibility="collapsed",
+                      on_change=vs.first_page, persist_state="session", icon=":material/search:")
+        active = len(ss.get(vs.K_STATUS) or []) + len(ss.get(vs.K_LABELS) or []) + len(vs.channels())
+        with st.popover("", icon=":material/filter_alt:", key="chat_filter_pop",
+                        type="primary" if active else "secondary", help="Filter"):
+            st.pills("Status", list(STATUSES), selection_mode="multi", key=vs.K_STATUS,
+                     on_change=vs.first_page, persist_state="session")
+            st.multiselect("Label", [l["id"] for l in labels_all], format_func=lambda i: names.get(i, str(i)),
+                           key=vs.K_LABELS, on_change=vs.first_page, persist_state="session",
+                           placeholder="Any label")
+            st.caption("Channel")
+            for ch, key in vs.CH_KEYS.items():
+                st.toggle(CHANNEL_LABELS[ch], key=key, on_change=vs.first_page, persist_state="session")
+            st.button("Reset", key="chat_reset", on_click=vs.reset_filters, icon=":material/restart_alt:")
+    archived = bool(ss.get(vs.K_ARCHIVED))
+    st.button("Archived", key="chat_archived_btn", icon=":material/archive:",
+              type="primary" if archived else "secondary", on_click=_toggle_archived,
+              help="Back to the inbox" if archived else "Show archived chats")
+
+
+def _toggle_archived() -> None:
+    st.session_state[vs.K_ARCHIVED] = not st.session_state.get(vs.K_ARCHIVED)
+    vs.first_page()
+
+
+def _leave_archived() -> None:
+    # Choosing a tab leaves the Archived view.
+    st.session_state[vs.K_ARCHIVED] = False
+    vs.first_page()
+
+
+def current_query() -> InboxQuery:
+    ss = st.session_state
+    return InboxQuery(tab=vs.tab(), statuses=tuple(ss.get(vs.K_STATUS) or ()),
+                      label_ids=tuple(ss.get(vs.K_LABELS) or ()), channels=vs.channels(),
+                      search=ss.get(vs.K_Q) or "", page=max(1, int(ss.get(vs.K_PAGE) or 1)))
+
+
+def load_page(store, agent_id: int, query: InboxQuery) -> inbox.InboxPage:
+    """The finder, asked only when the store's version or the query moved."""
+    ss = st.session_state
+    cached = ss.get(_CACHE)
+    if cached and cached.version == store.version and cached.query == query:
+        return cached
+    page = inbox.find_chats(store, agent_id, query)
+    if page.chats == [] and query.page > 1:  # the page emptied under us: back to the last one
+        ss[vs.K_PAGE] = page.pages
+        page = inbox.find_chats(store, agent_id, InboxQuery(**{**query.__dict__, "page": page.pages}))
+    ss[_CACHE] = page
+    return page
+
+
+@st.fragment(run_every=LIVE_EVERY)
+def live_list(store, agent: dict, labels_all: list[dict]) -> None:
+    """Tabs with counts, the page of chats, paging; and the notifier. Reruns
+    every tick; reads the store only when its version moved."""
+    ss = st.session_state
+    notify(store, agent)
+    page = load_page(store, agent["id"], current_query())
+    counts = page.counts
+    st.segmented_control("Tabs", list(vs.LIST_TABS), key=vs.K_TAB, required=True, persist_state="session",
+                         format_func=lambda t: f"{t} ({counts.get(t, 0)})", on_change=_leave_archived,
+                         label_visibility="collapsed", width="stretch")
+    if ss.get(vs.K_ARCHIVED):
+        st.caption(f":material/archive: Archived ({counts.get('Archived', 0)})")
+    by_id = {l["id"]: l for l in labels_all}
+    opened = vs.open_chat_id()
+    with st.container(key="chat_list_items", height=560, border=False):
+        if not page.chats:
+            st.caption("No chats here.")
+        for chat in page.chats:
+            _item(store, chat, by_id, chat["id"] == opened)
+    if page.pages > 1:
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.button("", icon=":material/chevron_left:", key="chat_prev", disabled=page.page <= 1,
+                      on_click=_go_page, args=(page.page - 1,), help="Previous page")
+            st.caption(f"Page {page.page} of {page.pages} · {page.total} chats")
+            st.button("", icon=":material/chevron_right:", key="chat_next", disabled=page.page >= page.pages,
+                      on_click=_go_page, args=(page.page + 1,), help="Next page")
+    vs.write_url()
+
+
+def _go_page(n: int) -> None:
+    st.session_state[vs.K_PAGE] = n
+
+
+def _item(store, chat: dict, labels_by_id: dict, selected: bool) -> None:
+    with st.container(key=f"chat_item_{chat['id']}", border=True, gap="xsmall"):
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            clicked = st.button(md(chat["contact_name"]), key=f"chat_open_{chat['id']}",
+                                type="secondary" if selected else "tertiary")
+            st.space("stretch")
+            st.caption(when(chat["last_message_at"]))
+        arrow = "↩ " if chat["last_direction"] == "out" else ""
+        st.caption(f"{CHANNEL_ICON[chat['channel']]} {arrow}{md(chat['last_preview'] or '')}")
+        bits = [f":{STATUS_COLOR[chat['status']]}-badge[{chat['status']}]"]
+        if chat["unread"]:
+            bits.append(f":red-badge[{chat['unread']} unread]")
+        bits += [label_badge(labels_by_id[i]) for i in chat["label_ids"] if i in labels_by_id]
+        bits.append(f":material/headset_mic: {md(chat['assignee'] or 'BOT')}")
+        if chat["blocked"]:
+            bits.append(":red-badge[:material/block: Blocked]")
+        st.markdown(" ".join(bits))
+    if clicked:
+        vs.open_chat(chat["id"])
+        st.rerun(scope="app")  # the thread and profile panes live outside this fragment
+
+
+def notify(store, agent: dict) -> None:
+    """L7: toast + sound for inbound messages this browser has not seen,
+    when the agent's bell is on. Off: neither (and nothing is queued)."""
+    ss = st.session_state
+    if "chat_seen_msg" not in ss:
+        ss["chat_seen_msg"] = inbox.latest_message_id(store)  # only what arrives after opening the page
+        ss["chat_seen_version"] = store.version
+        return
+    version = store.version
+    if ss.get("chat_seen_version") == version:
+        return
+    new = inbox.new_inbound_since(store, ss["chat_seen_msg"])
+    if len(new) < 20:
+        ss["chat_seen_version"] = version  # else: more are waiting, look again next tick
+    if not new:
+        return
+    ss["chat_seen_msg"] = new[-1]["id"]
+    if not ss.get("chat_bell", agent.get("notify", True)):
+        return
+    for m in new[-3:]:
+        text = m["body"] or m["caption"] or f"[{m['kind']}]"
+        st.toast(f"**{md(m['contact_name'])}**: {md(text[:80])}", icon=":material/chat:")
+    # Small, near-invisible player: autoplay needs the element on the page.
+    with st.container(key="chat_sound", height=1, border=False):
+        st.audio(SOUND, format="audio/wav", autoplay=True)

@@ -1,0 +1,89 @@
+"""P1-P6: the `Info Profile` pane: number/id, status, assign + Resolve,
+labels, `Contact Detail`, `Notes`, Archive/Unarchive, Block/Unblock."""
+from __future__ import annotations
+
+import streamlit as st
+
+from maxchat_data import actions, inbox
+from maxchat_data.common import CHANNEL_LABELS
+from maxchat_data.errors import MaxchatError
+
+from . import chat_dialogs as dlg
+from .chat_labels import label_popover
+from .chat_text import CHANNEL_ICON, STATUS_COLOR, label_badge, md, when
+from .chat_thread import assign_select, resolve_button
+
+
+def render_profile(store, agent: dict, chat: dict, agents: list[dict], labels_all: list[dict]) -> None:
+    chat_id = chat["id"]
+    st.subheader("Info Profile")
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown(f"**{md(chat['contact_name'])}**")
+        label_popover(store, agent, chat, labels_all, "prof")
+    number = chat["phone"] or chat["channel_user_id"]
+    st.caption(f"{CHANNEL_ICON[chat['channel']]} {CHANNEL_LABELS[chat['channel']]} · {md(number)}")
+    resolve_button(chat, "prof")
+    status = f":{STATUS_COLOR[chat['status']]}-badge[{chat['status']}]"
+    if chat["blocked"]:
+        status += " :red-badge[:material/block: Blocked]"
+    if chat["archived"]:
+        status += " :gray-badge[:material/archive: Archived]"
+    st.markdown(f"Status: {status}")
+    assign_select(store, agent, chat, agents, "prof")
+    by_id = {l["id"]: l for l in labels_all}
+    shown = [label_badge(by_id[i]) for i in chat["label_ids"] if i in by_id]
+    st.markdown("Labels: " + (" ".join(shown) if shown else "—"))
+
+    st.markdown("**Contact Detail**")
+    with st.form(f"chat_contact_{chat_id}", border=True):
+        name = st.text_input("Name", value=chat["contact_name"], key=f"chat_ct_name_{chat_id}")
+        email = st.text_input("Email", value=chat["email"] or "", key=f"chat_ct_email_{chat_id}")
+        company = st.text_input("Company", value=chat["company"] or "", key=f"chat_ct_company_{chat_id}")
+        st.text_input("Channel", value=f"{CHANNEL_LABELS[chat['channel']]} · {number}", disabled=True,
+                      key=f"chat_ct_channel_{chat_id}")
+        saved = st.form_submit_button("Save", icon=":material/save:")
+    if saved:
+        try:
+            actions.update_contact(store, chat_id, agent["id"], name=name, email=email, company=company,
+                                   phone=chat["phone"] or "")
+        except MaxchatError as exc:
+            st.error(md(str(exc)))  # refused: nothing changed (P2)
+        else:
+            st.rerun()
+
+    st.markdown("**Notes**")
+    note_key = f"chat_note_{chat_id}"
+    st.text_area("Note", key=note_key, placeholder="Write a note for the team", height=80,
+                 label_visibility="collapsed")
+    st.button("Add notes", key="chat_note_add", icon=":material/note_add:", on_click=_add_note,
+              args=(store, agent["id"], chat_id, note_key))
+    err = st.session_state.pop("chat_note_error", None)
+    if err:
+        st.error(md(err))
+    for n in inbox.notes(store, chat_id):
+        with st.container(border=True, gap="xsmall"):
+            st.text(n["body"])
+            st.caption(f"{md(n['author'])} · {when(n['created_at'], full=True)}")
+
+    st.divider()
+    with st.container(horizontal=True, gap="small"):
+        if chat["archived"]:
+            st.button("Unarchive", key="chat_unarchive", icon=":material/unarchive:", on_click=dlg.ask,
+                      args=("unarchive", chat_id))
+        else:
+            st.button("Archive", key="chat_archive", icon=":material/archive:", on_click=dlg.ask,
+                      args=("archive", chat_id))
+        if chat["blocked"]:
+            st.button("Unblock", key="chat_unblock", icon=":material/lock_open:", on_click=dlg.ask,
+                      args=("unblock", chat_id))
+        else:
+            st.button("Block", key="chat_block", icon=":material/block:", on_click=dlg.ask, args=("block", chat_id))
+
+
+def _add_note(store, agent_id: int, chat_id: int, key: str) -> None:
+    try:
+        actions.add_note(store, chat_id, agent_id, st.session_state.get(key) or "")
+    except MaxchatError as exc:
+        st.session_state["chat_note_error"] = str(exc)
+    else:
+        st.session_state[key] = ""

@@ -1,0 +1,70 @@
+"""Showing data safely and compactly: customer text is data, never markup.
+
+Every customer- or agent-provided string that goes into st.markdown, a
+widget label or a badge passes through ``md()``; message bodies use
+``st.text``. Nothing here ever uses ``unsafe_allow_html``."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark;
+# escaping them all also defuses Streamlit's own :emoji:, :color[...] and $latex$.
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&^/])")
+
+CHANNEL_ICON = {
+    "whatsapp": ":green[:material/call:]",
+    "messenger": ":blue[:material/forum:]",
+    "telegram": ":blue[:material/send:]",
+}
+STATUS_COLOR = {"Open": "orange", "Answered": "blue", "Resolved": "gray"}
+# Palette hex -> the nearest colour a Streamlit badge can show, and a swatch.
+BADGE_COLOR = {
+    "#E53935": "red", "#FB8C00": "orange", "#FDD835": "yellow", "#43A047": "green", "#00897B": "green",
+    "#1E88E5": "blue", "#3949AB": "blue", "#8E24AA": "violet", "#D81B60": "red", "#6D4C41": "orange",
+    "#757575": "gray",
+}
+SWATCH = {"Red": "🔴", "Orange": "🟠", "Yellow": "🟡", "Green": "🟢", "Teal": "🟢", "Blue": "🔵",
+          "Indigo": "🔵", "Purple": "🟣", "Pink": "🩷", "Brown": "🟤", "Grey": "⚪"}
+TICKS = {"pending": "🕓 sending", "sent": "✓ sent", "delivered": "✓✓ delivered", "read": ":blue[✓✓ read]",
+         "failed": ":red[✗ failed]"}
+
+
+def md(text) -> str:
+    """Plain text made safe for st.markdown and widget labels (one line)."""
+    s = " ".join(str(text if text is not None else "").split())
+    return _SPECIAL.sub(r"\\\1", s)
+
+
+def label_badge(label: dict) -> str:
+    """A coloured inline badge for a label name (escaped)."""
+    color = BADGE_COLOR.get(label["color"], "gray")
+    return f":{color}-badge[{md(label['name'])}]"
+
+
+def browser_tz():
+    """The browser's timezone (st.context.timezone); UTC when unknown (tests)."""
+    try:
+        name = st.context.timezone
+        return ZoneInfo(name) if name else timezone.utc
+    except Exception:  # noqa: BLE001 - an odd or missing zone name must not break the page
+        return timezone.utc
+
+
+def when(ts: datetime | None, *, full: bool = False) -> str:
+    """'14:05' today, '3 Mar' this year, '3 Mar 2025' before; full adds the time."""
+    if ts is None:
+        return ""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=timezone.utc)
+    tz = browser_tz()
+    local = ts.astimezone(tz)
+    now = datetime.now(tz)
+    if full:
+        return local.strftime("%d %b %Y %H:%M") if local.year != now.year else local.strftime("%d %b %H:%M")
+    if local.date() == now.date():
+        return local.strftime("%H:%M")
+    return local.strftime("%d %b") if local.year == now.year else local.strftime("%d %b %Y")

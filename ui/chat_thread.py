@@ -1,0 +1,242 @@
+"""T1-T6, A1-A4 in the header: the open chat's header, the live thread and
+the composer (text + emoji, attachment, or the template when the window is
+closed)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from maxchat_data import actions, emoji, inbox
+from maxchat_data.common import CHANNEL_LABELS
+from maxchat_data.errors import MaxchatError
+from maxchat_data.media import MAX_UPLOAD
+
+from . import chat_dialogs as dlg
+from .chat_labels import label_popover
+from .chat_list import LIVE_EVERY
+from .chat_text import CHANNEL_ICON, STATUS_COLOR, TICKS, md, when
+
+THREAD_LIMIT = 60  # messages shown at first; "Show earlier" adds more
+_CACHE = "chat_thread_cache"
+
+
+def header_state(chat: dict) -> tuple:
+    """What the header and profile show: when it changes under us, the whole
+    page reruns (the thread fragment alone cannot redraw them)."""
+    return (chat["id"], chat["status"], chat["assignee_id"], chat["archived"], chat["blocked"],
+            tuple(chat["label_ids"]), chat["contact_name"], chat["window"].open)
+
+
+def flash(kind: str, text: str) -> None:
+    """A message shown once, on the next run, under the composer."""
+    st.session_state["chat_flash"] = (kind, text)
+
+
+def show_flash() -> None:
+    found = st.session_state.pop("chat_flash", None)
+    if found:
+        kind, text = found
+        (st.error if kind == "error" else st.success)(md(text))
+
+
+# ---- header -------------------------------------------------------------------
+def render_header(store, agent: dict, chat: dict, agents: list[dict], labels_all: list[dict]) -> None:
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_header"):
+        st.markdown(f"#### {CHANNEL_ICON[chat['channel']]} {md(chat['contact_name'])}")
+        label_popover(store, agent, chat, labels_all, "hdr")
+        st.space("stretch")
+        assign_select(store, agent, chat, agents, "hdr")
+        resolve_button(chat, "hdr")
+    window = chat["window"]
+    bits = [f":{STATUS_COLOR[chat['status']]}-badge[{chat['status']}]", CHANNEL_LABELS[chat["channel"]]]
+    if chat["initiated_by"]:
+        bits.append(chat["initiated_by"])
+    timer = ":material/timer:" if window.open else ":material/timer_off:"
+    bits.append(f"{timer} {window.describe()}")
+    st.caption(" · ".join(bits))
+
+
+def assign_select(store, agent: dict, chat: dict, agents: list[dict], where: str) -> None:
+    """A1/A2: the headphone dropdown of active agents. The key carries the
+    current assignee so a change made elsewhere shows up fresh."""
+    options = [None] + [a["id"] for a in agents]
+    names = {a["id"]: a["display_name"] for a in agents}
+    if chat["assignee_id"] is not None and chat["assignee_id"] not in names:
+        options.append(chat["assignee_id"])
+        names[chat["assignee_id"]] = chat["assignee"] or f"agent {chat['assignee_id']}"
+    key = f"assign_{where}_{chat['id']}_{chat['assignee_id']}"
+    st.selectbox(":material/headset_mic: Assign", options, index=options.index(chat["assignee_id"]), key=key,
+                 format_func=lambda i: "BOT (unassigned)" if i is None else names[i],
+                 on_change=_assign, args=(store, agent["id"], chat["id"], key), width=200,
+                 label_visibility="collapsed" if where == "hdr" else "visible",
+                 help="Assign the chat to an agent")
+
+
+def _assign(store, actor_id: int, chat_id: int, key: str) -> None:
+    try:
+        actions.assign(store, chat_id, st.session_state[key], actor_id)
+    except MaxchatError as exc:
+        flash("error", str(exc))
+
+
+def resolve_button(chat: dict, where: str) -> None:
+    """A3/A4: orange (primary) while active, grey and disabled once resolved."""
+    resolved = chat["status"] == "Resolved"
+    st.button("Resolve", key=f"resolve_{where}", type="secondary" if resolved else "primary", disabled=resolved,
+              icon=":material/check_circle:", on_click=dlg.ask, args=("resolve", chat["id"]),
+              help="Already resolved" if resolved else "Resolve this chat")
+
+
+# ---- the live thread ---------------------------------------------------------------
+@st.fragment(run_every=LIVE_EVERY)
+def live_thread(store, chat_id: int, shown: tuple) -> None:
+    ss = st.session_state
+    limit = ss.get("chat_thread_limit", THREAD_LIMIT)
+    cached = ss.get(_CACHE)
+    if not cached or cached["chat"] != chat_id or cached["version"] != store.version or cached["limit"] != limit:
+        version = store.version  # read first: a change after this shows next tick
+        chat = inbox.get_chat(store, chat_id)
+        messages = inbox.thread(store, chat_id, limit)
+        if chat["unread"]:
+            actions.mark_read(store, chat_id)  # the agent is looking at it
+        cached = {"chat": chat_id, "version": version, "limit": limit, "messages": messages,
+                  "state": header_state(chat), "name": chat["contact_name"]}
+        ss[_CACHE] = cached
+    if cached["state"] != shown and not ss.get(dlg.K_DIALOG):
+        st.rerun(scope="app")  # status/assignee/labels moved: redraw header and profile too
+    messages = cached["messages"]
+    with st.container(key="chat_thread", height=470, border=True, autoscroll=True):
+        if len(messages) >= limit:
+            st.button("Show earlier messages", key="chat_more", type="tertiary", icon=":material/expand_less:",
+                      on_click=_more, args=(limit,))
+        last_session = None
+        for m in messages:
+            if m["session_id"] != last_session and m["initiated_by"] and m["direction"] != "activity":
+                st.caption(f":material/flag: {m['initiated_by']} · {when(m['sent_at'], full=True)}",
+                           text_alignment="center")
+                last_session = m["session_id"]
+            _message(store, m, cached["name"])
+
+
+def _more(limit: int) -> None:
+    st.session_state["chat_thread_limit"] = limit + THREAD_LIMIT
+
+
+def _message(store, m: dict, contact_name: str) -> None:
+    if m["direction"] == "activity":
+        st.caption(f":material/info: {md(m['body'])} · {when(m['sent_at'])}", text_alignment="center")
+        return
+    inbound = m["direction"] == "in"
+    if inbound:
+        sender, avatar = contact_name, ":material/person:"
+    elif m["sender_name"]:
+        sender, avatar = m["sender_name"], ":material/support_agent:"
+    else:
+        sender, avatar = "BOT", ":material/smart_toy:"
+    with st.chat_message("user" if inbound else "assistant", avatar=avatar):
+        meta = f"**{md(sender)}** · {when(m['sent_at'], full=True)}"
+        if not inbound:
+            meta += f" · {TICKS.get(m['status'], m['status'])}"
+            if m["kind"] == "template":
+                meta += " · Template"
+        st.caption(meta)
+        _body(store, m)
+        if m["status"] == "failed":
+            st.error(f"Not delivered: {md(m['error'] or 'unknown reason')}", icon=":material/error:")
+            st.button("Retry", key=f"chat_retry_{m['id']}", icon=":material/refresh:", on_click=_retry,
+                      args=(store, m["id"]))
+
+
+def _body(store, m: dict) -> None:
+    kind = m["kind"]
+    if m["attachment_id"] is not None:
+        path = Path(store.media_dir) / m["attachment_path"]
+        if not path.is_file():
+            st.caption(f":material/broken_image: {md(m['filename'])} (file missing)")
+        elif kind == "image":
+            st.image(str(path), width=260)
+        elif kind == "video":
+            st.video(str(path))
+        else:
+            st.download_button(md(m["filename"]), data=path.read_bytes(), file_name=m["filename"], mime=m["mime"],
+                               key=f"chat_dl_{m['id']}", icon=":material/download:", on_click="ignore")
+        if m["caption"]:
+            st.text(m["caption"])
+    elif m["body"]:
+        st.text(m["body"])  # plain text: customer text is never markup (T1)
+
+
+def _retry(store, message_id: int) -> None:
+    try:
+        actions.retry(store, message_id, st.session_state["agent"]["id"])
+    except MaxchatError as exc:
+        flash("error", str(exc))
+
+
+# ---- composer ---------------------------------------------------------------------
+def render_composer(store, agent: dict, chat: dict) -> None:
+    """Outside the polling fragments: a draft survives every tick (L6)."""
+    chat_id = chat["id"]
+    draft_key = f"chat_draft_{chat_id}"
+    if chat["blocked"]:
+        st.warning("This contact is blocked: the composer is locked. Unblock the contact in Info Profile to reply.",
+                   icon=":material/block:")
+        return
+    if not chat["window"].open:
+        st.warning("The 24-hour window is closed: the customer has not written for over 24 hours, so a free-form "
+                   "reply is not allowed. Send an approved template to start a new conversation.",
+                   icon=":material/lock_clock:")
+        st.button("Send Template", key="chat_tpl_open", type="primary", icon=":material/description:",
+                  on_click=dlg.ask, args=("template", chat_id))
+        return
+    st.text_area("Message", key=draft_key, placeholder="Type a message… (:smile: shortcodes work)", height=90,
+                 label_visibility="collapsed", persist_state="session")
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_composer_tools"):
+        with st.popover("", icon=":material/mood:", key="chat_emoji_pop", help="Emoji"):
+            with st.container(horizontal=True, gap="xsmall"):
+                for i, e in enumerate(emoji.PICKER):
+                    st.button(e, key=f"chat_emoji_{i}", type="tertiary", on_click=_add_emoji, args=(draft_key, e))
+        with st.popover("", icon=":material/attach_file:", key="chat_attach_pop", help="Attach a file"):
+            _attachment_form(store, agent, chat_id)
+        st.space("stretch")
+        st.button("Send", key="chat_send", type="primary", icon=":material/send:", on_click=_send,
+                  args=(store, agent["id"], chat_id, draft_key))
+    show_flash()
+
+
+def _add_emoji(draft_key: str, e: str) -> None:
+    st.session_state[draft_key] = (st.session_state.get(draft_key) or "") + e
+
+
+def _send(store, agent_id: int, chat_id: int, draft_key: str) -> None:
+    try:
+        actions.reply(store, chat_id, agent_id, st.session_state.get(draft_key) or "")
+    except MaxchatError as exc:
+        flash("error", str(exc))  # the draft stays, so nothing typed is lost
+    else:
+        st.session_state[draft_key] = ""
+
+
+def _attachment_form(store, agent: dict, chat_id: int) -> None:
+    nonce = st.session_state.get("chat_upload_nonce", 0)
+    up_key, cap_key = f"chat_upload_{chat_id}_{nonce}", f"chat_caption_{chat_id}_{nonce}"
+    st.file_uploader(f"Document, image or video (at most {MAX_UPLOAD // (1024 * 1024)} MB)", key=up_key)
+    st.text_input("Caption", key=cap_key, placeholder="Optional caption")
+    st.button("Send file", key="chat_send_file", type="primary", icon=":material/upload:",
+              on_click=_send_file, args=(store, agent["id"], chat_id, up_key, cap_key))
+
+
+def _send_file(store, agent_id: int, chat_id: int, up_key: str, cap_key: str) -> None:
+    ss = st.session_state
+    f = ss.get(up_key)
+    if f is None:
+        flash("error", "Choose a file first.")
+        return
+    try:
+        actions.send_attachment(store, chat_id, agent_id, f.name, f.getvalue(), ss.get(cap_key) or "")
+    except MaxchatError as exc:
+        flash("error", str(exc))  # refused: nothing stored, nothing sent (T3)
+    else:
+        ss["chat_upload_nonce"] = ss.get("chat_upload_nonce", 0) + 1  # a fresh, empty uploader
+        flash("success", f"{f.name} sent.")
