@@ -45,10 +45,9 @@ def parse(payload, phone_number_id: str | None = None) -> Parsed:
                 continue
             if field != "messages":
                 continue
-            metadata = value.get("metadata") or {}
-            if not isinstance(metadata, dict):
-                raise BadPayload("metadata must be an object")
-            their = str(metadata.get("phone_number_id") or "")
+            their = str(need(value, "metadata").get("phone_number_id") or "")
+            if not their:
+                raise BadPayload("metadata.phone_number_id is missing")
             if phone_number_id and their != str(phone_number_id):
                 log.warning("WhatsApp webhook for unknown phone_number_id %r ignored", their)
                 continue

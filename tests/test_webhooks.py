@@ -1,0 +1,307 @@
+"""The webhook routes in-process (Starlette TestClient on gateway.routes())
+with a temporary store: verification, parsing of every kind, statuses,
+templates, and every kind of bad input."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from maxchat_data import config, gateway, runtime, templates
+from tests.fakes.helpers import (MS_SECRET, MS_VERIFY, PNID, TG_SECRET, WA_SECRET, WA_VERIFY, body_of, env_for,
+                                 meta_headers, ms_event, ms_receipt, ms_webhook, tg_message, tg_update, wa_message,
+                                 wa_status, wa_template_update, wa_webhook)
+
+
+class _Dummy:
+    url = "http://127.0.0.1:9"  # nothing listens: requests never leave the test
+
+
+@pytest.fixture
+def gw(tmp_path, monkeypatch):
+    env = env_for(_Dummy(), _Dummy(), _Dummy(), telegram_webhook=True)
+    env.update(MAXCHAT_DB=str(tmp_path / "gw.duckdb"), MAXCHAT_MEDIA_DIR=str(tmp_path / "media"), MAXCHAT_DEMO="0")
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    config._secrets.cache_clear()
+    runtime.close()
+    client = TestClient(Starlette(routes=gateway.routes()))
+    yield client, runtime.store()
+    runtime.close()
+    config._secrets.cache_clear()
+
+
+def count(store, sql="SELECT count(*) FROM messages WHERE direction = 'in'", params=None):
+    return store.one(sql, params or [])[0]
+
+
+def post_wa(client, payload, secret=WA_SECRET):
+    body = body_of(payload)
+    return client.post("/webhooks/whatsapp", content=body, headers=meta_headers(secret, body))
+
+
+def post_ms(client, payload, secret=MS_SECRET):
+    body = body_of(payload)
+    return client.post("/webhooks/messenger", content=body, headers=meta_headers(secret, body))
+
+
+def post_tg(client, payload, secret=TG_SECRET):
+    return client.post("/webhooks/telegram", json=payload, headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+
+
+# ---- verification handshake -------------------------------------------------------
+@pytest.mark.parametrize("path,token", [("/webhooks/whatsapp", WA_VERIFY), ("/webhooks/messenger", MS_VERIFY)])
+def test_verify_handshake_echoes_challenge_only_for_the_right_token(gw, path, token):
+    client, _ = gw
+    ok = client.get(path, params={"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1158201444"})
+    assert ok.status_code == 200 and ok.text == "1158201444"
+    bad = client.get(path, params={"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "x"})
+    assert bad.status_code == 403 and "x" not in bad.text
+
+
+def test_healthz(gw):
+    client, _ = gw
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+# ---- inbound parsing ----------------------------------------------------------------
+def test_whatsapp_text_creates_chat_with_profile_name_and_provider_time(gw):
+    client, store = gw
+    msg = wa_message("6281299990000", "Kak, stok ada? <b>bold</b>", mid="wamid.A1")
+    msg["timestamp"] = "1700000000"
+    r = post_wa(client, wa_webhook([msg], names={"6281299990000": "Désirée Ayu"}))
+    assert r.status_code == 200
+    chat = store.dicts("SELECT * FROM chats WHERE channel = 'whatsapp'")[0]
+    assert chat["channel_user_id"] == "6281299990000" and chat["contact_name"] == "Désirée Ayu"
+    m = store.dicts("SELECT * FROM messages WHERE provider_message_id = 'wamid.A1'")[0]
+    assert m["body"] == "Kak, stok ada? <b>bold</b>" and m["kind"] == "text"  # stored as data, verbatim
+    assert int(m["sent_at"].timestamp()) == 1700000000
+    assert store.one("SELECT phone FROM contacts WHERE id = ?", [chat["contact_id"]])[0] == "+6281299990000"
+
+
+def test_whatsapp_media_is_stored_first_and_queued_for_download(gw):
+    client, store = gw
+    msgs = [wa_message(kind="image", mid="wamid.IMG", id="MID-1", mime_type="image/jpeg", sha256="x", caption="foto"),
+            wa_message(kind="document", mid="wamid.DOC", id="MID-2", mime_type="application/pdf", filename="inv.pdf"),
+            wa_message(kind="video", mid="wamid.VID", id="MID-3", mime_type="video/mp4"),
+            wa_message(kind="sticker", mid="wamid.STK", id="S1", mime_type="image/webp")]
+    assert post_wa(client, wa_webhook(msgs)).status_code == 200
+    rows = {r["provider_message_id"]: r for r in store.dicts("SELECT * FROM messages WHERE direction = 'in'")}
+    assert rows["wamid.IMG"]["kind"] == "image" and rows["wamid.IMG"]["caption"] == "foto"
+    assert rows["wamid.DOC"]["kind"] == "document" and rows["wamid.VID"]["kind"] == "video"
+    assert rows["wamid.STK"]["kind"] == "unsupported" and "sticker" in rows["wamid.STK"]["body"]
+    pending = dict(store.all("SELECT provider_message_id, ref FROM pending_media"))
+    assert pending == {"wamid.IMG": "MID-1", "wamid.DOC": "MID-2", "wamid.VID": "MID-3"}
+    assert store.one("SELECT filename FROM pending_media WHERE ref = 'MID-2'")[0] == "inv.pdf"
+
+
+def test_messenger_text_attachment_echo_and_unknown(gw):
+    client, store = gw
+    events = [ms_event("PSID9", text="hello", mid="m_1"),
+              ms_event("PSID9", text="look", mid="m_2", attachments=[{"type": "image", "payload": {"url": "http://x/cdn/a.jpg"}}]),
+              ms_event("PSID9", mid="m_3", attachments=[{"type": "location", "payload": {"coordinates": {}}}]),
+              ms_event("PSID9", text="our own send", mid="m_echo", echo=True)]
+    assert post_ms(client, ms_webhook(events)).status_code == 200
+    rows = {r["provider_message_id"]: r for r in store.dicts("SELECT * FROM messages WHERE direction = 'in'")}
+    assert set(rows) == {"m_1", "m_2", "m_3"}  # the echo is skipped
+    assert rows["m_2"]["kind"] == "image" and rows["m_2"]["caption"] == "look"
+    assert rows["m_3"]["kind"] == "unsupported"
+    assert store.all("SELECT ref FROM pending_media") == [("http://x/cdn/a.jpg",)]
+    # Messenger sends no name: the profile is looked up later, not in the request
+    assert store.all("SELECT channel_user_id, done FROM pending_profiles") == [("PSID9", False)]
+
+
+def test_telegram_text_photo_document_and_sticker(gw):
+    client, store = gw
+    assert post_tg(client, tg_update(tg_message(777, "halo", message_id=1))).status_code == 200
+    photo = tg_message(777, None, message_id=2, caption="pic",
+                       photo=[{"file_id": "small", "width": 90}, {"file_id": "big", "width": 1280}])
+    doc = tg_message(777, None, message_id=3, document={"file_id": "DOC1", "file_name": "a.pdf", "mime_type": "application/pdf"})
+    sticker = tg_message(777, None, message_id=4, sticker={"file_id": "st"})
+    for m in (photo, doc, sticker):
+        assert post_tg(client, tg_update(m)).status_code == 200
+    rows = {r["provider_message_id"]: r for r in store.dicts("SELECT * FROM messages WHERE direction = 'in'")}
+    assert rows["777:1"]["body"] == "halo"
+    assert rows["777:2"]["kind"] == "image" and rows["777:2"]["caption"] == "pic"
+    assert rows["777:3"]["kind"] == "document" and rows["777:4"]["kind"] == "unsupported"
+    assert dict(store.all("SELECT provider_message_id, ref FROM pending_media")) == {"777:2": "big", "777:3": "DOC1"}
+    assert store.one("SELECT contact_name FROM chats WHERE channel = 'telegram'")[0] == "Budi Hartono"
+
+
+# ---- statuses and templates --------------------------------------------------------------
+def _outbound(store, channel, user, pmid, status="sent", sent_at=None):
+    """An outbound message as the delivery worker leaves it."""
+    from maxchat_data.store import utcnow
+
+    def fn(w):
+        chat_id = w.one("SELECT id FROM chats WHERE channel = ? AND channel_user_id = ?", [channel, user])[0]
+        mid = w.ids.next("messages")
+        w.execute("INSERT INTO messages (id, chat_id, channel, direction, kind, body, provider_message_id, status,"
+                  " sent_at, created_at) VALUES (?, ?, ?, 'out', 'text', 'reply', ?, ?, ?, ?)",
+                  [mid, chat_id, channel, pmid, status, sent_at or utcnow(), utcnow()])
+        return mid
+    return store.write(fn)
+
+
+def status_of(store, pmid):
+    return store.one("SELECT status, error FROM messages WHERE provider_message_id = ?", [pmid])
+
+
+def test_whatsapp_statuses_move_ticks_forward_and_failed_131047_explains(gw):
+    client, store = gw
+    post_wa(client, wa_webhook([wa_message("628111")]))
+    _outbound(store, "whatsapp", "628111", "wamid.OUT1")
+    _outbound(store, "whatsapp", "628111", "wamid.OUT2")
+    assert post_wa(client, wa_webhook(statuses=[wa_status("wamid.OUT1", "delivered")])).status_code == 200
+    assert status_of(store, "wamid.OUT1") == ("delivered", None)
+    post_wa(client, wa_webhook(statuses=[wa_status("wamid.OUT1", "read"), wa_status("wamid.OUT1", "sent")]))
+    assert status_of(store, "wamid.OUT1") == ("read", None)  # a late 'sent' does not move it back
+    post_wa(client, wa_webhook(statuses=[wa_status("wamid.OUT2", "failed", code=131047)]))
+    assert status_of(store, "wamid.OUT2") == ("failed", "24-hour window closed — send a template")
+
+
+def test_messenger_delivery_mids_and_read_watermark(gw):
+    client, store = gw
+    from datetime import timedelta
+
+    from maxchat_data.store import utcnow
+    post_ms(client, ms_webhook([ms_event("PSID5", text="hi")]))
+    now = utcnow()
+    _outbound(store, "messenger", "PSID5", "m_A", sent_at=now - timedelta(minutes=5))
+    _outbound(store, "messenger", "PSID5", "m_B", sent_at=now - timedelta(minutes=1))
+    _outbound(store, "messenger", "PSID5", "m_C", sent_at=now + timedelta(minutes=5))
+    r = post_ms(client, ms_webhook([ms_receipt("PSID5", "delivery", int(now.timestamp() * 1000) - 120_000, mids=["m_B"])]))
+    assert r.status_code == 200
+    assert [status_of(store, p)[0] for p in ("m_A", "m_B", "m_C")] == ["delivered", "delivered", "sent"]
+    post_ms(client, ms_webhook([ms_receipt("PSID5", "read", int(now.timestamp() * 1000))]))
+    assert [status_of(store, p)[0] for p in ("m_A", "m_B", "m_C")] == ["read", "read", "sent"]
+
+
+def test_template_status_update_maps_to_accepted_rejected_pending(gw):
+    client, store = gw
+    tid = templates.create_template(store, None, channel="whatsapp", name="order_update", language="id",
+                                    category="UTILITY", body="Halo {{1}}")
+    assert store.one("SELECT status FROM templates WHERE id = ?", [tid])[0] == "Pending"
+    assert post_wa(client, wa_template_update("APPROVED", "order_update", "id", "9001")).status_code == 200
+    assert store.one("SELECT status, provider_template_id FROM templates WHERE id = ?", [tid]) == ("Accepted", "9001")
+    # now matched by the provider id even with another name
+    post_wa(client, wa_template_update("REJECTED", "renamed", "en", "9001"))
+    assert store.one("SELECT status FROM templates WHERE id = ?", [tid])[0] == "Rejected"
+    post_wa(client, wa_template_update("PAUSED", "order_update", "id", "9001"))
+    assert store.one("SELECT status FROM templates WHERE id = ?", [tid])[0] == "Pending"
+
+
+# ---- bad input ---------------------------------------------------------------------------
+@pytest.mark.parametrize("headers", [{}, {"X-Hub-Signature-256": "sha256=" + "0" * 64},
+                                     {"X-Hub-Signature-256": "md5=abc"}, "wrong-secret"])
+def test_meta_bad_or_missing_signature_is_refused_and_nothing_stored(gw, headers):
+    client, store = gw
+    for path, payload, secret in (("/webhooks/whatsapp", wa_webhook([wa_message()]), WA_SECRET),
+                                  ("/webhooks/messenger", ms_webhook([ms_event(text="x")]), MS_SECRET)):
+        body = body_of(payload)
+        h = meta_headers("not-the-secret", body) if headers == "wrong-secret" else {"Content-Type": "application/json", **headers}
+        r = client.post(path, content=body, headers=h)
+        assert r.status_code in (401, 403)
+    assert count(store) == 0
+
+
+def test_signature_is_over_the_raw_bytes(gw):
+    client, store = gw
+    body = body_of(wa_webhook([wa_message(text="é")]))
+    h = meta_headers(WA_SECRET, body)
+    tampered = body.replace(b"\\u00e9", b"e")  # same JSON meaning after a re-encode: signature must fail
+    assert client.post("/webhooks/whatsapp", content=tampered, headers=h).status_code == 401
+    assert client.post("/webhooks/whatsapp", content=body, headers=h).status_code == 200
+    assert store.one("SELECT body FROM messages WHERE direction = 'in'")[0] == "é"
+
+
+@pytest.mark.parametrize("secret", [None, "", "tg-secreT", "x" * 40])
+def test_telegram_wrong_or_missing_secret(gw, secret):
+    client, store = gw
+    headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+    r = client.post("/webhooks/telegram", json=tg_update(tg_message()), headers=headers)
+    assert r.status_code in (401, 403)
+    assert count(store) == 0
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"", b"[]", b'{"object":"page"}', b'{"object":"whatsapp_business_account","entry":{}}',
+                                 b'{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"id":"x"}]}}]}]}',
+                                 "\xff\xfe".encode("latin-1")])
+def test_whatsapp_malformed_or_wrong_shape_is_400_and_nothing_stored(gw, raw):
+    client, store = gw
+    r = client.post("/webhooks/whatsapp", content=raw, headers=meta_headers(WA_SECRET, raw))
+    assert r.status_code == 400
+    assert count(store) == 0
+    # the server is fine afterwards
+    assert post_wa(client, wa_webhook([wa_message()])).status_code == 200 and count(store) == 1
+
+
+def test_one_bad_message_refuses_the_whole_webhook(gw):
+    client, store = gw
+    good, bad = wa_message(mid="wamid.good"), wa_message(mid="wamid.bad")
+    del bad["from"]
+    assert post_wa(client, wa_webhook([good, bad])).status_code == 400
+    assert count(store) == 0  # not half of it: Meta retries the whole webhook
+
+
+@pytest.mark.parametrize("raw", [b"nope", b'{"update_id":"x"}', b'{"update_id":5,"message":{"text":"no chat"}}'])
+def test_telegram_malformed_is_400(gw, raw):
+    client, store = gw
+    r = client.post("/webhooks/telegram", content=raw, headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+    assert r.status_code == 400 and count(store) == 0
+
+
+def test_messenger_wrong_shape_is_400(gw):
+    client, store = gw
+    assert post_ms(client, {"object": "page", "entry": [{"messaging": [{"sender": {"id": "P"}, "message": {"text": "no mid"}}]}]}).status_code == 400
+    assert post_ms(client, wa_webhook([wa_message()])).status_code == 400  # a WhatsApp body on the Messenger route
+    assert count(store) == 0
+
+
+def test_same_webhook_twice_stores_one_message(gw):
+    client, store = gw
+    payload = wa_webhook([wa_message(mid="wamid.DUP", kind="image", id="M1", mime_type="image/png")])
+    assert post_wa(client, payload).status_code == 200
+    assert post_wa(client, payload).status_code == 200
+    assert count(store) == 1
+    assert store.one("SELECT unread FROM chats")[0] == 1
+    assert store.one("SELECT count(*) FROM pending_media")[0] == 1
+    upd = tg_update(tg_message(42, "once", message_id=9))
+    assert post_tg(client, upd).status_code == 200 and post_tg(client, upd).status_code == 200
+    assert count(store, "SELECT count(*) FROM messages WHERE channel = 'telegram' AND direction = 'in'") == 1
+
+
+def test_duplicate_inside_one_webhook_stores_one(gw):
+    client, store = gw
+    m = wa_message(mid="wamid.TWICE")
+    assert post_wa(client, wa_webhook([m, dict(m)])).status_code == 200
+    assert count(store) == 1
+
+
+def test_unknown_phone_number_id_is_ignored_with_200_and_a_log_line(gw, caplog):
+    client, store = gw
+    with caplog.at_level(logging.WARNING, logger="maxchat_data.channels.whatsapp"):
+        r = post_wa(client, wa_webhook([wa_message()], pnid="SOMEONE-ELSE"))
+    assert r.status_code == 200
+    assert count(store) == 0
+    assert any("SOMEONE-ELSE" in rec.getMessage() for rec in caplog.records)
+    assert PNID != "SOMEONE-ELSE"
+
+
+def test_webhook_without_app_secret_configured_is_refused(gw, monkeypatch):
+    client, store = gw
+    monkeypatch.delenv("WHATSAPP_APP_SECRET")
+    body = body_of(wa_webhook([wa_message()]))
+    assert client.post("/webhooks/whatsapp", content=body, headers=meta_headers("", body)).status_code == 403
+    assert count(store) == 0
+
+
+def test_many_messages_in_one_webhook_share_one_commit(gw):
+    client, store = gw
+    before = store.version
+    msgs = [wa_message(f"62800{i:04d}", f"msg {i}") for i in range(50)]
+    assert post_wa(client, wa_webhook(msgs)).status_code == 200
+    assert count(store) == 50
+    assert store.version - before <= 2  # group commit: not one commit per message
