@@ -44,6 +44,7 @@ def _create(w: Writer, username, display_name, password_hash, role, actor_id):
     if w.one("SELECT 1 FROM agents WHERE username = ?", [username]):
         raise ValidationError(f"The username {username!r} is taken.")
     agent_id = w.ids.next("agents")
+    w.forget_agents()
     now = utcnow()
     w.execute("INSERT INTO agents (id, username, display_name, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?)",
               [agent_id, username, display_name, password_hash, role, now])
@@ -68,6 +69,7 @@ def _update(w: Writer, agent_id, actor_id, display_name, role, active, new_hash)
         others = w.one("SELECT count(*) FROM agents WHERE role = 'admin' AND active AND id <> ?", [agent_id])[0]
         if others == 0:
             raise ValidationError("Keep at least one active admin.")
+    w.forget_agents()
     w.execute("UPDATE agents SET display_name = ?, role = ?, active = ?,"
               " password_hash = coalesce(?, password_hash) WHERE id = ?",
               [display_name, role, active, new_hash, agent_id])

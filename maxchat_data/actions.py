@@ -48,7 +48,7 @@ def _assign(w: Writer, chat_id, agent_id, actor_id):
         line = f"{who} assigned the chat to {target}"
     else:
         line = f"{who} reassigned the chat from {actor_name(w, chat['assignee_id'])} to {target}"
-    record(w, chat_id, actor_id, "assign", f"{chat['assignee_id']} -> {agent_id}", now, line)
+    record(w, chat_id, actor_id, "assign", f"{chat['assignee_id']} -> {agent_id}", now, line, chat)
     return status
 
 
@@ -67,7 +67,7 @@ def _resolve(w: Writer, chat_id, actor_id):
     w.execute("UPDATE chats SET status = 'Resolved', assignee_id = NULL WHERE id = ?", [chat_id])
     w.execute("UPDATE sessions SET resolved_at = ?, resolved_by = ? WHERE id = ?", [now, actor_id, chat["session_id"]])
     record(w, chat_id, actor_id, "resolve", f"assignee was {chat['assignee_id']}", now,
-           f"{actor_name(w, actor_id)} resolved the chat")
+           f"{actor_name(w, actor_id)} resolved the chat", chat)
     return True
 
 
@@ -86,7 +86,7 @@ def _set_archived(w: Writer, chat_id, archived, actor_id):
         return False
     w.execute("UPDATE chats SET archived = ? WHERE id = ?", [archived, chat_id])
     verb = "archived" if archived else "unarchived"
-    record(w, chat_id, actor_id, verb, "", utcnow(), f"{actor_name(w, actor_id)} {verb} the chat")
+    record(w, chat_id, actor_id, verb, "", utcnow(), f"{actor_name(w, actor_id)} {verb} the chat", chat)
     return True
 
 
@@ -178,12 +178,13 @@ def _send(w: Writer, chat_id, agent_id, what):
     if kind == "template" or status == "Resolved" or session_id is None:
         session_id = start_session(w, chat_id, "Business initiate", now)
         record(w, chat_id, agent_id, "session_started", "Business initiate", now,
-               f"{who} started a session (Business initiate)")
+               f"{who} started a session (Business initiate)", {**chat, "session_id": session_id})
         assignee = agent_id if chat["assignee_id"] is None or status == "Resolved" else chat["assignee_id"]
     else:
         assignee = chat["assignee_id"] if chat["assignee_id"] is not None else agent_id  # C5 take-over
         if chat["assignee_id"] is None:
-            record(w, chat_id, agent_id, "assign", f"None -> {agent_id} (replied)", now, f"{who} took the chat by replying")
+            record(w, chat_id, agent_id, "assign", f"None -> {agent_id} (replied)", now,
+                   f"{who} took the chat by replying", chat)
     new_status = status_for(assignee, False)
     attachment_id = insert_attachment(w, what["attachment"], now) if "attachment" in what else None
     message_id = w.ids.next("messages")
@@ -194,7 +195,10 @@ def _send(w: Writer, chat_id, agent_id, what):
         [message_id, chat_id, session_id, chat["channel"], agent_id, kind, body, what.get("caption"),
          attachment_id, template_id, params, now, now])
     w.execute("INSERT INTO outbox (message_id, next_attempt_at) VALUES (?, ?)", [message_id, now])
-    w.execute("UPDATE sessions SET first_response_at = coalesce(first_response_at, ?) WHERE id = ?", [now, session_id])
+    if session_id != chat["session_id"] or chat["last_direction"] != "out":
+        # Every send sets it, so after an outbound message it is already set.
+        w.execute("UPDATE sessions SET first_response_at = coalesce(first_response_at, ?) WHERE id = ?",
+                  [now, session_id])
     shown = body if kind in ("text", "template") else (what.get("caption") or f"[{kind}]")
     w.execute("UPDATE chats SET assignee_id = ?, status = ?, unread = 0, last_message_at = ?, last_preview = ?,"
               " last_direction = 'out' WHERE id = ?", [assignee, new_status, now, preview(shown), chat_id])

@@ -42,7 +42,7 @@ def chat_row(w: Writer, chat_id: int) -> dict:
 
 
 def agent_row(w: Writer, agent_id: int, *, must_be_active: bool = True) -> dict:
-    agent = row(w, "SELECT id, username, display_name, role, active FROM agents WHERE id = ?", [agent_id])
+    agent = w.agents().get(agent_id)
     if agent is None:
         raise NotFound(f"Agent {agent_id} does not exist.")
     if must_be_active and not agent["active"]:
@@ -53,22 +53,23 @@ def agent_row(w: Writer, agent_id: int, *, must_be_active: bool = True) -> dict:
 def actor_name(w: Writer, actor_id: int | None) -> str:
     if actor_id is None:
         return BOT
-    found = w.one("SELECT display_name FROM agents WHERE id = ?", [actor_id])
-    return found[0] if found else f"agent {actor_id}"
+    found = w.agents().get(actor_id)
+    return found["display_name"] if found else f"agent {actor_id}"
 
 
 def record(w: Writer, chat_id: int | None, actor_id: int | None, action: str, details: str,
-           now: datetime, line: str | None = None) -> None:
+           now: datetime, line: str | None = None, chat: dict | None = None) -> None:
     """One event (who, what, when); with ``line`` also the activity line the
-    thread shows in place (C6)."""
+    thread shows in place (C6). Pass the chat row when at hand: it saves a read."""
     w.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
               [w.ids.next("events"), chat_id, actor_id, action, details, now])
     if line and chat_id is not None:
+        if chat is None:
+            chat = chat_row(w, chat_id)
         w.execute(
             "INSERT INTO messages (id, chat_id, session_id, channel, direction, sender_agent_id, kind, body,"
-            " status, sent_at, created_at) SELECT ?, id, session_id, channel, 'activity', ?, 'activity', ?,"
-            " 'received', ?, ? FROM chats WHERE id = ?",
-            [w.ids.next("messages"), actor_id, line, now, now, chat_id])
+            " status, sent_at, created_at) VALUES (?, ?, ?, ?, 'activity', ?, 'activity', ?, 'received', ?, ?)",
+            [w.ids.next("messages"), chat_id, chat["session_id"], chat["channel"], actor_id, line, now, now])
 
 
 def status_for(assignee_id: int | None, resolved: bool) -> str:

@@ -182,6 +182,7 @@ def _generate(w: Writer, n: int, per_chat: float, seed: int, spread_days: float,
     w.execute("INSERT INTO events SELECT ? + row_number() OVER () - 1, c.id, s.resolved_by, 'resolve', 'demo', s.resolved_at"
               " FROM chats c JOIN sessions s ON s.id = c.session_id WHERE c.id >= ? AND c.status = 'Resolved'",
               [w.ids.take("events", n).start, int(chat_ids[0])])
+    w.forget_caches()  # the chat-key map does not know the bulk-loaded chats
     return {"chats": n, "messages": total}
 
 

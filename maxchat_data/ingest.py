@@ -134,13 +134,12 @@ def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[
     """Find or create the chat of every sender (C1), opening a session where
     the chat is new or Resolved (C2, C4)."""
     chats: dict[tuple[str, str], _ChatState] = {}
-    wanted: dict[str, set[str]] = {}
-    for m in messages:
-        wanted.setdefault(m.channel, set()).add(m.channel_user_id)
-    for channel, user_ids in wanted.items():
-        for cid, uid, contact_id, status, archived, blocked, session_id in w.all(
-                "SELECT id, channel_user_id, contact_id, status, archived, blocked, session_id FROM chats"
-                " WHERE channel = ? AND channel_user_id IN (SELECT unnest(?))", [channel, sorted(user_ids)]):
+    keys = w.chat_keys()
+    known = {keys[(m.channel, m.channel_user_id)] for m in messages if (m.channel, m.channel_user_id) in keys}
+    if known:
+        for cid, channel, uid, contact_id, status, archived, blocked, session_id in w.all(
+                "SELECT id, channel, channel_user_id, contact_id, status, archived, blocked, session_id FROM chats"
+                " WHERE id IN (SELECT unnest(?))", [sorted(known)]):
             chats[(channel, uid)] = _ChatState(cid, contact_id, status, archived, blocked, session_id)
 
     new_contacts = {k: [] for k in ("id", "name", "phone")}
@@ -156,6 +155,7 @@ def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[
         for k, v in zip(new_chats, (chat_id, contact_id, m.channel, m.channel_user_id, name, search_key(name))):
             new_chats[k].append(v)
         chats[key] = _ChatState(chat_id, contact_id, "Open", False, False, None, new=True)
+        w.add_chat_key(key, chat_id)
     if new_contacts["id"]:
         w.execute("INSERT INTO contacts (id, name, phone, created_at) SELECT unnest(?), unnest(?), unnest(?), ?",
                   list(new_contacts.values()) + [now])

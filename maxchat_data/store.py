@@ -79,11 +79,54 @@ def batched(fn):
 
 
 class Writer:
-    """What a write function gets: the writer's connection and id source."""
+    """What a write function gets: the writer's connection, its id source, and
+    caches only the writer may fill (it is the only thread that writes, so
+    they cannot go stale behind its back)."""
 
     def __init__(self, con, ids):
         self.con = con
         self.ids = ids
+        self._agents: dict[int, dict] | None = None
+        self._chat_keys: dict[tuple[str, str], int] | None = None
+        self._added_keys: list[tuple[str, str]] = []  # this transaction's, undone on rollback
+
+    def agents(self) -> dict[int, dict]:
+        """Every agent by id (a handful of rows, read on every action)."""
+        if self._agents is None:
+            rel = self.con.execute("SELECT id, username, display_name, role, active FROM agents")
+            cols = [d[0] for d in rel.description]
+            self._agents = {r[0]: dict(zip(cols, r)) for r in rel.fetchall()}
+        return self._agents
+
+    def forget_agents(self) -> None:
+        self._agents = None
+
+    def chat_keys(self) -> dict[tuple[str, str], int]:
+        """(channel, channel user id) -> chat id for every chat: an inbound
+        message finds its chat without scanning the chats table."""
+        if self._chat_keys is None:
+            self._chat_keys = {(c, u): i for i, c, u in self.con.execute(
+                "SELECT id, channel, channel_user_id FROM chats").fetchall()}
+        return self._chat_keys
+
+    def add_chat_key(self, key: tuple[str, str], chat_id: int) -> None:
+        self.chat_keys()[key] = chat_id
+        self._added_keys.append(key)
+
+    def committed(self) -> None:
+        self._added_keys.clear()
+
+    def rolled_back(self) -> None:
+        self._agents = None
+        if self._chat_keys is not None:
+            for key in self._added_keys:
+                self._chat_keys.pop(key, None)
+        self._added_keys.clear()
+
+    def forget_caches(self) -> None:
+        """After a bulk load: rebuild on next use."""
+        self._agents = None
+        self._chat_keys = None
 
     def execute(self, sql, params=None):
         return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
@@ -258,7 +301,9 @@ class Store:
                 w.con.execute("ROLLBACK")
             except Exception:  # noqa: BLE001
                 pass
+            w.rolled_back()
             raise
+        w.committed()
         self._version += 1
         return outcomes
 

@@ -1,0 +1,104 @@
+"""Inbox core at 100k chats / 2M messages: finder page + counts, actions,
+ingest from 8 producer threads, the change-version poll.
+
+    python bench/bench_core.py [--chats 100000]
+"""
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from collections import deque
+
+from common import big_database, summary, timed
+
+from maxchat_data import accounts, actions, inbox, labels
+from maxchat_data.inbox import InboxQuery
+from maxchat_data.ingest import Inbound, receive_async
+from maxchat_data.store import Store
+
+
+def ingest(store: Store, seconds: float, in_flight: int) -> None:
+    """8 producer threads; each keeps up to ``in_flight`` messages waiting for
+    their commit (1 = one at a time; more = a server with many requests open)."""
+    print(f"\ningest, 8 producer threads, {in_flight} in flight each, {seconds:g} s:")
+    stop = time.monotonic() + seconds
+    acknowledged = [0] * 8
+    tag = f"wamid.bench{in_flight}"
+
+    def producer(n):
+        window: deque = deque()
+        i = 0
+        while time.monotonic() < stop:
+            # Half to existing chats, half to new customers.
+            user = f"628{(n * 100_000 + i) % 2_000_000:010d}" if i % 2 else f"bench{in_flight}-{n}-{i}"
+            window.append(receive_async(store, Inbound("whatsapp", user, f"{tag}.{n}.{i}", "Bench", body="halo")))
+            i += 1
+            if len(window) >= in_flight:
+                window.popleft().result()
+                acknowledged[n] += 1
+        for f in window:
+            f.result()
+            acknowledged[n] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=producer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    total = sum(acknowledged)
+    stored = store.one("SELECT count(*) FROM messages WHERE provider_message_id LIKE ?", [tag + ".%"])[0]
+    print(f"  {total:,} messages acknowledged in {elapsed:.1f} s: {total / elapsed:,.0f} messages/s"
+          f"  target 5,000/s  ratio {total / elapsed / 5000:.2f}; stored {stored:,} (lost {total - stored})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chats", type=int, default=100_000)
+    parser.add_argument("--ingest-seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    path = big_database(args.chats)
+    store = Store(path, path.parent / "media")
+    chats, messages = store.one("SELECT (SELECT count(*) FROM chats), (SELECT count(*) FROM messages)")
+    print(f"data set: {chats:,} chats, {messages:,} messages\n")
+    agent = accounts.list_agents(store, active_only=True)[1]["id"]
+    label_ids = [l["id"] for l in labels.list_labels(store)]
+
+    print("finder (page of 30 + counts of every tab, one round):")
+    combos = {
+        "All, no filter": InboxQuery(),
+        "My Chat": InboxQuery(tab="My Chat"),
+        "Unassigned + Open": InboxQuery(tab="Unassigned", statuses=("Open",)),
+        "All + WhatsApp + Answered/Resolved": InboxQuery(channels=("whatsapp",), statuses=("Answered", "Resolved")),
+        "All + label": InboxQuery(label_ids=(label_ids[0],)),
+        "All + name search 'sant'": InboxQuery(search="sant"),
+        "Archived": InboxQuery(tab="Archived"),
+        "everything combined, page 3": InboxQuery(tab="All", statuses=("Open", "Answered"), channels=("whatsapp", "telegram"),
+                                                   label_ids=tuple(label_ids[:2]), search="a", page=3),
+    }
+    for name, q in combos.items():
+        inbox.find_chats(store, agent, q)  # warm
+        print("  " + summary(name, timed(lambda: inbox.find_chats(store, agent, q), 40), target=20))
+
+    thread_chat = store.one("SELECT id FROM chats ORDER BY unread DESC LIMIT 1")[0]
+    print("  " + summary("thread (last 200 of one chat)", timed(lambda: inbox.thread(store, thread_chat), 40)))
+
+    print("\nactions (queue -> writer -> commit -> answer):")
+    open_ids = [c for (c,) in store.all("SELECT id FROM chats WHERE channel = 'telegram' AND NOT blocked LIMIT 300")]
+    it = iter(open_ids)
+    print("  " + summary("assign", timed(lambda: actions.assign(store, next(it), agent, agent), 100), target=5))
+    print("  " + summary("resolve", timed(lambda: actions.resolve(store, next(it), agent), 100), target=5))
+    print("  " + summary("reply (Telegram: no window)", timed(lambda: actions.reply(store, next(it), agent, "halo"), 100), target=5))
+
+    print("\nchange-version poll:")
+    print("  " + summary("store.version", timed(lambda: store.version, 10000), target=1))
+
+    ingest(store, args.ingest_seconds, in_flight=1)
+    ingest(store, args.ingest_seconds, in_flight=64)
+    store.close()
+
+
+if __name__ == "__main__":
+    main()

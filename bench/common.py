@@ -1,0 +1,59 @@
+"""Shared by the benchmarks: the 100k-chat / 2M-message data set, built once
+and cached, and small timing helpers. Benchmarks print figures; they do not
+assert timings."""
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from maxchat_data import accounts, demo  # noqa: E402
+from maxchat_data.store import Store  # noqa: E402
+
+CACHE = Path(os.environ.get("MAXCHAT_BENCH_DIR", "/tmp/maxchat-bench"))
+
+
+def big_database(chats: int = 100_000, per_chat: float = 20.0) -> Path:
+    """A pristine copy of the big data set (generated on first use)."""
+    pristine = CACHE / f"pristine-{chats}.duckdb"
+    if not pristine.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        s = Store(pristine, CACHE / "media")
+        accounts.bootstrap_admin(s, "admin", "admin-pass-1")
+        made = demo.generate(s, chats, messages_per_chat=per_chat, spread_days=90)
+        s.close()
+        print(f"generated {made['chats']:,} chats / {made['messages']:,} messages in {time.perf_counter() - started:.0f} s")
+    work = CACHE / f"work-{chats}.duckdb"
+    for suffix in ("", ".wal"):
+        Path(str(work) + suffix).unlink(missing_ok=True)
+    shutil.copy(pristine, work)
+    return work
+
+
+def timed(fn, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def summary(name: str, ms: list[float], target: float | None = None) -> str:
+    p50 = statistics.median(ms)
+    line = f"{name:<44} p50 {p50:8.3f} ms  p95 {pct(ms, 95):8.3f} ms"
+    if target:
+        line += f"  target {target:g} ms  ratio {p50 / target:.2f}"
+    return line
