@@ -1,0 +1,98 @@
+"""The store itself: migrations, group commit, failure isolation, the demo
+command, configuration."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from maxchat_data import config, inbox, outbox
+from maxchat_data.errors import ValidationError
+from maxchat_data.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_migrations_apply_once_and_survive_reopen(tmp_path):
+    s = Store(tmp_path / "m.duckdb", tmp_path / "media")
+    applied = s.all("SELECT version FROM schema_migrations")
+    s.write(lambda w: w.execute("INSERT INTO settings VALUES ('k', 'v')"))
+    s.close()
+    s = Store(tmp_path / "m.duckdb", tmp_path / "media")
+    try:
+        assert s.all("SELECT version FROM schema_migrations") == applied
+        assert outbox.get_setting(s, "k") == "v"
+        migrations = sorted(p.name for p in (ROOT / "maxchat_data" / "migrations").glob("*.sql"))
+        assert [v for (v,) in sorted(applied)] == [int(m.split("_")[0]) for m in migrations]
+    finally:
+        s.close()
+
+
+def test_group_commit_answers_every_caller(store):
+    gate = threading.Event()
+    store.submit(lambda w: gate.wait(5))  # hold the writer so the rest queue up
+    futures = [store.submit(lambda w, i=i: w.execute("INSERT INTO settings VALUES (?, ?)", [f"k{i}", str(i)]) and i)
+               for i in range(50)]
+    version = store.version
+    gate.set()
+    assert [f.result(5) for f in futures] == list(range(50))
+    assert store.one("SELECT count(*) FROM settings")[0] == 50
+    assert store.version - version <= 2  # 50 writes, one or two commits
+
+
+def test_a_failing_write_fails_only_its_caller(store):
+    gate = threading.Event()
+    store.submit(lambda w: gate.wait(5))
+    good = store.submit(lambda w: w.execute("INSERT INTO settings VALUES ('good', '1')"))
+    bad = store.submit(lambda w: w.execute("INSERT INTO no_such_table VALUES (1)"))
+    refused = store.submit(lambda w: (_ for _ in ()).throw(ValidationError("no")))
+    after = store.submit(lambda w: w.execute("INSERT INTO settings VALUES ('after', '1')"))
+    gate.set()
+    good.result(5), after.result(5)
+    with pytest.raises(Exception, match="no_such_table"):
+        bad.result(5)
+    with pytest.raises(ValidationError):
+        refused.result(5)
+    assert sorted(k for (k,) in store.all("SELECT key FROM settings")) == ["after", "good"]
+
+
+def test_demo_command_fills_every_state(tmp_path):
+    db = tmp_path / "demo.duckdb"
+    out = subprocess.run([sys.executable, "-m", "maxchat_data", "--db", str(db), "demo", "--chats", "120"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "added 120 chats" in out.stdout
+    s = Store(db, tmp_path / "media")
+    try:
+        assert {st for (st,) in s.all("SELECT DISTINCT status FROM chats")} == {"Open", "Answered", "Resolved"}
+        assert {c for (c,) in s.all("SELECT DISTINCT channel FROM chats")} == {"whatsapp", "messenger", "telegram"}
+        assert s.one("SELECT count(*) FROM chats WHERE archived")[0] > 0
+        assert s.one("SELECT count(*) FROM chats WHERE len(label_ids) > 0")[0] > 0
+        assert s.one("SELECT count(*) FROM notes")[0] > 0
+        assert {st for (st,) in s.all("SELECT DISTINCT status FROM templates")} == {"Pending", "Accepted", "Rejected"}
+        closed = [c for (c,) in s.all("SELECT id FROM chats WHERE channel = 'whatsapp'")
+                  if not inbox.get_chat(s, c)["window"].open]
+        assert closed, "some WhatsApp windows should be closed"
+        assert s.all("SELECT count(*) FROM chats WHERE NOT ((status = 'Answered') = (assignee_id IS NOT NULL))") == [(0,)]
+        names = [n for (n,) in s.all("SELECT contact_name FROM chats")]
+        assert any(" " in n for n in names) and len(set(names)) > 30
+    finally:
+        s.close()
+
+
+def test_config_reads_environment_then_secrets_file(tmp_path, monkeypatch):
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('WHATSAPP_TOKEN = "from-file"\nTELEGRAM_BOT_TOKEN = "tg-file"\n')
+    monkeypatch.setenv("MAXCHAT_SECRETS", str(secrets))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "tg-env")
+    monkeypatch.delenv("WHATSAPP_TOKEN", raising=False)
+    config._secrets.cache_clear()
+    try:
+        assert config.get("WHATSAPP_TOKEN") == "from-file"
+        assert config.get("TELEGRAM_BOT_TOKEN") == "tg-env"
+        assert config.get("WHATSAPP_API_BASE") == "https://graph.facebook.com/v21.0"
+    finally:
+        config._secrets.cache_clear()
