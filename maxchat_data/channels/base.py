@@ -142,8 +142,9 @@ def json_of(resp: requests.Response) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def download(session: requests.Session, url: str, limit: int = MAX_MEDIA, **kw) -> bytes:
+def download(session: requests.Session, url: str, limit: int | None = None, **kw) -> bytes:
     """GET a file, refusing more than ``limit`` bytes without reading them all."""
+    limit = limit or MAX_MEDIA
     kw.setdefault("timeout", TIMEOUT)
     try:
         with session.get(url, stream=True, **kw) as resp:

@@ -1,0 +1,402 @@
+"""Outbound delivery, inbound media, profiles and Telegram polling,
+in-process against the fake provider servers (real HTTP on 127.0.0.1)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from maxchat_data import actions, config, outbox, templates
+from maxchat_data.channels import channel_status, clients, store_parsed, messenger, telegram, whatsapp
+from maxchat_data.channels.fetcher import Fetcher
+from maxchat_data.delivery import DeliveryWorker
+from maxchat_data.store import Store, wait_until
+from maxchat_data.telegram_poll import OFFSET_KEY, Poller
+from tests.conftest import customer_writes
+from tests.fakes import (FakeMessenger, FakeTelegram, FakeWhatsApp, Reply, blocked, error_131047, graph_error,
+                         rate_limited, server_error, too_many)
+from tests.fakes.helpers import (JPEG, PDF, PNG, PNID, TG_TOKEN, env_for, ms_event, ms_webhook, tg_message,
+                                 tg_update, wa_message, wa_webhook)
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    wa, ms, tg = FakeWhatsApp(phone_number_id=PNID), FakeMessenger(), FakeTelegram(token=TG_TOKEN)
+    for k, v in env_for(wa, ms, tg).items():
+        monkeypatch.setenv(k, v)
+    config._secrets.cache_clear()
+    yield wa, ms, tg
+    for f in (wa, ms, tg):
+        f.close()
+
+
+@pytest.fixture
+def worker(store, fakes):
+    w = DeliveryWorker(store, clients(), poll=0.05).start()
+    yield w
+    w.stop()
+
+
+USERS = {"whatsapp": "6281200000001", "messenger": "PSID1", "telegram": "5550001"}
+
+
+def chat_on(store, channel):
+    return customer_writes(store, user=USERS[channel], channel=channel, pmid=f"{channel}-in-{time.monotonic_ns()}").chat_id
+
+
+def message(store, message_id):
+    return store.dicts("SELECT status, error, provider_message_id FROM messages WHERE id = ?", [message_id])[0]
+
+
+def settled(store, message_id, timeout=10):
+    assert wait_until(lambda: message(store, message_id)["status"] in ("sent", "failed"), timeout), message(store, message_id)
+    return message(store, message_id)
+
+
+# ---- text replies: the right API call with the right body -----------------------------------
+def test_whatsapp_reply_is_sent_as_cloud_api_text(store, team, fakes, worker):
+    wa = fakes[0]
+    mid = actions.reply(store, chat_on(store, "whatsapp"), team["budi"], "Halo kak :smile:")
+    assert settled(store, mid) == {"status": "sent", "error": None, "provider_message_id": "wamid.OUT1"}
+    (call,) = wa.calls("messages")
+    assert call.path == f"/{PNID}/messages" and call.headers["authorization"] == "Bearer wa-token"
+    assert call.json == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": USERS["whatsapp"],
+                         "type": "text", "text": {"body": "Halo kak 😊"}}
+    assert outbox.pending_count(store) == 0
+
+
+def test_messenger_reply_is_sent_to_me_messages(store, team, fakes, worker):
+    ms = fakes[1]
+    mid = actions.reply(store, chat_on(store, "messenger"), team["budi"], "Hi there")
+    assert settled(store, mid)["provider_message_id"] == "m_OUT1"
+    (call,) = ms.calls("messages")
+    assert call.path == "/me/messages" and call.query["access_token"] == "page-token"
+    assert call.json == {"recipient": {"id": "PSID1"}, "messaging_type": "RESPONSE", "message": {"text": "Hi there"}}
+
+
+def test_telegram_reply_is_send_message(store, team, fakes, worker):
+    tg = fakes[2]
+    mid = actions.reply(store, chat_on(store, "telegram"), team["budi"], "Siap")
+    assert settled(store, mid)["provider_message_id"] == "5550001:1"
+    (call,) = tg.sent("sendMessage")
+    assert call.path == f"/bot{TG_TOKEN}/sendMessage" and call.json == {"chat_id": "5550001", "text": "Siap"}
+
+
+def test_worker_wakes_promptly_on_a_new_message(store, team, fakes, worker):
+    chat = chat_on(store, "telegram")
+    time.sleep(0.3)  # idle worker
+    start = time.monotonic()
+    mid = actions.reply(store, chat, team["budi"], "cepat")
+    settled(store, mid)
+    assert time.monotonic() - start < 1.0
+
+
+# ---- media out ------------------------------------------------------------------------------
+def test_whatsapp_image_is_uploaded_first_then_sent_by_id(store, team, fakes, worker):
+    wa = fakes[0]
+    mid = actions.send_attachment(store, chat_on(store, "whatsapp"), team["budi"], "photo.png", PNG, caption="Ini fotonya")
+    assert settled(store, mid)["status"] == "sent"
+    (upload,) = wa.calls("media")
+    assert upload.path == f"/{PNID}/media" and upload.form == {"messaging_product": "whatsapp", "type": "image/png"}
+    assert upload.files["file"] == ("photo.png", "image/png", PNG)
+    media_id = [k for k in wa.media if k.startswith("MEDIA")][0]
+    body = wa.sent()[0]
+    assert body["type"] == "image" and body["image"] == {"id": media_id, "caption": "Ini fotonya"}
+    assert wa.requests.index(upload) < wa.requests.index(wa.calls("messages")[0])
+
+
+def test_whatsapp_document_carries_its_filename(store, team, fakes, worker):
+    wa = fakes[0]
+    mid = actions.send_attachment(store, chat_on(store, "whatsapp"), team["budi"], "invoice.pdf", PDF)
+    assert settled(store, mid)["status"] == "sent"
+    assert wa.sent()[0]["document"]["filename"] == "invoice.pdf"
+
+
+def test_messenger_attachment_is_multipart_filedata_and_caption_follows(store, team, fakes, worker):
+    ms = fakes[1]
+    mid = actions.send_attachment(store, chat_on(store, "messenger"), team["budi"], "a.pdf", PDF, caption="the file")
+    assert settled(store, mid)["status"] == "sent"
+    first, second = ms.calls("messages")
+    assert first.files["filedata"] == ("a.pdf", "application/pdf", PDF)
+    import json
+    assert json.loads(first.form["message"]) == {"attachment": {"type": "file", "payload": {"is_reusable": False}}}
+    assert json.loads(first.form["recipient"]) == {"id": "PSID1"}
+    assert second.json["message"] == {"text": "the file"}
+
+
+def test_telegram_photo_is_send_photo_with_caption(store, team, fakes, worker):
+    tg = fakes[2]
+    mid = actions.send_attachment(store, chat_on(store, "telegram"), team["budi"], "p.png", PNG, caption="lihat")
+    assert settled(store, mid)["status"] == "sent"
+    (call,) = tg.sent("sendPhoto")
+    assert call.form == {"chat_id": "5550001", "caption": "lihat"} and call.files["photo"][2] == PNG
+
+
+# ---- templates ------------------------------------------------------------------------------
+def _accepted_template(store, channel, body="Halo {{1}}, pesanan {{2}} dikirim."):
+    tid = templates.create_template(store, None, channel=channel, name="order_shipped", language="id",
+                                    category="UTILITY", body=body, initiate=True)
+    templates.set_status(store, tid, "Accepted")
+    return tid
+
+
+def test_whatsapp_template_with_parameters(store, team, fakes, worker):
+    wa = fakes[0]
+    mid = actions.send_template(store, chat_on(store, "whatsapp"), team["budi"], _accepted_template(store, "whatsapp"),
+                                ["Rina", "INV-7"])
+    assert settled(store, mid)["status"] == "sent"
+    assert wa.sent()[0] == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": USERS["whatsapp"],
+                            "type": "template", "template": {
+                                "name": "order_shipped", "language": {"code": "id"},
+                                "components": [{"type": "body", "parameters": [{"type": "text", "text": "Rina"},
+                                                                               {"type": "text", "text": "INV-7"}]}]}}
+
+
+def test_telegram_template_goes_as_rendered_text(store, team, fakes, worker):
+    tg = fakes[2]
+    mid = actions.send_template(store, chat_on(store, "telegram"), team["budi"], _accepted_template(store, "telegram"),
+                                ["Budi", "A1"])
+    assert settled(store, mid)["status"] == "sent"
+    assert tg.sent()[0].json["text"] == "Halo Budi, pesanan A1 dikirim."
+
+
+# ---- failures, retries ----------------------------------------------------------------------
+def test_429_with_retry_after_then_success(store, team, fakes, worker):
+    wa = fakes[0]
+    wa.script("messages", rate_limited(retry_after=1))
+    mid = actions.reply(store, chat_on(store, "whatsapp"), team["budi"], "coba")
+    assert settled(store, mid)["status"] == "sent"
+    first, second = wa.calls("messages")
+    assert second.at - first.at >= 0.9  # Retry-After honoured, not hammered
+    assert second.json == first.json
+
+
+def test_telegram_429_retry_after_in_body(store, team, fakes, worker):
+    tg = fakes[2]
+    tg.script("sendMessage", too_many(retry_after=1))
+    mid = actions.reply(store, chat_on(store, "telegram"), team["budi"], "x")
+    assert settled(store, mid)["status"] == "sent"
+    first, second = tg.sent()
+    assert second.at - first.at >= 0.9
+
+
+def test_500_then_success_and_attempts_counted(store, team, fakes, worker):
+    ms = fakes[1]
+    ms.script("messages", server_error(), server_error())
+    mid = actions.reply(store, chat_on(store, "messenger"), team["budi"], "x")
+    assert settled(store, mid)["status"] == "sent"
+    assert len(ms.calls("messages")) == 3
+
+
+def test_131047_fails_with_the_window_reason_and_retry_requeues(store, team, fakes, worker):
+    wa = fakes[0]
+    wa.script("messages", error_131047())
+    mid = actions.reply(store, chat_on(store, "whatsapp"), team["budi"], "late")
+    assert settled(store, mid) == {"status": "failed", "error": "24-hour window closed — send a template",
+                                   "provider_message_id": None}
+    assert len(wa.calls("messages")) == 1  # a permanent error is not retried by itself
+    actions.retry(store, mid, team["budi"])
+    assert settled(store, mid)["status"] == "sent"
+    assert len(wa.calls("messages")) == 2
+
+
+def test_messenger_window_error_and_telegram_blocked(store, team, fakes, worker):
+    ms, tg = fakes[1], fakes[2]
+    ms.script("messages", graph_error(400, 10, "(#10) This message is sent outside of allowed window.", subcode=2018278))
+    tg.script("sendMessage", blocked())
+    m1 = actions.reply(store, chat_on(store, "messenger"), team["budi"], "x")
+    m2 = actions.reply(store, chat_on(store, "telegram"), team["budi"], "y")
+    assert settled(store, m1)["error"] == "24-hour window closed — send a template"
+    assert settled(store, m2)["error"] == "The customer blocked the bot"
+
+
+def test_other_provider_errors_are_explained(store, team, fakes, worker):
+    wa = fakes[0]
+    wa.script("messages", graph_error(400, 132001, "(#132001) Template name does not exist in the translation"))
+    mid = actions.reply(store, chat_on(store, "whatsapp"), team["budi"], "x")
+    assert "not approved" in settled(store, mid)["error"]
+
+
+def test_not_connected_channel_fails_with_how_to_fix(store, team, fakes, monkeypatch):
+    monkeypatch.delenv("WHATSAPP_TOKEN")
+    w = DeliveryWorker(store, clients(), poll=0.05).start()
+    try:
+        mid = actions.reply(store, chat_on(store, "whatsapp"), team["budi"], "x")
+        error = settled(store, mid)["error"]
+    finally:
+        w.stop()
+    assert error == "WhatsApp is not connected: set WHATSAPP_TOKEN"
+    assert fakes[0].calls("messages") == []
+    status = {c["channel"]: c for c in channel_status()}
+    assert status["whatsapp"]["connected"] is False and "WHATSAPP_TOKEN" in status["whatsapp"]["detail"]
+    assert status["telegram"]["connected"] is True
+
+
+def test_network_error_is_retried_until_the_limit(store, team, fakes, monkeypatch):
+    from maxchat_data import delivery
+    monkeypatch.setattr(delivery, "MAX_ATTEMPTS", 2)
+    dead = telegram.Client(base="http://127.0.0.1:9", token=TG_TOKEN)
+    w = DeliveryWorker(store, {"telegram": dead}, poll=0.05).start()
+    try:
+        mid = actions.reply(store, chat_on(store, "telegram"), team["budi"], "x")
+        error = settled(store, mid, timeout=15)["error"]
+    finally:
+        w.stop()
+    assert error.startswith("Could not send after 2 attempts")
+
+
+def test_pending_outbox_is_sent_after_a_restart(tmp_path, team, fakes):
+    # team is on the conftest store; use a store of our own for the restart
+    path = tmp_path / "restart.duckdb"
+    s1 = Store(path, tmp_path / "media")
+    from maxchat_data import accounts
+    agent = accounts.create_agent(s1, "rina", "Rina", "rina-pass-1", "agent")
+    mid = actions.reply(s1, chat_on(s1, "telegram"), agent, "after restart")
+    s1.close()  # the process stops before the worker ran
+    s2 = Store(path, tmp_path / "media")
+    w = DeliveryWorker(s2, clients(), poll=0.05).start()
+    try:
+        assert settled(s2, mid)["status"] == "sent"
+    finally:
+        w.stop()
+        s2.close()
+    assert [c.json["text"] for c in fakes[2].sent()] == ["after restart"]
+
+
+# ---- media in ---------------------------------------------------------------------------------
+def attached(store, pmid):
+    return store.dicts("SELECT m.kind, m.error, f.mime, f.size, f.path, f.filename FROM messages m"
+                       " LEFT JOIN attachments f ON f.id = m.attachment_id WHERE m.provider_message_id = ?", [pmid])[0]
+
+
+def test_inbound_media_is_downloaded_by_the_fetcher_for_all_channels(store, fakes):
+    wa, ms, tg = fakes
+    wa.add_media("WAMEDIA1", PNG, "image/png")
+    url = ms.file_url("doc.pdf", PDF, "application/pdf")
+    tg.add_file("TGBIG", JPEG, "photos/file_7.jpg")
+    store_parsed(store, whatsapp.parse(wa_webhook([wa_message(kind="image", mid="wamid.I", id="WAMEDIA1",
+                                                              mime_type="image/png", caption="c")]), PNID))
+    store_parsed(store, messenger.parse(ms_webhook([ms_event("PSIDX", mid="m_F", attachments=[
+        {"type": "file", "payload": {"url": url}}])])))
+    store_parsed(store, telegram.parse(tg_update(tg_message(99, None, message_id=5, photo=[
+        {"file_id": "TGSMALL"}, {"file_id": "TGBIG"}]))))
+    assert attached(store, "wamid.I")["path"] is None  # stored first, file later
+    fetcher = Fetcher(store, clients())
+    fetcher.run_once()
+    for pmid, mime, data in (("wamid.I", "image/png", PNG), ("m_F", "application/pdf", PDF), ("99:5", "image/jpeg", JPEG)):
+        a = attached(store, pmid)
+        assert (a["mime"], a["size"]) == (mime, len(data)), pmid
+        assert (store.media_dir / a["path"]).read_bytes() == data
+    assert store.one("SELECT count(*) FROM pending_media")[0] == 0
+    # WhatsApp needed the token for both the lookup and the download
+    assert all(r.headers.get("authorization") == "Bearer wa-token" for r in wa.requests)
+
+
+def test_inbound_media_with_a_bad_type_is_refused_by_its_bytes(store, fakes):
+    wa = fakes[0]
+    wa.add_media("EXE", b"MZ\x90\x00" + b"\x00\x01" * 50, "image/jpeg")  # claims jpeg, is a binary
+    store_parsed(store, whatsapp.parse(wa_webhook([wa_message(kind="image", mid="wamid.X", id="EXE", mime_type="image/jpeg")]), PNID))
+    Fetcher(store, clients()).run_once()
+    a = attached(store, "wamid.X")
+    assert a["path"] is None and "not a document, image or video" in a["error"]
+    assert store.one("SELECT count(*) FROM pending_media")[0] == 0
+
+
+def test_inbound_media_over_the_size_limit_is_not_downloaded(store, fakes, monkeypatch):
+    from maxchat_data.channels import base
+    monkeypatch.setattr(base, "MAX_MEDIA", 1000)
+    tg = fakes[2]
+    tg.add_file("BIG", PDF * 10, "documents/big.pdf")
+    store_parsed(store, telegram.parse(tg_update(tg_message(7, None, message_id=1, document={"file_id": "BIG"}))))
+    Fetcher(store, clients()).run_once()
+    assert "larger than" in attached(store, "7:1")["error"]
+
+
+def test_inbound_media_retried_after_a_server_error(store, fakes):
+    wa = fakes[0]
+    wa.add_media("M5", PNG, "image/png")
+    wa.script("M5", server_error())
+    store_parsed(store, whatsapp.parse(wa_webhook([wa_message(kind="image", mid="wamid.R", id="M5", mime_type="image/png")]), PNID))
+    fetcher = Fetcher(store, clients())
+    fetcher.run_once()
+    assert attached(store, "wamid.R")["path"] is None
+    assert store.one("SELECT attempts FROM pending_media")[0] == 1
+    assert wait_until(lambda: (fetcher.run_once() or True) and attached(store, "wamid.R")["path"] is not None, 5, 0.2)
+
+
+def test_messenger_profile_name_is_looked_up_in_the_background(store, fakes):
+    ms = fakes[1]
+    ms.profiles["PSID77"] = ("Maria", "Lopez")
+    store_parsed(store, messenger.parse(ms_webhook([ms_event("PSID77", text="hola")])))
+    assert store.one("SELECT contact_name FROM chats")[0] == "PSID77"
+    Fetcher(store, clients()).run_once()
+    assert store.one("SELECT contact_name, search_name FROM chats")[0] == "Maria Lopez"
+    assert store.one("SELECT name FROM contacts")[0] == "Maria Lopez"
+    # a second message does not look it up again
+    store_parsed(store, messenger.parse(ms_webhook([ms_event("PSID77", text="again")])))
+    Fetcher(store, clients()).run_once()
+    assert len(ms.calls("PSID77")) == 1
+
+
+# ---- Telegram long polling --------------------------------------------------------------------
+def test_polling_offsets_survive_a_restart_with_nothing_lost_or_repeated(tmp_path, fakes):
+    tg = fakes[2]
+    path = tmp_path / "poll.duckdb"
+    ids = [tg.push(tg_message(100 + i, f"m{i}", message_id=i + 1)) for i in range(3)]
+    s1 = Store(path, tmp_path / "media")
+    assert Poller(s1, telegram.Client(), timeout=1).poll_once() == 3
+    assert outbox.get_setting(s1, OFFSET_KEY) == str(ids[-1] + 1)
+    s1.close()
+
+    more = [tg.push(tg_message(200 + i, f"n{i}", message_id=i + 1)) for i in range(2)]
+    s2 = Store(path, tmp_path / "media")
+    p2 = Poller(s2, telegram.Client(), timeout=1)
+    assert p2.poll_once() == 2
+    assert p2.poll_once() == 0  # nothing left (held for the fake's short poll)
+    bodies = sorted(b for (b,) in s2.all("SELECT body FROM messages WHERE direction = 'in'"))
+    s2.close()
+    assert bodies == ["m0", "m1", "m2", "n0", "n1"]
+    assert tg.offsets[:3] == [None, ids[-1] + 1, more[-1] + 1]
+    assert sorted(tg.delivered) == sorted(ids + more)  # each update handed out once
+
+
+def test_polling_crash_before_the_offset_is_saved_reprocesses_without_duplicates(store, fakes, monkeypatch):
+    tg = fakes[2]
+    tg.push(tg_message(5, "once", message_id=1))
+    poller = Poller(store, telegram.Client(), timeout=1)
+
+    def crash(*a):
+        raise RuntimeError("killed before saving the offset")
+    monkeypatch.setattr(outbox, "set_setting", crash)
+    with pytest.raises(RuntimeError):
+        poller.poll_once()
+    monkeypatch.undo()
+    assert poller.poll_once() == 1  # the same update again (the offset was never acknowledged)
+    assert store.one("SELECT count(*) FROM messages WHERE direction = 'in'")[0] == 1
+    assert outbox.get_setting(store, OFFSET_KEY) is not None
+
+
+def test_polling_thread_runs_and_skips_a_malformed_update(store, fakes):
+    tg = fakes[2]
+    with tg._cond:
+        tg.updates.append({"update_id": 1, "message": {"text": "no chat"}})
+    tg.push(tg_message(6, "good", message_id=1))
+    poller = Poller(store, telegram.Client(), timeout=1).start()
+    try:
+        assert wait_until(lambda: store.one("SELECT count(*) FROM messages WHERE direction = 'in'")[0] == 1, 5)
+        assert wait_until(lambda: outbox.get_setting(store, OFFSET_KEY) == "1001", 5)
+    finally:
+        poller.stop()
+
+
+def test_polling_backs_off_on_429(store, fakes):
+    tg = fakes[2]
+    tg.script("getUpdates", too_many(1))
+    tg.push(tg_message(8, "after limit", message_id=1))
+    poller = Poller(store, telegram.Client(), timeout=1).start()
+    try:
+        assert wait_until(lambda: store.one("SELECT count(*) FROM messages WHERE direction = 'in'")[0] == 1, 5)
+    finally:
+        poller.stop()
+    first, second = tg.calls("getUpdates")[:2]
+    assert second.at - first.at >= 0.9
