@@ -5,8 +5,15 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from maxchat_data import gateway, login, runtime
+
+# dashboard.py navigates with st.navigation. Streamlit only learns that when
+# st.navigation first runs; until then a pages/ folder beside the main script
+# means "old-style multipage app", and the first run of the process would
+# serve a pages/*.py file named in the URL directly, around the login gate.
+PagesManager.uses_pages_directory = False
 
 
 @asynccontextmanager

@@ -20,7 +20,6 @@ if channel_status is None:
     st.warning("Channel support is not installed in this build.", icon=":material/warning:")
     st.stop()
 
-ICON = {"whatsapp": ":material/chat:", "messenger": ":material/forum:", "telegram": ":material/send:"}
 for item in channel_status():
     with st.container(border=True):
         name, state = st.columns([3, 1], vertical_alignment="center")

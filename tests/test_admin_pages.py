@@ -1,0 +1,274 @@
+"""The login gate, navigation by role, and the admin pages (U1, U2, B2, B4,
+M1, M2), driven through streamlit.testing.v1.AppTest on a real store."""
+from __future__ import annotations
+
+import pytest
+
+from maxchat_data import accounts, labels, login, templates
+from ui_support import ADMIN_PASSWORD, agent_named, app, texts, ui_store  # noqa: F401
+
+ADMIN_PAGES = ("pages/agents.py", "pages/labels.py", "pages/templates.py", "pages/channels.py")
+
+
+@pytest.fixture
+def team(ui_store):  # noqa: F811
+    accounts.create_agent(ui_store, "budi", "Budi Santoso", "budi-pass-1", "agent")
+    accounts.create_agent(ui_store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor")
+    return {name: agent_named(ui_store, name) for name in ("admin", "budi", "sari")}
+
+
+def log_in(at, username, password):
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    return at.button(key="login_submit").click().run()
+
+
+# ---- login gate -------------------------------------------------------------
+def test_without_login_only_the_login_form_is_rendered(team):
+    at = app()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert [b.label for b in at.button] == ["Log in"]
+    assert len(at.sidebar) == 0                                # no navigation, no account box
+    assert "Chat" not in texts(at) and "Agents" not in texts(at)
+    assert "agent" not in at.session_state
+
+
+def test_wrong_password_gets_one_clear_message(team):
+    at = log_in(app(), "admin", "not-the-password")
+    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert "agent" not in at.session_state
+    at = log_in(at, "nobody", "whatever1")                     # unknown user: the same words
+    assert [e.value for e in at.error] == ["Wrong username or password."]
+
+
+def test_deactivated_agent_cannot_log_in(team, ui_store):  # noqa: F811
+    budi = team["budi"]
+    accounts.update_agent(ui_store, budi["id"], None, display_name=budi["display_name"], role="agent", active=False)
+    at = log_in(app(), "budi", "budi-pass-1")
+    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert "agent" not in at.session_state
+
+
+def test_repeated_failures_lock_the_login_for_a_while(team):
+    at = app()
+    for _ in range(login.THROTTLE.user_free + 1):
+        at = log_in(at, "admin", "wrong-password")
+    at = log_in(at, "admin", ADMIN_PASSWORD)                   # even the right password waits now
+    assert at.error[0].value.startswith("Too many failed attempts. Try again in")
+    assert "agent" not in at.session_state
+
+
+def test_correct_login_sets_the_agent_and_hands_the_session_to_the_cookie_route(team, ui_store):  # noqa: F811
+    at = log_in(app(), "ADMIN", ADMIN_PASSWORD)
+    assert not at.error
+    assert at.session_state["agent"] == {"id": team["admin"]["id"], "username": "admin",
+                                         "display_name": "Administrator", "role": "admin", "notify": True}
+    handoff = at.html[0].proto.body
+    assert 'action="/auth/session"' in handoff and 'name="code"' in handoff
+    code = handoff.split('name="code" value="')[1].split('"')[0]
+    token = login.CODES.redeem(code)                           # what the route will set as the cookie
+    assert login.read_token(login.secret_key(ui_store), token).agent_id == team["admin"]["id"]
+    assert login.CODES.redeem(code) is None                    # one use only
+    at.run()                                                   # if the browser stays, it is logged in anyway
+    assert "Administrator (admin)" in texts(at) and not at.text_input(key="login_username")
+
+
+def test_logout_returns_to_the_login_form_and_clears_the_cookie(team):
+    at = app(agent=team["admin"])
+    at.sidebar.button(key="logout").click().run()
+    assert "agent" not in at.session_state
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert 'window.location.replace("/auth/logout")' in at.html[0].proto.body
+
+
+def test_an_agent_deactivated_meanwhile_is_logged_out_on_the_next_run(team, ui_store):  # noqa: F811
+    at = app(agent=team["budi"])
+    assert "Budi Santoso (agent)" in texts(at)
+    accounts.update_agent(ui_store, team["budi"]["id"], team["admin"]["id"], display_name="Budi Santoso",
+                          role="agent", active=False)
+    at.run()
+    assert "agent" not in at.session_state
+    assert "Your account is deactivated." in texts(at)
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+# ---- navigation by role -----------------------------------------------------
+@pytest.mark.parametrize("who", ["budi", "sari"])
+def test_agents_and_supervisors_get_no_admin_pages(team, who):
+    at = app(agent=team[who])
+    assert not at.exception
+    for page in ADMIN_PAGES:
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(page)
+
+
+def test_admin_pages_refuse_a_non_admin_run_directly(team):
+    at = app("pages/agents.py", agent=team["budi"])
+    assert [e.value for e in at.error] == ["This page is for admins only."]
+    assert not at.text_input
+
+
+def test_admin_gets_every_admin_page(team):
+    at = app(agent=team["admin"])
+    for page, title in zip(ADMIN_PAGES, ("Agents", "Labels", "Templates", "Channels")):
+        at.switch_page(page).run()
+        assert not at.exception, page
+        assert at.title[0].value == title
+
+
+# ---- agents page (U2) -------------------------------------------------------
+def test_admin_creates_an_agent_who_can_then_log_in(team, ui_store):  # noqa: F811
+    at = app("pages/agents.py", agent=team["admin"])
+    at.text_input(key="agent_new_username").input("Dewi.L")
+    at.text_input(key="agent_new_display").input("Dewi Lestari")
+    at.selectbox(key="agent_new_role").set_value("supervisor")
+    at.text_input(key="agent_new_password").input("dewi-pass-1")
+    at.button(key="FormSubmitter:agent_add-Add agent").click().run()
+    assert [s.value for s in at.success] == ["Agent dewi\\.l created\\."]
+    assert at.text_input(key="agent_new_username").value == ""
+    dewi = accounts.authenticate(ui_store, "dewi.l", "dewi-pass-1")
+    assert dewi["role"] == "supervisor" and dewi["display_name"] == "Dewi Lestari"
+    assert "dewi.l" in at.dataframe[0].value["Username"].tolist()
+
+
+@pytest.mark.parametrize("username,display,password,message", [
+    ("x", "X", "long-enough-1", "A username is 2-32"),
+    ("budi", "Budi Two", "long-enough-1", "taken"),
+    ("newbie", "Newbie", "short", "at least 8 characters"),
+    ("newbie", "", "long-enough-1", "display name"),
+])
+def test_bad_agent_input_is_refused_with_a_message(team, ui_store, username, display, password, message):  # noqa: F811
+    before = len(accounts.list_agents(ui_store))
+    at = app("pages/agents.py", agent=team["admin"])
+    at.text_input(key="agent_new_username").input(username)
+    at.text_input(key="agent_new_display").input(display)
+    at.text_input(key="agent_new_password").input(password)
+    at.button(key="FormSubmitter:agent_add-Add agent").click().run()
+    assert len(at.error) == 1 and message in at.error[0].value.replace("\\", "")
+    assert len(accounts.list_agents(ui_store)) == before
+    assert at.text_input(key="agent_new_username").value == username   # the input is kept to fix it
+
+
+def test_admin_deactivates_an_agent(team, ui_store):  # noqa: F811
+    budi = team["budi"]["id"]
+    at = app("pages/agents.py", agent=team["admin"])
+    at.selectbox(key="agent_edit_id").set_value(budi).run()
+    at.toggle(key=f"agent_active_{budi}").set_value(False)
+    at.button(key=f"FormSubmitter:agent_edit_{budi}-Save changes").click().run()
+    assert "can no longer log in" in at.success[0].value.replace("\\", "")
+    assert accounts.authenticate(ui_store, "budi", "budi-pass-1") is None
+    assert "budi" not in [a["username"] for a in accounts.list_agents(ui_store, active_only=True)]
+    table = at.dataframe[0].value
+    assert table.loc[table["Username"] == "budi", "Status"].item() == "Deactivated"
+
+
+def test_admin_changes_role_and_password(team, ui_store):  # noqa: F811
+    sari = team["sari"]["id"]
+    at = app("pages/agents.py", agent=team["admin"])
+    at.selectbox(key="agent_edit_id").set_value(sari).run()
+    at.selectbox(key=f"agent_role_{sari}").set_value("admin")
+    at.text_input(key=f"agent_password_{sari}").input("new-sari-pass")
+    at.button(key=f"FormSubmitter:agent_edit_{sari}-Save changes").click().run()
+    assert not at.error
+    assert accounts.authenticate(ui_store, "sari", "new-sari-pass")["role"] == "admin"
+    assert accounts.authenticate(ui_store, "sari", "sari-pass-1") is None
+
+
+def test_the_last_admin_cannot_be_deactivated(team, ui_store):  # noqa: F811
+    me = team["admin"]["id"]
+    at = app("pages/agents.py", agent=team["admin"])
+    at.selectbox(key="agent_edit_id").set_value(me).run()
+    at.toggle(key=f"agent_active_{me}").set_value(False)
+    at.button(key=f"FormSubmitter:agent_edit_{me}-Save changes").click().run()
+    assert "Keep at least one active admin" in at.error[0].value.replace("\\", "")
+    assert accounts.authenticate(ui_store, "admin", ADMIN_PASSWORD) is not None
+
+
+# ---- labels page (B2, B4) ---------------------------------------------------
+def add_label(at, name, color):
+    at.text_input(key="label_name").input(name)
+    at.pills(key="label_color").set_value(color)
+    return at.button(key="FormSubmitter:label_add-Add").click().run()
+
+
+def test_admin_creates_labels_with_a_palette_colour(team, ui_store):  # noqa: F811
+    at = add_label(app("pages/labels.py", agent=team["admin"]), "  VIP   customer ", "Red")
+    assert not at.error
+    assert [(l["name"], l["color"]) for l in labels.list_labels(ui_store)] == [("VIP customer", labels.PALETTE["Red"])]
+    assert "VIP customer" in [t.value for t in at.text]
+    assert at.text_input(key="label_name").value == ""
+
+
+def test_duplicate_label_is_refused_case_insensitively(team, ui_store):  # noqa: F811
+    at = add_label(app("pages/labels.py", agent=team["admin"]), "Complaint", "Orange")
+    at = add_label(at, "COMPLAINT", "Blue")
+    assert "already exists" in at.error[0].value
+    assert [l["name"] for l in labels.list_labels(ui_store)] == ["Complaint"]
+
+
+def test_label_is_deleted_only_after_confirmation(team, ui_store):  # noqa: F811
+    keep = labels.create_label(ui_store, "Keep", labels.PALETTE["Green"], None)
+    gone = labels.create_label(ui_store, "Spam", labels.PALETTE["Grey"], None)
+    at = app("pages/labels.py", agent=team["admin"])
+    at.button(key=f"label_delete_{gone}").click().run()
+    assert "Delete the label Spam?" in at.warning[0].value
+    assert len(labels.list_labels(ui_store)) == 2               # nothing deleted yet
+    at.button(key="label_confirm_no").click().run()
+    assert not at.warning and len(labels.list_labels(ui_store)) == 2
+    at.button(key=f"label_delete_{gone}").click().run()
+    at.button(key="label_confirm_yes").click().run()
+    assert [l["id"] for l in labels.list_labels(ui_store)] == [keep]
+    assert "Spam" not in [t.value for t in at.text]
+
+
+# ---- templates page (M1, M2) ------------------------------------------------
+def create_template(at, channel, name, body, initiate=True):
+    at.selectbox(key="template_channel").set_value(channel)
+    at.selectbox(key="template_language").set_value("id")
+    at.selectbox(key="template_category").set_value("MARKETING")
+    at.text_input(key="template_name").input(name)
+    at.text_area(key="template_body").input(body)
+    at.toggle(key="template_initiate").set_value(initiate)
+    return at.button(key="FormSubmitter:template_add-Create template").click().run()
+
+
+def test_whatsapp_template_with_variables_starts_pending(team, ui_store):  # noqa: F811
+    at = create_template(app("pages/templates.py", agent=team["admin"]), "whatsapp", "order_follow_up",
+                         "Halo {{1}}, pesanan {{2}} sudah dikirim.")
+    assert not at.error
+    (tpl,) = templates.list_templates(ui_store)
+    assert (tpl["status"], tpl["variables"], tpl["initiate"], tpl["category"]) == ("Pending", 2, True, "MARKETING")
+    table = at.dataframe[0].value
+    assert table["Status"].tolist() == ["⏳ Pending"] and table["Variables"].tolist() == [2]
+    # Outside demo mode a WhatsApp status comes from the review: no manual control.
+    assert not at.segmented_control and "synchronised" in at.info[0].value
+
+
+def test_bad_template_is_refused_with_a_message(team, ui_store):  # noqa: F811
+    at = create_template(app("pages/templates.py", agent=team["admin"]), "telegram", "gap", "Hi {{1}} {{3}}")
+    assert "without gaps" in at.error[0].value.replace("\\", "")
+    assert templates.list_templates(ui_store) == []
+
+
+def test_admin_sets_status_of_a_non_whatsapp_template(team, ui_store):  # noqa: F811
+    at = create_template(app("pages/templates.py", agent=team["admin"]), "telegram", "promo", "Diskon {{1}}%")
+    (tpl,) = templates.list_templates(ui_store)
+    assert tpl["status"] == "Accepted"                         # other channels accept on save
+    at.segmented_control(key=f"template_status_{tpl['id']}").set_value("Rejected")
+    at.button(key=f"template_status_save_{tpl['id']}").click().run()
+    assert templates.list_templates(ui_store)[0]["status"] == "Rejected"
+    assert at.dataframe[0].value["Status"].tolist() == ["⛔ Rejected"]
+    at.toggle(key=f"template_initiate_{tpl['id']}").set_value(False).run()
+    assert templates.list_templates(ui_store)[0]["initiate"] is False
+
+
+def test_in_demo_mode_admin_accepts_a_whatsapp_template(team, ui_store, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("MAXCHAT_DEMO", "1")
+    tid = templates.create_template(ui_store, None, channel="whatsapp", name="welcome", language="en",
+                                    category="UTILITY", body="Welcome {{1}}!", initiate=True)
+    at = app("pages/templates.py", agent=team["admin"])
+    at.segmented_control(key=f"template_status_{tid}").set_value("Accepted")
+    at.button(key=f"template_status_save_{tid}").click().run()
+    assert templates.list_templates(ui_store)[0]["status"] == "Accepted"
+    assert [t["id"] for t in templates.initiate_templates(ui_store, "whatsapp")] == [tid]

@@ -1,0 +1,78 @@
+"""Fixtures for page tests (AppTest) and the login routes: the process store
+(``maxchat_data.runtime``) pointed at a temporary database, with the admin
+the live server also has (admin / admin-pass-1), and fresh login state."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit.testing.v1.app_test as app_test_module
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from maxchat_data import accounts, login, runtime
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_PASSWORD = "admin-pass-1"
+
+
+def _reset_login_state() -> None:
+    login.THROTTLE.reset()
+    login.REVOKED.clear()
+    login._keys.clear()
+
+
+class _NavigationOnly(PagesManager):
+    """AppTest forgets before every run that the app uses st.navigation and,
+    because pages/ exists, would run a page file directly (old-style
+    multipage), skipping dashboard.py's login gate. app.py tells the real
+    server the same thing this does."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+
+@pytest.fixture
+def ui_store(tmp_path, monkeypatch):
+    """``runtime.store()`` on a temp file, bootstrapped with the admin."""
+    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationOnly)
+    runtime.close()
+    monkeypatch.setenv("MAXCHAT_DB", str(tmp_path / "ui.duckdb"))
+    monkeypatch.setenv("MAXCHAT_MEDIA_DIR", str(tmp_path / "media"))
+    monkeypatch.setenv("MAXCHAT_DEMO", "0")
+    monkeypatch.setenv("MAXCHAT_ADMIN_USER", "admin")
+    monkeypatch.setenv("MAXCHAT_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    monkeypatch.delenv("MAXCHAT_SECRET_KEY", raising=False)
+    monkeypatch.delenv("MAXCHAT_SESSION_HOURS", raising=False)
+    _reset_login_state()
+    store = runtime.store()
+    yield store
+    runtime.close()
+    _reset_login_state()
+
+
+def as_session_agent(agent: dict) -> dict:
+    """The ``st.session_state["agent"]`` shape."""
+    return {k: agent[k] for k in ("id", "username", "display_name", "role", "notify")}
+
+
+def agent_named(store, username: str) -> dict:
+    return next(a for a in accounts.list_agents(store) if a["username"] == username)
+
+
+def app(script: str = "dashboard.py", agent: dict | None = None) -> AppTest:
+    """An AppTest of a script of the project, optionally already logged in
+    (the session state the login sets), after its first run."""
+    at = AppTest.from_file(str(ROOT / script), default_timeout=30)
+    if agent is not None:
+        at.session_state["agent"] = as_session_agent(agent)
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    """Everything the run showed as text: titles, markdown, messages."""
+    parts = [e.value for e in at.title] + [e.value for e in at.subheader] + [e.value for e in at.markdown]
+    parts += [e.value for e in at.error] + [e.value for e in at.warning] + [e.value for e in at.success]
+    parts += [e.value for e in at.info] + [e.value for e in at.caption] + [e.value for e in at.text]
+    return "\n".join(str(p) for p in parts)
