@@ -1,0 +1,49 @@
+"""The customer simulator for demos: write as a customer on any channel,
+through the very path a webhook takes (``Inbound`` + ``receive``)."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from .common import CHANNELS
+from .errors import NotAllowed, ValidationError
+from .ingest import Inbound, Received, receive
+from .media import check_upload, save
+from .store import Store
+
+# A plausible customer id per channel, prefilled on the page.
+EXAMPLE_IDS = {"whatsapp": "6281234567890", "messenger": "2400000000000001", "telegram": "500000001"}
+
+
+def simulate(store: Store, channel: str, customer_name: str, customer_id: str, text: str = "",
+             filename: str | None = None, data: bytes | None = None, *, demo: bool = True) -> Received:
+    """Store one message as if the customer sent it. A file follows the
+    upload rules (type from its bytes, at most 1 MB); the text is then its caption."""
+    if not demo:
+        raise NotAllowed("The customer simulator is only available in demo mode.")
+    if channel not in CHANNELS:
+        raise ValidationError(f"Unknown channel {channel!r}.")
+    customer_id, customer_name, text = (customer_id or "").strip(), (customer_name or "").strip(), (text or "").strip()
+    if not customer_id:
+        raise ValidationError("Enter the customer's id on the channel.")
+    if len(customer_id) > 64 or not re.fullmatch(r"[A-Za-z0-9_.:+-]+", customer_id):
+        raise ValidationError("A customer id uses letters, digits and . _ : + - only (at most 64).")
+    if channel == "whatsapp" and not customer_id.lstrip("+").isdigit():
+        raise ValidationError("A WhatsApp customer id is the phone number in digits, e.g. 6281234567890.")
+    if len(customer_name) > 100:
+        raise ValidationError("A name can be at most 100 characters.")
+    if not text and not data:
+        raise ValidationError("Type a message or attach a file.")
+    if len(text) > 4096:
+        raise ValidationError("A message can be at most 4096 characters.")
+    customer_id = customer_id.lstrip("+") if channel == "whatsapp" else customer_id
+    message = Inbound(channel=channel, channel_user_id=customer_id, contact_name=customer_name,
+                      provider_message_id=f"sim-{uuid.uuid4().hex}",
+                      phone=f"+{customer_id}" if channel == "whatsapp" else None)
+    if data:
+        mime, kind = check_upload(filename or "file", data)
+        message.attachment = save(store.media_dir, filename or "file", data, mime, kind)
+        message.kind, message.caption = kind, text or None
+    else:
+        message.body = text
+    return receive(store, message)

@@ -1,0 +1,92 @@
+"""The customer simulator: domain function and the Streamlit page."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from maxchat_data import NotAllowed, ValidationError, config, runtime
+from maxchat_data.simulator import simulate
+from tests.fakes.helpers import PNG
+
+ADMIN = {"id": 1, "username": "admin", "display_name": "Admin", "role": "admin"}
+
+
+def test_simulated_message_takes_the_inbound_path(store):
+    r1 = simulate(store, "telegram", "Budi", "777", "Halo *bold* <script>")
+    r2 = simulate(store, "telegram", "Budi", "777", "lagi")
+    assert r1.chat_id == r2.chat_id and not r2.duplicate
+    chat = store.dicts("SELECT * FROM chats")[0]
+    assert (chat["channel"], chat["contact_name"], chat["unread"], chat["status"]) == ("telegram", "Budi", 2, "Open")
+    assert store.one("SELECT body FROM messages WHERE id = ?", [r1.message_id])[0] == "Halo *bold* <script>"
+
+
+def test_simulated_file_with_caption(store):
+    r = simulate(store, "whatsapp", "Rina", "+6281200001111", "fotonya", "p.png", PNG)
+    row = store.dicts("SELECT m.kind, m.caption, f.mime, c.channel_user_id FROM messages m JOIN attachments f"
+                      " ON f.id = m.attachment_id JOIN chats c ON c.id = m.chat_id WHERE m.id = ?", [r.message_id])[0]
+    assert row == {"kind": "image", "caption": "fotonya", "mime": "image/png", "channel_user_id": "6281200001111"}
+
+
+@pytest.mark.parametrize("args,match", [(("fax", "A", "1", "x"), "Unknown channel"),
+                                        (("telegram", "A", "", "x"), "customer's id"),
+                                        (("whatsapp", "A", "abc", "x"), "phone number"),
+                                        (("telegram", "A", "1", ""), "Type a message"),
+                                        (("telegram", "A", "1 2", "x"), "letters, digits")])
+def test_simulator_refuses_bad_input(store, args, match):
+    with pytest.raises(ValidationError, match=match):
+        simulate(store, *args)
+    assert store.one("SELECT count(*) FROM messages")[0] == 0
+
+
+def test_simulator_only_in_demo_mode(store):
+    with pytest.raises(NotAllowed):
+        simulate(store, "telegram", "A", "1", "x", demo=False)
+
+
+@pytest.fixture
+def page_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAXCHAT_DB", str(tmp_path / "page.duckdb"))
+    monkeypatch.setenv("MAXCHAT_MEDIA_DIR", str(tmp_path / "media"))
+    monkeypatch.setenv("MAXCHAT_DEMO", "1")
+    monkeypatch.setenv("MAXCHAT_SECRETS", "/nonexistent")
+    config._secrets.cache_clear()
+    runtime.close()
+    yield
+    runtime.close()
+
+
+def test_page_sends_as_customer_and_shows_success(page_env):
+    at = AppTest.from_file("../pages/simulator.py", default_timeout=30)
+    at.session_state["agent"] = ADMIN
+    at.run()
+    assert not at.exception
+    at.selectbox(key="sim_channel").set_value("messenger").run()
+    at.text_input[0].set_value("Maria Lopez")
+    at.text_input[1].set_value("PSID-42")
+    at.text_area[0].set_value("Is the blue one in stock?")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("Delivered to the inbox" in s.value for s in at.success)
+    s = runtime.store()
+    assert s.one("SELECT contact_name FROM chats WHERE channel = 'messenger' AND channel_user_id = 'PSID-42'")[0] == "Maria Lopez"
+    assert s.one("SELECT body FROM messages WHERE body = 'Is the blue one in stock?'") is not None
+
+
+def test_page_shows_a_refusal(page_env):
+    at = AppTest.from_file("../pages/simulator.py", default_timeout=30)
+    at.session_state["agent"] = ADMIN
+    at.run()
+    at.selectbox(key="sim_channel").set_value("whatsapp").run()
+    at.text_input[1].set_value("not-a-number")
+    at.text_area[0].set_value("x")
+    at.button[0].click().run()
+    assert at.error and "phone number" in at.error[0].value
+    assert not at.success
+
+
+def test_page_is_for_admins_only(page_env):
+    at = AppTest.from_file("../pages/simulator.py", default_timeout=30)
+    at.session_state["agent"] = {**ADMIN, "role": "agent"}
+    at.run()
+    assert at.error and "admins only" in at.error[0].value
+    assert not at.button
