@@ -25,6 +25,7 @@ class Recorded:
     form: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)  # field -> (filename, content type, bytes)
     at: float = 0.0
+    reply: object = None  # the Reply it got
 
     @property
     def key(self) -> str:
@@ -84,6 +85,7 @@ class FakeServer:
                     fake.requests.append(req)
                     scripted = fake._script[req.key].popleft() if fake._script[req.key] else None
                 reply = scripted or fake.handle(req)
+                req.reply = reply
                 payload = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
