@@ -84,6 +84,12 @@ def login_page() -> None:
     goto = st.session_state.pop(_GOTO, None)
     if goto:
         _navigate(goto)
+    _, middle, _ = st.columns([1, 1.4, 1])
+    with middle:
+        _login_form()
+
+
+def _login_form() -> None:
     st.title("Maxchat Inbox")
     st.caption("Shared inbox for WhatsApp, Facebook Messenger and Telegram.")
     flash = st.session_state.pop(_FLASH, None)
@@ -95,7 +101,7 @@ def login_page() -> None:
         username = st.text_input("Username", key="login_username", autocomplete="username")
         password = st.text_input("Password", type="password", key="login_password",
                                  autocomplete="current-password")
-        submitted = st.form_submit_button("Log in", type="primary", key="login_submit")
+        submitted = st.form_submit_button("Log in", type="primary", key="login_submit", width="stretch")
     if not submitted:
         return
     store = runtime.store()
@@ -127,7 +133,6 @@ def logout() -> None:
 
 def sidebar_account(agent: dict) -> None:
     with st.sidebar:
-        st.divider()
         st.text(f"{agent['display_name']} ({agent['role']})")
         st.button("Logout", key="logout", icon=":material/logout:", on_click=logout, width="stretch")
 

@@ -1,0 +1,144 @@
+"""U1/U2 end to end: the real server (tests/live_server.py) driven by
+Playwright in Debian's chromium. Log in, survive a reload, log out; a wrong
+password gets the message; a copied cookie is dead after logout; an admin
+adds an agent who then sees no admin pages. Saves docs/login.png and
+docs/admin-agents.png for the README."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from live_server import live_server
+
+CHROMIUM = "/usr/bin/chromium"
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+COOKIE = "maxchat_session"
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    with live_server(tmp_path_factory.mktemp("browser")) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    yield context.new_page()
+    context.close()
+
+
+def idle(page):
+    page.wait_for_selector(IDLE, timeout=20_000)
+
+
+def open_app(page, url):
+    page.goto(url)
+    idle(page)
+
+
+def fill_login(page, username, password):
+    expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    idle(page)
+
+
+def logged_in_as(page, text):
+    expect(page.get_by_test_id("stSidebar").get_by_text(text)).to_be_visible(timeout=20_000)
+    idle(page)
+
+
+def session_cookie(page):
+    return next((c for c in page.context.cookies() if c["name"] == COOKIE), None)
+
+
+def test_wrong_password_shows_the_message(page, base_url):
+    open_app(page, base_url)
+    fill_login(page, "admin", "not-the-password")
+    expect(page.get_by_text("Wrong username or password.")).to_be_visible(timeout=20_000)
+    assert session_cookie(page) is None
+    expect(page.get_by_test_id("stSidebar")).to_have_count(0)   # nothing of the app behind the gate
+
+
+def test_login_survives_reload_until_logout(page, base_url):
+    open_app(page, base_url)
+    page.get_by_role("textbox", name="Username").fill("admin")
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "login.png"))
+    page.get_by_role("textbox", name="Password").fill("admin-pass-1")
+    page.get_by_role("button", name="Log in").click()
+    logged_in_as(page, "Administrator (admin)")
+
+    cookie = session_cookie(page)
+    assert cookie and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+    page.reload()
+    idle(page)
+    logged_in_as(page, "Administrator (admin)")
+    expect(page.get_by_role("textbox", name="Password")).to_have_count(0)
+
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Logout").click()
+    expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)
+    page.wait_for_url(base_url + "/", timeout=20_000)
+    idle(page)
+    assert session_cookie(page) is None
+
+    page.reload()
+    idle(page)
+    expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)
+
+    # A copy of the old cookie is refused after logout (the session was revoked).
+    page.context.add_cookies([{k: cookie[k] for k in ("name", "value", "domain", "path", "httpOnly", "sameSite")}])
+    page.reload()
+    idle(page)
+    expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)
+    expect(page.get_by_test_id("stSidebar")).to_have_count(0)
+
+
+def test_admin_adds_an_agent_who_sees_no_admin_pages(page, base_url):
+    open_app(page, base_url)
+    fill_login(page, "admin", "admin-pass-1")
+    logged_in_as(page, "Administrator (admin)")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Agents").click()
+    expect(page.get_by_role("heading", name="Agents")).to_be_visible(timeout=20_000)
+    idle(page)
+    form = page.get_by_test_id("stForm").first
+    form.get_by_role("textbox", name="Username").fill("rina")
+    form.get_by_role("textbox", name="Display name").fill("Rina Kusuma")
+    form.get_by_role("textbox", name="Password").fill("rina-pass-1")
+    form.get_by_role("button", name="Add agent").click()
+    expect(page.get_by_text("Agent rina created.")).to_be_visible(timeout=20_000)
+    idle(page)
+    page.screenshot(path=str(DOCS / "admin-agents.png"), full_page=True)
+
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Logout").click()
+    expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)
+    page.wait_for_url(base_url + "/", timeout=20_000)
+    idle(page)
+    fill_login(page, "rina", "rina-pass-1")
+    logged_in_as(page, "Rina Kusuma (agent)")
+    nav = page.get_by_test_id("stSidebarNav")
+    for admin_page in ("Agents", "Labels", "Templates", "Channels"):
+        expect(nav.get_by_role("link", name=admin_page)).to_have_count(0)
+    page.goto(base_url + "/agents")                 # typing the URL does not help either
+    idle(page)
+    logged_in_as(page, "Rina Kusuma (agent)")
+    expect(page.get_by_role("heading", name="Agents")).to_have_count(0)
