@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from maxchat_data import accounts, labels, login, templates
-from ui_support import ADMIN_PASSWORD, agent_named, app, texts, ui_store  # noqa: F401
+from ui_support import ADMIN_PASSWORD, ROOT, agent_named, app, texts, ui_store  # noqa: F401
 
 ADMIN_PAGES = ("pages/agents.py", "pages/labels.py", "pages/templates.py", "pages/channels.py")
 
@@ -115,6 +115,20 @@ def test_admin_gets_every_admin_page(team):
         at.switch_page(page).run()
         assert not at.exception, page
         assert at.title[0].value == title
+
+
+@pytest.mark.skipif(not (ROOT / "pages/simulator.py").is_file(), reason="pages/simulator.py not there yet")
+def test_simulator_is_offered_to_admins_in_demo_mode_only(team, monkeypatch):
+    at = app(agent=team["admin"])
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/simulator.py")
+    monkeypatch.setenv("MAXCHAT_DEMO", "1")
+    at.run()
+    at.switch_page("pages/simulator.py").run()
+    assert not at.exception and at.title[0].value == "Customer simulator"
+    at = app(agent=team["sari"])
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/simulator.py")
 
 
 # ---- agents page (U2) -------------------------------------------------------

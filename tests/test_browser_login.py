@@ -70,6 +70,14 @@ def session_cookie(page):
     return next((c for c in page.context.cookies() if c["name"] == COOKIE), None)
 
 
+def test_first_request_for_an_admin_url_gets_the_login_form(page, base_url):
+    # The server's very first script run: a pages/ file named in the URL must
+    # not run around the gate (Streamlit's old-style multipage mode).
+    open_app(page, base_url + "/agents")
+    expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("heading", name="Agents")).to_have_count(0)
+
+
 def test_wrong_password_shows_the_message(page, base_url):
     open_app(page, base_url)
     fill_login(page, "admin", "not-the-password")
