@@ -12,6 +12,8 @@ import asyncio
 import hmac
 import json
 import logging
+import os
+import socket
 from contextlib import contextmanager
 
 from starlette.requests import Request
@@ -115,6 +117,34 @@ def routes() -> list[Route]:
     ]
 
 
+def tcp_nodelay_on_listeners() -> int:
+    """Streamlit binds its listening socket itself with proto 0, so asyncio
+    skips TCP_NODELAY on accepted connections; uvicorn writes headers and body
+    separately, and Nagle + delayed ACK then add ~40 ms to every keep-alive
+    response. Linux copies TCP_NODELAY from the listener to accepted sockets,
+    so set it on this process's listening TCP sockets. Returns how many."""
+    done = 0
+    try:
+        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        return 0
+    for fd in fds:
+        try:
+            s = socket.socket(fileno=os.dup(fd))
+        except OSError:
+            continue  # not a socket
+        try:
+            if (s.family in (socket.AF_INET, socket.AF_INET6) and s.type == socket.SOCK_STREAM
+                    and s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                done += 1
+        except OSError:
+            pass
+        finally:
+            s.close()  # closes the duplicate only
+    return done
+
+
 @contextmanager
 def workers(store):
     """Outbound delivery, inbound media/profile fetching, and Telegram long
@@ -125,6 +155,8 @@ def workers(store):
     from .delivery import DeliveryWorker
     from .telegram_poll import Poller
 
+    if tcp_nodelay_on_listeners():
+        log.debug("TCP_NODELAY set on the listening socket")
     shared = clients()
     running = [DeliveryWorker(store, shared).start(), Fetcher(store, shared).start()]
     if config.get("TELEGRAM_BOT_TOKEN") and not config.get("TELEGRAM_WEBHOOK_SECRET"):
