@@ -133,13 +133,13 @@ def test_opening_a_chat_marks_it_read_and_shows_customer_text_literally(env):
 def test_assign_from_header_dropdown_moves_chat_to_that_agents_my_chat(three):
     store, ids, c = three
     at = open_chat(ok(run_as(store, ids["budi"])), c["joko"])
-    box = at.selectbox(key=f"assign_hdr_{c['joko']}_None")
+    box = at.selectbox(key=f"assign_hdr_{c['joko']}")
     assert box.format_func(ids["sari"]) == "Sari Wulandari"
     ok(box.set_value(ids["sari"]).run())
     assert inbox.get_chat(store, c["joko"])["assignee_id"] == ids["sari"]
     assert listed(ok(run_as(store, ids["sari"]))) == {c["joko"]}
-    # The profile's dropdown is the second place (A1) and is keyed on the new assignee.
-    assert at.selectbox(key=f"assign_prof_{c['joko']}_{ids['sari']}").value == ids["sari"]
+    # The profile's dropdown is the second place (A1) and shows the new assignee too.
+    assert at.selectbox(key=f"assign_prof_{c['joko']}").value == ids["sari"]
 
 
 def test_resolve_asks_for_ok_then_unassigns_and_greys_out(three):
@@ -201,10 +201,10 @@ def test_labels_popup_create_check_uncheck_delete(three):
     ok(at.button(key="chat_newlabel_add_hdr").click().run())
     (label,) = labels.list_labels(store)
     assert label["name"] == "Reseller" and label["color"] == labels.PALETTE["Teal"]
-    ok(at.checkbox(key=f"chat_lbl_hdr_{c['joko']}_{label['id']}_0").check().run())
+    ok(at.checkbox(key=f"chat_lbl_hdr_{c['joko']}_{label['id']}").check().run())
     assert inbox.chat_label_ids(store, c["joko"]) == [label["id"]]
-    assert at.checkbox(key=f"chat_lbl_prof_{c['joko']}_{label['id']}_1").value  # both places agree
-    ok(at.checkbox(key=f"chat_lbl_prof_{c['joko']}_{label['id']}_1").uncheck().run())
+    assert at.checkbox(key=f"chat_lbl_prof_{c['joko']}_{label['id']}").value  # both places agree
+    ok(at.checkbox(key=f"chat_lbl_prof_{c['joko']}_{label['id']}").uncheck().run())
     assert inbox.chat_label_ids(store, c["joko"]) == []
     # A duplicate name is refused with the domain's message.
     at.text_input(key="chat_newlabel_name_hdr").input("reseller")

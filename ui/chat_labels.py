@@ -14,7 +14,7 @@ K_DELETE = "chat_label_delete"
 
 
 def label_popover(store, agent: dict, chat: dict, labels_all: list[dict], where: str) -> None:
-    with st.popover("\\+", key=f"chat_labels_pop_{where}", help="Labels"):
+    with st.popover("", icon=":material/add:", key=f"chat_labels_pop_{where}", help="Labels"):
         label_manager(store, agent, chat, labels_all, where)
 
 
@@ -26,9 +26,11 @@ def label_manager(store, agent: dict, chat: dict, labels_all: list[dict], where:
     for label in labels_all:
         lid, on = label["id"], label["id"] in current
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            # The key carries the current truth, so a change made elsewhere shows fresh.
-            key = f"chat_lbl_{where}_{chat['id']}_{lid}_{int(on)}"
-            st.checkbox(label_badge(label), value=on, key=key, on_change=_toggle,
+            # The store is the truth: set before drawing, so a change made in the
+            # other place or by another agent shows, and a refused one springs back.
+            key = f"chat_lbl_{where}_{chat['id']}_{lid}"
+            st.session_state[key] = on
+            st.checkbox(label_badge(label), key=key, on_change=_toggle,
                         args=(store, agent["id"], chat["id"], lid, key))
             st.space("stretch")
             st.button("", icon=":material/delete:", key=f"chat_lbl_del_{where}_{lid}", type="tertiary",

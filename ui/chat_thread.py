@@ -58,17 +58,18 @@ def render_header(store, agent: dict, chat: dict, agents: list[dict], labels_all
 
 
 def assign_select(store, agent: dict, chat: dict, agents: list[dict], where: str) -> None:
-    """A1/A2: the headphone dropdown of active agents. The key carries the
-    current assignee so a change made elsewhere shows up fresh."""
+    """A1/A2: the headphone dropdown of active agents. Its value is set from
+    the store before drawing, so a change made elsewhere shows up."""
     options = [None] + [a["id"] for a in agents]
     names = {a["id"]: a["display_name"] for a in agents}
     if chat["assignee_id"] is not None and chat["assignee_id"] not in names:
         options.append(chat["assignee_id"])
         names[chat["assignee_id"]] = chat["assignee"] or f"agent {chat['assignee_id']}"
-    key = f"assign_{where}_{chat['id']}_{chat['assignee_id']}"
-    st.selectbox(":material/headset_mic: Assign", options, index=options.index(chat["assignee_id"]), key=key,
+    key = f"assign_{where}_{chat['id']}"
+    st.session_state[key] = chat["assignee_id"]
+    st.selectbox(":material/headset_mic: Assign", options, key=key,
                  format_func=lambda i: "BOT (unassigned)" if i is None else names[i],
-                 on_change=_assign, args=(store, agent["id"], chat["id"], key), width=200,
+                 on_change=_assign, args=(store, agent["id"], chat["id"], key), width=180,
                  label_visibility="collapsed" if where == "hdr" else "visible",
                  help="Assign the chat to an agent")
 
