@@ -64,19 +64,32 @@ class DeliveryWorker:
         return max(0.0, min(30.0, (when - utcnow()).total_seconds()))
 
     def run_once(self) -> int:
-        """Send every due message once; returns how many were handled."""
+        """Send every due message once; returns how many were handled.
+        Chats are sent in parallel, the messages of one chat in order."""
         rows = outbox.due(self.store, limit=50)
+        by_chat: dict[int, list[dict]] = {}
+        for row in rows:
+            by_chat.setdefault(row["chat_id"], []).append(row)
         # Wait for the whole batch, so the next look never re-reads a row in flight.
-        list(self._pool.map(self.deliver, rows))
+        list(self._pool.map(self._deliver_chat, by_chat.values()))
         return len(rows)
 
-    def deliver(self, row: dict) -> None:
+    def _deliver_chat(self, rows: list[dict]) -> None:
+        for i, row in enumerate(rows):
+            when = self.deliver(row)
+            if when is not None and rows[i + 1:]:
+                # Keep the chat's order: later messages wait for the earlier one.
+                self.store.write(_hold, [r["message_id"] for r in rows[i + 1:]], when)
+                return
+
+    def deliver(self, row: dict):
+        """Send one row; returns the retry time when it was rescheduled."""
         message_id = row["message_id"]
         client = self.clients.get(row["channel"])
         if client is None or client.missing:
             reason = client.missing if client is not None else f"Unknown channel {row['channel']}"
             outbox.mark_failed(self.store, message_id, reason)
-            return
+            return None
         try:
             provider_id = client.send(row, self.store.media_dir)
         except Permanent as exc:
@@ -89,7 +102,9 @@ class DeliveryWorker:
                 return
             delay = backoff(row["attempts"], exc.retry_after)
             log.info("message %s: %s; retry in %.1fs", message_id, exc, delay)
-            outbox.reschedule(self.store, message_id, utcnow() + timedelta(seconds=delay), str(exc))
+            when = utcnow() + timedelta(seconds=delay)
+            outbox.reschedule(self.store, message_id, when, str(exc))
+            return when
         except FileNotFoundError:
             outbox.mark_failed(self.store, message_id, "The attachment file is missing from the media store")
         except Exception as exc:  # noqa: BLE001 - a bug must not leave the row retrying forever
@@ -97,3 +112,10 @@ class DeliveryWorker:
             outbox.mark_failed(self.store, message_id, f"Unexpected error while sending: {type(exc).__name__}")
         else:
             outbox.mark_sent(self.store, message_id, provider_id)
+        return None
+
+
+def _hold(w, message_ids, when):
+    """Postpone without counting an attempt (they were not tried)."""
+    w.execute("UPDATE outbox SET next_attempt_at = greatest(next_attempt_at, ?) WHERE message_id IN (SELECT unnest(?))",
+              [when, message_ids])

@@ -400,3 +400,19 @@ def test_polling_backs_off_on_429(store, fakes):
         poller.stop()
     first, second = tg.calls("getUpdates")[:2]
     assert second.at - first.at >= 0.9
+
+
+def test_messages_of_one_chat_keep_their_order_even_across_a_retry(store, team, fakes):
+    tg = fakes[2]
+    tg.script("sendMessage", too_many(retry_after=1))
+    chat = chat_on(store, "telegram")
+    ids = [actions.reply(store, chat, team["budi"], f"part {i}") for i in range(4)]
+    w = DeliveryWorker(store, clients(), poll=0.05).start()  # all four are due at once
+    try:
+        for mid in ids:
+            assert settled(store, mid)["status"] == "sent"
+    finally:
+        w.stop()
+    texts = [c.json["text"] for c in tg.sent()]
+    assert texts == ["part 0", "part 0", "part 1", "part 2", "part 3"]
+    assert store.one("SELECT max(attempts) FROM outbox") == (None,)
