@@ -27,6 +27,21 @@ from .errors import ValidationError
 
 log = logging.getLogger(__name__)
 OK = PlainTextResponse("ok")
+MAX_BODY = 2 * 1024 * 1024  # provider webhooks are a few KB; refuse floods before reading them
+
+
+async def _body(request: Request) -> bytes | None:
+    """The raw body, or None when it is larger than MAX_BODY."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -63,7 +78,9 @@ async def _meta_post(request: Request, secret_name: str, parse) -> Response:
     if not secret:
         log.warning("webhook refused: %s is not set", secret_name)
         return PlainTextResponse("not configured", status_code=403)
-    body = await request.body()
+    body = await _body(request)
+    if body is None:
+        return PlainTextResponse("too large", status_code=413)
     if not meta_signature_ok(secret, body, request.headers.get("x-hub-signature-256")):
         return PlainTextResponse("bad signature", status_code=401)
     try:
@@ -98,8 +115,11 @@ async def telegram_post(request: Request) -> Response:
         return PlainTextResponse("not configured", status_code=403)
     if not hmac.compare_digest(given.encode(), secret.encode()):
         return PlainTextResponse("bad secret", status_code=401)
+    body = await _body(request)
+    if body is None:
+        return PlainTextResponse("too large", status_code=413)
     try:
-        parsed = telegram.parse(json.loads(await request.body()))
+        parsed = telegram.parse(json.loads(body))
     except (ValueError, BadPayload) as exc:
         log.info("telegram webhook refused: %s", exc)
         return PlainTextResponse("bad request", status_code=400)

@@ -305,3 +305,13 @@ def test_many_messages_in_one_webhook_share_one_commit(gw):
     assert post_wa(client, wa_webhook(msgs)).status_code == 200
     assert count(store) == 50
     assert store.version - before <= 2  # group commit: not one commit per message
+
+
+def test_oversized_body_is_refused_before_anything_else(gw):
+    client, store = gw
+    huge = body_of(wa_webhook([wa_message(text="x" * (3 * 1024 * 1024))]))
+    assert client.post("/webhooks/whatsapp", content=huge, headers=meta_headers(WA_SECRET, huge)).status_code == 413
+    r = client.post("/webhooks/telegram", content=b"{" + b" " * (3 * 1024 * 1024) + b"}",
+                    headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+    assert r.status_code == 413
+    assert count(store) == 0
