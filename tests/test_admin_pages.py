@@ -74,6 +74,23 @@ def test_correct_login_sets_the_agent_and_hands_the_session_to_the_cookie_route(
     assert "Administrator (admin)" in texts(at) and "Password" not in [t.label for t in at.text_input]
 
 
+def test_a_session_that_ends_meanwhile_logs_out_on_the_next_run(team):
+    at = log_in(app(), "admin", ADMIN_PASSWORD).run()
+    assert at.session_state["agent"]["username"] == "admin"
+    login.REVOKED.revoke(at.session_state["_auth_session"])    # e.g. logged out in another tab
+    at.run()
+    assert "agent" not in at.session_state
+    assert "Your session has ended. Log in again." in texts(at)
+
+
+def test_an_expired_hand_off_code_says_so(team):
+    at = app()
+    at.query_params["login"] = "expired"
+    at.run()
+    assert "That login took too long. Log in again." in texts(at)
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+
+
 def test_logout_returns_to_the_login_form_and_clears_the_cookie(team):
     at = app(agent=team["admin"])
     at.sidebar.button(key="logout").click().run()

@@ -137,6 +137,17 @@ def test_admin_adds_an_agent_who_sees_no_admin_pages(page, base_url):
     idle(page)
     page.screenshot(path=str(DOCS / "admin-agents.png"), full_page=True)
 
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Labels").click()
+    expect(page.get_by_role("heading", name="Labels")).to_be_visible(timeout=20_000)
+    idle(page)
+    for name, color in (("VIP", "Purple"), ("Complaint", "Red")):
+        page.get_by_role("textbox", name="Label Name").fill(name)
+        page.locator(".st-key-label_color").get_by_text(color, exact=True).click()
+        page.get_by_role("button", name="Add", exact=True).click()
+        expect(page.get_by_text(f"Label {name} added.")).to_be_visible(timeout=20_000)
+        idle(page)
+    page.screenshot(path=str(DOCS / "admin-labels.png"), full_page=True)
+
     page.get_by_test_id("stSidebar").get_by_role("button", name="Logout").click()
     expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)
     page.wait_for_url(base_url + "/", timeout=20_000)
