@@ -2,7 +2,6 @@
 (maxchat_data/login.py)."""
 from __future__ import annotations
 
-import time
 
 import anyio
 import pytest
