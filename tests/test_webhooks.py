@@ -315,3 +315,23 @@ def test_oversized_body_is_refused_before_anything_else(gw):
                     headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
     assert r.status_code == 413
     assert count(store) == 0
+
+
+def test_messenger_several_attachments_become_several_messages(gw):
+    client, store = gw
+    atts = [{"type": "image", "payload": {"url": f"http://x/cdn/{i}.jpg"}} for i in range(3)]
+    assert post_ms(client, ms_webhook([ms_event("PSID3", text="three photos", mid="m_multi", attachments=atts)])).status_code == 200
+    rows = store.all("SELECT provider_message_id, kind, caption FROM messages WHERE direction = 'in' ORDER BY id")
+    assert rows == [("m_multi", "image", "three photos"), ("m_multi#1", "image", None), ("m_multi#2", "image", None)]
+    assert store.one("SELECT count(*) FROM pending_media")[0] == 3
+
+
+def test_whatsapp_button_and_list_replies_are_text(gw):
+    client, store = gw
+    button = wa_message(mid="wamid.B", kind="button", text="x")
+    button["button"] = {"text": "Yes, ship it", "payload": "YES"}
+    listed = wa_message(mid="wamid.L", kind="interactive")
+    listed["interactive"] = {"type": "list_reply", "list_reply": {"id": "r1", "title": "Order status"}}
+    assert post_wa(client, wa_webhook([button, listed])).status_code == 200
+    assert dict(store.all("SELECT provider_message_id, body FROM messages WHERE direction = 'in'")) == {
+        "wamid.B": "Yes, ship it", "wamid.L": "Order status"}

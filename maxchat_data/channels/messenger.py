@@ -52,26 +52,33 @@ def _message(out: Parsed, event: dict, sender: str) -> None:
         return  # our own send, already in the store
     if not sender or not m.get("mid"):
         raise BadPayload("a message needs a sender and a mid")
-    pmid = str(m["mid"])
-    msg = Inbound(channel=CHANNEL, channel_user_id=sender, provider_message_id=pmid,
-                  sent_at=from_epoch(event.get("timestamp"), True))
+    mid, sent_at = str(m["mid"]), from_epoch(event.get("timestamp"), True)
     attachments = m.get("attachments") or []
     text = m.get("text")
-    if attachments:
-        first = attachments[0] if isinstance(attachments[0], dict) else {}
-        kind = ATTACHMENT_KINDS.get(first.get("type"))
-        url = (first.get("payload") or {}).get("url")
+    if not isinstance(attachments, list):
+        raise BadPayload("attachments must be a list")
+    # Several photos come as one message: one stored message per attachment
+    # (ids mid, mid#1, mid#2 …), the text as the first one's caption.
+    for i, att in enumerate(attachments):
+        att = att if isinstance(att, dict) else {}
+        pmid = mid if i == 0 else f"{mid}#{i}"
+        msg = Inbound(channel=CHANNEL, channel_user_id=sender, provider_message_id=pmid, sent_at=sent_at)
+        kind = ATTACHMENT_KINDS.get(att.get("type"))
+        url = (att.get("payload") or {}).get("url") if isinstance(att.get("payload"), dict) else None
         if kind and url:
-            msg.kind, msg.caption = kind, text or None
+            msg.kind, msg.caption = kind, (text or None) if i == 0 else None
             out.media.append(MediaRef(CHANNEL, pmid, str(url)))
         else:
             msg.kind = "unsupported"
-            msg.body = f"Unsupported Messenger attachment ({first.get('type')}): open it in Messenger."
-    elif text is not None:
-        msg.body = str(text)
-    else:
-        msg.kind = "unsupported"
-    out.messages.append(msg)
+            msg.body = f"Unsupported Messenger attachment ({att.get('type')}): open it in Messenger."
+        out.messages.append(msg)
+    if not attachments:
+        msg = Inbound(channel=CHANNEL, channel_user_id=sender, provider_message_id=mid, sent_at=sent_at)
+        if text is not None:
+            msg.body = str(text)
+        else:
+            msg.kind = "unsupported"
+        out.messages.append(msg)
     out.profiles.append((CHANNEL, sender))
 
 

@@ -77,10 +77,23 @@ def _message(out: Parsed, m, names: dict) -> None:
         msg.kind = kind
         msg.caption = media.get("caption") or None
         out.media.append(MediaRef(CHANNEL, pmid, str(media["id"]), media.get("filename"), media.get("mime_type")))
+    elif kind == "button" and isinstance(m.get("button"), dict) and m["button"].get("text"):
+        msg.body = str(m["button"]["text"])  # a quick-reply button on a template
+    elif kind == "interactive" and isinstance(m.get("interactive"), dict) and _choice(m["interactive"]):
+        msg.body = _choice(m["interactive"])
     else:
         msg.kind = "unsupported"
         msg.body = f"Unsupported WhatsApp message ({kind}): open it in WhatsApp."
     out.messages.append(msg)
+
+
+def _choice(interactive: dict) -> str | None:
+    """The title of the button or list row the customer picked."""
+    for key in ("button_reply", "list_reply"):
+        picked = interactive.get(key)
+        if isinstance(picked, dict) and picked.get("title"):
+            return str(picked["title"])
+    return None
 
 
 def _status(s) -> DeliveryStatus:
