@@ -90,6 +90,18 @@ def open_chat(page, name: str) -> None:
     settle(page)
 
 
+def send_file(page) -> None:
+    """`Send file`; again if the upload had not reached the server yet (the
+    uploader shows a file as soon as it is picked, before it is uploaded)."""
+    for _ in range(5):
+        settle(page)
+        page.locator(".st-key-chat_send_file button:visible").first.click()
+        settle(page)
+        if not page.get_by_text("Choose a file first.").is_visible():
+            return
+        time.sleep(1)
+
+
 def confirm(page) -> None:
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible(timeout=10000)
@@ -173,8 +185,7 @@ def test_reply_with_text_emoji_and_image_and_a_2mb_file_is_refused(world):
     sari.locator("[class*='st-key-chat_upload_'] input[type=file]").set_input_files(str(big))
     expect(sari.locator("[class*='st-key-chat_upload_']")).to_contain_text("big.pdf", timeout=10000)
     settle(sari)
-    sari.locator(".st-key-chat_send_file button:visible").first.click()
-    settle(sari)
+    send_file(sari)
     expect(sari.get_by_text("attachments can be at most 1 MB")).to_be_visible(timeout=8000)
     expect(thread).not_to_contain_text("big.pdf")
 
@@ -190,8 +201,7 @@ def test_reply_with_text_emoji_and_image_and_a_2mb_file_is_refused(world):
     cap.fill("Ini fotonya :smile:")
     cap.press("Enter")
     settle(sari)
-    sari.locator(".st-key-chat_send_file button:visible").first.click()
-    settle(sari)
+    send_file(sari)
     sari.keyboard.press("Escape")
     expect(thread.locator("[data-testid=stImage] img")).to_have_count(1, timeout=8000)
     expect(thread).to_contain_text("Ini fotonya 😊")

@@ -29,15 +29,20 @@ def header_state(chat: dict) -> tuple:
 
 
 def flash(kind: str, text: str) -> None:
-    """A message shown once, on the next run, under the composer."""
-    st.session_state["chat_flash"] = (kind, text)
+    """The outcome of the last composer action, shown under the composer
+    until the next action (a rerun from a live update must not hide it)."""
+    st.session_state["chat_flash"] = (kind, text, st.session_state.get("chat_open"))
 
 
-def show_flash() -> None:
-    found = st.session_state.pop("chat_flash", None)
-    if found:
-        kind, text = found
+def show_flash(chat_id: int) -> None:
+    found = st.session_state.get("chat_flash")
+    if found and found[2] == chat_id:
+        kind, text, _ = found
         (st.error if kind == "error" else st.success)(md(text))
+
+
+def _clear_flash() -> None:
+    st.session_state.pop("chat_flash", None)
 
 
 # ---- header -------------------------------------------------------------------
@@ -203,7 +208,7 @@ def render_composer(store, agent: dict, chat: dict) -> None:
         st.space("stretch")
         st.button("Send", key="chat_send", type="primary", icon=":material/send:", on_click=_send,
                   args=(store, agent["id"], chat_id, draft_key))
-    show_flash()
+    show_flash(chat_id)
 
 
 def _add_emoji(draft_key: str, e: str) -> None:
@@ -211,6 +216,7 @@ def _add_emoji(draft_key: str, e: str) -> None:
 
 
 def _send(store, agent_id: int, chat_id: int, draft_key: str) -> None:
+    _clear_flash()
     try:
         actions.reply(store, chat_id, agent_id, st.session_state.get(draft_key) or "")
     except MaxchatError as exc:
@@ -230,6 +236,7 @@ def _attachment_form(store, agent: dict, chat_id: int) -> None:
 
 def _send_file(store, agent_id: int, chat_id: int, up_key: str, cap_key: str) -> None:
     ss = st.session_state
+    _clear_flash()
     f = ss.get(up_key)
     if f is None:
         flash("error", "Choose a file first.")
