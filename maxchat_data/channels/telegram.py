@@ -86,6 +86,9 @@ class Client:
             raise RetryLater(f"Telegram answered {code}: {description}", retry)
         if code == 403:
             raise Permanent(BLOCKED)
+        if code == 409:
+            raise Permanent("Telegram refuses getUpdates while a webhook is set: delete the webhook, "
+                            "or set TELEGRAM_WEBHOOK_SECRET and use /webhooks/telegram")
         if code == 401:
             raise Permanent("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN")
         raise Permanent(f"Telegram refused the message: {description}")
