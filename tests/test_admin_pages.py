@@ -12,8 +12,6 @@ ADMIN_PAGES = ("pages/agents.py", "pages/labels.py", "pages/templates.py", "page
 
 @pytest.fixture
 def team(ui_store):  # noqa: F811
-    accounts.create_agent(ui_store, "budi", "Budi Santoso", "budi-pass-1", "agent")
-    accounts.create_agent(ui_store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor")
     return {name: agent_named(ui_store, name) for name in ("admin", "budi", "sari")}
 
 

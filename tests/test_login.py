@@ -132,10 +132,10 @@ def test_secret_key_is_generated_once_and_kept(ui_store, monkeypatch):  # noqa: 
 
 
 def test_active_agent_rechecks_the_account(ui_store):  # noqa: F811
-    budi = accounts.create_agent(ui_store, "budi", "Budi", "budi-pass-1")
+    budi = accounts.create_agent(ui_store, "dewi", "Dewi", "dewi-pass-1")
     session = login.read_token(KEY, login.make_token(KEY, budi))
-    assert login.active_agent(ui_store, session)["username"] == "budi"
-    accounts.update_agent(ui_store, budi, None, display_name="Budi", role="agent", active=False)
+    assert login.active_agent(ui_store, session)["username"] == "dewi"
+    accounts.update_agent(ui_store, budi, None, display_name="Dewi", role="agent", active=False)
     assert login.active_agent(ui_store, session) is None
     assert login.active_agent(ui_store, None) is None
 

@@ -3,6 +3,8 @@
 the live server also has (admin / admin-pass-1), and fresh login state."""
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,9 +13,27 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from maxchat_data import accounts, login, runtime
+from maxchat_data.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_PASSWORD = "admin-pass-1"
+TEAM = {"budi": ("Budi Santoso", "budi-pass-1", "agent"), "sari": ("Sari Wulandari", "sari-pass-1", "supervisor")}
+_base: Path | None = None
+
+
+def _base_db() -> Path:
+    """One database with the admin, budi (agent) and sari (supervisor),
+    built once per test run and copied for each test: password hashing is
+    deliberately slow."""
+    global _base
+    if _base is None:
+        path = Path(tempfile.mkdtemp(prefix="maxchat-ui-base-")) / "ui.duckdb"
+        with Store(path, path.parent / "media") as s:
+            accounts.create_agent(s, "admin", "Administrator", ADMIN_PASSWORD, "admin")
+            for username, (display, password, role) in TEAM.items():
+                accounts.create_agent(s, username, display, password, role)
+        _base = path
+    return _base
 
 
 def _reset_login_state() -> None:
@@ -35,9 +55,12 @@ class _NavigationOnly(PagesManager):
 
 @pytest.fixture
 def ui_store(tmp_path, monkeypatch):
-    """``runtime.store()`` on a temp file, bootstrapped with the admin."""
+    """``runtime.store()`` on a temp file holding the admin (admin /
+    admin-pass-1, as the live server has), budi (agent) and sari
+    (supervisor)."""
     monkeypatch.setattr(app_test_module, "PagesManager", _NavigationOnly)
     runtime.close()
+    shutil.copy(_base_db(), tmp_path / "ui.duckdb")
     monkeypatch.setenv("MAXCHAT_DB", str(tmp_path / "ui.duckdb"))
     monkeypatch.setenv("MAXCHAT_MEDIA_DIR", str(tmp_path / "media"))
     monkeypatch.setenv("MAXCHAT_DEMO", "0")
