@@ -3,7 +3,19 @@ webhook (or a getUpdates batch) carried.
 
 ``queue_parsed`` puts everything of one webhook on the writer queue and hands
 back the futures, so the caller waits once and the whole webhook shares one
-group commit."""
+group commit.
+
+Configuration (environment, or .streamlit/secrets.toml via ``config.get``):
+  WhatsApp   WHATSAPP_API_BASE (default https://graph.facebook.com/v21.0), WHATSAPP_TOKEN,
+             WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_WABA_ID, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN
+             webhook: GET+POST /webhooks/whatsapp (fields: messages, message_template_status_update)
+  Messenger  MESSENGER_API_BASE (same default), MESSENGER_PAGE_TOKEN, MESSENGER_APP_SECRET,
+             MESSENGER_VERIFY_TOKEN; webhook: GET+POST /webhooks/messenger
+  Telegram   TELEGRAM_API_BASE (default https://api.telegram.org), TELEGRAM_BOT_TOKEN,
+             TELEGRAM_WEBHOOK_SECRET; with the secret: POST /webhooks/telegram (register it
+             with setWebhook(url, secret_token=...)); without it: long polling.
+A channel without its settings is "not connected": nothing crashes, and a
+message queued for it ends failed with the setting to add."""
 from __future__ import annotations
 
 import logging
