@@ -416,3 +416,34 @@ def test_messages_of_one_chat_keep_their_order_even_across_a_retry(store, team, 
     texts = [c.json["text"] for c in tg.sent()]
     assert texts == ["part 0", "part 0", "part 1", "part 2", "part 3"]
     assert store.one("SELECT max(attempts) FROM outbox") == (None,)
+
+
+def test_new_whatsapp_template_is_submitted_for_review_then_approved_by_webhook(store, fakes):
+    wa = fakes[0]
+    tid = templates.create_template(store, None, channel="whatsapp", name="payment_due", language="id",
+                                    category="UTILITY", body="Halo {{1}}, tagihan {{2}} jatuh tempo.")
+    fetcher = Fetcher(store, clients())
+    fetcher.run_once()
+    ((waba, body),) = wa.templates
+    assert waba == "WABA"
+    assert body == {"name": "payment_due", "language": "id", "category": "UTILITY", "components": [
+        {"type": "BODY", "text": "Halo {{1}}, tagihan {{2}} jatuh tempo.",
+         "example": {"body_text": [["sample 1", "sample 2"]]}}]}
+    provider_id = store.one("SELECT provider_template_id FROM templates WHERE id = ?", [tid])[0]
+    assert provider_id and store.one("SELECT status FROM templates WHERE id = ?", [tid])[0] == "Pending"
+    fetcher.run_once()
+    assert len(wa.templates) == 1  # submitted once
+    # Meta's verdict arrives on the webhook, matched by the id it gave
+    from tests.fakes.helpers import wa_template_update
+    store_parsed(store, whatsapp.parse(wa_template_update("APPROVED", "whatever", "id", provider_id), PNID))
+    assert store.one("SELECT status FROM templates WHERE id = ?", [tid])[0] == "Accepted"
+
+
+def test_template_refused_by_meta_is_rejected_with_the_reason(store, fakes):
+    wa = fakes[0]
+    wa.script("message_templates", graph_error(400, 100, "Invalid parameter: name already exists"))
+    tid = templates.create_template(store, None, channel="whatsapp", name="dup_name", language="en",
+                                    category="MARKETING", body="Hi")
+    Fetcher(store, clients()).run_once()
+    status, reason = store.one("SELECT status, status_reason FROM templates WHERE id = ?", [tid])
+    assert status == "Rejected" and "name already exists" in reason

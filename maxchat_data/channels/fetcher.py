@@ -1,6 +1,7 @@
-"""Background fetches that must not happen inside a webhook request: inbound
+"""Background provider calls that must not happen inside a request: inbound
 media (downloaded, type-checked by its bytes, attached to the stored
-message) and Messenger profile names."""
+message), Messenger profile names, and new WhatsApp templates sent to Meta
+for review (their verdict comes back on the webhook)."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +10,7 @@ import threading
 import time
 from datetime import timedelta
 
+from .. import config
 from ..media import insert_attachment, save, sniff
 from ..store import Store, Writer, utcnow
 from . import set_contact_name
@@ -22,6 +24,7 @@ class Fetcher:
     def __init__(self, store: Store, clients: dict, poll: float = 0.3):
         self.store, self.clients, self.poll = store, clients, poll
         self._stop = threading.Event()
+        self._template_retry_at = 0.0
         self._thread = threading.Thread(target=self._run, name="maxchat-fetch", daemon=True)
 
     def start(self) -> "Fetcher":
@@ -58,7 +61,28 @@ class Fetcher:
                                 " WHERE NOT done AND next_attempt_at <= ? LIMIT 20", [now])
         for channel, user, attempts in people:
             self._profile(channel, user, attempts)
-        return len(jobs) + len(people)
+        return len(jobs) + len(people) + self._templates()
+
+    def _templates(self) -> int:
+        """WhatsApp templates saved here but not yet known to Meta."""
+        client, waba = self.clients.get("whatsapp"), config.get("WHATSAPP_WABA_ID")
+        if client is None or client.missing or not waba or time.monotonic() < self._template_retry_at:
+            return 0
+        todo = self.store.dicts("SELECT id, name, language, category, body, variables FROM templates"
+                                " WHERE channel = 'whatsapp' AND status = 'Pending' AND provider_template_id IS NULL"
+                                " AND status_reason IS NULL ORDER BY id LIMIT 10")
+        for tpl in todo:
+            try:
+                provider_id, status = client.submit_template(waba, tpl)
+            except RetryLater as exc:
+                log.info("template %s not submitted yet: %s", tpl["name"], exc)
+                self._template_retry_at = time.monotonic() + backoff(3, exc.retry_after)
+                break
+            except Permanent as exc:
+                self.store.write(_template_submitted, tpl["id"], None, "REJECTED", f"Meta refused it: {exc}")
+            else:
+                self.store.write(_template_submitted, tpl["id"], provider_id, status, None)
+        return len(todo)
 
     def _media(self, ref: MediaRef, attempts: int, kind: str) -> None:
         client = self.clients.get(ref.channel)
@@ -97,6 +121,16 @@ class Fetcher:
         except Permanent as exc:
             log.info("profile of %s not available: %s", user, exc)
         self.store.write(_profile_done, channel, user, name)
+
+
+def _template_submitted(w: Writer, template_id, provider_id, status, reason) -> None:
+    from ..templates import _set_status
+    from . import TEMPLATE_STATUS
+    if provider_id:
+        w.execute("UPDATE templates SET provider_template_id = ? WHERE id = ?", [provider_id, template_id])
+    verdict = TEMPLATE_STATUS.get(status.upper(), "Pending")
+    if verdict != "Pending" or reason:
+        _set_status(w, template_id, verdict, reason)
 
 
 def _attach(w: Writer, ref: MediaRef, attachment) -> None:

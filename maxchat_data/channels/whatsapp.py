@@ -190,6 +190,18 @@ class Client:
             raise Permanent("WhatsApp did not return a media id for the upload")
         return str(data["id"])
 
+    def submit_template(self, waba_id: str, tpl: dict) -> tuple[str, str]:
+        """Send a new template for Meta's review; returns (template id, status)."""
+        component = {"type": "BODY", "text": tpl["body"]}
+        if tpl["variables"]:
+            # Meta wants sample values for every variable.
+            component["example"] = {"body_text": [[f"sample {i}" for i in range(1, tpl["variables"] + 1)]]}
+        data = self._check(call(self.session, "POST", f"{self.base}/{waba_id}/message_templates", json={
+            "name": tpl["name"], "language": tpl["language"], "category": tpl["category"], "components": [component]}))
+        if not data.get("id"):
+            raise Permanent("WhatsApp did not return a template id")
+        return str(data["id"]), str(data.get("status") or "PENDING")
+
     def fetch(self, ref: MediaRef) -> bytes:
         """Inbound media: GET /{media-id} for the URL, then the bytes (both with the token)."""
         info = self._check(call(self.session, "GET", f"{self.base}/{ref.ref}"))

@@ -34,6 +34,7 @@ class FakeWhatsApp(FakeServer):
     def __init__(self, token="wa-token", phone_number_id="PNID"):
         self.token, self.phone_number_id = token, phone_number_id
         self.media: dict[str, tuple[bytes, str]] = {}   # media id -> (bytes, mime): uploads and inbound files
+        self.templates: list[tuple[str, dict]] = []     # (waba id, body) of submitted templates
         self._ids = itertools.count(1)
         super().__init__()
 
@@ -62,6 +63,13 @@ class FakeWhatsApp(FakeServer):
             media_id = f"MEDIA{next(self._ids)}"
             self.media[media_id] = (f[2], f[1])
             return Reply(200, {"id": media_id})
+        if req.method == "POST" and len(parts) == 2 and parts[1] == "message_templates":
+            body = req.json or {}
+            if not body.get("name") or not body.get("language") or body.get("category") not in (
+                    "MARKETING", "UTILITY", "AUTHENTICATION") or not body.get("components"):
+                return graph_error(400, 100, "(#100) Invalid parameter")
+            self.templates.append((parts[0], body))
+            return Reply(200, {"id": f"{next(self._ids) + 5000}", "status": "PENDING", "category": body["category"]})
         if req.method == "GET" and len(parts) == 1 and parts[0] in self.media:
             data, mime = self.media[parts[0]]
             return Reply(200, {"messaging_product": "whatsapp", "url": f"{self.url}/download/{parts[0]}",
