@@ -27,6 +27,8 @@ from .errors import ValidationError
 
 log = logging.getLogger(__name__)
 OK = PlainTextResponse("ok")
+# A body of the wrong shape can surface as any of these inside a parser.
+SHAPE_ERRORS = (ValueError, BadPayload, AttributeError, TypeError, KeyError, IndexError)
 MAX_BODY = 2 * 1024 * 1024  # provider webhooks are a few KB; refuse floods before reading them
 
 
@@ -85,7 +87,7 @@ async def _meta_post(request: Request, secret_name: str, parse) -> Response:
         return PlainTextResponse("bad signature", status_code=401)
     try:
         parsed = parse(json.loads(body))
-    except (ValueError, BadPayload) as exc:  # JSONDecodeError is a ValueError
+    except SHAPE_ERRORS as exc:  # JSONDecodeError is a ValueError
         log.info("webhook refused: %s", exc)
         return PlainTextResponse("bad request", status_code=400)
     return await _commit(parsed)
@@ -120,7 +122,7 @@ async def telegram_post(request: Request) -> Response:
         return PlainTextResponse("too large", status_code=413)
     try:
         parsed = telegram.parse(json.loads(body))
-    except (ValueError, BadPayload) as exc:
+    except SHAPE_ERRORS as exc:
         log.info("telegram webhook refused: %s", exc)
         return PlainTextResponse("bad request", status_code=400)
     return await _commit(parsed)

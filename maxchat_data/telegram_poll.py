@@ -67,7 +67,7 @@ class Poller:
                 parsed = telegram.parse(update)
                 for m in parsed.messages:
                     m.check()
-            except (BadPayload, ValidationError) as exc:
+            except (BadPayload, ValidationError, AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
                 log.warning("Telegram update %s skipped: %s", update.get("update_id") if isinstance(update, dict) else "?", exc)
                 continue
             good.append(parsed)

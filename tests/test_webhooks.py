@@ -335,3 +335,40 @@ def test_whatsapp_button_and_list_replies_are_text(gw):
     assert post_wa(client, wa_webhook([button, listed])).status_code == 200
     assert dict(store.all("SELECT provider_message_id, body FROM messages WHERE direction = 'in'")) == {
         "wamid.B": "Yes, ship it", "wamid.L": "Order status"}
+
+
+def _mutations(payload):
+    """Every way of replacing one node of the payload by a value of another type."""
+    odd = [None, 0, "x", [], {}, [1], {"a": 1}, True]
+    if isinstance(payload, dict):
+        for k, v in payload.items():
+            for o in odd:
+                yield {**payload, k: o}
+            for sub in _mutations(v):
+                yield {**payload, k: sub}
+    elif isinstance(payload, list):
+        for i, v in enumerate(payload):
+            for o in odd:
+                yield payload[:i] + [o] + payload[i + 1:]
+            for sub in _mutations(v):
+                yield payload[:i] + [sub] + payload[i + 1:]
+
+
+def test_no_shape_of_body_gives_a_500(gw):
+    client, store = gw
+    checks = [("/webhooks/whatsapp", wa_webhook([wa_message(kind="image", id="M", mime_type="image/png")],
+                                               statuses=[wa_status("wamid.x", "failed", code=131047)])),
+              ("/webhooks/messenger", ms_webhook([ms_event(text="t", attachments=[{"type": "image", "payload": {"url": "u"}}]),
+                                                  ms_receipt("P", "delivery", 1000, ["m"])])),
+              ("/webhooks/telegram", tg_update(tg_message(photo=[{"file_id": "f"}], document={"file_id": "d"})))]
+    seen = 0
+    for path, payload in checks:
+        for bad in _mutations(payload):
+            seen += 1
+            if path == "/webhooks/telegram":
+                r = post_tg(client, bad)
+            else:
+                r = (post_wa if "whatsapp" in path else post_ms)(client, bad)
+            assert r.status_code in (200, 400), (path, bad, r.status_code)
+    assert seen > 300
+    assert client.get("/healthz").status_code == 200
