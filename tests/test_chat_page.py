@@ -134,12 +134,17 @@ def test_assign_from_header_dropdown_moves_chat_to_that_agents_my_chat(three):
     store, ids, c = three
     at = open_chat(ok(run_as(store, ids["budi"])), c["joko"])
     box = at.selectbox(key=f"assign_hdr_{c['joko']}")
+    assert box.value == 0 and box.format_func(0) == "BOT (unassigned)"
     assert box.format_func(ids["sari"]) == "Sari Wulandari"
     ok(box.set_value(ids["sari"]).run())
     assert inbox.get_chat(store, c["joko"])["assignee_id"] == ids["sari"]
     assert listed(ok(run_as(store, ids["sari"]))) == {c["joko"]}
     # The profile's dropdown is the second place (A1) and shows the new assignee too.
     assert at.selectbox(key=f"assign_prof_{c['joko']}").value == ids["sari"]
+    # Back to the BOT from the profile's dropdown.
+    ok(at.selectbox(key=f"assign_prof_{c['joko']}").set_value(0).run())
+    chat = inbox.get_chat(store, c["joko"])
+    assert (chat["assignee_id"], chat["status"]) == (None, "Open")
 
 
 def test_resolve_asks_for_ok_then_unassigns_and_greys_out(three):
@@ -203,8 +208,10 @@ def test_labels_popup_create_check_uncheck_delete(three):
     assert label["name"] == "Reseller" and label["color"] == labels.PALETTE["Teal"]
     ok(at.checkbox(key=f"chat_lbl_hdr_{c['joko']}_{label['id']}").check().run())
     assert inbox.chat_label_ids(store, c["joko"]) == [label["id"]]
-    assert at.checkbox(key=f"chat_lbl_prof_{c['joko']}_{label['id']}").value  # both places agree
-    ok(at.checkbox(key=f"chat_lbl_prof_{c['joko']}_{label['id']}").uncheck().run())
+    assert at.checkbox(key=f"chat_lbl_hdr_{c['joko']}_{label['id']}").value
+    assert any(m.value.startswith("Labels: :green-badge[Reseller]") for m in at.markdown)  # Info Profile
+    assert any(":green-badge[Reseller]" in m.value for m in at.markdown if "headset_mic" in m.value)  # list
+    ok(at.checkbox(key=f"chat_lbl_hdr_{c['joko']}_{label['id']}").uncheck().run())
     assert inbox.chat_label_ids(store, c["joko"]) == []
     # A duplicate name is refused with the domain's message.
     at.text_input(key="chat_newlabel_name_hdr").input("reseller")

@@ -9,7 +9,6 @@ from maxchat_data.common import CHANNEL_LABELS
 from maxchat_data.errors import MaxchatError
 
 from . import chat_dialogs as dlg
-from .chat_labels import label_popover
 from .chat_text import CHANNEL_ICON, STATUS_COLOR, label_badge, md, when
 from .chat_thread import assign_select, resolve_button
 
@@ -17,9 +16,7 @@ from .chat_thread import assign_select, resolve_button
 def render_profile(store, agent: dict, chat: dict, agents: list[dict], labels_all: list[dict]) -> None:
     chat_id = chat["id"]
     st.subheader("Info Profile")
-    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.markdown(f"**{md(chat['contact_name'])}**")
-        label_popover(store, agent, chat, labels_all, "prof")
+    st.markdown(f"**{md(chat['contact_name'])}**")
     number = chat["phone"] or chat["channel_user_id"]
     st.caption(f"{CHANNEL_ICON[chat['channel']]} {CHANNEL_LABELS[chat['channel']]} · {md(number)}")
     resolve_button(chat, "prof")
@@ -32,6 +29,7 @@ def render_profile(store, agent: dict, chat: dict, agents: list[dict], labels_al
     assign_select(store, agent, chat, agents, "prof")
     by_id = {l["id"]: l for l in labels_all}
     shown = [label_badge(by_id[i]) for i in chat["label_ids"] if i in by_id]
+    # Managed from the [+] beside the name in the chat header (one pop-up: it is drawn on every run).
     st.markdown("Labels: " + (" ".join(shown) if shown else "—"))
 
     st.markdown("**Contact Detail**")

@@ -46,12 +46,16 @@ def label_badge(label: dict) -> str:
 
 
 def browser_tz():
-    """The browser's timezone (st.context.timezone); UTC when unknown (tests)."""
-    try:
-        name = st.context.timezone
-        return ZoneInfo(name) if name else timezone.utc
-    except Exception:  # noqa: BLE001 - an odd or missing zone name must not break the page
-        return timezone.utc
+    """The browser's timezone (st.context.timezone); UTC when unknown (tests).
+    Read once per session: a page shows hundreds of times per run."""
+    ss = st.session_state
+    if "_chat_tz" not in ss:
+        try:
+            name = st.context.timezone
+            ss["_chat_tz"] = ZoneInfo(name) if name else timezone.utc
+        except Exception:  # noqa: BLE001 - an odd or missing zone name must not break the page
+            ss["_chat_tz"] = timezone.utc
+    return ss["_chat_tz"]
 
 
 def when(ts: datetime | None, *, full: bool = False) -> str:

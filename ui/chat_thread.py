@@ -64,16 +64,17 @@ def render_header(store, agent: dict, chat: dict, agents: list[dict], labels_all
 
 def assign_select(store, agent: dict, chat: dict, agents: list[dict], where: str) -> None:
     """A1/A2: the headphone dropdown of active agents. Its value is set from
-    the store before drawing, so a change made elsewhere shows up."""
-    options = [None] + [a["id"] for a in agents]
-    names = {a["id"]: a["display_name"] for a in agents}
-    if chat["assignee_id"] is not None and chat["assignee_id"] not in names:
-        options.append(chat["assignee_id"])
-        names[chat["assignee_id"]] = chat["assignee"] or f"agent {chat['assignee_id']}"
+    the store before drawing, so a change made elsewhere shows up. BOT is 0
+    (a selectbox reads None as "nothing chosen")."""
+    options = [0] + [a["id"] for a in agents]
+    names = {0: "BOT (unassigned)"} | {a["id"]: a["display_name"] for a in agents}
+    current = chat["assignee_id"] or 0
+    if current not in names:  # assigned to an agent deactivated since
+        options.append(current)
+        names[current] = chat["assignee"] or f"agent {current}"
     key = f"assign_{where}_{chat['id']}"
-    st.session_state[key] = chat["assignee_id"]
-    st.selectbox(":material/headset_mic: Assign", options, key=key,
-                 format_func=lambda i: "BOT (unassigned)" if i is None else names[i],
+    st.session_state[key] = current
+    st.selectbox(":material/headset_mic: Assign", options, key=key, format_func=names.__getitem__,
                  on_change=_assign, args=(store, agent["id"], chat["id"], key), width=180,
                  label_visibility="collapsed" if where == "hdr" else "visible",
                  help="Assign the chat to an agent")
@@ -81,7 +82,7 @@ def assign_select(store, agent: dict, chat: dict, agents: list[dict], where: str
 
 def _assign(store, actor_id: int, chat_id: int, key: str) -> None:
     try:
-        actions.assign(store, chat_id, st.session_state[key], actor_id)
+        actions.assign(store, chat_id, st.session_state[key] or None, actor_id)
     except MaxchatError as exc:
         flash("error", str(exc))
 
