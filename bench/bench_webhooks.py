@@ -6,7 +6,12 @@ connections on threads). Prints sustained messages/s and latency to the
 every acknowledged message is there. 127.0.0.1 only, bounded in count and
 time. It prints figures, it does not assert timings.
 
-    python bench/bench_webhooks.py [--seconds 8] [--procs 2] [--conns 8]
+    python bench/bench_webhooks.py [--seconds 8] [--procs 1] [--conns 32] [--batch 10]
+
+One load process with 32 connections measured best here: the generator
+shares the 2 cores with the server, and a second process mostly adds
+contention. Throughput comes from group commit, so it grows with the number
+of webhooks in flight (latency is in-flight / throughput).
 """
 from __future__ import annotations
 
@@ -30,13 +35,14 @@ from tests.live_server import live_server  # noqa: E402
 
 SECRET, PNID = "bench-secret", "BENCHPNID"
 MAX_REQUESTS_PER_CONN = 20_000
+CUSTOMERS_PER_CONN = 200  # customers write again and again: most messages land in existing chats
 
 
 def payload(tag: str, n: int, per: int) -> bytes:
     """Webhook number ``n`` of one connection, with ``per`` messages."""
     messages, contacts = [], []
     for k in range(per):
-        user = f"62811{(hash(tag) % 1000):03d}{(n * per + k) % 5000:05d}"
+        user = f"62811{abs(hash(tag)) % 100000:05d}{(n * per + k) % CUSTOMERS_PER_CONN:04d}"
         messages.append({"from": user, "id": f"wamid.{tag}.{n}.{k}", "timestamp": str(int(time.time())),
                          "type": "text", "text": {"body": f"Halo kak, pesanan nomor {n}-{k} sudah sampai?"}})
         contacts.append({"profile": {"name": f"Pelanggan {user[-4:]}"}, "wa_id": user})
@@ -113,8 +119,8 @@ def run_phase(port, name, per, seconds, procs, conns):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=8.0)
-    ap.add_argument("--procs", type=int, default=2)
-    ap.add_argument("--conns", type=int, default=8, help="keep-alive connections per process")
+    ap.add_argument("--procs", type=int, default=1)
+    ap.add_argument("--conns", type=int, default=32, help="keep-alive connections per process")
     ap.add_argument("--batch", type=int, default=10, help="messages per webhook in the batched phase")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
@@ -127,7 +133,6 @@ def main():
     with live_server(tmp, env=env) as base:
         port = int(base.rsplit(":", 1)[1])
         run_phase(port, "warm-up (1 msg/webhook)", 1, 2, 1, 2)
-        expected = 0  # warm-up messages are counted too, below, by prefix
         single = run_phase(port, "1 message per webhook", 1, args.seconds, args.procs, args.conns)
         batched = run_phase(port, f"{args.batch} messages per webhook", args.batch, args.seconds, args.procs, args.conns)
         expected = single + batched
