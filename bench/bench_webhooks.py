@@ -142,7 +142,9 @@ def main():
         chats = s.one("SELECT count(*) FROM chats")[0]
     finally:
         s.close()
-    verdict = "OK" if stored == expected else "MISMATCH"
+    verdict = ("OK: every acknowledged message is stored" if stored == expected else
+               f"LOST {expected - stored}" if stored < expected else
+               f"OK, plus {stored - expected} stored whose 200 the client did not get")
     print(f"verified after stop: {stored} inbound messages stored / {expected} acknowledged ({chats} chats): {verdict}")
 
 
