@@ -124,3 +124,35 @@ def test_telegram_long_polling_across_a_server_restart(tmp_path, fakes):
     assert offset == str(later[-1] + 1)
     # the restarted server resumed from the saved offset: the first batch was never handed out again
     assert all(tg.delivered.count(u) == 1 for u in first)
+
+
+def _server_pid(base: str) -> int:
+    """The pid of the server this test started (found by its unique port)."""
+    import subprocess
+    port = base.rsplit(":", 1)[1]
+    out = subprocess.run(["pgrep", "-f", "--", f"--server.port {port} "], capture_output=True, text=True).stdout.split()
+    assert len(out) == 1, out
+    return int(out[0])
+
+
+def test_acknowledged_webhooks_survive_a_kill_9(tmp_path):
+    import os
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {"WHATSAPP_APP_SECRET": WA_SECRET, "WHATSAPP_PHONE_NUMBER_ID": PNID, "MAXCHAT_SECRETS": "/nonexistent"}
+    with live_server(tmp_path, env=env) as base:
+        def send(i):
+            body = body_of(wa_webhook([wa_message(f"62812000{i:04d}", f"pesan {i}", mid=f"wamid.K{i}")]))
+            return requests.post(base + "/webhooks/whatsapp", data=body, headers=meta_headers(WA_SECRET, body),
+                                 timeout=10).status_code
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(send, range(40)))
+        assert codes == [200] * 40
+        os.kill(_server_pid(base), signal.SIGKILL)  # no shutdown, no checkpoint
+    s = _db(tmp_path)
+    try:
+        stored = {p for (p,) in s.all("SELECT provider_message_id FROM messages WHERE direction = 'in'")}
+    finally:
+        s.close()
+    assert stored == {f"wamid.K{i}" for i in range(40)}
