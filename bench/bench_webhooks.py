@@ -35,7 +35,7 @@ from tests.live_server import live_server  # noqa: E402
 
 SECRET, PNID = "bench-secret", "BENCHPNID"
 MAX_REQUESTS_PER_CONN = 20_000
-CUSTOMERS_PER_CONN = 200  # customers write again and again: most messages land in existing chats
+CUSTOMERS_PER_CONN = 20  # customers write again and again: most messages land in existing chats (--customers)
 
 
 def payload(tag: str, n: int, per: int) -> bytes:
@@ -122,7 +122,10 @@ def main():
     ap.add_argument("--procs", type=int, default=1)
     ap.add_argument("--conns", type=int, default=32, help="keep-alive connections per process")
     ap.add_argument("--batch", type=int, default=10, help="messages per webhook in the batched phase")
+    ap.add_argument("--customers", type=int, default=CUSTOMERS_PER_CONN,
+                    help="distinct customers per connection (large: mostly first contacts, new chats)")
     args = ap.parse_args()
+    globals()["CUSTOMERS_PER_CONN"] = args.customers  # read by payload() in the forked load processes
     tmp = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     env = {"WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_PHONE_NUMBER_ID": PNID, "MAXCHAT_SECRETS": "/nonexistent",
            # as in production: no source-file polling on the server's event loop threads
