@@ -75,6 +75,7 @@ class _ChatState:
     reopened: bool = False
     unarchived: bool = False
     messages: list = field(default_factory=list)
+    row: tuple | None = None  # a new chat's (channel, user id, name, search key): inserted with its final state
 
 
 @batched
@@ -143,7 +144,6 @@ def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[
             chats[(channel, uid)] = _ChatState(cid, contact_id, status, archived, blocked, session_id)
 
     new_contacts = {k: [] for k in ("id", "name", "phone")}
-    new_chats = {k: [] for k in ("id", "contact", "channel", "uid", "name", "search")}
     for m in messages:
         key = (m.channel, m.channel_user_id)
         if key in chats:
@@ -152,16 +152,13 @@ def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[
         contact_id, chat_id = w.ids.next("contacts"), w.ids.next("chats")
         for k, v in zip(new_contacts, (contact_id, name, m.phone)):
             new_contacts[k].append(v)
-        for k, v in zip(new_chats, (chat_id, contact_id, m.channel, m.channel_user_id, name, search_key(name))):
-            new_chats[k].append(v)
-        chats[key] = _ChatState(chat_id, contact_id, "Open", False, False, None, new=True)
+        # The chats row itself is written by _update_chats, in its final state.
+        chats[key] = _ChatState(chat_id, contact_id, "Open", False, False, None, new=True,
+                                row=(m.channel, m.channel_user_id, name, search_key(name)))
         w.add_chat_key(key, chat_id)
     if new_contacts["id"]:
         w.execute("INSERT INTO contacts (id, name, phone, created_at) SELECT unnest(?), unnest(?), unnest(?), ?",
                   list(new_contacts.values()) + [now])
-        w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status, created_at)"
-                  " SELECT unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), 'Open', ?",
-                  list(new_chats.values()) + [now])
 
     sessions = {k: [] for k in ("id", "chat")}
     for chat in chats.values():
@@ -183,15 +180,22 @@ def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[
 
 def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
     cols = {k: [] for k in ("id", "last_at", "preview", "unread", "status", "reopened", "archived", "session")}
+    fresh = {k: [] for k in ("id", "contact", "channel", "uid", "name", "search", "last_at", "preview", "unread", "session")}
     events = {k: [] for k in ("id", "chat", "action", "details")}
     lines = {k: [] for k in ("id", "chat", "body")}
     for chat in chats:
         chat.messages.sort(key=lambda pair: pair[0])
         last_at, last = chat.messages[-1]
         text = last.body if last.kind in ("text", "unsupported") else (last.caption or f"[{last.kind}]")
-        for k, v in zip(cols, (chat.id, last_at, preview(text), 0 if chat.blocked else len(chat.messages),
-                               chat.status, chat.reopened, chat.archived, chat.session_id)):
-            cols[k].append(v)
+        if chat.row is not None:
+            # New chat: one INSERT with its final state instead of INSERT + UPDATE.
+            for k, v in zip(fresh, (chat.id, chat.contact_id, *chat.row, last_at, preview(text), len(chat.messages),
+                                    chat.session_id)):
+                fresh[k].append(v)
+        else:
+            for k, v in zip(cols, (chat.id, last_at, preview(text), 0 if chat.blocked else len(chat.messages),
+                                   chat.status, chat.reopened, chat.archived, chat.session_id)):
+                cols[k].append(v)
         for happened, action, line in ((chat.new, "chat_created", "New chat from the customer"),
                                        (chat.reopened, "reopened", "Customer wrote again: new session, chat Open"),
                                        (chat.unarchived, "unarchived", "Customer wrote: chat moved out of Archived")):
@@ -204,24 +208,32 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
                     lines["id"].append(w.ids.next("messages"))
                     lines["chat"].append(chat.id)
                     lines["body"].append(line)
+    if fresh["id"]:
+        w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
+                  " last_message_at, last_preview, last_direction, last_inbound_at, unread, session_id, created_at)"
+                  " SELECT unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), 'Open',"
+                  " unnest(?), unnest(?), 'in', unnest(?), unnest(?), unnest(?), ?",
+                  [fresh[k] for k in ("id", "contact", "channel", "uid", "name", "search", "last_at", "preview",
+                                      "last_at", "unread", "session")] + [now])
     # Blocked chats keep their status; the window is timed only by messages a
     # reply could answer, so they update last_inbound_at like any other.
-    w.execute(
-        "UPDATE chats SET"
-        " last_message_at = greatest(coalesce(chats.last_message_at, b.last_at), b.last_at),"
-        " last_preview = CASE WHEN chats.last_message_at IS NULL OR b.last_at >= chats.last_message_at"
-        "   THEN b.preview ELSE chats.last_preview END,"
-        " last_direction = 'in',"
-        " last_inbound_at = greatest(coalesce(chats.last_inbound_at, b.last_at), b.last_at),"
-        " unread = chats.unread + b.unread,"
-        " status = b.status,"
-        " assignee_id = CASE WHEN b.reopened THEN NULL ELSE chats.assignee_id END,"
-        " archived = b.archived,"
-        " session_id = b.session"
-        " FROM (SELECT unnest(?) AS id, unnest(?) AS last_at, unnest(?) AS preview, unnest(?) AS unread,"
-        "       unnest(?) AS status, unnest(?) AS reopened, unnest(?) AS archived, unnest(?) AS session) b"
-        " WHERE chats.id = b.id",
-        list(cols.values()))
+    if cols["id"]:
+        w.execute(
+            "UPDATE chats SET"
+            " last_message_at = greatest(coalesce(chats.last_message_at, b.last_at), b.last_at),"
+            " last_preview = CASE WHEN chats.last_message_at IS NULL OR b.last_at >= chats.last_message_at"
+            "   THEN b.preview ELSE chats.last_preview END,"
+            " last_direction = 'in',"
+            " last_inbound_at = greatest(coalesce(chats.last_inbound_at, b.last_at), b.last_at),"
+            " unread = chats.unread + b.unread,"
+            " status = b.status,"
+            " assignee_id = CASE WHEN b.reopened THEN NULL ELSE chats.assignee_id END,"
+            " archived = b.archived,"
+            " session_id = b.session"
+            " FROM (SELECT unnest(?) AS id, unnest(?) AS last_at, unnest(?) AS preview, unnest(?) AS unread,"
+            "       unnest(?) AS status, unnest(?) AS reopened, unnest(?) AS archived, unnest(?) AS session) b"
+            " WHERE chats.id = b.id",
+            list(cols.values()))
     if events["id"]:
         w.execute("INSERT INTO events SELECT unnest(?), unnest(?), NULL, unnest(?), unnest(?), ?",
                   list(events.values()) + [now])
