@@ -153,8 +153,13 @@ def tcp_nodelay_on_listeners() -> int:
         return 0
     for fd in fds:
         try:
-            s = socket.socket(fileno=os.dup(fd))
+            dup = os.dup(fd)
         except OSError:
+            continue  # closed meanwhile (e.g. the listdir's own fd)
+        try:
+            s = socket.socket(fileno=dup)
+        except OSError:
+            os.close(dup)
             continue  # not a socket
         try:
             if (s.family in (socket.AF_INET, socket.AF_INET6) and s.type == socket.SOCK_STREAM

@@ -372,3 +372,22 @@ def test_no_shape_of_body_gives_a_500(gw):
             assert r.status_code in (200, 400), (path, bad, r.status_code)
     assert seen > 300
     assert client.get("/healthz").status_code == 200
+
+
+def test_tcp_nodelay_is_set_on_listening_sockets_and_inherited():
+    import os
+    import socket
+    listener = socket.socket()  # proto 0, as Streamlit creates it
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    fds_before = len(os.listdir("/proc/self/fd"))
+    try:
+        assert gateway.tcp_nodelay_on_listeners() >= 1
+        assert len(os.listdir("/proc/self/fd")) == fds_before  # no descriptor leaked
+        client = socket.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        accepted.close()
+        client.close()
+    finally:
+        listener.close()
