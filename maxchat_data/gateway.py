@@ -36,9 +36,9 @@ MAX_BODY = 2 * 1024 * 1024  # provider webhooks are a few KB; refuse floods befo
 async def _body(request: Request) -> bytes | None:
     """The raw body, or None when it is larger than MAX_BODY."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        return None
-    chunks, size = [], 0
+    if declared and declared.isdigit():
+        return None if int(declared) > MAX_BODY else await request.body()
+    chunks, size = [], 0  # chunked: count as it comes
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY:
@@ -70,7 +70,9 @@ async def _commit(parsed) -> Response:
         return PlainTextResponse(f"bad request: {exc}", status_code=400)
     except RuntimeError:  # the store is closing: let the provider retry
         return PlainTextResponse("unavailable", status_code=503)
-    if futures:
+    if len(futures) == 1:  # the usual webhook: one message
+        await asyncio.wrap_future(futures[0])
+    elif futures:
         # Not awaited one by one: all of them commit in one group anyway.
         await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
     return OK

@@ -391,3 +391,12 @@ def test_tcp_nodelay_is_set_on_listening_sockets_and_inherited():
         client.close()
     finally:
         listener.close()
+
+
+def test_chunked_bodies_are_read_and_bounded(gw):
+    client, store = gw
+    body = body_of(wa_webhook([wa_message(mid="wamid.CH")]))
+    r = client.post("/webhooks/whatsapp", content=iter([body[:10], body[10:]]), headers=meta_headers(WA_SECRET, body))
+    assert r.status_code == 200 and count(store) == 1
+    r = client.post("/webhooks/whatsapp", content=(b"x" * 65536 for _ in range(40)), headers=meta_headers(WA_SECRET, b""))
+    assert r.status_code == 413
