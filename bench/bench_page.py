@@ -149,7 +149,8 @@ def bench_sessions(db: Path, sessions: int) -> None:
                 accounts.create_agent(s, "benchagent", "Bench Agent", "bench-pass-1", "supervisor")
         finally:
             s.close()
-        with live_server(tmp, timeout=120) as base, sync_playwright() as p:
+        with live_server(tmp, env={"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}, timeout=120) as base, \
+                sync_playwright() as p:
             pid = server_pid(int(base.rsplit(":", 1)[1]))
             idle = rss_mb(pid)
             browser = p.chromium.launch(executable_path="/usr/bin/chromium",

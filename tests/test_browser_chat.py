@@ -21,6 +21,7 @@ from maxchat_data.ingest import Inbound, receive
 from maxchat_data.store import Store, utcnow
 
 playwright = pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -78,13 +79,14 @@ def tab(page, label: str) -> None:
 
 def open_chat(page, name: str) -> None:
     header = page.locator(".st-key-chat_header h4")
-    for _ in range(3):  # the live list may re-order under the pointer: click again then
+    for _ in range(4):  # the live list may re-order or redraw under the pointer: click again then
         settle(page)
-        item(page, name).first.locator("button:visible").first.click()
         try:
+            page.locator(".st-key-chat_list_items [class*='st-key-chat_open_'] button", has_text=name).first.click(
+                timeout=5000)
             expect(header).to_contain_text(name, timeout=5000)
             break
-        except AssertionError:
+        except (AssertionError, PlaywrightTimeout):
             continue
     expect(header).to_contain_text(name)
     settle(page)
@@ -128,7 +130,10 @@ def world(tmp_path_factory):
                                sent_at=utcnow() - timedelta(days=2)))
     finally:
         store.close()
-    env = {"TELEGRAM_WEBHOOK_SECRET": SECRET, "WHATSAPP_APP_SECRET": "appsecret", "WHATSAPP_VERIFY_TOKEN": "v"}
+    env = {"TELEGRAM_WEBHOOK_SECRET": SECRET, "WHATSAPP_APP_SECRET": "appsecret", "WHATSAPP_VERIFY_TOKEN": "v",
+           # Others edit this tree while tests run: Streamlit's file watcher would then re-import
+           # maxchat_data in the server and hand later sessions a second store whose version never moves.
+           "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
     with live_server(tmp, env=env) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless=new", "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"])
@@ -274,7 +279,20 @@ def test_labels_popup_and_info_profile(world):
     budi.screenshot(path=str(DOCS / "labels.png"))
     budi.keyboard.press("Escape")
     expect(budi.locator(".st-key-chat_list_items")).to_contain_text("VIP")
-    budi.locator("[data-testid=stColumn]").nth(2).screenshot(path=str(DOCS / "info-profile.png"))
+    note = budi.locator("[class*='st-key-chat_note_'] textarea")
+    note.fill("Sent an odd <img> tag; keep an eye on this one.")
+    note.blur()
+    settle(budi)
+    budi.locator(".st-key-chat_note_add button:visible").first.click()
+    settle(budi)
+    profile = budi.locator("[data-testid=stColumn]").nth(2)
+    expect(profile).to_contain_text("Sent an odd <img> tag; keep an eye on this one.")
+    expect(profile).to_contain_text("Labels: VIP")
+    expect(budi.locator("[data-testid=stToast]")).to_have_count(0, timeout=10000)
+    budi.set_viewport_size({"width": 1600, "height": 1500})
+    settle(budi)
+    profile.screenshot(path=str(DOCS / "info-profile.png"))
+    budi.set_viewport_size({"width": 1600, "height": 1000})
 
 
 def test_resolve_moves_the_chat_to_unassigned(world):

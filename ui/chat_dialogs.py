@@ -97,7 +97,8 @@ def template_dialog(store, agent: dict, chat: dict) -> None:
         for n, v in enumerate(values, 1):
             if v.strip():
                 text = text.replace(f"{{{{{n}}}}}", v)
-    st.text_area("Message", value=text, disabled=True, height=120)
+    st.session_state["chat_tpl_preview"] = text  # a stable widget that always shows the current text
+    st.text_area("Message", key="chat_tpl_preview", disabled=True, height=120)
     if st.button("Send", key="chat_tpl_send", type="primary", icon=":material/send:"):
         try:
             actions.send_template(store, chat["id"], agent["id"], tid, values)
