@@ -341,3 +341,30 @@ def test_closed_window_offers_only_the_template_dialog(world):
     expect(dialog).to_be_hidden(timeout=10000)
     expect(budi.locator(".st-key-chat_thread")).to_contain_text("Halo Lama Sekali, pesanan INV-42 sudah kami kirim.")
     expect(budi.locator(".st-key-chat_thread")).to_contain_text("Business initiate")
+
+
+def test_view_survives_a_page_switch_and_a_shared_link_restores_it(world):
+    budi, base = world["budi"], world["base"]
+    q = budi.locator(".st-key-chat_q input")
+    q.fill("lama")
+    q.press("Enter")
+    settle(budi)
+    expect(item(budi, "Lama Sekali")).to_be_visible()
+    expect(item(budi, "Mallory")).to_have_count(0)
+    url = budi.evaluate("location.href")
+    assert "q=lama" in url and "tab=All" in url and "chat=" in url
+    # A supervisor (here the admin, who has other pages) opens the shared link…
+    admin = budi.context.browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+    login(admin, base, "admin", "admin-pass-1")
+    admin.goto(url)
+    expect(admin.locator(".st-key-chat_header h4")).to_contain_text("Lama Sekali", timeout=15000)
+    expect(admin.locator(".st-key-chat_q input")).to_have_value("lama")
+    expect(item(admin, "Mallory")).to_have_count(0)
+    # …goes to another page and back: the same view.
+    admin.get_by_role("link", name="Agents").click()
+    expect(admin.locator(".st-key-chat_q")).to_have_count(0, timeout=10000)
+    admin.get_by_role("link", name="Chat").click()
+    expect(admin.locator(".st-key-chat_header h4")).to_contain_text("Lama Sekali", timeout=15000)
+    expect(admin.locator(".st-key-chat_q input")).to_have_value("lama")
+    assert "q=lama" in admin.evaluate("location.href")
+    admin.context.close()

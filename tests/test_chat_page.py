@@ -356,3 +356,22 @@ def test_paging_through_a_long_list(env):
     ok(at.button(key="chat_next").click().run())
     assert len(listed(at)) == 5 and not listed(at) & first
     assert at.query_params["page"] == "2"
+
+
+def test_received_media_is_shown_inline(env):
+    from maxchat_data.ingest import Inbound, receive
+    from maxchat_data.media import save
+    store, ids = env
+    pdf = save(store.media_dir, "invoice.pdf", b"%PDF-1.4 invoice", "application/pdf", "document")
+    mp4 = save(store.media_dir, "clip.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, "video/mp4", "video")
+    png = save(store.media_dir, "photo.png", PNG, "image/png", "image")
+    chat = None
+    for i, (kind, a, caption) in enumerate([("document", pdf, "the invoice"), ("video", mp4, None),
+                                            ("image", png, "**look**")]):
+        chat = receive(store, Inbound(channel="whatsapp", channel_user_id="6285", provider_message_id=f"m{i}",
+                                      contact_name="Media Person", kind=kind, attachment=a, caption=caption)).chat_id
+    at = open_chat(ok(run_as(store, ids["budi"])), chat)
+    (dl,) = [b for b in at.get("download_button")]
+    assert "invoice" in dl.proto.label
+    assert len(at.get("video")) == 1 and len(at.image) == 1
+    assert "the invoice" in [t.value for t in at.text] and "**look**" in [t.value for t in at.text]
