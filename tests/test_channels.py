@@ -88,7 +88,7 @@ def test_worker_wakes_promptly_on_a_new_message(store, team, fakes, worker):
     start = time.monotonic()
     mid = actions.reply(store, chat, team["budi"], "cepat")
     settled(store, mid)
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < 1.5  # polled, not waiting for a long timer
 
 
 # ---- media out ------------------------------------------------------------------------------
