@@ -110,6 +110,11 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def _children(pid: int) -> list[int]:
     try:
         kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -134,7 +139,7 @@ def server_pid(port: int) -> int:
     raise RuntimeError("server process not found")
 
 
-def bench_sessions(db: Path, sessions: int) -> None:
+def bench_sessions(db: Path, sessions: int, extra_env: dict | None = None) -> None:
     from playwright.sync_api import sync_playwright
 
     from live_server import live_server
@@ -149,10 +154,13 @@ def bench_sessions(db: Path, sessions: int) -> None:
                 accounts.create_agent(s, "benchagent", "Bench Agent", "bench-pass-1", "supervisor")
         finally:
             s.close()
-        with live_server(tmp, env={"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}, timeout=120) as base, \
-                sync_playwright() as p:
+        env = {"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none", **(extra_env or {})}
+        with live_server(tmp, env=env, timeout=120) as base, sync_playwright() as p:
             pid = server_pid(int(base.rsplit(":", 1)[1]))
             idle = rss_mb(pid)
+            c0, t0 = cpu_seconds(pid), time.perf_counter()
+            time.sleep(5)
+            idle_cpu = (cpu_seconds(pid) - c0) / (time.perf_counter() - t0) * 100
             browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                         args=["--headless=new", "--no-sandbox", "--disable-gpu"])
             ctx = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -172,11 +180,20 @@ def bench_sessions(db: Path, sessions: int) -> None:
             for pg in pages:
                 pg.get_by_role("heading", name="Chat").wait_for(timeout=60000)
             loaded = time.perf_counter() - started
-            time.sleep(10)  # a few polling ticks on every page
-            full = rss_mb(pid)
-            print(f"server RSS: idle {idle:.0f} MB, 1 session {one:.0f} MB, {len(pages)} sessions {full:.0f} MB "
-                  f"(≈{(full - one) / max(1, len(pages) - 1):.1f} MB per extra session); "
-                  f"{len(pages) - 1} pages opened in {loaded:.1f} s")
+            time.sleep(5)  # settle: every page is polling now
+            cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+            samples = []
+            for _ in range(10):  # steady state: 20 pages polling every 2.5 s
+                time.sleep(1)
+                samples.append(rss_mb(pid))
+            cpu = (cpu_seconds(pid) - cpu0) / (time.perf_counter() - t0) * 100
+            full = statistics.median(samples)
+            print(f"[{' '.join(f'{k}={v}' for k, v in (extra_env or {}).items()) or 'default config'}] "
+                  f"server RSS: idle {idle:.0f} MB, 1 session {one:.0f} MB, {len(pages)} sessions {full:.0f} MB "
+                  f"(median of 10 samples, max {max(samples):.0f} MB; "
+                  f"≈{(full - idle) / len(pages):.1f} MB per session over idle); "
+                  f"server CPU: idle {idle_cpu:.0f}%, while {len(pages)} pages poll {cpu:.0f}% of one core; "
+                  f"{len(pages) - 1} pages opened in {loaded:.1f} s (browser on the same machine)")
             browser.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -195,6 +212,9 @@ def main() -> int:
     bench_page_runs(db, args.runs)
     if not args.skip_sessions:
         bench_sessions(db, args.sessions)
+        # Streamlit runs gc.collect(2) after every script run, fragment ticks
+        # included (runner.postScriptGC): most of a tick's CPU. Compare without it.
+        bench_sessions(db, args.sessions, {"STREAMLIT_RUNNER_POST_SCRIPT_GC": "false"})
     return 0
 
 
