@@ -2,7 +2,6 @@
 DuckDB (the runtime singleton), seeded through the domain API."""
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 from pathlib import Path
 

@@ -97,7 +97,7 @@ def live_list(store, agent: dict, labels_all: list[dict]) -> None:
         if not page.chats:
             st.caption("No chats here.")
         for chat in page.chats:
-            _item(store, chat, by_id, chat["id"] == opened)
+            _item(chat, by_id, chat["id"] == opened)
     if page.pages > 1:
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
             st.button("", icon=":material/chevron_left:", key="chat_prev", disabled=page.page <= 1,
@@ -112,7 +112,7 @@ def _go_page(n: int) -> None:
     st.session_state[vs.K_PAGE] = n
 
 
-def _item(store, chat: dict, labels_by_id: dict, selected: bool) -> None:
+def _item(chat: dict, labels_by_id: dict, selected: bool) -> None:
     # Three elements per item (container, button, one markdown): the list is
     # redrawn on every tick, so each element here costs 30x per tick.
     with st.container(key=f"chat_item_{chat['id']}", border=True, gap="xsmall"):
