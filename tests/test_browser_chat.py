@@ -219,6 +219,7 @@ def test_customer_message_appears_live_with_toast_only_when_the_bell_is_on(world
     thread = sari.locator(".st-key-chat_thread")
     expect(thread).to_contain_text("Ditunggu ya kak", timeout=5000)
     expect(sari.locator("[data-testid=stToast]", has_text="Rina")).to_be_visible(timeout=5000)
+    expect(sari.locator(".st-key-chat_sound audio[autoplay]")).to_have_count(1, timeout=3000)  # the ding
     sari.locator(".st-key-chat_bell label").click()
     settle(sari)
     expect(bell).not_to_be_checked()
@@ -228,6 +229,7 @@ def test_customer_message_appears_live_with_toast_only_when_the_bell_is_on(world
     expect(thread).to_contain_text("Halo lagi", timeout=5000)
     time.sleep(3)  # a toast would have shown by now
     expect(sari.locator("[data-testid=stToast]")).to_have_count(0)
+    expect(sari.locator(".st-key-chat_sound audio")).to_have_count(0)
     sari.locator(".st-key-chat_bell label").click()  # back on for the next tests
     settle(sari)
 
