@@ -195,6 +195,7 @@ def _send(w: Writer, chat_id, agent_id, what):
         [message_id, chat_id, session_id, chat["channel"], agent_id, kind, body, what.get("caption"),
          attachment_id, template_id, params, now, now])
     w.execute("INSERT INTO outbox (message_id, next_attempt_at) VALUES (?, ?)", [message_id, now])
+    w.touch("outbox")
     if session_id != chat["session_id"] or chat["last_direction"] != "out":
         # Every send sets it, so after an outbound message it is already set.
         w.execute("UPDATE sessions SET first_response_at = coalesce(first_response_at, ?) WHERE id = ?",
@@ -219,6 +220,7 @@ def _retry(w: Writer, message_id, actor_id):
     now = utcnow()
     w.execute("UPDATE messages SET status = 'pending', error = NULL WHERE id = ?", [message_id])
     w.execute("INSERT INTO outbox (message_id, next_attempt_at) VALUES (?, ?) ON CONFLICT DO NOTHING", [message_id, now])
+    w.touch("outbox")
     record(w, found[0], actor_id, "retry", f"message {message_id}", now)
 
 

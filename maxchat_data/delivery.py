@@ -45,10 +45,11 @@ class DeliveryWorker:
         seen, next_look = -1, 0.0
         while not self._stop.is_set():
             try:
-                if self.store.version != seen or time.monotonic() >= next_look:
-                    seen = self.store.version
+                if self.store.topic_version("outbox") != seen or time.monotonic() >= next_look:
+                    seen = self.store.topic_version("outbox")
                     if self.run_once():
-                        continue  # there may be more
+                        next_look = 0.0  # there may be more, or a retry just got its time
+                        continue
                     next_look = time.monotonic() + self._until_next_due()
             except Exception:  # noqa: BLE001 - the worker must outlive any one bad row
                 if self._stop.is_set():

@@ -90,6 +90,12 @@ class Writer:
         self._agents: dict[int, dict] | None = None
         self._chat_keys: dict[tuple[str, str], int] | None = None
         self._added_keys: list[tuple[str, str]] = []  # this transaction's, undone on rollback
+        self.touched: set[str] = set()
+
+    def touch(self, topic: str) -> None:
+        """Say this transaction gave a worker something to do (e.g. "outbox"),
+        so that worker wakes on its topic, not on every commit."""
+        self.touched.add(topic)
 
     def agents(self) -> dict[int, dict]:
         """Every agent by id (a handful of rows, read on every action)."""
@@ -116,6 +122,7 @@ class Writer:
 
     def committed(self) -> None:
         self._added_keys.clear()
+        self.touched.clear()
 
     def rolled_back(self) -> None:
         self._agents = None
@@ -123,6 +130,7 @@ class Writer:
             for key in self._added_keys:
                 self._chat_keys.pop(key, None)
         self._added_keys.clear()
+        self.touched.clear()
 
     def forget_caches(self) -> None:
         """After a bulk load: rebuild on next use."""
@@ -154,6 +162,7 @@ class Store:
         self._migrate()
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._version = 0
+        self._topics: dict[str, int] = {}
         self._closed = False
         self._writer_con = self._con.cursor()
         self._writer_con.execute("SET TimeZone='UTC'")
@@ -213,6 +222,10 @@ class Store:
             return [dict(zip(cols, row)) for row in rel.fetchall()]
         finally:
             cur.close()
+
+    def topic_version(self, topic: str) -> int:
+        """Bumped after a commit that touched ``topic`` (Writer.touch)."""
+        return self._topics.get(topic, 0)
 
     @property
     def version(self) -> int:
@@ -323,6 +336,8 @@ class Store:
                 pass
             w.rolled_back()
             raise
+        for topic in w.touched:
+            self._topics[topic] = self._topics.get(topic, 0) + 1
         w.committed()
         self._version += 1
         return outcomes

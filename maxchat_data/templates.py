@@ -60,6 +60,8 @@ def _create(w: Writer, actor_id, channel, name, language, category, body, variab
               " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
               [template_id, channel, name, language, category, body, variables, status, initiate, actor_id, now])
     record(w, None, actor_id, "template_created", f"{channel}:{name}:{language} {status}", now)
+    if status == "Pending":
+        w.touch("fetch")  # the channel worker submits it for review
     return template_id
 
 

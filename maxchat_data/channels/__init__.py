@@ -103,6 +103,7 @@ def _pending_media(w: Writer, refs: list[MediaRef], careful: bool) -> list[None]
               " SELECT unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), ? ON CONFLICT DO NOTHING",
               [[r.channel for r in unique], [r.provider_message_id for r in unique], [r.ref for r in unique],
                [r.filename for r in unique], [r.mime for r in unique], utcnow()])
+    w.touch("fetch")
     return [None] * len(refs)
 
 
@@ -113,6 +114,7 @@ def _pending_profile(w: Writer, people: list[tuple[str, str]], careful: bool) ->
     w.execute("INSERT INTO pending_profiles (channel, channel_user_id, next_attempt_at)"
               " SELECT unnest(?), unnest(?), ? ON CONFLICT DO NOTHING",
               [[p[0] for p in unique], [p[1] for p in unique], utcnow()])
+    w.touch("fetch")
     return [None] * len(people)
 
 

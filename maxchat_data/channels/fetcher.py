@@ -39,8 +39,8 @@ class Fetcher:
         seen, next_look = -1, 0.0
         while not self._stop.is_set():
             try:
-                if self.store.version != seen or time.monotonic() >= next_look:
-                    seen = self.store.version
+                if self.store.topic_version("fetch") != seen or time.monotonic() >= next_look:
+                    seen = self.store.topic_version("fetch")
                     self.run_once()
                     next_look = time.monotonic() + 2.0  # rescheduled rows come due on their own
             except Exception:  # noqa: BLE001
