@@ -60,7 +60,7 @@ if chat is not None and chat["unread"]:
     actions.mark_read(store, chat["id"])  # opening a chat reads it
     chat["unread"] = 0
 
-col_list, col_thread, col_profile = st.columns([1.25, 2.2, 1.25], gap="medium")
+col_list, col_thread, col_profile = st.columns([1.45, 2.1, 1.2], gap="medium")
 with col_list:
     chat_list.render_controls(labels_all)
     chat_list.live_list(store, agent, labels_all)

@@ -47,11 +47,11 @@ def _clear_flash() -> None:
 
 # ---- header -------------------------------------------------------------------
 def render_header(store, agent: dict, chat: dict, agents: list[dict], labels_all: list[dict]) -> None:
+    # Row 1: name, [+] labels, `Resolve` top right. Row 2: assign dropdown, status and window.
     with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_header"):
         st.markdown(f"#### {CHANNEL_ICON[chat['channel']]} {md(chat['contact_name'])}")
         label_popover(store, agent, chat, labels_all, "hdr")
         st.space("stretch")
-        assign_select(store, agent, chat, agents, "hdr")
         resolve_button(chat, "hdr")
     window = chat["window"]
     bits = [f":{STATUS_COLOR[chat['status']]}-badge[{chat['status']}]", CHANNEL_LABELS[chat["channel"]]]
@@ -59,7 +59,10 @@ def render_header(store, agent: dict, chat: dict, agents: list[dict], labels_all
         bits.append(chat["initiated_by"])
     timer = ":material/timer:" if window.open else ":material/timer_off:"
     bits.append(f"{timer} {window.describe()}")
-    st.caption(" · ".join(bits))
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown(":material/headset_mic:", width="content", help="Assigned agent")
+        assign_select(store, agent, chat, agents, "hdr")
+        st.caption(" · ".join(bits))
 
 
 def assign_select(store, agent: dict, chat: dict, agents: list[dict], where: str) -> None:
