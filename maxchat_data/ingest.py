@@ -179,7 +179,8 @@ def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[
 
 
 def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
-    cols = {k: [] for k in ("id", "last_at", "preview", "unread", "status", "reopened", "archived", "session")}
+    cols = {k: [] for k in ("id", "last_at", "preview", "unread")}
+    changed = {k: [] for k in ("id", "status", "reopened", "archived", "session")}
     fresh = {k: [] for k in ("id", "contact", "channel", "uid", "name", "search", "last_at", "preview", "unread", "session")}
     events = {k: [] for k in ("id", "chat", "action", "details")}
     lines = {k: [] for k in ("id", "chat", "body")}
@@ -193,9 +194,11 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
                                     chat.session_id)):
                 fresh[k].append(v)
         else:
-            for k, v in zip(cols, (chat.id, last_at, preview(text), 0 if chat.blocked else len(chat.messages),
-                                   chat.status, chat.reopened, chat.archived, chat.session_id)):
+            for k, v in zip(cols, (chat.id, last_at, preview(text), 0 if chat.blocked else len(chat.messages))):
                 cols[k].append(v)
+            if chat.reopened or chat.unarchived:
+                for k, v in zip(changed, (chat.id, chat.status, chat.reopened, chat.archived, chat.session_id)):
+                    changed[k].append(v)
         for happened, action, line in ((chat.new, "chat_created", "New chat from the customer"),
                                        (chat.reopened, "reopened", "Customer wrote again: new session, chat Open"),
                                        (chat.unarchived, "unarchived", "Customer wrote: chat moved out of Archived")):
@@ -217,6 +220,8 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
                                       "last_at", "unread", "session")] + [now])
     # Blocked chats keep their status; the window is timed only by messages a
     # reply could answer, so they update last_inbound_at like any other.
+    # Two statements, because an UPDATE costs per column it sets: every chat
+    # gets the five list columns, only reopened / un-archived ones the rest.
     if cols["id"]:
         w.execute(
             "UPDATE chats SET"
@@ -225,15 +230,17 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
             "   THEN b.preview ELSE chats.last_preview END,"
             " last_direction = 'in',"
             " last_inbound_at = greatest(coalesce(chats.last_inbound_at, b.last_at), b.last_at),"
-            " unread = chats.unread + b.unread,"
-            " status = b.status,"
-            " assignee_id = CASE WHEN b.reopened THEN NULL ELSE chats.assignee_id END,"
-            " archived = b.archived,"
-            " session_id = b.session"
-            " FROM (SELECT unnest(?) AS id, unnest(?) AS last_at, unnest(?) AS preview, unnest(?) AS unread,"
-            "       unnest(?) AS status, unnest(?) AS reopened, unnest(?) AS archived, unnest(?) AS session) b"
+            " unread = chats.unread + b.unread"
+            " FROM (SELECT unnest(?) AS id, unnest(?) AS last_at, unnest(?) AS preview, unnest(?) AS unread) b"
             " WHERE chats.id = b.id",
             list(cols.values()))
+    if changed["id"]:
+        w.execute(
+            "UPDATE chats SET status = b.status, assignee_id = CASE WHEN b.reopened THEN NULL ELSE chats.assignee_id END,"
+            " archived = b.archived, session_id = b.session"
+            " FROM (SELECT unnest(?) AS id, unnest(?) AS status, unnest(?) AS reopened, unnest(?) AS archived,"
+            "       unnest(?) AS session) b WHERE chats.id = b.id",
+            list(changed.values()))
     if events["id"]:
         w.execute("INSERT INTO events SELECT unnest(?), unnest(?), NULL, unnest(?), unnest(?), ?",
                   list(events.values()) + [now])
