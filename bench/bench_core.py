@@ -86,11 +86,13 @@ def main() -> None:
     print("  " + summary("thread (last 200 of one chat)", timed(lambda: inbox.thread(store, thread_chat), 40)))
 
     print("\nactions (queue -> writer -> commit -> answer):")
-    open_ids = [c for (c,) in store.all("SELECT id FROM chats WHERE channel = 'telegram' AND NOT blocked LIMIT 300")]
+    open_ids = [c for (c,) in store.all("SELECT id FROM chats WHERE channel = 'telegram' AND NOT blocked LIMIT 400")]
     it = iter(open_ids)
     print("  " + summary("assign", timed(lambda: actions.assign(store, next(it), agent, agent), 100), target=5))
     print("  " + summary("resolve", timed(lambda: actions.resolve(store, next(it), agent), 100), target=5))
-    print("  " + summary("reply (Telegram: no window)", timed(lambda: actions.reply(store, next(it), agent, "halo"), 100), target=5))
+    mine = iter(open_ids[:100])  # assigned to this agent just above: the everyday reply
+    print("  " + summary("reply in own chat (Telegram: no window)", timed(lambda: actions.reply(store, next(mine), agent, "halo"), 100), target=5))
+    print("  " + summary("reply that takes or reopens the chat", timed(lambda: actions.reply(store, next(it), agent, "halo"), 100), target=5))
 
     print("\nchange-version poll:")
     print("  " + summary("store.version", timed(lambda: store.version, 10000), target=1))

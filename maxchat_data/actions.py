@@ -11,7 +11,7 @@ import re
 
 from . import emoji
 from .common import (actor_name, agent_row, chat_row, preview, record, search_key,
-                     start_session, status_for)
+                     status_for)
 from .errors import NotAllowed, NotFound, ValidationError
 from .media import check_upload, insert_attachment, save
 from .store import Store, Writer, utcnow
@@ -176,7 +176,9 @@ def _send(w: Writer, chat_id, agent_id, what):
     # A template always opens a new (business-initiated) conversation; a reply
     # on a resolved chat reopens it the same way.
     if kind == "template" or status == "Resolved" or session_id is None:
-        session_id = start_session(w, chat_id, "Business initiate", now)
+        session_id = w.ids.next("sessions")
+        w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at, first_response_at)"
+                  " VALUES (?, ?, 'Business initiate', ?, ?)", [session_id, chat_id, now, now])
         record(w, chat_id, agent_id, "session_started", "Business initiate", now,
                f"{who} started a session (Business initiate)", {**chat, "session_id": session_id})
         assignee = agent_id if chat["assignee_id"] is None or status == "Resolved" else chat["assignee_id"]
@@ -196,13 +198,19 @@ def _send(w: Writer, chat_id, agent_id, what):
          attachment_id, template_id, params, now, now])
     w.execute("INSERT INTO outbox (message_id, next_attempt_at) VALUES (?, ?)", [message_id, now])
     w.touch("outbox")
-    if session_id != chat["session_id"] or chat["last_direction"] != "out":
+    if session_id == chat["session_id"] and chat["last_direction"] != "out":
         # Every send sets it, so after an outbound message it is already set.
         w.execute("UPDATE sessions SET first_response_at = coalesce(first_response_at, ?) WHERE id = ?",
                   [now, session_id])
     shown = body if kind in ("text", "template") else (what.get("caption") or f"[{kind}]")
-    w.execute("UPDATE chats SET assignee_id = ?, status = ?, unread = 0, last_message_at = ?, last_preview = ?,"
-              " last_direction = 'out' WHERE id = ?", [assignee, new_status, now, preview(shown), chat_id])
+    # Only the columns that change: a DuckDB UPDATE costs per column it sets.
+    changes = {"last_message_at": now, "last_preview": preview(shown)}
+    for column, value in (("assignee_id", assignee), ("status", new_status), ("session_id", session_id),
+                          ("last_direction", "out"), ("unread", 0)):
+        if chat[column] != value:
+            changes[column] = value
+    w.execute(f"UPDATE chats SET {', '.join(f'{c} = ?' for c in changes)} WHERE id = ?",
+              [*changes.values(), chat_id])
     return message_id
 
 

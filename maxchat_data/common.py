@@ -78,10 +78,3 @@ def status_for(assignee_id: int | None, resolved: bool) -> str:
         return "Resolved"
     return "Answered" if assignee_id is not None else "Open"
 
-
-def start_session(w: Writer, chat_id: int, initiated_by: str, now: datetime) -> int:
-    session_id = w.ids.next("sessions")
-    w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at) VALUES (?, ?, ?, ?)",
-              [session_id, chat_id, initiated_by, now])
-    w.execute("UPDATE chats SET session_id = ? WHERE id = ?", [session_id, chat_id])
-    return session_id
