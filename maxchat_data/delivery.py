@@ -1,16 +1,14 @@
 """The outbound delivery worker: drains the outbox, sends through the
 channel clients, and ends every message ``sent`` or ``failed`` with a reason.
 
-It polls cheaply: the store's version (an in-memory counter) tells whether
-anything was committed since the last look, so a queued reply is picked up
-within one poll interval without a query per tick. Rescheduled rows are
+It polls cheaply: the store's "outbox" topic counter (in memory) tells
+whether a commit queued anything since the last look, so a queued reply is
+picked up within one poll interval without a query per tick. Rescheduled rows are
 picked up when their time comes. Pending rows survive a restart because the
 outbox is a table."""
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -18,45 +16,28 @@ from . import outbox
 from .channels import Permanent, RetryLater, clients as make_clients
 from .channels.base import backoff
 from .store import Store, utcnow
+from .worker import TopicWorker
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 
 
-class DeliveryWorker:
+class DeliveryWorker(TopicWorker):
+    name, topic = "maxchat-delivery", "outbox"
+
     def __init__(self, store: Store, clients: dict | None = None, poll: float = 0.25, threads: int = 4):
-        self.store = store
+        super().__init__(store)
         self.clients = clients if clients is not None else make_clients()
         self.poll = poll
-        self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="maxchat-send")
-        self._thread = threading.Thread(target=self._run, name="maxchat-delivery", daemon=True)
-
-    def start(self) -> "DeliveryWorker":
-        self._thread.start()
-        return self
 
     def stop(self, timeout: float = 10) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
+        super().stop(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _run(self) -> None:
-        seen, next_look = -1, 0.0
-        while not self._stop.is_set():
-            try:
-                if self.store.topic_version("outbox") != seen or time.monotonic() >= next_look:
-                    seen = self.store.topic_version("outbox")
-                    if self.run_once():
-                        next_look = 0.0  # there may be more, or a retry just got its time
-                        continue
-                    next_look = time.monotonic() + self._until_next_due()
-            except Exception:  # noqa: BLE001 - the worker must outlive any one bad row
-                if self._stop.is_set():
-                    break
-                log.exception("delivery loop error")
-                next_look = time.monotonic() + 1
-            self._stop.wait(self.poll)
+    def seconds_to_next_look(self, handled: int) -> float:
+        # After a round with work there may be more, or a retry just got its time.
+        return 0.0 if handled else self._until_next_due()
 
     def _until_next_due(self) -> float:
         (when,) = self.store.one("SELECT min(next_attempt_at) FROM outbox")

@@ -6,35 +6,30 @@ idempotency key) and never skips one."""
 from __future__ import annotations
 
 import logging
-import threading
 
 from . import outbox
 from .channels import BadPayload, RetryLater, Permanent, store_parsed, telegram
 from .channels.base import backoff
 from .errors import ValidationError
 from .store import Store
+from .worker import Worker
 
 log = logging.getLogger(__name__)
 OFFSET_KEY = "telegram.offset"
 
 
-class Poller:
+class Poller(Worker):
+    name = "maxchat-telegram-poll"
+
     def __init__(self, store: Store, client: "telegram.Client | None" = None, timeout: int = 25):
-        self.store = store
+        super().__init__(store)
         self.client = client or telegram.Client()
         self.timeout = timeout
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="maxchat-telegram-poll", daemon=True)
-
-    def start(self) -> "Poller":
-        self._thread.start()
-        return self
 
     def stop(self, timeout: float = 2) -> None:
         # A long poll in flight is not interrupted; the thread is a daemon and
         # anything it fetches after the store closes is simply re-read later.
-        self._stop.set()
-        self._thread.join(timeout)
+        super().stop(timeout)
 
     def _run(self) -> None:
         failures = 0

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-import threading
 import time
 from datetime import timedelta
 
 from .. import config
 from ..media import insert_attachment, save, sniff
 from ..store import Store, Writer, utcnow
+from ..worker import TopicWorker
 from . import set_contact_name
 from .base import MediaRef, Permanent, RetryLater, backoff
 
@@ -20,34 +20,16 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 
 
-class Fetcher:
+class Fetcher(TopicWorker):
+    name, topic = "maxchat-fetch", "fetch"
+
     def __init__(self, store: Store, clients: dict, poll: float = 0.3):
-        self.store, self.clients, self.poll = store, clients, poll
-        self._stop = threading.Event()
+        super().__init__(store)
+        self.clients, self.poll = clients, poll
         self._template_retry_at = 0.0
-        self._thread = threading.Thread(target=self._run, name="maxchat-fetch", daemon=True)
 
-    def start(self) -> "Fetcher":
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        seen, next_look = -1, 0.0
-        while not self._stop.is_set():
-            try:
-                if self.store.topic_version("fetch") != seen or time.monotonic() >= next_look:
-                    seen = self.store.topic_version("fetch")
-                    self.run_once()
-                    next_look = time.monotonic() + 2.0  # rescheduled rows come due on their own
-            except Exception:  # noqa: BLE001
-                if self._stop.is_set():
-                    break
-                log.exception("fetch loop error")
-            self._stop.wait(self.poll)
+    def seconds_to_next_look(self, handled: int) -> float:
+        return 2.0  # rescheduled rows come due on their own
 
     def run_once(self) -> int:
         now = utcnow()
