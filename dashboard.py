@@ -1,25 +1,18 @@
 """Entry page: the login gate, then role-aware navigation over pages/.
-Agents see the Chat page; supervisors also any supervisor pages; admins
-everything (admin ⊇ supervisor ⊇ agent)."""
+Agents and supervisors see the Chat page; admins also the admin pages
+(admin ⊇ supervisor ⊇ agent)."""
 from __future__ import annotations
-
-from pathlib import Path
 
 import streamlit as st
 
 from maxchat_data import accounts, runtime
 from ui import auth
 
-ROOT = Path(__file__).resolve().parent
-
 st.set_page_config(page_title="Maxchat Inbox", page_icon=":material/forum:", layout="wide")
 
-# (file, title, icon, role needed, section). Files that do not exist yet are
-# left out, so a page appears as soon as its file lands.
+# (file, title, icon, role needed, section)
 PAGES = [
     ("pages/chat.py", "Chat", ":material/chat:", "agent", "Inbox"),
-    ("pages/monitor.py", "Monitor", ":material/monitoring:", "supervisor", "Supervise"),
-    ("pages/reports.py", "Reports", ":material/bar_chart:", "supervisor", "Supervise"),
     ("pages/agents.py", "Agents", ":material/group:", "admin", "Admin"),
     ("pages/labels.py", "Labels", ":material/label:", "admin", "Admin"),
     ("pages/templates.py", "Templates", ":material/article:", "admin", "Admin"),
@@ -28,23 +21,15 @@ PAGES = [
 ]
 
 
-def _chat_placeholder():
-    st.title("Chat")
-    st.info("The Chat page is not installed yet.")
-
-
 def visible_pages(role: str) -> dict[str, list[st.Page]]:
     sections: dict[str, list[st.Page]] = {}
     for path, title, icon, needed, section in PAGES:
-        if not accounts.has_role(role, needed) or not (ROOT / path).is_file():
+        if not accounts.has_role(role, needed):
             continue
         if path == "pages/simulator.py" and not runtime.demo_mode():
             continue
         sections.setdefault(section, []).append(st.Page(path, title=title, icon=icon, default=path == "pages/chat.py"))
-    if not (ROOT / "pages/chat.py").is_file():
-        sections.setdefault("Inbox", []).insert(0, st.Page(_chat_placeholder, title="Chat", icon=":material/chat:",
-                                                          url_path="chat", default=True))
-    return {name: sections[name] for name in ("Inbox", "Supervise", "Admin") if name in sections}
+    return sections
 
 
 agent = auth.current_agent()
