@@ -263,15 +263,10 @@ class DeliveryStatus:
     error: str | None = None
 
 
-def record_status(store: Store, update: DeliveryStatus) -> bool:
-    """Move an outbound message's ticks forward (never back: a late 'sent'
-    after 'read' changes nothing); 'failed' always wins. True if it matched."""
-    if update.status not in ("sent", "delivered", "read", "failed"):
-        raise ValidationError(f"Unknown delivery status {update.status!r}.")
-    return store.write(_status_batch, update)
-
-
 def record_status_async(store: Store, update: DeliveryStatus):
+    """Move an outbound message's ticks forward (never back: a late 'sent'
+    after 'read' changes nothing); 'failed' always wins. The future's result
+    is True if a message matched."""
     if update.status not in ("sent", "delivered", "read", "failed"):
         raise ValidationError(f"Unknown delivery status {update.status!r}.")
     return store.submit(_status_batch, update)

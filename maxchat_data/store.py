@@ -15,7 +15,6 @@ import logging
 import os
 import queue
 import threading
-import time
 from concurrent.futures import Future
 from datetime import datetime, timezone
 from pathlib import Path
@@ -362,18 +361,3 @@ class Store:
             pass
         self._con.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, step: float = 0.02) -> bool:
-    """Poll ``predicate`` until true or the timeout: used by workers and tests."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,13 @@ def customer_writes(store, user="6281200000001", text="Halo kak", channel="whats
     return receive(store, Inbound(channel=channel, channel_user_id=user, contact_name=name,
                                   provider_message_id=pmid or f"wamid.test{next(_ids)}", body=text,
                                   sent_at=sent_at, **extra))
+
+
+def wait_until(predicate, timeout: float = 5.0, step: float = 0.02) -> bool:
+    """Poll ``predicate`` until it is true or the timeout passes."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

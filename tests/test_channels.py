@@ -10,7 +10,8 @@ from maxchat_data import actions, config, outbox, templates
 from maxchat_data.channels import channel_status, clients, store_parsed, messenger, telegram, whatsapp
 from maxchat_data.channels.fetcher import Fetcher
 from maxchat_data.delivery import DeliveryWorker
-from maxchat_data.store import Store, wait_until
+from maxchat_data.store import Store
+from conftest import wait_until
 from maxchat_data.telegram_poll import OFFSET_KEY, Poller
 from tests.conftest import customer_writes
 from tests.fakes import (FakeMessenger, FakeTelegram, FakeWhatsApp, Reply, blocked, error_131047, graph_error,
