@@ -361,3 +361,9 @@ class Store:
             pass
         self._con.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
