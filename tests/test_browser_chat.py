@@ -221,6 +221,7 @@ def test_reply_with_text_emoji_and_image_and_a_2mb_file_is_refused(world):
 
 def test_customer_message_appears_live_with_toast_only_when_the_bell_is_on(world):
     sari, base = world["sari"], world["base"]
+    open_chat(sari, "Rina")  # not left to the test before: this one must stand alone
     bell = sari.locator(".st-key-chat_bell input")
     expect(bell).to_be_checked()
     telegram(base, 111, "Rina", "Ditunggu ya kak")
