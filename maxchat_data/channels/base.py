@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 import requests
 
+from .. import config
 from ..ingest import DeliveryStatus, Inbound
 
 MAX_MEDIA = 16 * 1024 * 1024  # inbound files larger than this are not fetched
@@ -164,3 +165,20 @@ def download(session: requests.Session, url: str, limit: int | None = None, **kw
             return b"".join(chunks)
     except requests.RequestException as exc:
         raise RetryLater(f"network error: {type(exc).__name__}") from exc
+
+
+class ApiClient:
+    """A provider client's base URL, token and HTTP session, from the
+    configuration unless a test passes its own."""
+
+    label = base_setting = token_setting = ""
+
+    def __init__(self, base: str | None = None, token: str | None = None, session: requests.Session | None = None):
+        self.base = (base or config.get(self.base_setting)).rstrip("/")
+        self.token = token if token is not None else config.get(self.token_setting)
+        self.session = session or requests.Session()
+
+    @property
+    def missing(self) -> str | None:
+        """What is not configured, as a sentence; None when connected."""
+        return None if self.token else f"{self.label} is not connected: set {self.token_setting}"

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import requests
 
-from .. import config
 from ..ingest import DeliveryStatus, Inbound
-from .base import (WINDOW_CLOSED, BadPayload, MediaRef, Parsed, Permanent, RetryLater, Watermark, call,
+from .base import (WINDOW_CLOSED, ApiClient, BadPayload, MediaRef, Parsed, Permanent, RetryLater, Watermark, call,
                    download, from_epoch, json_of, need, retry_after_header)
 
 log = logging.getLogger(__name__)
@@ -93,15 +92,8 @@ def reason_for(err: dict) -> str:
     return f"Messenger refused the message: {err.get('message') or 'unknown error'}" + (f" (code {code})" if code else "")
 
 
-class Client:
-    def __init__(self, base: str | None = None, token: str | None = None, session: requests.Session | None = None):
-        self.base = (base or config.get("MESSENGER_API_BASE")).rstrip("/")
-        self.token = token if token is not None else config.get("MESSENGER_PAGE_TOKEN")
-        self.session = session or requests.Session()
-
-    @property
-    def missing(self) -> str | None:
-        return None if self.token else "Messenger is not connected: set MESSENGER_PAGE_TOKEN"
+class Client(ApiClient):
+    label, base_setting, token_setting = "Messenger", "MESSENGER_API_BASE", "MESSENGER_PAGE_TOKEN"
 
     def _check(self, resp: requests.Response) -> dict:
         data = json_of(resp)

@@ -7,11 +7,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import requests
-
-from .. import config
 from ..ingest import Inbound
-from .base import BadPayload, MediaRef, Parsed, Permanent, RetryLater, call, download, from_epoch, json_of
+from .base import ApiClient, BadPayload, MediaRef, Parsed, Permanent, RetryLater, call, download, from_epoch, json_of
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -64,15 +61,8 @@ def _message(out: Parsed, m) -> None:
     out.messages.append(msg)
 
 
-class Client:
-    def __init__(self, base: str | None = None, token: str | None = None, session: requests.Session | None = None):
-        self.base = (base or config.get("TELEGRAM_API_BASE")).rstrip("/")
-        self.token = token if token is not None else config.get("TELEGRAM_BOT_TOKEN")
-        self.session = session or requests.Session()
-
-    @property
-    def missing(self) -> str | None:
-        return None if self.token else "Telegram is not connected: set TELEGRAM_BOT_TOKEN"
+class Client(ApiClient):
+    label, base_setting, token_setting = "Telegram", "TELEGRAM_API_BASE", "TELEGRAM_BOT_TOKEN"
 
     def method(self, name: str, timeout=None, **kw):
         resp = call(self.session, "POST", f"{self.base}/bot{self.token}/{name}", **({"timeout": timeout} if timeout else {}), **kw)

@@ -9,7 +9,7 @@ import requests
 
 from .. import config
 from ..ingest import DeliveryStatus, Inbound
-from .base import (MAX_MEDIA, WINDOW_CLOSED, BadPayload, MediaRef, Parsed, Permanent, RetryLater,
+from .base import (MAX_MEDIA, WINDOW_CLOSED, ApiClient, BadPayload, MediaRef, Parsed, Permanent, RetryLater,
                    TemplateUpdate, call, download, from_epoch, json_of, need, retry_after_header)
 
 log = logging.getLogger(__name__)
@@ -125,13 +125,13 @@ def reason_for(code, message: str | None) -> str:
     return f"WhatsApp refused the message: {message or 'unknown error'}" + (f" (code {code})" if code else "")
 
 
-class Client:
+class Client(ApiClient):
+    label, base_setting, token_setting = "WhatsApp", "WHATSAPP_API_BASE", "WHATSAPP_TOKEN"
+
     def __init__(self, base: str | None = None, token: str | None = None, phone_number_id: str | None = None,
                  session: requests.Session | None = None):
-        self.base = (base or config.get("WHATSAPP_API_BASE")).rstrip("/")
-        self.token = token if token is not None else config.get("WHATSAPP_TOKEN")
+        super().__init__(base, token, session)
         self.phone_number_id = phone_number_id if phone_number_id is not None else config.get("WHATSAPP_PHONE_NUMBER_ID")
-        self.session = session or requests.Session()
         self.session.headers["Authorization"] = f"Bearer {self.token}"
 
     @property
