@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from maxchat_data import accounts  # noqa: E402
+from maxchat_data import accounts, config, runtime  # noqa: E402
 from maxchat_data.ingest import Inbound, receive  # noqa: E402
 from maxchat_data.store import Store  # noqa: E402
 
@@ -50,3 +50,14 @@ def wait_until(predicate, timeout: float = 5.0, step: float = 0.02) -> bool:
             return True
         time.sleep(step)
     return predicate()
+
+
+def point_runtime_at(db: Path, monkeypatch, *, demo: bool = False) -> None:
+    """Make ``runtime.store()`` (the app's process store, used by pages)
+    open ``db``, with no secrets file and no store left from a test before."""
+    runtime.close()
+    monkeypatch.setenv("MAXCHAT_DB", str(db))
+    monkeypatch.setenv("MAXCHAT_MEDIA_DIR", str(db.parent / "media"))
+    monkeypatch.setenv("MAXCHAT_DEMO", "1" if demo else "0")
+    monkeypatch.setenv("MAXCHAT_SECRETS", "/nonexistent")
+    config._secrets.cache_clear()

@@ -14,7 +14,7 @@ from maxchat_data.store import Store
 from conftest import wait_until
 from maxchat_data.telegram_poll import OFFSET_KEY, Poller
 from tests.conftest import customer_writes
-from tests.fakes import (FakeMessenger, FakeTelegram, FakeWhatsApp, Reply, blocked, error_131047, graph_error,
+from tests.fakes import (FakeMessenger, FakeTelegram, FakeWhatsApp, blocked, error_131047, graph_error,
                          rate_limited, server_error, too_many)
 from tests.fakes.helpers import (JPEG, PDF, PNG, PNID, TG_TOKEN, env_for, ms_event, ms_webhook, tg_message,
                                  tg_update, wa_message, wa_webhook)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from maxchat_data import NotAllowed, ValidationError, config, runtime
+from conftest import point_runtime_at
+from maxchat_data import NotAllowed, ValidationError, runtime
 from maxchat_data.simulator import simulate
 from tests.fakes.helpers import PNG
 
@@ -45,12 +46,7 @@ def test_simulator_only_in_demo_mode(store):
 
 @pytest.fixture
 def page_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("MAXCHAT_DB", str(tmp_path / "page.duckdb"))
-    monkeypatch.setenv("MAXCHAT_MEDIA_DIR", str(tmp_path / "media"))
-    monkeypatch.setenv("MAXCHAT_DEMO", "1")
-    monkeypatch.setenv("MAXCHAT_SECRETS", "/nonexistent")
-    config._secrets.cache_clear()
-    runtime.close()
+    point_runtime_at(tmp_path / "page.duckdb", monkeypatch, demo=True)
     yield
     runtime.close()
 

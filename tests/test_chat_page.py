@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import customer_writes
+from conftest import customer_writes, point_runtime_at
 from maxchat_data import accounts, actions, inbox, labels, runtime, templates
 from maxchat_data.store import utcnow
 
@@ -19,11 +19,8 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("MAXCHAT_DB", str(tmp_path / "page.duckdb"))
-    monkeypatch.setenv("MAXCHAT_MEDIA_DIR", str(tmp_path / "media"))
-    monkeypatch.setenv("MAXCHAT_DEMO", "0")
+    point_runtime_at(tmp_path / "page.duckdb", monkeypatch)
     monkeypatch.setenv("MAXCHAT_ADMIN_PASSWORD", "admin-pass-1")
-    runtime.close()
     store = runtime.store()
     ids = {"budi": accounts.create_agent(store, "budi", "Budi Santoso", "budi-pass-1"),
            "sari": accounts.create_agent(store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor")}

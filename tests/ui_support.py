@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from maxchat_data import accounts, login, runtime
 from maxchat_data.store import Store
+from conftest import point_runtime_at
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_PASSWORD = "admin-pass-1"
@@ -61,9 +62,7 @@ def ui_store(tmp_path, monkeypatch):
     monkeypatch.setattr(app_test_module, "PagesManager", _NavigationOnly)
     runtime.close()
     shutil.copy(_base_db(), tmp_path / "ui.duckdb")
-    monkeypatch.setenv("MAXCHAT_DB", str(tmp_path / "ui.duckdb"))
-    monkeypatch.setenv("MAXCHAT_MEDIA_DIR", str(tmp_path / "media"))
-    monkeypatch.setenv("MAXCHAT_DEMO", "0")
+    point_runtime_at(tmp_path / "ui.duckdb", monkeypatch)
     monkeypatch.setenv("MAXCHAT_ADMIN_USER", "admin")
     monkeypatch.setenv("MAXCHAT_ADMIN_PASSWORD", ADMIN_PASSWORD)
     monkeypatch.delenv("MAXCHAT_SECRET_KEY", raising=False)
