@@ -3,12 +3,12 @@ routes, the login routes and the workers, and owns the DuckDB file."""
 from __future__ import annotations
 
 import sys
-from contextlib import asynccontextmanager
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from maxchat_data import gateway, login, runtime
+from server import login_routes, webhooks
+from server.lifespan import lifespan
 
 # dashboard.py navigates with st.navigation. Streamlit only learns that when
 # st.navigation first runs; until then a pages/ folder beside the main script
@@ -23,12 +23,4 @@ PagesManager.uses_pages_directory = False
 sys.setswitchinterval(0.0002)
 
 
-@asynccontextmanager
-async def lifespan(app):
-    store = runtime.store()
-    with gateway.workers(store):
-        yield {}
-    runtime.close()
-
-
-app = st.App("dashboard.py", routes=[*gateway.routes(), *login.routes()], lifespan=lifespan)
+app = st.App("dashboard.py", routes=[*webhooks.routes(), *login_routes.routes()], lifespan=lifespan)

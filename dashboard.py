@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import accounts, runtime
+from maxchat_data import accounts
+from server import runtime
 from ui import auth
 
 st.set_page_config(page_title="Maxchat Inbox", page_icon=":material/forum:", layout="wide")

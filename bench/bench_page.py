@@ -51,7 +51,7 @@ def bench_page_runs(db: Path, runs: int) -> None:
     os.environ.update(MAXCHAT_DB=str(db), MAXCHAT_MEDIA_DIR=str(db.parent / "media"), MAXCHAT_DEMO="0")
     from streamlit.testing.v1 import AppTest
 
-    from maxchat_data import runtime
+    from server import runtime
     store = runtime.store()
     try:
         (chats,) = store.one("SELECT count(*) FROM chats")

@@ -1,6 +1,6 @@
-"""Maxchat Inbox data and rules: the DuckDB store and every chat rule of
-SPEC.md §1-§8. Imports no streamlit: usable from the app, webhooks, scripts,
-tests and benchmarks alike."""
+"""The data and its rules: the DuckDB store, every chat rule, the channel
+parsers and clients. Imports no web framework (no streamlit, no starlette):
+anything may import it: ``server``, the pages, scripts, tests, benchmarks."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,7 @@
-"""Receiving customer messages: one path for webhooks, long polling, the
-customer simulator, the demo and the benchmarks.
+"""Everything that arrives from a channel is written here: customer
+messages, delivery ticks, read watermarks, template review verdicts, the
+files and profile names fetched after a webhook. One path for webhooks,
+long polling, the customer simulator, the demo and the benchmarks.
 
 Every queued inbound message is merged by the writer into one batch and
 written with a handful of set-based statements (a statement costs about as
@@ -7,13 +9,18 @@ much for 300 rows as for one). The provider message id is the idempotency
 key: the same delivery twice stores one message."""
 from __future__ import annotations
 
+import logging
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from .common import CHANNELS, preview, search_key
 from .errors import ValidationError
-from .media import Attachment
+from .media import Attachment, insert_attachment
 from .store import Store, Writer, batched, utcnow
+from .templates import record_review, verdict_of
+
+log = logging.getLogger(__name__)
 
 KINDS = ("text", "image", "video", "document", "unsupported")
 UNSUPPORTED = "Unsupported message: open it in the customer's app."
@@ -61,6 +68,49 @@ def receive_async(store: Store, message: Inbound):
     and waits once, so they share one commit."""
     message.check()
     return store.submit(_receive_batch, message)
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """An inbound file still at the provider, fetched after the webhook."""
+    channel: str
+    provider_message_id: str
+    ref: str
+    filename: str | None = None
+    mime: str | None = None
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Messenger receipts: every outbound message of the chat sent at or
+    before ``watermark`` is delivered (or read)."""
+    channel: str
+    channel_user_id: str
+    watermark: datetime
+    status: str  # delivered | read
+
+
+@dataclass(frozen=True)
+class TemplateUpdate:
+    provider_template_id: str | None
+    name: str | None
+    language: str | None
+    event: str
+    reason: str | None = None
+
+
+@dataclass
+class Parsed:
+    messages: list[Inbound] = field(default_factory=list)
+    media: list[MediaRef] = field(default_factory=list)
+    statuses: list[DeliveryStatus] = field(default_factory=list)
+    watermarks: list[Watermark] = field(default_factory=list)
+    templates: list[TemplateUpdate] = field(default_factory=list)
+    profiles: list[tuple[str, str]] = field(default_factory=list)  # (channel, user id) to look up
+
+    def __len__(self) -> int:
+        return (len(self.messages) + len(self.statuses) + len(self.watermarks)
+                + len(self.templates))
 
 
 @dataclass
@@ -288,3 +338,165 @@ def _status_batch(w: Writer, updates: list[DeliveryStatus], careful: bool) -> li
             w.execute("UPDATE messages SET status = ? WHERE id = ?", [u.status, message_id])
         out.append(True)
     return out
+
+
+# ---- one webhook at a time ---------------------------------------------------
+def queue_parsed(store: Store, parsed: Parsed) -> list[Future]:
+    """Queue every write of one webhook; the caller waits on all futures and
+    answers 2xx only after they are done."""
+    for m in parsed.messages:
+        m.check()  # refuse the whole webhook before anything is queued
+    futures = [receive_async(store, m) for m in parsed.messages]
+    futures += [store.submit(_pending_media, ref) for ref in parsed.media]
+    futures += [store.submit(_pending_profile, p) for p in parsed.profiles]
+    futures += [record_status_async(store, s) for s in parsed.statuses]
+    futures += [store.submit(_watermark, w) for w in parsed.watermarks]
+    futures += [store.submit(_template_status, t) for t in parsed.templates]
+    return futures
+
+
+def store_parsed(store: Store, parsed: Parsed, timeout: float = 60) -> None:
+    """The blocking form (long polling, the simulator)."""
+    for f in queue_parsed(store, parsed):
+        f.result(timeout)
+
+
+def _dedupe(items, key):
+    seen, out = set(), []
+    for item in items:
+        k = key(item)
+        if k not in seen:
+            seen.add(k)
+            out.append(item)
+    return out
+
+
+@batched
+def _pending_media(w: Writer, refs: list[MediaRef], careful: bool) -> list[None]:
+    unique = _dedupe(refs, lambda r: (r.channel, r.provider_message_id))
+    w.execute("INSERT INTO pending_media (channel, provider_message_id, ref, filename, mime, next_attempt_at)"
+              " SELECT unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), ? ON CONFLICT DO NOTHING",
+              [[r.channel for r in unique], [r.provider_message_id for r in unique], [r.ref for r in unique],
+               [r.filename for r in unique], [r.mime for r in unique], utcnow()])
+    w.touch("fetch")
+    return [None] * len(refs)
+
+
+@batched
+def _pending_profile(w: Writer, people: list[tuple[str, str]], careful: bool) -> list[None]:
+    unique = _dedupe(people, lambda p: p)
+    # done rows stay, so a known customer is never looked up again
+    w.execute("INSERT INTO pending_profiles (channel, channel_user_id, next_attempt_at)"
+              " SELECT unnest(?), unnest(?), ? ON CONFLICT DO NOTHING",
+              [[p[0] for p in unique], [p[1] for p in unique], utcnow()])
+    w.touch("fetch")
+    return [None] * len(people)
+
+
+def _watermark(w: Writer, mark: Watermark) -> int:
+    """Messenger receipts: outbound messages of the chat sent up to the
+    watermark move to delivered/read (never backwards, never from failed)."""
+    allowed = ("'sent'",) if mark.status == "delivered" else ("'sent'", "'delivered'")
+    (n,) = w.one(
+        f"UPDATE messages SET status = ? WHERE direction = 'out' AND status IN ({', '.join(allowed)})"
+        " AND sent_at <= ? AND chat_id IN (SELECT id FROM chats WHERE channel = ? AND channel_user_id = ?)",
+        [mark.status, mark.watermark, mark.channel, mark.channel_user_id]) or (0,)
+    return n
+
+
+def _template_status(w: Writer, t: TemplateUpdate) -> bool:
+    """WhatsApp's review verdict: match by provider id, else name + language."""
+    found = None
+    if t.provider_template_id:
+        found = w.one("SELECT id FROM templates WHERE channel = 'whatsapp' AND provider_template_id = ?",
+                      [t.provider_template_id])
+    if found is None and t.name:
+        found = w.one("SELECT id FROM templates WHERE channel = 'whatsapp' AND name = ? AND language = ?",
+                      [t.name, t.language])
+    if found is None:
+        log.info("template status for unknown template %s/%s ignored", t.provider_template_id, t.name)
+        return False
+    record_review(w, found[0], verdict_of(t.event), t.reason if t.reason != "NONE" else None)
+    if t.provider_template_id:
+        w.execute("UPDATE templates SET provider_template_id = ? WHERE id = ?", [t.provider_template_id, found[0]])
+    return True
+
+
+def set_contact_name(w: Writer, channel: str, channel_user_id: str, name: str) -> None:
+    """A looked-up profile name replaces the placeholder (the raw id) only:
+    a name an agent typed is kept."""
+    found = w.one("SELECT contact_id FROM chats WHERE channel = ? AND channel_user_id = ?", [channel, channel_user_id])
+    if found is None:
+        return
+    w.execute("UPDATE contacts SET name = ? WHERE id = ? AND name = ?", [name, found[0], channel_user_id])
+    w.execute("UPDATE chats SET contact_name = ?, search_name = ? WHERE contact_id = ? AND contact_name = ?",
+              [name, search_key(name), found[0], channel_user_id])
+
+
+# ---- files and names fetched after the webhook -----------------------------
+def template_submitted(store: Store, template_id: int, provider_id: str | None, status: str,
+                       reason: str | None) -> None:
+    """Meta's answer to a template sent for review."""
+    store.write(_template_submitted, template_id, provider_id, status, reason)
+
+
+def _template_submitted(w: Writer, template_id, provider_id, status, reason) -> None:
+    if provider_id:
+        w.execute("UPDATE templates SET provider_template_id = ? WHERE id = ?", [provider_id, template_id])
+    verdict = verdict_of(status)
+    if verdict != "Pending" or reason:
+        record_review(w, template_id, verdict, reason)
+
+
+def media_fetched(store: Store, ref: MediaRef, attachment: Attachment) -> None:
+    """The file of an inbound message is here: attach it."""
+    store.write(_attach, ref, attachment)
+
+
+def _attach(w: Writer, ref: MediaRef, attachment) -> None:
+    found = w.one("SELECT id FROM messages WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
+    if found is not None:
+        attachment_id = insert_attachment(w, attachment, utcnow())
+        w.execute("UPDATE messages SET attachment_id = ? WHERE id = ?", [attachment_id, found[0]])
+    w.execute("DELETE FROM pending_media WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
+
+
+def media_failed(store: Store, ref: MediaRef, reason: str) -> None:
+    """Given up: the message says why its file is missing."""
+    store.write(_media_failed, ref, reason)
+
+
+def _media_failed(w: Writer, ref: MediaRef, reason: str) -> None:
+    w.execute("UPDATE messages SET error = ? WHERE channel = ? AND provider_message_id = ?",
+              [reason, ref.channel, ref.provider_message_id])
+    w.execute("DELETE FROM pending_media WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
+
+
+def media_later(store: Store, ref: MediaRef, when: datetime, error: str) -> None:
+    """One more failed attempt; the next one at ``when``."""
+    store.write(_media_later, ref, when, error)
+
+
+def _media_later(w: Writer, ref: MediaRef, when, error: str) -> None:
+    w.execute("UPDATE pending_media SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+              " WHERE channel = ? AND provider_message_id = ?", [when, error, ref.channel, ref.provider_message_id])
+
+
+def profile_later(store: Store, channel: str, user: str, when: datetime) -> None:
+    store.write(_profile_later, channel, user, when)
+
+
+def _profile_later(w: Writer, channel, user, when) -> None:
+    w.execute("UPDATE pending_profiles SET attempts = attempts + 1, next_attempt_at = ? WHERE channel = ? AND channel_user_id = ?",
+              [when, channel, user])
+
+
+def profile_done(store: Store, channel: str, user: str, name: str | None) -> None:
+    """The looked-up name (or none): never looked up again."""
+    store.write(_profile_done, channel, user, name)
+
+
+def _profile_done(w: Writer, channel, user, name) -> None:
+    if name:
+        set_contact_name(w, channel, user, name)
+    w.execute("UPDATE pending_profiles SET done = TRUE WHERE channel = ? AND channel_user_id = ?", [channel, user])

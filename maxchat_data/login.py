@@ -26,12 +26,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
-from . import config
+from . import config, settings
 
 COOKIE_NAME = "maxchat_session"
-SECRET_SETTING = "session_secret"
 DEFAULT_SESSION_HOURS = 12.0
 CODE_SECONDS = 60.0
 WRONG_CREDENTIALS = "Wrong username or password."
@@ -57,14 +55,12 @@ def secret_key(store) -> bytes:
     configured = config.get("MAXCHAT_SECRET_KEY")
     if configured:
         return configured.encode()
-    from .outbox import get_setting, set_setting
-
     with _key_lock:
         if store.path not in _keys:
-            value = get_setting(store, SECRET_SETTING)
+            value = settings.get(store, settings.SIGNING_KEY)
             if not value:
                 value = secrets.token_hex(32)
-                set_setting(store, SECRET_SETTING, value)
+                settings.put(store, settings.SIGNING_KEY, value)
             _keys[store.path] = value.encode()
         return _keys[store.path]
 
@@ -281,65 +277,3 @@ def active_agent(store, session: Session | None) -> dict | None:
     if agent is None or not agent["active"]:
         return None
     return agent
-
-
-# ---- HTTP routes (served by st.App beside the UI) ---------------------------
-def _secure(request) -> bool:
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
-
-
-def _same_origin(request) -> bool:
-    """Refuse a cross-site POST (login CSRF): when the browser says where the
-    form came from, it must be this host."""
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return True
-    host = request.headers.get("host", "")
-    return origin.split("://", 1)[-1] == host
-
-
-async def session_route(request):
-    """POST /auth/session (form field ``code``): trade a one-time code for
-    the session cookie, then 303 to the app. An unknown, used or expired
-    code goes back to the login form with ``?login=expired``."""
-    from starlette.responses import PlainTextResponse, RedirectResponse
-
-    from . import runtime
-
-    if not _same_origin(request):
-        return PlainTextResponse("Cross-site login refused.", status_code=403)
-    body = (await request.body()).decode("utf-8", "replace")
-    code = (parse_qs(body).get("code") or [""])[0]
-    token = CODES.redeem(code)
-    session = read_token(secret_key(runtime.store()), token) if token else None
-    if session is None:
-        return RedirectResponse("/?login=expired", status_code=303)
-    response = RedirectResponse("/", status_code=303)
-    response.set_cookie(COOKIE_NAME, token, max_age=max(1, int(session.expires_at - time.time())), path="/",
-                        httponly=True, samesite="lax", secure=_secure(request))
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-async def logout_route(request):
-    """GET or POST /auth/logout: revoke the session and clear the cookie."""
-    from starlette.responses import RedirectResponse
-
-    from . import runtime
-
-    token = request.cookies.get(COOKIE_NAME)
-    if token:
-        session = read_token(secret_key(runtime.store()), token)
-        if session is not None:
-            REVOKED.revoke(session)
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=_secure(request))
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def routes() -> list:
-    from starlette.routing import Route
-
-    return [Route("/auth/session", session_route, methods=["POST"]),
-            Route("/auth/logout", logout_route, methods=["GET", "POST"])]

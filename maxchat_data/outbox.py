@@ -53,16 +53,3 @@ def reschedule(store: Store, message_id: int, when: datetime, error: str) -> Non
 def _reschedule(w: Writer, message_id, when, error):
     w.execute("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE message_id = ?",
               [when, error, message_id])
-
-
-def get_setting(store: Store, key: str) -> str | None:
-    found = store.one("SELECT value FROM settings WHERE key = ?", [key])
-    return found[0] if found else None
-
-
-def set_setting(store: Store, key: str, value: str) -> None:
-    store.write(_set_setting, key, value)
-
-
-def _set_setting(w: Writer, key, value):
-    w.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])

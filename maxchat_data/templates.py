@@ -69,10 +69,19 @@ def set_status(store: Store, template_id: int, status: str, reason: str | None =
     """M2: the review's verdict (from WhatsApp's sync, or an admin)."""
     if status not in STATUSES:
         raise ValidationError(f"Status must be one of {', '.join(STATUSES)}.")
-    store.write(_set_status, template_id, status, reason)
+    store.write(record_review, template_id, status, reason)
 
 
-def _set_status(w: Writer, template_id, status, reason):
+# WhatsApp's review words -> ours; anything else (PENDING, PAUSED …) waits.
+PROVIDER_VERDICTS = {"APPROVED": "Accepted", "REJECTED": "Rejected"}
+
+
+def verdict_of(provider_status: str) -> str:
+    return PROVIDER_VERDICTS.get((provider_status or "").upper(), "Pending")
+
+
+def record_review(w: Writer, template_id, status, reason):
+    """Writer side of ``set_status``: the webhook's and the submitter's verdicts too."""
     if not w.one("SELECT 1 FROM templates WHERE id = ?", [template_id]):
         raise NotFound(f"Template {template_id} does not exist.")
     w.execute("UPDATE templates SET status = ?, status_reason = ? WHERE id = ?", [status, reason, template_id])

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import accounts, runtime
+from maxchat_data import accounts
+from server import runtime
 from ui import admin
 from ui.auth import require_role
 

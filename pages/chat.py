@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import accounts, actions, inbox, labels, runtime
+from maxchat_data import accounts, actions, inbox, labels
+from server import runtime
 from maxchat_data.errors import NotFound
 from ui import chat_dialogs, chat_list, chat_state
 from ui.chat_profile import render_profile

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import labels, runtime
+from maxchat_data import labels
+from server import runtime
 from ui import admin
 from ui.auth import require_role
 

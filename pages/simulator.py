@@ -6,7 +6,8 @@ import re
 
 import streamlit as st
 
-from maxchat_data import MaxchatError, runtime
+from maxchat_data import MaxchatError
+from server import runtime
 from maxchat_data.common import CHANNEL_LABELS, CHANNELS
 from maxchat_data.simulator import EXAMPLE_IDS, simulate
 

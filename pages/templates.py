@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import runtime, templates
+from maxchat_data import templates
+from server import runtime
 from maxchat_data.common import CHANNEL_LABELS, CHANNELS
 from ui import admin
 from ui.auth import require_role

@@ -10,7 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from maxchat_data import accounts, config, runtime  # noqa: E402
+from maxchat_data import accounts, config  # noqa: E402
+from server import runtime  # noqa: E402
 from maxchat_data.ingest import Inbound, receive  # noqa: E402
 from maxchat_data.store import Store  # noqa: E402
 

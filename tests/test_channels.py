@@ -6,13 +6,14 @@ import time
 
 import pytest
 
-from maxchat_data import actions, config, outbox, templates
-from maxchat_data.channels import channel_status, clients, store_parsed, messenger, telegram, whatsapp
-from maxchat_data.channels.fetcher import Fetcher
-from maxchat_data.delivery import DeliveryWorker
+from maxchat_data import actions, config, outbox, settings, templates
+from maxchat_data.channels import channel_status, clients, messenger, telegram, whatsapp
+from maxchat_data.ingest import store_parsed
+from server.fetcher import Fetcher
+from server.delivery import DeliveryWorker
 from maxchat_data.store import Store
 from conftest import wait_until
-from maxchat_data.telegram_poll import OFFSET_KEY, Poller
+from server.telegram_poll import OFFSET_KEY, Poller
 from tests.conftest import customer_writes
 from tests.fakes import (FakeMessenger, FakeTelegram, FakeWhatsApp, blocked, error_131047, graph_error,
                          rate_limited, server_error, too_many)
@@ -234,7 +235,7 @@ def test_not_connected_channel_fails_with_how_to_fix(store, team, fakes, monkeyp
 
 
 def test_network_error_is_retried_until_the_limit(store, team, fakes, monkeypatch):
-    from maxchat_data import delivery
+    from server import delivery
     monkeypatch.setattr(delivery, "MAX_ATTEMPTS", 2)
     dead = telegram.Client(base="http://127.0.0.1:9", token=TG_TOKEN)
     w = DeliveryWorker(store, {"telegram": dead}, poll=0.05).start()
@@ -346,7 +347,7 @@ def test_polling_offsets_survive_a_restart_with_nothing_lost_or_repeated(tmp_pat
     ids = [tg.push(tg_message(100 + i, f"m{i}", message_id=i + 1)) for i in range(3)]
     s1 = Store(path, tmp_path / "media")
     assert Poller(s1, telegram.Client(), timeout=1).poll_once() == 3
-    assert outbox.get_setting(s1, OFFSET_KEY) == str(ids[-1] + 1)
+    assert settings.get(s1, OFFSET_KEY) == str(ids[-1] + 1)
     s1.close()
 
     more = [tg.push(tg_message(200 + i, f"n{i}", message_id=i + 1)) for i in range(2)]
@@ -368,13 +369,13 @@ def test_polling_crash_before_the_offset_is_saved_reprocesses_without_duplicates
 
     def crash(*a):
         raise RuntimeError("killed before saving the offset")
-    monkeypatch.setattr(outbox, "set_setting", crash)
+    monkeypatch.setattr(settings, "put", crash)
     with pytest.raises(RuntimeError):
         poller.poll_once()
     monkeypatch.undo()
     assert poller.poll_once() == 1  # the same update again (the offset was never acknowledged)
     assert store.one("SELECT count(*) FROM messages WHERE direction = 'in'")[0] == 1
-    assert outbox.get_setting(store, OFFSET_KEY) is not None
+    assert settings.get(store, OFFSET_KEY) is not None
 
 
 def test_polling_thread_runs_and_skips_a_malformed_update(store, fakes):
@@ -385,7 +386,7 @@ def test_polling_thread_runs_and_skips_a_malformed_update(store, fakes):
     poller = Poller(store, telegram.Client(), timeout=1).start()
     try:
         assert wait_until(lambda: store.one("SELECT count(*) FROM messages WHERE direction = 'in'")[0] == 1, 5)
-        assert wait_until(lambda: outbox.get_setting(store, OFFSET_KEY) == "1001", 5)
+        assert wait_until(lambda: settings.get(store, OFFSET_KEY) == "1001", 5)
     finally:
         poller.stop()
 

@@ -5,7 +5,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import point_runtime_at
-from maxchat_data import NotAllowed, ValidationError, runtime
+from maxchat_data import NotAllowed, ValidationError
+from server import runtime
 from maxchat_data.simulator import simulate
 from tests.fakes.helpers import PNG
 

@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import customer_writes, point_runtime_at
-from maxchat_data import accounts, actions, inbox, labels, runtime, templates
+from maxchat_data import accounts, actions, inbox, labels, templates
+from server import runtime
 from maxchat_data.store import utcnow
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "chat.py")

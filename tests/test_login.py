@@ -8,6 +8,7 @@ import pytest
 from starlette.applications import Starlette
 
 from maxchat_data import accounts, login
+from server import login_routes
 from ui_support import ADMIN_PASSWORD, ui_store  # noqa: F401
 
 KEY = b"k" * 32
@@ -195,7 +196,7 @@ class Client:
 
 @pytest.fixture
 def client(ui_store):  # noqa: F811
-    return Client(Starlette(routes=login.routes()))
+    return Client(Starlette(routes=login_routes.routes()))
 
 
 def _code_for(store, agent_id):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from maxchat_data import config, inbox, outbox
+from maxchat_data import config, inbox, settings
 from maxchat_data.errors import ValidationError
 from maxchat_data.store import Store
 
@@ -24,7 +24,7 @@ def test_migrations_apply_once_and_survive_reopen(tmp_path):
     s = Store(tmp_path / "m.duckdb", tmp_path / "media")
     try:
         assert s.all("SELECT version FROM schema_migrations") == applied
-        assert outbox.get_setting(s, "k") == "v"
+        assert settings.get(s, "k") == "v"
         migrations = sorted(p.name for p in (ROOT / "maxchat_data" / "migrations").glob("*.sql"))
         assert [v for (v,) in sorted(applied)] == [int(m.split("_")[0]) for m in migrations]
     finally:

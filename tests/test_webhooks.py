@@ -1,4 +1,4 @@
-"""The webhook routes in-process (Starlette TestClient on gateway.routes())
+"""The webhook routes in-process (Starlette TestClient on webhooks.routes())
 with a temporary store: verification, parsing of every kind, statuses,
 templates, and every kind of bad input."""
 from __future__ import annotations
@@ -9,7 +9,9 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from maxchat_data import config, gateway, runtime, templates
+from maxchat_data import config, templates
+from server import lifespan, webhooks
+from server import runtime
 from tests.fakes.helpers import (MS_SECRET, MS_VERIFY, PNID, TG_SECRET, WA_SECRET, WA_VERIFY, body_of, env_for,
                                  meta_headers, ms_event, ms_receipt, ms_webhook, tg_message, tg_update, wa_message,
                                  wa_status, wa_template_update, wa_webhook)
@@ -27,7 +29,7 @@ def gw(tmp_path, monkeypatch):
         monkeypatch.setenv(k, v)
     config._secrets.cache_clear()
     runtime.close()
-    client = TestClient(Starlette(routes=gateway.routes()))
+    client = TestClient(Starlette(routes=webhooks.routes()))
     yield client, runtime.store()
     runtime.close()
     config._secrets.cache_clear()
@@ -382,7 +384,7 @@ def test_tcp_nodelay_is_set_on_listening_sockets_and_inherited():
     listener.listen()
     fds_before = len(os.listdir("/proc/self/fd"))
     try:
-        assert gateway.tcp_nodelay_on_listeners() >= 1
+        assert lifespan.tcp_nodelay_on_listeners() >= 1
         assert len(os.listdir("/proc/self/fd")) == fds_before  # no descriptor leaked
         client = socket.create_connection(listener.getsockname())
         accepted, _ = listener.accept()

@@ -1,5 +1,5 @@
 """Fixtures for page tests (AppTest) and the login routes: the process store
-(``maxchat_data.runtime``) pointed at a temporary database, with the admin
+(``server.runtime``) pointed at a temporary database, with the admin
 the live server also has (admin / admin-pass-1), and fresh login state."""
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import streamlit.testing.v1.app_test as app_test_module
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from maxchat_data import accounts, login, runtime
+from maxchat_data import accounts, login
+from server import runtime
 from maxchat_data.store import Store
 from conftest import point_runtime_at
 

@@ -13,7 +13,8 @@ import time
 
 import streamlit as st
 
-from maxchat_data import accounts, login, runtime
+from maxchat_data import accounts, login
+from server import runtime
 
 AGENT_KEY = "agent"
 _SESSION = "_auth_session"      # the login.Session behind this browser session

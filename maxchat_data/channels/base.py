@@ -6,13 +6,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import requests
 
 from .. import config
-from ..ingest import DeliveryStatus, Inbound
 
 MAX_MEDIA = 16 * 1024 * 1024  # inbound files larger than this are not fetched
 TIMEOUT = (5, 30)             # (connect, read) seconds on every provider call
@@ -34,49 +32,6 @@ class RetryLater(Exception):
     def __init__(self, reason: str, retry_after: float | None = None):
         super().__init__(reason)
         self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class MediaRef:
-    """An inbound file still at the provider, fetched after the webhook."""
-    channel: str
-    provider_message_id: str
-    ref: str
-    filename: str | None = None
-    mime: str | None = None
-
-
-@dataclass(frozen=True)
-class Watermark:
-    """Messenger receipts: every outbound message of the chat sent at or
-    before ``watermark`` is delivered (or read)."""
-    channel: str
-    channel_user_id: str
-    watermark: datetime
-    status: str  # delivered | read
-
-
-@dataclass(frozen=True)
-class TemplateUpdate:
-    provider_template_id: str | None
-    name: str | None
-    language: str | None
-    event: str
-    reason: str | None = None
-
-
-@dataclass
-class Parsed:
-    messages: list[Inbound] = field(default_factory=list)
-    media: list[MediaRef] = field(default_factory=list)
-    statuses: list[DeliveryStatus] = field(default_factory=list)
-    watermarks: list[Watermark] = field(default_factory=list)
-    templates: list[TemplateUpdate] = field(default_factory=list)
-    profiles: list[tuple[str, str]] = field(default_factory=list)  # (channel, user id) to look up
-
-    def __len__(self) -> int:
-        return (len(self.messages) + len(self.statuses) + len(self.watermarks)
-                + len(self.templates))
 
 
 def meta_signature_ok(secret: str, body: bytes, header: str | None) -> bool:

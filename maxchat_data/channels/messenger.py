@@ -7,9 +7,9 @@ from pathlib import Path
 
 import requests
 
-from ..ingest import DeliveryStatus, Inbound
-from .base import (WINDOW_CLOSED, ApiClient, BadPayload, MediaRef, Parsed, Permanent, RetryLater, Watermark, call,
-                   download, from_epoch, json_of, need, retry_after_header)
+from ..ingest import DeliveryStatus, Inbound, MediaRef, Parsed, Watermark
+from .base import (WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, call, download, from_epoch,
+                   json_of, need, retry_after_header)
 
 log = logging.getLogger(__name__)
 CHANNEL = "messenger"

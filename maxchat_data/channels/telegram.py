@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..ingest import Inbound
-from .base import ApiClient, BadPayload, MediaRef, Parsed, Permanent, RetryLater, call, download, from_epoch, json_of
+from ..ingest import Inbound, MediaRef, Parsed
+from .base import ApiClient, BadPayload, Permanent, RetryLater, call, download, from_epoch, json_of
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"

@@ -8,9 +8,9 @@ from pathlib import Path
 import requests
 
 from .. import config
-from ..ingest import DeliveryStatus, Inbound
-from .base import (MAX_MEDIA, WINDOW_CLOSED, ApiClient, BadPayload, MediaRef, Parsed, Permanent, RetryLater,
-                   TemplateUpdate, call, download, from_epoch, json_of, need, retry_after_header)
+from ..ingest import DeliveryStatus, Inbound, MediaRef, Parsed, TemplateUpdate
+from .base import (MAX_MEDIA, WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, call, download,
+                   from_epoch, json_of, need, retry_after_header)
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"

@@ -1,5 +1,5 @@
-"""HTTP routes served beside the Streamlit app (st.App routes) and the
-background workers its lifespan starts.
+"""The webhook routes of the three channels and ``/healthz``, served beside
+the Streamlit app (st.App routes).
 
 A webhook is checked (signature over the raw bytes, constant time) before it
 is parsed, parsed completely before anything is queued, then every write is
@@ -12,19 +12,19 @@ import asyncio
 import hmac
 import json
 import logging
-import os
-import socket
-from contextlib import contextmanager
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import config, runtime
-from .channels import BadPayload, messenger, queue_parsed, telegram, whatsapp
-from .channels.base import meta_signature_ok
-from .errors import ValidationError
+from maxchat_data import config
+from maxchat_data.channels import BadPayload, messenger, telegram, whatsapp
+from maxchat_data.channels.base import meta_signature_ok
+from maxchat_data.errors import ValidationError
+from maxchat_data.ingest import queue_parsed
+
+from . import runtime
 
 log = logging.getLogger(__name__)
 OK = PlainTextResponse("ok")
@@ -140,60 +140,3 @@ def routes() -> list[Route]:
         Route("/webhooks/messenger", messenger_post, methods=["POST"]),
         Route("/webhooks/telegram", telegram_post, methods=["POST"]),
     ]
-
-
-def tcp_nodelay_on_listeners() -> int:
-    """Streamlit binds its listening socket itself with proto 0, so asyncio
-    skips TCP_NODELAY on accepted connections; uvicorn writes headers and body
-    separately, and Nagle + delayed ACK then add ~40 ms to every keep-alive
-    response. Linux copies TCP_NODELAY from the listener to accepted sockets,
-    so set it on this process's listening TCP sockets. Returns how many."""
-    done = 0
-    try:
-        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
-    except OSError:
-        return 0
-    for fd in fds:
-        try:
-            dup = os.dup(fd)
-        except OSError:
-            continue  # closed meanwhile (e.g. the listdir's own fd)
-        try:
-            s = socket.socket(fileno=dup)
-        except OSError:
-            os.close(dup)
-            continue  # not a socket
-        try:
-            if (s.family in (socket.AF_INET, socket.AF_INET6) and s.type == socket.SOCK_STREAM
-                    and s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)):
-                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                done += 1
-        except OSError:
-            pass
-        finally:
-            s.close()  # closes the duplicate only
-    return done
-
-
-@contextmanager
-def workers(store):
-    """Outbound delivery, inbound media/profile fetching, and Telegram long
-    polling when a bot token is set without a webhook secret. A channel
-    without credentials just stays idle."""
-    from .channels import clients
-    from .channels.fetcher import Fetcher
-    from .delivery import DeliveryWorker
-    from .telegram_poll import Poller
-
-    if tcp_nodelay_on_listeners():
-        log.debug("TCP_NODELAY set on the listening socket")
-    shared = clients()
-    running = [DeliveryWorker(store, shared).start(), Fetcher(store, shared).start()]
-    if config.get("TELEGRAM_BOT_TOKEN") and not config.get("TELEGRAM_WEBHOOK_SECRET"):
-        running.append(Poller(store, telegram.Client()).start())
-        log.info("Telegram long polling started")
-    try:
-        yield running
-    finally:
-        for worker in reversed(running):
-            worker.stop()

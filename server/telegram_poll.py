@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import logging
 
-from . import outbox
-from .channels import BadPayload, RetryLater, Permanent, store_parsed, telegram
-from .channels.base import backoff
-from .errors import ValidationError
-from .store import Store
+from maxchat_data import settings
+from maxchat_data.channels import BadPayload, Permanent, RetryLater, telegram
+from maxchat_data.channels.base import backoff
+from maxchat_data.errors import ValidationError
+from maxchat_data.ingest import Parsed, store_parsed
+from maxchat_data.store import Store
+
 from .worker import Worker
 
 log = logging.getLogger(__name__)
-OFFSET_KEY = "telegram.offset"
+OFFSET_KEY = settings.TELEGRAM_OFFSET
 
 
 class Poller(Worker):
@@ -50,7 +52,7 @@ class Poller(Worker):
                 self._stop.wait(backoff(min(failures, 6)))
 
     def poll_once(self) -> int:
-        saved = outbox.get_setting(self.store, OFFSET_KEY)
+        saved = settings.get(self.store, OFFSET_KEY)
         updates = self.client.get_updates(int(saved) if saved else None, self.timeout)
         if not updates:
             return 0
@@ -66,7 +68,7 @@ class Poller(Worker):
                 log.warning("Telegram update %s skipped: %s", update.get("update_id") if isinstance(update, dict) else "?", exc)
                 continue
             good.append(parsed)
-        merged = telegram.Parsed()
+        merged = Parsed()
         for p in good:
             merged.messages += p.messages
             merged.media += p.media
@@ -74,5 +76,5 @@ class Poller(Worker):
         last = max((u["update_id"] for u in updates if isinstance(u, dict) and isinstance(u.get("update_id"), int)),
                    default=None)
         if last is not None:
-            outbox.set_setting(self.store, OFFSET_KEY, str(last + 1))
+            settings.put(self.store, OFFSET_KEY, str(last + 1))
         return len(merged.messages)

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from .store import Store
+from maxchat_data.store import Store
 
 log = logging.getLogger(__name__)
 

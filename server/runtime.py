@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from . import accounts, config, demo, open_store
-from .store import Store
+from maxchat_data import accounts, config, demo, open_store
+from maxchat_data.store import Store
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()

@@ -12,10 +12,11 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from . import outbox
-from .channels import Permanent, RetryLater, clients as make_clients
-from .channels.base import backoff
-from .store import Store, utcnow
+from maxchat_data import outbox
+from maxchat_data.channels import Permanent, RetryLater, clients as make_clients
+from maxchat_data.channels.base import backoff
+from maxchat_data.store import Store, utcnow
+
 from .worker import TopicWorker
 
 log = logging.getLogger(__name__)

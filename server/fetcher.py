@@ -9,12 +9,13 @@ import mimetypes
 import time
 from datetime import timedelta
 
-from .. import config
-from ..media import insert_attachment, save, sniff
-from ..store import Store, Writer, utcnow
-from ..worker import TopicWorker
-from . import set_contact_name
-from .base import MediaRef, Permanent, RetryLater, backoff
+from maxchat_data import config, ingest
+from maxchat_data.channels.base import Permanent, RetryLater, backoff
+from maxchat_data.ingest import MediaRef
+from maxchat_data.media import save, sniff
+from maxchat_data.store import Store, utcnow
+
+from .worker import TopicWorker
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
@@ -61,9 +62,9 @@ class Fetcher(TopicWorker):
                 self._template_retry_at = time.monotonic() + backoff(3, exc.retry_after)
                 break
             except Permanent as exc:
-                self.store.write(_template_submitted, tpl["id"], None, "REJECTED", f"Meta refused it: {exc}")
+                ingest.template_submitted(self.store, tpl["id"], None, "REJECTED", f"Meta refused it: {exc}")
             else:
-                self.store.write(_template_submitted, tpl["id"], provider_id, status, None)
+                ingest.template_submitted(self.store, tpl["id"], provider_id, status, None)
         return len(todo)
 
     def _media(self, ref: MediaRef, attempts: int, kind: str) -> None:
@@ -80,15 +81,15 @@ class Fetcher(TopicWorker):
             attachment = save(self.store.media_dir, name, data, mime, sniffed_kind)
         except Permanent as exc:
             log.info("media of %s dropped: %s", ref.provider_message_id, exc)
-            self.store.write(_media_failed, ref, f"The file could not be fetched: {exc}")
+            ingest.media_failed(self.store, ref, f"The file could not be fetched: {exc}")
         except RetryLater as exc:
             if attempts + 1 >= MAX_ATTEMPTS:
-                self.store.write(_media_failed, ref, f"The file could not be fetched: {exc}")
+                ingest.media_failed(self.store, ref, f"The file could not be fetched: {exc}")
             else:
                 when = utcnow() + timedelta(seconds=backoff(attempts, exc.retry_after))
-                self.store.write(_media_later, ref, when, str(exc))
+                ingest.media_later(self.store, ref, when, str(exc))
         else:
-            self.store.write(_attach, ref, attachment)
+            ingest.media_fetched(self.store, ref, attachment)
 
     def _profile(self, channel: str, user: str, attempts: int) -> None:
         client = self.clients.get(channel)
@@ -98,48 +99,8 @@ class Fetcher(TopicWorker):
                 name = client.profile(user)
         except RetryLater:
             if attempts + 1 < MAX_ATTEMPTS:
-                self.store.write(_profile_later, channel, user, utcnow() + timedelta(seconds=backoff(attempts)))
+                ingest.profile_later(self.store, channel, user, utcnow() + timedelta(seconds=backoff(attempts)))
                 return
         except Permanent as exc:
             log.info("profile of %s not available: %s", user, exc)
-        self.store.write(_profile_done, channel, user, name)
-
-
-def _template_submitted(w: Writer, template_id, provider_id, status, reason) -> None:
-    from ..templates import _set_status
-    from . import TEMPLATE_STATUS
-    if provider_id:
-        w.execute("UPDATE templates SET provider_template_id = ? WHERE id = ?", [provider_id, template_id])
-    verdict = TEMPLATE_STATUS.get(status.upper(), "Pending")
-    if verdict != "Pending" or reason:
-        _set_status(w, template_id, verdict, reason)
-
-
-def _attach(w: Writer, ref: MediaRef, attachment) -> None:
-    found = w.one("SELECT id FROM messages WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
-    if found is not None:
-        attachment_id = insert_attachment(w, attachment, utcnow())
-        w.execute("UPDATE messages SET attachment_id = ? WHERE id = ?", [attachment_id, found[0]])
-    w.execute("DELETE FROM pending_media WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
-
-
-def _media_failed(w: Writer, ref: MediaRef, reason: str) -> None:
-    w.execute("UPDATE messages SET error = ? WHERE channel = ? AND provider_message_id = ?",
-              [reason, ref.channel, ref.provider_message_id])
-    w.execute("DELETE FROM pending_media WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
-
-
-def _media_later(w: Writer, ref: MediaRef, when, error: str) -> None:
-    w.execute("UPDATE pending_media SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
-              " WHERE channel = ? AND provider_message_id = ?", [when, error, ref.channel, ref.provider_message_id])
-
-
-def _profile_later(w: Writer, channel, user, when) -> None:
-    w.execute("UPDATE pending_profiles SET attempts = attempts + 1, next_attempt_at = ? WHERE channel = ? AND channel_user_id = ?",
-              [when, channel, user])
-
-
-def _profile_done(w: Writer, channel, user, name) -> None:
-    if name:
-        set_contact_name(w, channel, user, name)
-    w.execute("UPDATE pending_profiles SET done = TRUE WHERE channel = ? AND channel_user_id = ?", [channel, user])
+        ingest.profile_done(self.store, channel, user, name)

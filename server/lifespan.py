@@ -1,0 +1,79 @@
+"""What the process starts and stops around serving: the background
+workers, and TCP_NODELAY on Streamlit's listening socket."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from contextlib import asynccontextmanager, contextmanager
+
+from maxchat_data import config
+from maxchat_data.channels import clients, telegram
+
+from . import runtime
+from .delivery import DeliveryWorker
+from .fetcher import Fetcher
+from .telegram_poll import Poller
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app):
+    """st.App's lifespan: open the store, run the workers, close on the way out."""
+    store = runtime.store()
+    with workers(store):
+        yield {}
+    runtime.close()
+
+
+def tcp_nodelay_on_listeners() -> int:
+    """Streamlit binds its listening socket itself with proto 0, so asyncio
+    skips TCP_NODELAY on accepted connections; uvicorn writes headers and body
+    separately, and Nagle + delayed ACK then add ~40 ms to every keep-alive
+    response. Linux copies TCP_NODELAY from the listener to accepted sockets,
+    so set it on this process's listening TCP sockets. Returns how many."""
+    done = 0
+    try:
+        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        return 0
+    for fd in fds:
+        try:
+            dup = os.dup(fd)
+        except OSError:
+            continue  # closed meanwhile (e.g. the listdir's own fd)
+        try:
+            s = socket.socket(fileno=dup)
+        except OSError:
+            os.close(dup)
+            continue  # not a socket
+        try:
+            if (s.family in (socket.AF_INET, socket.AF_INET6) and s.type == socket.SOCK_STREAM
+                    and s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                done += 1
+        except OSError:
+            pass
+        finally:
+            s.close()  # closes the duplicate only
+    return done
+
+
+@contextmanager
+def workers(store):
+    """Outbound delivery, inbound media/profile fetching, and Telegram long
+    polling when a bot token is set without a webhook secret. A channel
+    without credentials just stays idle."""
+    if tcp_nodelay_on_listeners():
+        log.debug("TCP_NODELAY set on the listening socket")
+    shared = clients()
+    running = [DeliveryWorker(store, shared).start(), Fetcher(store, shared).start()]
+    if config.get("TELEGRAM_BOT_TOKEN") and not config.get("TELEGRAM_WEBHOOK_SECRET"):
+        running.append(Poller(store, telegram.Client()).start())
+        log.info("Telegram long polling started")
+    try:
+        yield running
+    finally:
+        for worker in reversed(running):
+            worker.stop()
