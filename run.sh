@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Run Maxchat Inbox from a fresh clone: installs what it needs into .venv,
-# then serves the app (UI, webhooks, workers) in one process.
+# then serves the app (UI, webhooks, workers) in one process. This command
+# is the demo: MAXCHAT_DEMO=1 fills an empty database with a living inbox
+# and the README's demo logins. For real use, see "Running it for real".
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ ! -x .venv/bin/python ]; then
@@ -8,5 +10,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
 export MAXCHAT_DEMO="${MAXCHAT_DEMO:-1}"
-exec .venv/bin/python -m streamlit run app.py \
-  --server.port "${MAXCHAT_PORT:-8501}" --server.headless true --browser.gatherUsageStats false "$@"
+address="${MAXCHAT_ADDRESS:-127.0.0.1}"
+port="${MAXCHAT_PORT:-8501}"
+if [ "$MAXCHAT_DEMO" = 1 ]; then
+  echo "Maxchat Inbox demo: open http://${address}:${port} and log in as admin / admin1234 (agents: budi / demo1234)"
+fi
+exec .venv/bin/python -m streamlit run app.py --server.address "$address" \
+  --server.port "$port" --server.headless true --browser.gatherUsageStats false "$@"

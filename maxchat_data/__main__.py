@@ -2,43 +2,71 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
 import time
 
-from . import accounts, config, demo, open_store
+from . import MaxchatError, accounts, config, demo, open_store
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m maxchat_data")
     parser.add_argument("--db", help="database file (default: MAXCHAT_DB)")
     sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="fill the database with demo chats")
+    d = sub.add_parser("demo", help="fill the database with demo chats and the demo logins")
     d.add_argument("--chats", type=int, default=60)
     d.add_argument("--messages-per-chat", type=float, default=6.0)
     d.add_argument("--days", type=float, default=2.0, help="spread of last activity, in days")
     d.add_argument("--seed", type=int, default=7)
     sub.add_parser("migrate", help="create or upgrade the schema")
-    a = sub.add_parser("create-admin", help="add an admin account")
+    a = sub.add_parser("create-admin", help="add an admin account (asks for the password)")
     a.add_argument("username")
-    a.add_argument("password")
+    p = sub.add_parser("set-password", help="set an agent's password (asks for it; ends their sessions)")
+    p.add_argument("username")
     args = parser.parse_args(argv)
 
-    store = open_store(args.db)
+    try:
+        store = open_store(args.db)
+    except MaxchatError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     try:
         if args.command == "demo":
             accounts.bootstrap_admin(store, config.get("MAXCHAT_ADMIN_USER"),
-                                     config.get("MAXCHAT_ADMIN_PASSWORD") or "admin1234")
+                                     config.get("MAXCHAT_ADMIN_PASSWORD") or demo.DEMO_ADMIN_PASSWORD)
             started = time.perf_counter()
             made = demo.generate(store, args.chats, args.messages_per_chat, args.seed, args.days)
             print(f"added {made['chats']} chats and {made['messages']} messages"
                   f" in {time.perf_counter() - started:.1f} s to {store.path}")
         elif args.command == "create-admin":
-            accounts.create_agent(store, args.username, args.username, args.password, "admin")
+            accounts.create_agent(store, args.username, args.username, _new_password(), "admin")
             print(f"admin {args.username} created")
+        elif args.command == "set-password":
+            agent = next((a for a in accounts.list_agents(store) if a["username"] == args.username.lower()), None)
+            if agent is None:
+                raise MaxchatError(f"There is no agent {args.username!r}.")
+            accounts.update_agent(store, agent["id"], None, display_name=agent["display_name"], role=agent["role"],
+                                  active=agent["active"], password=_new_password())
+            print(f"password of {agent['username']} changed")
         else:
             print(f"schema up to date in {store.path}")
+    except MaxchatError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     finally:
         store.close()
     return 0
+
+
+def _new_password() -> str:
+    """From the terminal (twice), or one line of standard input: never an
+    argument, which other users of the machine can read in the process list."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise MaxchatError("The two passwords differ.")
+    return first
 
 
 if __name__ == "__main__":

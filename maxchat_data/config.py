@@ -10,7 +10,7 @@ from pathlib import Path
 DEFAULTS = {
     "MAXCHAT_DB": "data/maxchat.duckdb",
     "MAXCHAT_MEDIA_DIR": "data/media",
-    "MAXCHAT_DEMO": "1",
+    "MAXCHAT_DEMO": "0",  # demo logins and data only when asked for (run.sh asks)
     "MAXCHAT_PORT": "8501",
     "MAXCHAT_ADMIN_USER": "admin",
     "MAXCHAT_ADMIN_PASSWORD": "",

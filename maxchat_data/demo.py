@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import accounts, labels, templates
+from . import accounts, labels, settings, templates
 from .common import CHANNELS, preview, search_key
 from .store import Store, Writer, utcnow
 
 DEMO_PASSWORD = "demo1234"
+DEMO_ADMIN_PASSWORD = "admin1234"  # the demo's first admin, unless MAXCHAT_ADMIN_PASSWORD says otherwise
 DEMO_AGENTS = [  # username, display name, role, active
     ("sari", "Sari Wulandari", "supervisor", True),
     ("budi", "Budi Santoso", "agent", True),
@@ -80,6 +81,7 @@ def generate(store: Store, chats: int, messages_per_chat: float = 8.0, seed: int
              spread_days: float = 3.0) -> dict:
     """Add ``chats`` chats with about ``messages_per_chat`` messages each.
     Every status, channel and label appears; some windows are closed."""
+    settings.put(store, settings.DEMO_DATA, "1")  # remembered: demo logins are refused outside demo mode
     seed_reference_data(store)
     agents = [a["id"] for a in accounts.list_agents(store, active_only=True)]
     label_ids = [l["id"] for l in labels.list_labels(store)]
@@ -193,3 +195,12 @@ def seed_if_empty(store: Store, chats: int = 60) -> bool:
     generate(store, chats, messages_per_chat=6, spread_days=2.0)
     return True
 
+
+def known_logins_left(store: Store) -> list[str]:
+    """Active accounts of a database once filled with demo data that still
+    log in with a password printed in the README: outside demo mode the
+    server refuses to start with them."""
+    if settings.get(store, settings.DEMO_DATA) != "1":
+        return []
+    return [a["username"] for a in accounts.list_agents(store, active_only=True)
+            if any(accounts.authenticate(store, a["username"], p) for p in (DEMO_PASSWORD, DEMO_ADMIN_PASSWORD))]

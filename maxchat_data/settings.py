@@ -1,11 +1,13 @@
 """Small values the app keeps in the database: the cookie-signing key made
-on first start, the Telegram long-polling offset."""
+on first start, the Telegram long-polling offset, whether demo data was
+ever loaded."""
 from __future__ import annotations
 
 from .store import Store, Writer
 
 SIGNING_KEY = "session_secret"
 TELEGRAM_OFFSET = "telegram.offset"
+DEMO_DATA = "demo_data"
 
 
 def get(store: Store, key: str) -> str | None:

@@ -146,13 +146,29 @@ class Writer:
         return self.execute(sql, params).fetchall()
 
 
+class DatabaseInUse(MaxchatError):
+    """Another process holds the database file."""
+
+
+def _connect(path: str) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(path)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        # DuckDB's own words name the other process (its PID): keep them.
+        raise DatabaseInUse(
+            f"The database {path} is in use by another process: one Maxchat server owns its file."
+            f" Stop that server first, or use another MAXCHAT_DB. ({exc})") from None
+
+
 class Store:
     def __init__(self, path: str | os.PathLike, media_dir: str | os.PathLike | None = None):
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.media_dir = Path(media_dir or Path(self.path).parent / "media")
         self.media_dir.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(self.path)
+        self._con = _connect(self.path)
         self._con.execute("SET TimeZone='UTC'")
         # DuckDB checkpoints inside a commit once the WAL passes the threshold;
         # at the default 16 MB that stalls the writer every few seconds under

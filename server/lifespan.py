@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import stat
+import sys
 from contextlib import asynccontextmanager, contextmanager
 
-from maxchat_data import config
+from maxchat_data import MaxchatError, config
 from maxchat_data.channels import clients, telegram
 
 from . import runtime
@@ -21,7 +23,12 @@ log = logging.getLogger(__name__)
 @asynccontextmanager
 async def lifespan(app):
     """st.App's lifespan: open the store, run the workers, close on the way out."""
-    store = runtime.store()
+    try:
+        store = runtime.store()
+    except MaxchatError as exc:
+        # A refusal to start (file in use, demo passwords): one clear line.
+        print(f"Maxchat Inbox cannot start: {exc}", file=sys.stderr, flush=True)
+        raise
     with workers(store):
         yield {}
     runtime.close()
@@ -39,15 +46,16 @@ def tcp_nodelay_on_listeners() -> int:
     except OSError:
         return 0
     for fd in fds:
+        # Look before duplicating: closing a duplicate of the database file's
+        # descriptor would drop this process's lock on it (POSIX locks belong
+        # to the process and go with any close), letting a second writer in.
         try:
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
             dup = os.dup(fd)
         except OSError:
             continue  # closed meanwhile (e.g. the listdir's own fd)
-        try:
-            s = socket.socket(fileno=dup)
-        except OSError:
-            os.close(dup)
-            continue  # not a socket
+        s = socket.socket(fileno=dup)
         try:
             if (s.family in (socket.AF_INET, socket.AF_INET6) and s.type == socket.SOCK_STREAM
                     and s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)):
