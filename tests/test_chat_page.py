@@ -175,9 +175,15 @@ def test_archive_and_unarchive_with_confirmation(three):
     assert c["desi"] not in listed(at)
     ok(at.button(key="chat_archived_btn").click().run())
     assert listed(at) == {c["desi"]} and at.query_params["archived"] == "1"
+    # The view is unmistakable: no tab is shown as chosen, the way back is in their place.
+    assert "chat_tab" not in {b.key for b in at.get("button_group")}
+    assert any("Archived chats" in m.value for m in at.markdown)
     ok(at.button(key="chat_unarchive").click().run())
     ok(at.button(key="chat_confirm_ok").click().run())
     assert not inbox.get_chat(store, c["desi"])["archived"]
+    ok(at.button(key="chat_archived_back").click().run())
+    assert "archived" not in at.query_params and c["desi"] in listed(at)
+    assert not any("Archived chats" in m.value for m in at.markdown)
 
 
 def test_block_locks_composer_and_unblock_unlocks(three):
@@ -332,13 +338,16 @@ def test_new_inbound_raises_toast_when_bell_on_and_nothing_when_off(three):
     assert at.toggle(key="chat_bell").value is True
     customer_writes(store, "6281", "Masih ada stok?", name="Rina Kusuma")
     ok(at.run())
-    assert any("Rina Kusuma" in t.value and "Masih ada stok" in t.value for t in at.toast)
+    # The pop-up is drawn in the page (st.toast from a fragment would close an open dialog).
+    assert any(t.value == "Masih ada stok?" for t in at.text)
+    assert any("Rina Kusuma" in m.value and ":material/chat:" in m.value for m in at.markdown)
+    assert not at.toast
     assert len(at.get("audio")) == 1
     ok(at.toggle(key="chat_bell").set_value(False).run())
     assert accounts.get_agent(store, ids["budi"])["notify"] is False  # persisted
     customer_writes(store, "6281", "Halo?", name="Rina Kusuma")
     ok(at.run())
-    assert not at.toast and not at.get("audio")
+    assert not any(t.value == "Halo?" for t in at.text) and not at.get("audio")
     # A new browser session reads the persisted preference.
     assert ok(run_as(store, ids["budi"])).toggle(key="chat_bell").value is False
 

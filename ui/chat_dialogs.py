@@ -89,7 +89,9 @@ def template_dialog(store, agent: dict, chat: dict) -> None:
         key = f"chat_tpl_{tid}_{n}"
         if key not in st.session_state:
             st.session_state[key] = chat["contact_name"] if n == 1 else ""  # {{1}} is usually the name
-        values.append(st.text_input(f"{{{{{n}}}}}", key=key))
+        # live: each pause in typing is committed, so a live update that
+        # redraws the page (and this pop-up) finds every value already here.
+        values.append(st.text_input(f"{{{{{n}}}}}", key=key, live=True))
     try:
         text = templates.render(tpl["body"], tpl["variables"], values)
     except ValidationError:

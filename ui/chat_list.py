@@ -2,6 +2,7 @@
 the new-message notification (toast + sound)."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -86,11 +87,20 @@ def live_list(store, agent: dict, labels_all: list[dict]) -> None:
     notify(store, agent)
     page = load_page(store, agent["id"], current_query())
     counts = page.counts
-    st.segmented_control("Tabs", list(vs.LIST_TABS), key=vs.K_TAB, required=True, persist_state="session",
-                         format_func=lambda t: f"{t} ({counts.get(t, 0)})", on_change=_leave_archived,
-                         label_visibility="collapsed", width="stretch")
     if ss.get(vs.K_ARCHIVED):
-        st.caption(f":material/archive: Archived ({counts.get('Archived', 0)})")
+        # The Archived view replaces the tabs: no tab looks chosen, and the
+        # way back is right where the tabs were.
+        with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_archived_bar"):
+            st.markdown(f":material/archive: **Archived chats** ({counts.get('Archived', 0)})")
+            st.space("stretch")
+            if st.button("Back to the inbox", key="chat_archived_back", icon=":material/arrow_back:",
+                         type="tertiary"):
+                _leave_archived()
+                st.rerun(scope="app")  # the Archived button outside this fragment changes too
+    else:
+        st.segmented_control("Tabs", list(vs.LIST_TABS), key=vs.K_TAB, required=True, persist_state="session",
+                             format_func=lambda t: f"{t} ({counts.get(t, 0)})", on_change=_leave_archived,
+                             label_visibility="collapsed", width="stretch")
     by_id = {l["id"]: l for l in labels_all}
     opened = vs.open_chat_id()
     with st.container(key="chat_list_items", height=560, border=False):
@@ -133,28 +143,54 @@ def _item(chat: dict, labels_by_id: dict, selected: bool) -> None:
         st.rerun(scope="app")  # the thread and profile panes live outside this fragment
 
 
+TOAST_SECONDS = 8.0
+_TOASTS = "chat_toasts"
+
+
 def notify(store, agent: dict) -> None:
-    """L7: toast + sound for inbound messages this browser has not seen,
-    when the agent's bell is on. Off: neither (and nothing is queued)."""
+    """L7: a pop-up + sound for inbound messages this browser has not seen,
+    when the agent's bell is on. Off: neither (and nothing is queued).
+
+    The pop-up is drawn by this fragment, bottom right, rather than with
+    st.toast: a toast sent from a fragment run closes any open dialog."""
+    ss = st.session_state
+    now = time.monotonic()
+    new = _new_messages(store)  # followed with the bell off too: turning it on replays nothing
+    fresh = new if ss.get("chat_bell", agent.get("notify", True)) else []
+    if fresh:
+        shown = [t for t in ss.get(_TOASTS, []) if t[0] > now]
+        ss[_TOASTS] = (shown + [(now + TOAST_SECONDS, m["contact_name"], _preview(m)) for m in fresh[-3:]])[-3:]
+    toasts = [t for t in ss.get(_TOASTS, []) if t[0] > now]
+    ss[_TOASTS] = toasts
+    with st.container(key="chat_toasts", gap="xsmall"):
+        for _, name, text in toasts:
+            with st.container(border=True, gap=None):
+                st.markdown(f":material/chat: **{md(name)}**")
+                st.text(text)  # customer text: never markup
+    if fresh:
+        # Small, near-invisible player: autoplay needs the element on the page.
+        with st.container(key="chat_sound", height=1, border=False):
+            st.audio(SOUND, format="audio/wav", autoplay=True)
+
+
+def _preview(m: dict) -> str:
+    text = " ".join((m["body"] or m["caption"] or f"[{m['kind']}]").split())
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _new_messages(store) -> list[dict]:
+    """Inbound messages since this browser last looked (none on the first look)."""
     ss = st.session_state
     if "chat_seen_msg" not in ss:
         ss["chat_seen_msg"] = inbox.latest_message_id(store)  # only what arrives after opening the page
         ss["chat_seen_version"] = store.version
-        return
+        return []
     version = store.version
     if ss.get("chat_seen_version") == version:
-        return
+        return []
     new = inbox.new_inbound_since(store, ss["chat_seen_msg"])
     if len(new) < 20:
         ss["chat_seen_version"] = version  # else: more are waiting, look again next tick
-    if not new:
-        return
-    ss["chat_seen_msg"] = new[-1]["id"]
-    if not ss.get("chat_bell", agent.get("notify", True)):
-        return
-    for m in new[-3:]:
-        text = m["body"] or m["caption"] or f"[{m['kind']}]"
-        st.toast(f"**{md(m['contact_name'])}**: {md(text[:80])}", icon=":material/chat:")
-    # Small, near-invisible player: autoplay needs the element on the page.
-    with st.container(key="chat_sound", height=1, border=False):
-        st.audio(SOUND, format="audio/wav", autoplay=True)
+    if new:
+        ss["chat_seen_msg"] = new[-1]["id"]
+    return new

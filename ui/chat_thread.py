@@ -11,21 +11,43 @@ from maxchat_data import actions, emoji, inbox
 from maxchat_data.common import CHANNEL_LABELS
 from maxchat_data.errors import MaxchatError
 from maxchat_data.media import MAX_UPLOAD
+from maxchat_data.window import reply_window
 
 from . import chat_dialogs as dlg
 from .chat_labels import label_popover
 from .chat_list import LIVE_EVERY
 from .chat_text import CHANNEL_ICON, STATUS_COLOR, TICKS, md, when
 
+# Enter sends and Shift+Enter makes a new line, as in WhatsApp Web. Our own
+# fixed script, no data in it: blurring the box commits its text to
+# Streamlit, then the click sends it (one listener per browser tab).
+ENTER_SENDS = """<script>
+if (!window.maxchatEnterSends) {
+  window.maxchatEnterSends = true;
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" || e.shiftKey || e.altKey || e.ctrlKey || e.metaKey || e.isComposing) return;
+    const box = e.target;
+    if (!(box instanceof HTMLTextAreaElement) || !box.closest("[class*='st-key-chat_draft_']")) return;
+    e.preventDefault();
+    const send = document.querySelector(".st-key-chat_send button");
+    if (!send || !box.value.trim()) return;
+    box.blur();
+    setTimeout(() => send.click(), 0);
+  }, true);
+}
+</script>"""
 THREAD_LIMIT = 60  # messages shown at first; "Show earlier" adds more
 _CACHE = "chat_thread_cache"
 
 
 def header_state(chat: dict) -> tuple:
-    """What the header and profile show: when it changes under us, the whole
-    page reruns (the thread fragment alone cannot redraw them)."""
+    """What the header, composer and profile show: when it changes under us,
+    the whole page reruns (the thread fragment alone cannot redraw them).
+    The window is recomputed from the clock, so its countdown moves by the
+    minute and a window that closes locks the composer without any write."""
+    window = reply_window(chat["channel"], chat["last_inbound_at"])
     return (chat["id"], chat["status"], chat["assignee_id"], chat["archived"], chat["blocked"],
-            tuple(chat["label_ids"]), chat["contact_name"], chat["window"].open)
+            tuple(chat["label_ids"]), chat["contact_name"], window.open, window.describe())
 
 
 def flash(kind: str, text: str) -> None:
@@ -111,10 +133,13 @@ def live_thread(store, chat_id: int, shown: tuple) -> None:
         if chat["unread"]:
             actions.mark_read(store, chat_id)  # the agent is looking at it
         cached = {"chat": chat_id, "version": version, "limit": limit, "messages": messages,
-                  "state": header_state(chat), "name": chat["contact_name"]}
+                  "chat_row": chat, "name": chat["contact_name"]}
         ss[_CACHE] = cached
-    if cached["state"] != shown and not ss.get(dlg.K_DIALOG):
-        st.rerun(scope="app")  # status/assignee/labels moved: redraw header and profile too
+    if header_state(cached["chat_row"]) != shown:
+        # Status, assignee, labels or the window moved: redraw header, composer
+        # and profile too. An open pop-up is drawn again by that run with its
+        # values (chat_dialogs keeps it in session_state), so it stays open.
+        st.rerun(scope="app")
     messages = cached["messages"]
     with st.container(key="chat_thread", height=470, border=True, autoscroll=True):
         if len(messages) >= limit:
@@ -200,8 +225,9 @@ def render_composer(store, agent: dict, chat: dict) -> None:
         st.button("Send Template", key="chat_tpl_open", type="primary", icon=":material/description:",
                   on_click=dlg.ask, args=("template", chat_id))
         return
-    st.text_area("Message", key=draft_key, placeholder="Type a message… (:smile: shortcodes work)", height=90,
-                 label_visibility="collapsed", persist_state="session")
+    st.text_area("Message", key=draft_key, placeholder="Type a message… Enter sends, Shift+Enter for a new line",
+                 height=68, label_visibility="collapsed", persist_state="session")
+    st.html(ENTER_SENDS, unsafe_allow_javascript=True)
     with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_composer_tools"):
         with st.popover("", icon=":material/mood:", key="chat_emoji_pop", help="Emoji"):
             with st.container(horizontal=True, gap="xsmall"):
