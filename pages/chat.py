@@ -25,13 +25,35 @@ store = runtime.store()
 ss = st.session_state
 chat_state.load_from_url()
 
-# Orange `Resolve` while active (A4) whatever the theme's primary colour; CSS only, no data in it.
+# Fixed CSS, no data in it: orange `Resolve` while active (A4) whatever the
+# theme's colour; and a layout that fits a laptop screen (1366×768): the
+# list, the thread and the composer share the window's height, so the
+# composer is always in view and the list shows 8+ chats.
 st.html("""<style>
+[data-testid=stMainBlockContainer] {padding-top:.6rem;padding-bottom:0}
+section[data-testid=stSidebar] {width:220px !important;min-width:220px !important}
 .st-key-resolve_hdr button[kind="primary"], .st-key-resolve_prof button[kind="primary"]
   {background:#FB8C00;border-color:#FB8C00;color:#fff}
 .st-key-chat_sound {position:absolute;width:1px;height:1px;overflow:hidden;opacity:0}
 .st-key-chat_toasts {position:fixed;right:1.25rem;bottom:1.25rem;width:20rem;z-index:1000000}
 .st-key-chat_toasts > div > div {background:var(--st-background-color, #fff);box-shadow:0 4px 16px rgba(0,0,0,.18)}
+.st-key-chat_topbar h3 {padding:0;font-size:1.4rem}
+[data-testid=stLayoutWrapper]:has(> .st-key-chat_list_items)
+  {flex:0 0 max(300px, calc(100vh - 205px)) !important;height:max(300px, calc(100vh - 205px)) !important}
+[data-testid=stLayoutWrapper]:has(> .st-key-chat_thread)
+  {flex:0 0 max(200px, calc(100vh - 340px)) !important;height:max(200px, calc(100vh - 340px)) !important}
+[class*="st-key-chat_item_"] {padding:.15rem .5rem !important;gap:0 !important}
+[class*="st-key-chat_item_"] p {font-size:.78rem;line-height:1.3;margin:0;white-space:nowrap;overflow:hidden;
+  text-overflow:ellipsis}
+[class*="st-key-chat_item_"] [class*="st-key-chat_open_"] button {min-height:0;padding:0 .25rem;font-weight:600}
+[class*="st-key-chat_item_"] [class*="st-key-chat_open_"] button p {font-size:.88rem}
+.st-key-chat_tab button {padding:0 .35rem}
+.st-key-chat_tab button p {font-size:.8rem;white-space:nowrap}
+[class*="st-key-chat_item_"] [data-testid=stMarkdownContainer] {margin-bottom:0}
+[class*="st-key-chat_item_"] .stMarkdownBadge {font-size:.72rem !important;padding:0 .3rem}
+.st-key-chat_list_items {gap:.3rem !important}
+.st-key-chat_header h4 {padding:.25rem 0}
+.st-key-chat_header_meta p {white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-size:.8rem}
 </style>""")
 
 if "chat_bell" not in ss:  # the persisted preference, read once per session (L7)
@@ -44,8 +66,8 @@ def _bell() -> None:
     agent["notify"] = ss["chat_bell"]
 
 
-with st.container(horizontal=True, vertical_alignment="center"):
-    st.title("Chat")
+with st.container(horizontal=True, vertical_alignment="center", key="chat_topbar"):
+    st.subheader("Chat")
     st.space("stretch")
     st.toggle(":material/notifications: Notifications", key="chat_bell", on_change=_bell,
               help="Sound and pop-up for new customer messages")
@@ -63,7 +85,7 @@ if chat is not None and chat["unread"]:
     actions.mark_read(store, chat["id"])  # opening a chat reads it
     chat["unread"] = 0
 
-col_list, col_thread, col_profile = st.columns([1.45, 2.1, 1.2], gap="medium")
+col_list, col_thread, col_profile = st.columns([1.6, 2.2, 1.15], gap="small")
 with col_list:
     chat_list.render_controls(labels_all)
     chat_list.live_list(store, agent, labels_all)

@@ -26,7 +26,7 @@ def render_controls(labels_all: list[dict]) -> None:
     known = {l["id"] for l in labels_all}
     ss[vs.K_LABELS] = [i for i in ss.get(vs.K_LABELS, []) if i in known]  # a deleted label is no filter
     names = {l["id"]: l["name"] for l in labels_all}
-    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small", wrap=False):
         st.text_input("Search by Name", key=vs.K_Q, placeholder="Search by Name", label_visibility="collapsed",
                       on_change=vs.first_page, persist_state="session", icon=":material/search:")
         active = len(ss.get(vs.K_STATUS) or []) + len(ss.get(vs.K_LABELS) or []) + len(vs.channels())
@@ -41,12 +41,10 @@ def render_controls(labels_all: list[dict]) -> None:
             for ch, key in vs.CH_KEYS.items():
                 st.toggle(CHANNEL_LABELS[ch], key=key, on_change=vs.first_page, persist_state="session")
             st.button("Reset", key="chat_reset", on_click=vs.reset_filters, icon=":material/restart_alt:")
-    archived = bool(ss.get(vs.K_ARCHIVED))
-    st.button("Archived", key="chat_archived_btn", icon=":material/archive:",
-              type="primary" if archived else "secondary", on_click=_toggle_archived,
-              help="Back to the inbox" if archived else "Show archived chats")
-
-
+        archived = bool(ss.get(vs.K_ARCHIVED))
+        st.button("Archived", key="chat_archived_btn", icon=":material/archive:",
+                  type="primary" if archived else "secondary", on_click=_toggle_archived,
+                  help="Back to the inbox" if archived else "Show archived chats")
 def _toggle_archived() -> None:
     st.session_state[vs.K_ARCHIVED] = not st.session_state.get(vs.K_ARCHIVED)
     vs.first_page()
@@ -100,10 +98,10 @@ def live_list(store, agent: dict, labels_all: list[dict]) -> None:
     else:
         st.segmented_control("Tabs", list(vs.LIST_TABS), key=vs.K_TAB, required=True, persist_state="session",
                              format_func=lambda t: f"{t} ({counts.get(t, 0)})", on_change=_leave_archived,
-                             label_visibility="collapsed", width="stretch")
+                             label_visibility="collapsed", width="stretch", wrap=False)
     by_id = {l["id"]: l for l in labels_all}
     opened = vs.open_chat_id()
-    with st.container(key="chat_list_items", height=560, border=False):
+    with st.container(key="chat_list_items", height=560, border=False):  # CSS fits it to the window
         if not page.chats:
             st.caption("No chats here.")
         for chat in page.chats:

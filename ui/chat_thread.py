@@ -76,13 +76,12 @@ def render_header(store, agent: dict, chat: dict, agents: list[dict], labels_all
         st.space("stretch")
         resolve_button(chat, "hdr")
     window = chat["window"]
-    bits = [f":{STATUS_COLOR[chat['status']]}-badge[{chat['status']}]", CHANNEL_LABELS[chat["channel"]]]
-    if chat["initiated_by"]:
-        bits.append(chat["initiated_by"])
+    # Channel and session kind are on the icon and in the thread: one short line here.
+    bits = [f":{STATUS_COLOR[chat['status']]}-badge[{chat['status']}]"]
     timer = ":material/timer:" if window.open else ":material/timer_off:"
     bits.append(f"{timer} {window.describe()}")
-    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.markdown(":material/headset_mic:", width="content", help="Assigned agent")
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False, key="chat_header_meta"):
+        st.markdown(":material/headset_mic:", width="content")
         assign_select(store, agent, chat, agents, "hdr")
         st.caption(" · ".join(bits))
 
@@ -100,7 +99,7 @@ def assign_select(store, agent: dict, chat: dict, agents: list[dict], where: str
     key = f"assign_{where}_{chat['id']}"
     st.session_state[key] = current
     st.selectbox(":material/headset_mic: Assign", options, key=key, format_func=names.__getitem__,
-                 on_change=_assign, args=(store, agent["id"], chat["id"], key), width=180,
+                 on_change=_assign, args=(store, agent["id"], chat["id"], key), width=160,
                  label_visibility="collapsed" if where == "hdr" else "visible",
                  help="Assign the chat to an agent")
 
@@ -141,7 +140,7 @@ def live_thread(store, chat_id: int, shown: tuple) -> None:
         # values (chat_dialogs keeps it in session_state), so it stays open.
         st.rerun(scope="app")
     messages = cached["messages"]
-    with st.container(key="chat_thread", height=470, border=True, autoscroll=True):
+    with st.container(key="chat_thread", height=470, border=True, autoscroll=True):  # CSS fits it to the window
         if len(messages) >= limit:
             st.button("Show earlier messages", key="chat_more", type="tertiary", icon=":material/expand_less:",
                       on_click=_more, args=(limit,))
