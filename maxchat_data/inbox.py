@@ -115,6 +115,14 @@ def get_chat(store: Store, chat_id: int) -> dict:
     return chat
 
 
+def resolved_by(store: Store, chat_id: int) -> tuple[str | None, object]:
+    """Who resolved the chat's current session, and when ((None, None) if nobody)."""
+    found = store.one("SELECT a.display_name, s.resolved_at FROM chats c JOIN sessions s ON s.id = c.session_id"
+                      " LEFT JOIN agents a ON a.id = s.resolved_by WHERE c.id = ? AND s.resolved_at IS NOT NULL",
+                      [chat_id])
+    return (found[0] or "BOT", found[1]) if found else (None, None)
+
+
 def thread(store: Store, chat_id: int, limit: int = 200) -> list[dict]:
     """The last ``limit`` messages and activity lines, oldest first."""
     return store.dicts(

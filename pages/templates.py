@@ -30,9 +30,15 @@ def _create() -> None:
 
 
 def _set_status(tpl: dict) -> None:
-    status = st.session_state.get(f"template_status_{tpl['id']}", tpl["status"])
+    status = st.session_state.get(_status_key(tpl), tpl["status"])
     admin.run(templates.set_status, store, tpl["id"], status, f"set by hand{' (demo)' if demo else ''}",
               success=f"{tpl['name']} is now {status}.")
+
+
+def _status_key(tpl: dict) -> str:
+    # Keyed by the stored status too: once it changes (here, by WhatsApp's
+    # review or another admin) the control starts again from the new one.
+    return f"template_status_{tpl['id']}_{tpl['status']}"
 
 
 def _set_initiate(tpl: dict) -> None:
@@ -77,18 +83,19 @@ else:
     by_id = {t["id"]: t for t in rows}
     chosen = st.selectbox("Template", list(by_id), key="template_pick",
                           format_func=lambda i: f"{by_id[i]['name']} ({by_id[i]['language']}, "
-                                                f"{CHANNEL_LABELS[by_id[i]['channel']]}) - {by_id[i]['status']}")
+                                                f"{CHANNEL_LABELS[by_id[i]['channel']]})")
     tpl = by_id[chosen]
     with st.container(border=True):
         st.text(tpl["body"])
-        st.caption(f"{tpl['variables']} variable(s) · status {tpl['status']}"
+        # The status is read fresh on every run (a picker label could show the old one).
+        st.markdown(f"**Status:** {STATUS_ICON[tpl['status']]} {tpl['status']}")
+        st.caption(f"{tpl['variables']} variable(s)"
                    + (f" · {admin.plain(tpl['status_reason'])}" if tpl.get("status_reason") else ""))
         st.toggle("Set as Initiate Message", value=bool(tpl["initiate"]), key=f"template_initiate_{tpl['id']}",
                   on_change=_set_initiate, args=(tpl,))
         if templates.status_set_by_hand(tpl["channel"], demo):
             left, right = st.columns([3, 1], vertical_alignment="bottom")
-            left.segmented_control("Status", templates.STATUSES, default=tpl["status"],
-                                   key=f"template_status_{tpl['id']}")
+            left.segmented_control("Status", templates.STATUSES, default=tpl["status"], key=_status_key(tpl))
             right.button("Save status", key=f"template_status_save_{tpl['id']}", on_click=_set_status, args=(tpl,))
         else:
             st.info("This status comes from WhatsApp's template review and is synchronised automatically.",

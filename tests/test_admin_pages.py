@@ -284,10 +284,16 @@ def test_admin_sets_status_of_a_non_whatsapp_template(team, ui_store):  # noqa: 
     at = create_template(app("pages/templates.py", agent=team["admin"]), "telegram", "promo", "Diskon {{1}}%")
     (tpl,) = templates.list_templates(ui_store)
     assert tpl["status"] == "Accepted"                         # other channels accept on save
-    at.segmented_control(key=f"template_status_{tpl['id']}").set_value("Rejected")
+    at.segmented_control(key=f"template_status_{tpl['id']}_Accepted").set_value("Rejected")
     at.button(key=f"template_status_save_{tpl['id']}").click().run()
     assert templates.list_templates(ui_store)[0]["status"] == "Rejected"
     assert at.dataframe[0].value["Status"].tolist() == ["⛔ Rejected"]
+    # What the picker area says follows the store, also after a change made elsewhere.
+    assert any("Rejected" in m.value for m in at.markdown if m.value.startswith("**Status:**"))
+    templates.set_status(ui_store, tpl["id"], "Accepted")
+    at.run()
+    assert any("Accepted" in m.value for m in at.markdown if m.value.startswith("**Status:**"))
+    assert at.segmented_control(key=f"template_status_{tpl['id']}_Accepted").value == "Accepted"
     at.toggle(key=f"template_initiate_{tpl['id']}").set_value(False).run()
     assert templates.list_templates(ui_store)[0]["initiate"] is False
 
@@ -297,7 +303,7 @@ def test_in_demo_mode_admin_accepts_a_whatsapp_template(team, ui_store, monkeypa
     tid = templates.create_template(ui_store, None, channel="whatsapp", name="welcome", language="en",
                                     category="UTILITY", body="Welcome {{1}}!", initiate=True)
     at = app("pages/templates.py", agent=team["admin"])
-    at.segmented_control(key=f"template_status_{tid}").set_value("Accepted")
+    at.segmented_control(key=f"template_status_{tid}_Pending").set_value("Accepted")
     at.button(key=f"template_status_save_{tid}").click().run()
     assert templates.list_templates(ui_store)[0]["status"] == "Accepted"
     assert [t["id"] for t in templates.initiate_templates(ui_store, "whatsapp")] == [tid]

@@ -157,6 +157,19 @@ def test_resolve_asks_for_ok_then_unassigns_and_greys_out(three):
     assert at.segmented_control(key="chat_tab").options[0] == "My Chat (0)"
 
 
+def test_the_second_of_two_agents_resolving_at_once_is_told_who_was_first(three):
+    store, ids, c = three
+    budi = open_chat(ok(run_as(store, ids["budi"])), c["rina"])
+    ok(budi.button(key="resolve_hdr").click().run())           # Budi's pop-up is open …
+    actions.resolve(store, c["rina"], ids["sari"])             # … when Sari resolves it
+    ok(budi.button(key="chat_confirm_ok").click().run())
+    said = [i.value for i in budi.info]
+    assert any("Sari Wulandari had already resolved this chat" in v for v in said), said
+    assert not any("Chat resolved." in t.value for t in budi.toast)
+    resolved = [m for m in inbox.thread(store, c["rina"]) if m["direction"] == "activity" and "resolved" in m["body"]]
+    assert len(resolved) == 1  # one change, one activity line (A5)
+
+
 def test_resolve_cancel_changes_nothing(three):
     store, ids, c = three
     at = open_chat(ok(run_as(store, ids["budi"])), c["rina"])

@@ -7,25 +7,34 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import actions, templates
+from maxchat_data import actions, inbox, templates
 from maxchat_data.errors import MaxchatError, ValidationError
 
-from .chat_text import md
+from .chat_text import md, when
 
 K_DIALOG = "chat_dialog"
+# what: (question, action, done, said when someone else had already done it)
 CONFIRM = {
-    "resolve": ("Resolve this chat? It is unassigned and moves to Unassigned.", actions.resolve, "Chat resolved."),
-    "archive": ("Archive this chat? It leaves the list and shows under Archived.", actions.archive, "Chat archived."),
-    "unarchive": ("Unarchive this chat? It returns to the chat list.", actions.unarchive, "Chat unarchived."),
+    "resolve": ("Resolve this chat? It is unassigned and moves to Unassigned.", actions.resolve, "Chat resolved.",
+                "This chat was already resolved."),
+    "archive": ("Archive this chat? It leaves the list and shows under Archived.", actions.archive, "Chat archived.",
+                "This chat was already archived."),
+    "unarchive": ("Unarchive this chat? It returns to the chat list.", actions.unarchive, "Chat unarchived.",
+                  "This chat was already back in the list."),
     "block": ("Block this contact? Their messages are kept but raise no notification, and you cannot reply.",
-              actions.block, "Contact blocked."),
-    "unblock": ("Unblock this contact?", actions.unblock, "Contact unblocked."),
+              actions.block, "Contact blocked.", "This contact was already blocked."),
+    "unblock": ("Unblock this contact?", actions.unblock, "Contact unblocked.", "This contact was already unblocked."),
 }
 
 
 def ask(what: str, chat_id: int) -> None:
     """on_click of a button that needs a dialog."""
     st.session_state[K_DIALOG] = (what, chat_id)
+
+
+def flash_info(text: str) -> None:
+    """A note under the composer until the next action (see chat_thread.flash)."""
+    st.session_state["chat_flash"] = ("info", text, st.session_state.get("chat_open"))
 
 
 def close() -> None:
@@ -51,7 +60,7 @@ def show(store, agent: dict, chat: dict | None) -> None:
 
 @st.dialog("Please confirm", on_dismiss=close)
 def confirm_dialog(store, agent: dict, chat: dict, what: str) -> None:
-    question, action, done = CONFIRM[what]
+    question, action, done, already = CONFIRM[what]
     st.write(question)
     st.caption(md(chat["contact_name"]))
     with st.container(horizontal=True, gap="small"):
@@ -62,12 +71,19 @@ def confirm_dialog(store, agent: dict, chat: dict, what: str) -> None:
         st.rerun()
     if ok:
         try:
-            action(store, chat["id"], agent["id"])
+            changed = action(store, chat["id"], agent["id"])
         except MaxchatError as exc:
             st.error(md(str(exc)))
             return
         close()
-        st.toast(done, icon=":material/check:")
+        if not changed:  # someone got there first (A5): say who, not "done"
+            if what == "resolve":
+                who, at = inbox.resolved_by(store, chat["id"])
+                if who:
+                    already = f"{who} had already resolved this chat ({when(at, full=True)})."
+            flash_info(already)
+        else:
+            st.toast(done, icon=":material/check:")
         st.rerun()
 
 

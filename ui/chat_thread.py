@@ -60,7 +60,7 @@ def show_flash(chat_id: int) -> None:
     found = st.session_state.get("chat_flash")
     if found and found[2] == chat_id:
         kind, text, _ = found
-        (st.error if kind == "error" else st.success)(md(text))
+        {"error": st.error, "info": st.info}.get(kind, st.success)(md(text))
 
 
 def _clear_flash() -> None:
