@@ -161,10 +161,16 @@ def notify(store, agent: dict) -> None:
     toasts = [t for t in ss.get(_TOASTS, []) if t[0] > now]
     ss[_TOASTS] = toasts
     with st.container(key="chat_toasts", gap="xsmall"):
-        for _, name, text in toasts:
-            with st.container(border=True, gap=None):
-                st.markdown(f":material/chat: **{md(name)}**")
-                st.text(text)  # customer text: never markup
+        # Fixed slots, drawn on every run: an expired pop-up is replaced by an
+        # empty slot (a child that is simply no longer drawn can linger on
+        # screen after a full rerun when two fragments share the page).
+        for i in range(3):
+            slot = st.empty()
+            if i < len(toasts):
+                _, name, text = toasts[i]
+                with slot.container(border=True, gap=None):
+                    st.markdown(f":material/chat: **{md(name)}**")
+                    st.text(text)  # customer text: never markup
     if fresh:
         # Small, near-invisible player: autoplay needs the element on the page.
         with st.container(key="chat_sound", height=1, border=False):
