@@ -67,7 +67,7 @@ def three(env):
 def test_tabs_show_counts_and_my_chat_lists_only_mine(three):
     store, ids, c = three
     at = ok(run_as(store, ids["budi"]))
-    assert at.title[0].value == "Chat"
+    assert at.subheader[0].value == "Chat"
     assert at.segmented_control(key="chat_tab").options == ["My Chat (1)", "All (3)", "Unassigned (2)"]
     assert listed(at) == {c["rina"]}
     ok(at.segmented_control(key="chat_tab").set_value("Unassigned").run())
@@ -111,7 +111,7 @@ def test_url_seeds_the_view_for_a_shared_link(three):
     at = ok(run_as(store, ids["sari"], {"tab": "All", "ch": "telegram", "chat": str(c["joko"])}))
     assert listed(at) == {c["joko"]}
     assert "Joko Anwar" in " ".join(m.value for m in at.markdown)
-    assert at.subheader[0].value == "Info Profile"
+    assert "Info Profile" in [h.value for h in at.subheader]
 
 
 def test_opening_a_chat_marks_it_read_and_shows_customer_text_literally(env):
