@@ -1,5 +1,5 @@
-"""Logins and sessions (U1): signed session tokens, stored revocations and session epochs, one-time codes,
-the guessing throttle and the login flow. Imported by ui/auth.py, server/login_routes.py and tests; no web framework."""
+"""Logins and sessions (U1): signed tokens, stored revocations and epochs, one-time codes, the throttle, the login flow.
+Who may import it: ui/auth.py, server/login_routes.py, accounts (epochs) and tests; it imports no web framework."""
 from __future__ import annotations
 
 from .codes import CODE_SECONDS, CODES, OneTimeCodes
