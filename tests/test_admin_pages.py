@@ -139,6 +139,16 @@ def test_an_agent_deactivated_meanwhile_is_logged_out_on_the_next_run(team, ui_s
     assert [t.label for t in at.text_input] == ["Username", "Password"]
 
 
+def test_a_password_reset_logs_the_agent_out_everywhere_on_the_next_run(team, ui_store):  # noqa: F811
+    at = app(agent=team["budi"])
+    assert "Budi Santoso (agent)" in texts(at)
+    accounts.update_agent(ui_store, team["budi"]["id"], team["admin"]["id"], display_name="Budi Santoso",
+                          role="agent", active=True, password="budi-new-pass")
+    at.run()                                                   # the same cookie, one run later
+    assert "agent" not in at.session_state
+    assert "Your session has ended. Log in again." in texts(at)
+
+
 # ---- navigation by role -----------------------------------------------------
 @pytest.mark.parametrize("who", ["budi", "sari"])
 def test_agents_and_supervisors_get_no_admin_pages(team, who):
