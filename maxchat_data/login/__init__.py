@@ -3,14 +3,12 @@ Who may import it: ui/auth.py, server/login_routes.py, accounts (epochs) and tes
 from __future__ import annotations
 
 from .codes import CODE_SECONDS, CODES, OneTimeCodes
-from .flow import BUSY, DEACTIVATED, VERIFY_SLOTS, WRONG_CREDENTIALS, active_agent, start_session, try_login
-from .sessions import end_all_sessions, epoch, is_live, revoke
-from .throttle import THROTTLE, Throttle, Ticket, client_address, trusted_proxies
+from .flow import BUSY, DEACTIVATED, WRONG_CREDENTIALS, active_agent, start_session, try_login
+from .sessions import revoke
+from .throttle import THROTTLE, Throttle, client_address
 from .tokens import (COOKIE_NAME, DEFAULT_SESSION_HOURS, Session, _keys, make_token, read_token, secret_key,
                      session_hours)
 
 __all__ = ["BUSY", "CODE_SECONDS", "CODES", "COOKIE_NAME", "DEACTIVATED", "DEFAULT_SESSION_HOURS", "OneTimeCodes",
-           "Session", "THROTTLE", "Throttle", "Ticket", "VERIFY_SLOTS", "WRONG_CREDENTIALS", "_keys",
-           "active_agent", "client_address", "end_all_sessions", "epoch", "is_live",
-           "make_token", "read_token", "revoke", "secret_key", "session_hours", "start_session", "try_login",
-           "trusted_proxies"]
+           "Session", "THROTTLE", "Throttle", "WRONG_CREDENTIALS", "_keys", "active_agent", "client_address",
+           "make_token", "read_token", "revoke", "secret_key", "session_hours", "start_session", "try_login"]
