@@ -8,6 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from .common import record
 from .errors import NotFound, ValidationError
+from .login.sessions import end_all_sessions
 from .store import Store, Writer, utcnow
 
 ROLES = ("admin", "supervisor", "agent")
@@ -73,6 +74,8 @@ def _update(w: Writer, agent_id, actor_id, display_name, role, active, new_hash)
     w.execute("UPDATE agents SET display_name = ?, role = ?, active = ?,"
               " password_hash = coalesce(?, password_hash) WHERE id = ?",
               [display_name, role, active, new_hash, agent_id])
+    if new_hash or not active:
+        end_all_sessions(w, agent_id)  # a stolen cookie or an old tab must not outlive this
     if not active:
         # A deactivated agent's open chats go back to the queue.
         chats = w.all("SELECT id FROM chats WHERE assignee_id = ?", [agent_id])
@@ -83,8 +86,9 @@ def _update(w: Writer, agent_id, actor_id, display_name, role, active, new_hash)
     record(w, None, actor_id, "agent_updated", f"{agent_id} role={role} active={active}", utcnow())
 
 
-def authenticate(store: Store, username: str, password: str) -> dict | None:
-    """The agent when the password matches and the agent is active, else None."""
+def verify_password(store: Store, username: str, password: str) -> dict | None:
+    """The agent (with ``active``) when the password matches, else None. An
+    unknown username costs the same hashing time as a known one."""
     found = store.dicts("SELECT id, username, display_name, role, active, notify, password_hash FROM agents"
                         " WHERE username = ?", [(username or "").strip().lower()])
     stored = found[0]["password_hash"] if found else _DUMMY_HASH
@@ -92,11 +96,17 @@ def authenticate(store: Store, username: str, password: str) -> dict | None:
         _hasher.verify(stored, password or "")
     except (VerificationError, InvalidHashError):
         return None
-    if not found or not found[0]["active"]:
+    if not found:
         return None
     agent = found[0]
     agent.pop("password_hash")
     return agent
+
+
+def authenticate(store: Store, username: str, password: str) -> dict | None:
+    """The agent when the password matches and the agent is active, else None."""
+    agent = verify_password(store, username, password)
+    return agent if agent is not None and agent["active"] else None
 
 
 def get_agent(store: Store, agent_id: int) -> dict | None:

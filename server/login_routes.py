@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qs
 
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, RedirectResponse
 from starlette.routing import Route
 
@@ -19,11 +20,12 @@ def _secure(request) -> bool:
 
 
 def _same_origin(request) -> bool:
-    """Refuse a cross-site POST (login CSRF): when the browser says where the
-    form came from, it must be this host."""
+    """Refuse a cross-site POST (login CSRF). Browsers send Origin with every
+    form POST; a missing one is not a browser we serve, and ``null`` (a
+    sandboxed frame, a data: page, a cross-site redirect) is cross-site."""
     origin = request.headers.get("origin")
     if not origin or origin == "null":
-        return True
+        return False
     host = request.headers.get("host", "")
     return origin.split("://", 1)[-1] == host
 
@@ -48,12 +50,14 @@ async def session_route(request):
 
 
 async def logout_route(request):
-    """GET or POST /auth/logout: revoke the session and clear the cookie."""
+    """GET or POST /auth/logout: revoke the session (kept in the database,
+    so the old cookie stays dead after a restart) and clear the cookie."""
     token = request.cookies.get(login.COOKIE_NAME)
     if token:
-        session = login.read_token(login.secret_key(runtime.store()), token)
+        store = runtime.store()
+        session = login.read_token(login.secret_key(store), token)
         if session is not None:
-            login.REVOKED.revoke(session)
+            await run_in_threadpool(login.revoke, store, session)  # a commit: off the event loop
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(login.COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=_secure(request))
     response.headers["Cache-Control"] = "no-store"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from maxchat_data import accounts, labels, login, templates
-from ui_support import ADMIN_PASSWORD, ROOT, agent_named, app, texts, ui_store  # noqa: F401
+from server import runtime
+from ui_support import ADMIN_PASSWORD, ROOT, agent_named, app, set_cookie, texts, ui_store  # noqa: F401
 
 ADMIN_PAGES = ("pages/agents.py", "pages/labels.py", "pages/templates.py", "pages/channels.py")
 
@@ -19,6 +20,14 @@ def log_in(at, username, password):
     at.text_input(key="login_username").input(username)
     at.text_input(key="login_password").input(password)
     return at.button(key="login_submit").click().run()
+
+
+def follow_hand_off(at):
+    """What the browser does after a login: POST the code to /auth/session,
+    get the cookie, reconnect with it."""
+    code = at.html[0].proto.body.split('name="code" value="')[1].split('"')[0]
+    set_cookie(login.CODES.redeem(code))
+    return at.run()
 
 
 # ---- login gate -------------------------------------------------------------
@@ -36,16 +45,20 @@ def test_wrong_password_gets_one_clear_message(team):
     at = log_in(app(), "admin", "not-the-password")
     assert [e.value for e in at.error] == ["Wrong username or password."]
     assert "agent" not in at.session_state
+    assert at.text_input(key="login_username").value == "admin"   # typed once, kept for the next try
+    assert at.text_input(key="login_password").value == ""
     at = log_in(at, "nobody", "whatever1")                     # unknown user: the same words
     assert [e.value for e in at.error] == ["Wrong username or password."]
 
 
-def test_deactivated_agent_cannot_log_in(team, ui_store):  # noqa: F811
+def test_deactivated_agent_cannot_log_in_and_is_told_so_only_after_the_right_password(team, ui_store):  # noqa: F811
     budi = team["budi"]
     accounts.update_agent(ui_store, budi["id"], None, display_name=budi["display_name"], role="agent", active=False)
-    at = log_in(app(), "budi", "budi-pass-1")
-    assert [e.value for e in at.error] == ["Wrong username or password."]
-    assert "agent" not in at.session_state
+    at = log_in(app(), "budi", "not-budis-password")
+    assert [e.value for e in at.error] == ["Wrong username or password."]    # a guesser learns nothing
+    at = log_in(at, "budi", "budi-pass-1")
+    assert [e.value for e in at.error] == ["This account is deactivated."]
+    assert "agent" not in at.session_state and not at.html
 
 
 def test_repeated_failures_lock_the_login_for_a_while(team):
@@ -68,14 +81,32 @@ def test_correct_login_sets_the_agent_and_hands_the_session_to_the_cookie_route(
     token = login.CODES.redeem(code)                           # what the route will set as the cookie
     assert login.read_token(login.secret_key(ui_store), token).agent_id == team["admin"]["id"]
     assert login.CODES.redeem(code) is None                    # one use only
-    at.run()                                                   # if the browser stays, it is logged in anyway
+    set_cookie(token)                                          # the route set it; the browser reconnects
+    at.run()
     assert "Administrator (admin)" in texts(at) and "Password" not in [t.label for t in at.text_input]
 
 
-def test_a_session_that_ends_meanwhile_logs_out_on_the_next_run(team):
-    at = log_in(app(), "admin", ADMIN_PASSWORD).run()
+def test_session_state_alone_does_not_keep_a_login(team):
+    # A websocket that joins a logged-in Streamlit session by its id (as
+    # copied from an upload URL) carries no cookie, or someone else's.
+    at = app(agent=team["admin"])
     assert at.session_state["agent"]["username"] == "admin"
-    login.REVOKED.revoke(at.session_state["_auth_session"])    # e.g. logged out in another tab
+    set_cookie(None)
+    at.run()
+    assert "agent" not in at.session_state and "_auth_session" not in at.session_state
+    assert "Your session has ended. Log in again." in texts(at)
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    at = app(agent=team["admin"])
+    set_cookie(login.start_session(runtime.store(), team["budi"]["id"]))   # another login's cookie
+    at.run()
+    assert "agent" not in at.session_state
+    assert "Budi" not in texts(at) and "Administrator" not in texts(at)
+
+
+def test_a_session_that_ends_meanwhile_logs_out_on_the_next_run(team):
+    at = follow_hand_off(log_in(app(), "admin", ADMIN_PASSWORD))
+    assert at.session_state["agent"]["username"] == "admin"
+    login.revoke(runtime.store(), at.session_state["_auth_session"])   # e.g. logged out in another tab
     at.run()
     assert "agent" not in at.session_state
     assert "Your session has ended. Log in again." in texts(at)
@@ -106,6 +137,16 @@ def test_an_agent_deactivated_meanwhile_is_logged_out_on_the_next_run(team, ui_s
     assert "agent" not in at.session_state
     assert "Your account is deactivated." in texts(at)
     assert [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_a_password_reset_logs_the_agent_out_everywhere_on_the_next_run(team, ui_store):  # noqa: F811
+    at = app(agent=team["budi"])
+    assert "Budi Santoso (agent)" in texts(at)
+    accounts.update_agent(ui_store, team["budi"]["id"], team["admin"]["id"], display_name="Budi Santoso",
+                          role="agent", active=True, password="budi-new-pass")
+    at.run()                                                   # the same cookie, one run later
+    assert "agent" not in at.session_state
+    assert "Your session has ended. Log in again." in texts(at)
 
 
 # ---- navigation by role -----------------------------------------------------

@@ -1,10 +1,12 @@
 """U1/U2 end to end: the real server (tests/live_server.py) driven by
 Playwright in Debian's chromium. Log in, survive a reload, log out; a wrong
 password gets the message; a copied cookie is dead after logout; an admin
-adds an agent who then sees no admin pages. Saves docs/login.png and
-docs/admin-agents.png for the README."""
+adds an agent who then sees no admin pages; a logged-out cookie stays dead
+across a restart; a Streamlit session id without the cookie takes over
+nothing. Saves docs/login.png and docs/admin-agents.png for the README."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -82,6 +84,8 @@ def test_wrong_password_shows_the_message(page, base_url):
     open_app(page, base_url)
     fill_login(page, "admin", "not-the-password")
     expect(page.get_by_text("Wrong username or password.")).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("textbox", name="Username")).to_have_value("admin")   # kept for the next try
+    expect(page.get_by_role("textbox", name="Password")).to_have_value("")
     assert session_cookie(page) is None
     expect(page.get_by_test_id("stSidebar")).to_have_count(0)   # nothing of the app behind the gate
 
@@ -161,3 +165,75 @@ def test_admin_adds_an_agent_who_sees_no_admin_pages(page, base_url):
     idle(page)
     logged_in_as(page, "Rina Kusuma (agent)")
     expect(page.get_by_role("heading", name="Agents")).to_have_count(0)
+
+
+def replay(page, cookie):
+    page.context.add_cookies([{k: cookie[k] for k in ("name", "value", "domain", "path", "httpOnly", "sameSite")}])
+
+
+def test_a_logged_out_cookie_stays_dead_after_a_restart(browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        with live_server(tmp_path) as base:
+            open_app(page, base)
+            fill_login(page, "admin", "admin-pass-1")
+            logged_in_as(page, "Administrator (admin)")
+            cookie = session_cookie(page)
+            page.get_by_test_id("stSidebar").get_by_role("button", name="Logout").click()
+            expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)
+            page.wait_for_url(base + "/", timeout=20_000)
+        with live_server(tmp_path) as base:            # same database, new process
+            replay(page, {**cookie, "domain": "127.0.0.1"})
+            open_app(page, base)
+            expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)
+            expect(page.get_by_test_id("stSidebar")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def _session_ids(page) -> list[str]:
+    """The Streamlit session ids the server hands this page (in NewSession
+    messages): what an upload URL shows to a proxy log."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    found = []
+
+    def frame(payload):
+        if isinstance(payload, (bytes, bytearray)):
+            msg = ForwardMsg()
+            msg.ParseFromString(bytes(payload))
+            if msg.WhichOneof("type") == "new_session" and msg.new_session.initialize.session_id:
+                found.append(msg.new_session.initialize.session_id)
+
+    page.on("websocket", lambda ws: ws.on("framereceived", frame))
+    return found
+
+
+def test_a_streamlit_session_id_without_the_cookie_takes_over_nothing(browser, base_url):
+    victim_context = browser.new_context(viewport={"width": 1280, "height": 800})
+    thief_context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        victim = victim_context.new_page()
+        ids = _session_ids(victim)
+        open_app(victim, base_url)
+        fill_login(victim, "admin", "admin-pass-1")
+        logged_in_as(victim, "Administrator (admin)")
+        assert ids
+        # The thief's browser asks to resume the victim's session (the third
+        # websocket subprotocol, as Streamlit's own reconnect does), with no cookie.
+        thief_context.add_init_script("""(() => {
+            const Real = window.WebSocket;
+            function Resume(url, protocols) { return new Real(url, [protocols[0], protocols[1], %s]); }
+            Resume.prototype = Real.prototype;
+            Object.assign(Resume, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+            window.WebSocket = Resume;
+        })();""" % json.dumps(ids[-1]))
+        thief = thief_context.new_page()
+        open_app(thief, base_url)
+        expect(thief.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)
+        expect(thief.get_by_test_id("stSidebar")).to_have_count(0)
+        expect(thief.get_by_text("Administrator (admin)")).to_have_count(0)
+    finally:
+        thief_context.close()
+        victim_context.close()

@@ -27,7 +27,7 @@ def test_the_data_package_imports_no_web_framework_and_no_server_code():
 
 
 def test_every_package_says_what_lives_there_and_who_may_import_it():
-    for package in ("maxchat_data", "maxchat_data/channels", "server", "ui"):
+    for package in ("maxchat_data", "maxchat_data/channels", "maxchat_data/login", "server", "ui"):
         init = ROOT / package / "__init__.py"
         assert init.is_file(), package
         doc = init.read_text().split('"""')[1]

@@ -1,11 +1,14 @@
 """Fixtures for page tests (AppTest) and the login routes: the process store
 (``server.runtime``) pointed at a temporary database, with the admin
-the live server also has (admin / admin-pass-1), and fresh login state."""
+the live server also has (admin / admin-pass-1), fresh login state, and a
+stand-in for what a browser's websocket carries (cookies, headers, peer
+address), which AppTest cannot seed."""
 from __future__ import annotations
 
 import shutil
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import streamlit.testing.v1.app_test as app_test_module
@@ -40,8 +43,19 @@ def _base_db() -> Path:
 
 def _reset_login_state() -> None:
     login.THROTTLE.reset()
-    login.REVOKED.clear()
     login._keys.clear()
+
+
+# The websocket's handshake as the app sees it through st.context: the
+# session cookie lives here, never in session_state.
+BROWSER = SimpleNamespace(cookies={}, headers=[], remote_ip="127.0.0.1")
+
+
+def set_cookie(token: str | None) -> None:
+    """The browser (re)connects with this session cookie (None: without one)."""
+    BROWSER.cookies.clear()
+    if token:
+        BROWSER.cookies[login.COOKIE_NAME] = token
 
 
 class _NavigationOnly(PagesManager):
@@ -69,6 +83,9 @@ def ui_store(tmp_path, monkeypatch):
     monkeypatch.delenv("MAXCHAT_SECRET_KEY", raising=False)
     monkeypatch.delenv("MAXCHAT_SESSION_HOURS", raising=False)
     _reset_login_state()
+    BROWSER.cookies.clear()
+    BROWSER.headers, BROWSER.remote_ip = [], "127.0.0.1"
+    monkeypatch.setattr("streamlit.runtime.context._get_client_context", lambda: BROWSER)
     store = runtime.store()
     yield store
     runtime.close()
@@ -86,9 +103,11 @@ def agent_named(store, username: str) -> dict:
 
 def app(script: str = "dashboard.py", agent: dict | None = None) -> AppTest:
     """An AppTest of a script of the project, optionally already logged in
-    (the session state the login sets), after its first run."""
+    (the agent's session cookie, and the session state the login sets),
+    after its first run."""
     at = AppTest.from_file(str(ROOT / script), default_timeout=30)
     if agent is not None:
+        set_cookie(login.start_session(runtime.store(), agent["id"]))
         at.session_state["agent"] = as_session_agent(agent)
     return at.run()
 

@@ -9,7 +9,6 @@ other page rely on exactly this key.
 from __future__ import annotations
 
 import json
-import time
 
 import streamlit as st
 
@@ -20,7 +19,7 @@ AGENT_KEY = "agent"
 _SESSION = "_auth_session"      # the login.Session behind this browser session
 _FLASH = "_auth_flash"          # a message for the next login form
 _GOTO = "_auth_goto"            # a same-tab navigation to do on the next run
-_LOGGED_OUT = "_auth_logged_out"
+_ATTEMPT = "_auth_attempt"      # what the Log in button's callback found
 AGENT_FIELDS = ("id", "username", "display_name", "role", "notify")
 
 
@@ -35,32 +34,33 @@ def _forget(message: str | None = None) -> None:
         st.session_state[_FLASH] = message
 
 
+def client_address() -> str:
+    """Where this browser connects from, for the login throttle. Streamlit
+    reports a loopback peer as None: it is counted like any other address."""
+    headers = st.context.headers
+    forwarded = ", ".join(headers.get_all("X-Forwarded-For")) if headers else None
+    return login.client_address(st.context.ip_address or "127.0.0.1", forwarded or None)
+
+
 def current_agent() -> dict | None:
-    """The logged-in agent, re-checked on every run: from this session's
-    state, else from the signed session cookie. An agent who was
-    deactivated, deleted, or whose login expired or was revoked is logged
-    out with a message."""
+    """The logged-in agent, from the session cookie this browser connected
+    with, re-checked on every run (expiry, logout, password change, account
+    active). Session state alone never logs anyone in: a websocket that
+    joined this Streamlit session without the same login's cookie (e.g. with
+    a session id copied from a logged upload URL) logs the session out."""
     store = runtime.store()
-    agent = st.session_state.get(AGENT_KEY)
-    if agent is not None:
-        session = st.session_state.get(_SESSION)
-        if session is not None and (time.time() >= session.expires_at or login.REVOKED.is_revoked(session.sid)):
-            _forget("Your session has ended. Log in again.")
-            return None
-        fresh = accounts.get_agent(store, agent["id"])
-        if fresh is None or not fresh["active"]:
-            _forget("Your account is deactivated.")
-            return None
-        agent = _public(fresh)  # picks up a changed role or name at once
-        st.session_state[AGENT_KEY] = agent
-        return agent
-    if st.session_state.get(_LOGGED_OUT):
-        return None  # the cookie this websocket was opened with is stale
     session = login.read_token(login.secret_key(store), st.context.cookies.get(login.COOKIE_NAME))
     fresh = login.active_agent(store, session)
-    if fresh is None:
+    known = st.session_state.get(_SESSION)
+    if known is not None and (fresh is None or session.sid != known.sid):
+        account = accounts.get_agent(store, known.agent_id)
+        _forget("Your account is deactivated." if account is None or not account["active"]
+                else "Your session has ended. Log in again.")
         return None
-    st.session_state[AGENT_KEY] = _public(fresh)
+    if fresh is None:
+        st.session_state.pop(AGENT_KEY, None)
+        return None
+    st.session_state[AGENT_KEY] = _public(fresh)  # picks up a changed role or name at once
     st.session_state[_SESSION] = session
     return st.session_state[AGENT_KEY]
 
@@ -98,37 +98,44 @@ def _login_form() -> None:
         st.warning(flash)
     elif st.query_params.get("login") == "expired":
         st.warning("That login took too long. Log in again.")
-    with st.form("login_form", clear_on_submit=True):
-        username = st.text_input("Username", key="login_username", autocomplete="username")
-        password = st.text_input("Password", type="password", key="login_password",
-                                 autocomplete="current-password")
-        submitted = st.form_submit_button("Log in", type="primary", key="login_submit", width="stretch")
-    if not submitted:
+    with st.form("login_form"):
+        st.text_input("Username", key="login_username", autocomplete="username")
+        st.text_input("Password", type="password", key="login_password", autocomplete="current-password")
+        st.form_submit_button("Log in", type="primary", key="login_submit", width="stretch", on_click=_attempt)
+    attempt = st.session_state.pop(_ATTEMPT, None)
+    if attempt is None:
         return
-    store = runtime.store()
-    agent, message = login.try_login(store, username, password, st.context.ip_address)
+    agent, message = attempt
     if agent is None:
         st.error(message)
         return
-    token = login.make_token(login.secret_key(store), agent["id"])
+    store = runtime.store()
+    token = login.start_session(store, agent["id"])
     st.session_state[AGENT_KEY] = _public(agent)
     st.session_state[_SESSION] = login.read_token(login.secret_key(store), token)
-    st.session_state.pop(_LOGGED_OUT, None)
     if "login" in st.query_params:
         del st.query_params["login"]
     st.info("Logging in…")
     # The browser trades the one-time code for the HttpOnly cookie and comes
-    # back to "/": the login then survives a reload.
+    # back to "/" with it: from then on every run checks that cookie.
     _navigate("/auth/session", login.CODES.issue(token))
     st.stop()
+
+
+def _attempt() -> None:
+    """The Log in button's callback: the password field is emptied, the
+    username stays for another try."""
+    ss = st.session_state
+    ss[_ATTEMPT] = login.try_login(runtime.store(), ss.get("login_username", ""), ss.get("login_password", ""),
+                                   client_address())
+    ss["login_password"] = ""
 
 
 def logout() -> None:
     session = st.session_state.get(_SESSION)
     if session is not None:
-        login.REVOKED.revoke(session)
+        login.revoke(runtime.store(), session)
     _forget()
-    st.session_state[_LOGGED_OUT] = True
     st.session_state[_GOTO] = "/auth/logout"  # clears the cookie
 
 
