@@ -65,6 +65,15 @@ def current_agent() -> dict | None:
     return st.session_state[AGENT_KEY]
 
 
+def check_in_fragment() -> None:
+    """First line of a live fragment: its reruns skip the page's gate, so a
+    session that lost its login (or never had the cookie) is sent through
+    the whole page, which shows the login form. (A session the gate never
+    let in has no login here, and its next full run meets the gate.)"""
+    if st.session_state.get(_SESSION) is not None and current_agent() is None:
+        st.rerun(scope="app")
+
+
 def _navigate(url: str, code: str | None = None) -> None:
     """Same-tab navigation (our own markup; ``url`` is one of our routes and
     ``code`` a URL-safe random token). With a code, the browser POSTs it."""

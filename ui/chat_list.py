@@ -11,7 +11,7 @@ from maxchat_data import inbox
 from maxchat_data.common import CHANNEL_LABELS, STATUSES
 from maxchat_data.inbox import InboxQuery
 
-from . import chat_state as vs
+from . import auth, chat_state as vs
 from .chat_text import CHANNEL_ICON, STATUS_COLOR, label_badge, md, when
 
 LIVE_EVERY = 2.5  # seconds between polls: "within a few seconds" (L6) at one O(1) read per tick
@@ -82,6 +82,7 @@ def live_list(store, agent: dict, labels_all: list[dict]) -> None:
     """Tabs with counts, the page of chats, paging; and the notifier. Reruns
     every tick; reads the store only when its version moved."""
     ss = st.session_state
+    auth.check_in_fragment()
     notify(store, agent)
     page = load_page(store, agent["id"], current_query())
     counts = page.counts

@@ -13,7 +13,7 @@ from maxchat_data.errors import MaxchatError
 from maxchat_data.media import MAX_UPLOAD
 from maxchat_data.window import reply_window
 
-from . import chat_dialogs as dlg
+from . import auth, chat_dialogs as dlg
 from .chat_labels import label_popover
 from .chat_list import LIVE_EVERY
 from .chat_text import CHANNEL_ICON, STATUS_COLOR, TICKS, md, when
@@ -123,6 +123,7 @@ def resolve_button(chat: dict, where: str) -> None:
 @st.fragment(run_every=LIVE_EVERY)
 def live_thread(store, chat_id: int, shown: tuple) -> None:
     ss = st.session_state
+    auth.check_in_fragment()
     limit = ss.get("chat_thread_limit", THREAD_LIMIT)
     cached = ss.get(_CACHE)
     if not cached or cached["chat"] != chat_id or cached["version"] != store.version or cached["limit"] != limit:
