@@ -91,7 +91,7 @@ def call(session: requests.Session, method: str, url: str, **kw) -> requests.Res
     except requests.RequestException as exc:
         if _never_connected(exc):
             raise RetryLater(f"network error: {type(exc).__name__}") from exc
-        raise MaybeDone(f"no answer ({type(exc).__name__})") from exc
+        raise MaybeDone(f"no answer: {type(exc).__name__}") from exc
 
 
 def _never_connected(exc: requests.RequestException) -> bool:
