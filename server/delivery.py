@@ -53,7 +53,7 @@ class DeliveryWorker:
 
     def stop(self, timeout: float = 10) -> None:
         for lane in self.lanes:
-            lane._stop.set()
+            lane._stop.set()  # all at once: a lane in a slow call must not delay the others' stop
         for lane in self.lanes:
             lane.stop(timeout)
 
@@ -104,7 +104,7 @@ class DeliveryWorker:
             if delay is None:
                 outbox.mark_failed(self.store, message_id, self.policy.gave_up("Could not send", attempts, exc))
                 return None
-            log.info("message %s: %s; retry in %.1fs", message_id, retry.describe(exc), delay)
+            log.info("message %s (%s): %s; retry in %.1fs", message_id, step.name, retry.describe(exc), delay)
             when = utcnow() + timedelta(seconds=delay)
             outbox.reschedule(self.store, message_id, when, retry.describe(exc))
             return when
