@@ -227,7 +227,10 @@ def _retry(w: Writer, message_id, actor_id):
         raise NotAllowed("Only a failed message can be sent again.")
     now = utcnow()
     w.execute("UPDATE messages SET status = 'pending', error = NULL WHERE id = ?", [message_id])
-    w.execute("INSERT INTO outbox (message_id, next_attempt_at) VALUES (?, ?) ON CONFLICT DO NOTHING", [message_id, now])
+    # A failed send keeps its outbox row and progress: resume at the step that failed.
+    w.execute("INSERT INTO outbox (message_id, next_attempt_at) VALUES (?, ?) ON CONFLICT (message_id) DO UPDATE"
+              " SET state = 'queued', attempts = 0, next_attempt_at = excluded.next_attempt_at, last_error = NULL",
+              [message_id, now])
     w.touch("outbox")
     record(w, found[0], actor_id, "retry", f"message {message_id}", now)
 

@@ -448,6 +448,16 @@ def _template_submitted(w: Writer, template_id, provider_id, status, reason) -> 
         record_review(w, template_id, verdict, reason)
 
 
+def template_later(store: Store, template_id: int, when: datetime) -> None:
+    """A submission that failed for now: one more attempt counted, the next at ``when``."""
+    store.write(_template_later, template_id, when)
+
+
+def _template_later(w: Writer, template_id, when) -> None:
+    w.execute("UPDATE templates SET submit_attempts = submit_attempts + 1, submit_next_at = ? WHERE id = ?",
+              [when, template_id])
+
+
 def media_fetched(store: Store, ref: MediaRef, attachment: Attachment) -> None:
     """The file of an inbound message is here: attach it."""
     store.write(_attach, ref, attachment)

@@ -1,27 +1,69 @@
 """The outbound queue the delivery worker drains. A message is written with
 status ``pending`` and an outbox row in one transaction; the send ends as
-``sent`` (with the provider's id) or ``failed`` (with a human reason)."""
+``sent`` (with the provider's id, the row goes) or ``failed`` (with a human
+reason; the row stays with its progress, so a retry by hand resumes at the
+step that failed).
+
+A send is a list of provider calls (``channels.base.Step``); ``step`` counts
+those done. Before a call that puts something in front of the customer the
+row is committed as ``sending``: a row still ``sending`` when the process
+starts is one we cannot tell was sent (see ``unsure_after_restart``)."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from .store import Store, Writer, utcnow
 
+UNSURE_AFTER_RESTART = ("Not sure it was sent (the server stopped while sending): "
+                        "check with the customer, then retry")
 
-def due(store: Store, limit: int = 50, now: datetime | None = None) -> list[dict]:
+
+def unsure(detail: str) -> str:
+    return f"Not sure it was sent ({detail}): check with the customer, then retry"
+
+
+def due(store: Store, limit: int = 50, now: datetime | None = None, channel: str | None = None) -> list[dict]:
     """Messages whose next attempt is due, oldest first, with what a sender needs."""
     return store.dicts(
-        "SELECT o.message_id, o.attempts, m.chat_id, m.channel, m.kind, m.body, m.caption, m.template_id,"
+        "SELECT o.message_id, o.attempts, o.step, o.upload_id, o.provider_message_id AS first_part_id,"
+        " m.chat_id, m.channel, m.kind, m.body, m.caption, m.template_id,"
         " m.template_params, c.channel_user_id, f.path AS attachment_path, f.mime, f.filename, f.kind AS attachment_kind,"
         " t.name AS template_name, t.language AS template_language"
         " FROM outbox o JOIN messages m ON m.id = o.message_id JOIN chats c ON c.id = m.chat_id"
         " LEFT JOIN attachments f ON f.id = m.attachment_id LEFT JOIN templates t ON t.id = m.template_id"
-        " WHERE o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.message_id LIMIT ?",
-        [now or utcnow(), limit])
+        " WHERE o.state = 'queued' AND o.next_attempt_at <= ? AND (? IS NULL OR m.channel = ?)"
+        " ORDER BY o.next_attempt_at, o.message_id LIMIT ?",
+        [now or utcnow(), channel, channel, limit])
+
+
+def next_due(store: Store, channel: str) -> datetime | None:
+    """When the channel's earliest waiting message comes due (None: nothing waits)."""
+    return store.one("SELECT min(o.next_attempt_at) FROM outbox o JOIN messages m ON m.id = o.message_id"
+                     " WHERE o.state = 'queued' AND m.channel = ?", [channel])[0]
 
 
 def pending_count(store: Store) -> int:
-    return store.one("SELECT count(*) FROM outbox")[0]
+    return store.one("SELECT count(*) FROM outbox WHERE state <> 'failed'")[0]
+
+
+def sending(store: Store, message_id: int) -> None:
+    """Durably say a send call is about to be made (before making it)."""
+    store.write(_set_state, message_id, "sending")
+
+
+def _set_state(w: Writer, message_id, state):
+    w.execute("UPDATE outbox SET state = ? WHERE message_id = ?", [state, message_id])
+
+
+def step_done(store: Store, message_id: int, upload_id: str | None, part_id: str | None) -> None:
+    """One provider call of a multi-call send is done: the next one gets its own tries."""
+    store.write(_step_done, message_id, upload_id, part_id)
+
+
+def _step_done(w: Writer, message_id, upload_id, part_id):
+    w.execute("UPDATE outbox SET step = step + 1, state = 'queued', attempts = 0, last_error = NULL,"
+              " upload_id = coalesce(?, upload_id), provider_message_id = coalesce(provider_message_id, ?)"
+              " WHERE message_id = ?", [upload_id, part_id, message_id])
 
 
 def mark_sent(store: Store, message_id: int, provider_message_id: str | None) -> None:
@@ -42,7 +84,7 @@ def mark_failed(store: Store, message_id: int, reason: str) -> None:
 
 def _mark_failed(w: Writer, message_id, reason):
     w.execute("UPDATE messages SET status = 'failed', error = ? WHERE id = ?", [reason, message_id])
-    w.execute("DELETE FROM outbox WHERE message_id = ?", [message_id])
+    w.execute("UPDATE outbox SET state = 'failed', last_error = ? WHERE message_id = ?", [reason, message_id])
 
 
 def reschedule(store: Store, message_id: int, when: datetime, error: str) -> None:
@@ -51,5 +93,28 @@ def reschedule(store: Store, message_id: int, when: datetime, error: str) -> Non
 
 
 def _reschedule(w: Writer, message_id, when, error):
-    w.execute("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE message_id = ?",
-              [when, error, message_id])
+    w.execute("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, state = 'queued'"
+              " WHERE message_id = ?", [when, error, message_id])
+
+
+def hold(store: Store, message_ids: list[int], when: datetime) -> None:
+    """Postpone without counting an attempt (they were not tried)."""
+    store.write(_hold, message_ids, when)
+
+
+def _hold(w: Writer, message_ids, when):
+    w.execute("UPDATE outbox SET next_attempt_at = greatest(next_attempt_at, ?) WHERE message_id IN (SELECT unnest(?))",
+              [when, message_ids])
+
+
+def unsure_after_restart(store: Store) -> list[int]:
+    """At start, before any sending: sends interrupted in flight end failed
+    for a person to check, never resent blindly. Returns their message ids."""
+    return store.write(_unsure_after_restart)
+
+
+def _unsure_after_restart(w: Writer):
+    ids = [i for (i,) in w.all("SELECT message_id FROM outbox WHERE state = 'sending'")]
+    for message_id in ids:
+        _mark_failed(w, message_id, UNSURE_AFTER_RESTART)
+    return ids

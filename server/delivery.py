@@ -1,36 +1,126 @@
 """The outbound delivery worker: drains the outbox, sends through the
 channel clients, and ends every message ``sent`` or ``failed`` with a reason.
 
-It polls cheaply: the store's "outbox" topic counter (in memory) tells
+Each channel has its own lane (thread, pool and due-query), so a provider
+that hangs holds back only its own channel's replies. In a lane, chats are
+sent in parallel and the messages of one chat in order.
+
+A send is one or more provider calls (steps, see ``channels.base.Step``);
+each step done is committed before the next. Before a call that puts
+something in front of the customer the row is committed as ``sending``, and
+a call that may have gone through without an answer is never repeated: the
+message ends failed for a person to check ("at most once"). Rows still
+``sending`` when the worker starts were cut off by a crash and end the same
+way. Uploads are repeated freely.
+
+Lanes poll cheaply: the store's "outbox" topic counter (in memory) tells
 whether a commit queued anything since the last look, so a queued reply is
-picked up within one poll interval without a query per tick. Rescheduled rows are
-picked up when their time comes. Pending rows survive a restart because the
-outbox is a table."""
+picked up within one poll interval without a query per tick; rescheduled
+rows are picked up when their time comes."""
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from maxchat_data import outbox
-from maxchat_data.channels import Permanent, RetryLater, clients as make_clients
-from maxchat_data.channels.base import backoff
+from maxchat_data import outbox, retry
+from maxchat_data.channels import MaybeDone, Permanent, RetryLater, clients as make_clients
+from maxchat_data.common import CHANNELS
 from maxchat_data.store import Store, utcnow
 
 from .worker import TopicWorker
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 8
 
 
-class DeliveryWorker(TopicWorker):
-    name, topic = "maxchat-delivery", "outbox"
+class DeliveryWorker:
+    """One ``Lane`` per channel; started after settling sends a crash cut off."""
 
-    def __init__(self, store: Store, clients: dict | None = None, poll: float = 0.25, threads: int = 4):
-        super().__init__(store)
+    def __init__(self, store: Store, clients: dict | None = None, poll: float = 0.25, threads: int = 4,
+                 policy: retry.RetryPolicy = retry.DELIVERY):
+        self.store = store
         self.clients = clients if clients is not None else make_clients()
-        self.poll = poll
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="maxchat-send")
+        self.policy = policy
+        self.lanes = [Lane(self, channel, poll, threads) for channel in CHANNELS]
+
+    def start(self):
+        unsure = outbox.unsure_after_restart(self.store)
+        if unsure:
+            log.warning("messages %s were being sent when the server stopped: marked failed, not resent", unsure)
+        for lane in self.lanes:
+            lane.start()
+        return self
+
+    def stop(self, timeout: float = 10) -> None:
+        for lane in self.lanes:
+            lane._stop.set()  # all at once: a lane in a slow call must not delay the others' stop
+        for lane in self.lanes:
+            lane.stop(timeout)
+
+    def deliver(self, row: dict) -> datetime | None:
+        """Make the row's remaining steps; returns the retry time when it was rescheduled."""
+        message_id = row["message_id"]
+        client = self.clients.get(row["channel"])
+        if client is None or client.missing:
+            outbox.mark_failed(self.store, message_id, client.missing if client else f"Unknown channel {row['channel']}")
+            return None
+        try:
+            steps = client.steps(row)
+        except Permanent as exc:
+            outbox.mark_failed(self.store, message_id, str(exc))
+            return None
+        for number in range(row["step"], len(steps)):
+            step = steps[number]
+            if not step.upload:
+                outbox.sending(self.store, message_id)  # durable before the call: see unsure_after_restart
+            try:
+                result = step.run(row, self.store.media_dir)
+            except Exception as exc:  # noqa: BLE001 - every failure ends the row failed or rescheduled
+                return self._failed(row, step, exc)
+            if number == len(steps) - 1:
+                outbox.mark_sent(self.store, message_id, row["first_part_id"] or result)
+            else:
+                upload_id, part_id = (result, None) if step.upload else (None, result)
+                outbox.step_done(self.store, message_id, upload_id, part_id)
+                row.update(upload_id=upload_id or row["upload_id"], first_part_id=row["first_part_id"] or part_id,
+                           attempts=0)
+        return None
+
+    def _failed(self, row: dict, step, exc: Exception) -> datetime | None:
+        message_id = row["message_id"]
+        if isinstance(exc, Permanent):
+            log.info("message %s failed: %s", message_id, exc)
+            outbox.mark_failed(self.store, message_id, str(exc))
+        elif isinstance(exc, FileNotFoundError):
+            outbox.mark_failed(self.store, message_id, "The attachment file is missing from the media store")
+        elif not step.upload and (isinstance(exc, MaybeDone) or not isinstance(exc, RetryLater)):
+            # It may have reached the customer: sending it again could send it twice.
+            if not isinstance(exc, MaybeDone):
+                log.error("message %s: unexpected error while sending", message_id, exc_info=exc)
+            outbox.mark_failed(self.store, message_id, outbox.unsure(retry.describe(exc)))
+        else:
+            attempts = row["attempts"] + 1
+            delay = self.policy.decide(attempts, exc)
+            if delay is None:
+                outbox.mark_failed(self.store, message_id, self.policy.gave_up("Could not send", attempts, exc))
+                return None
+            log.info("message %s (%s): %s; retry in %.1fs", message_id, step.name, retry.describe(exc), delay)
+            when = utcnow() + timedelta(seconds=delay)
+            outbox.reschedule(self.store, message_id, when, retry.describe(exc))
+            return when
+        return None
+
+
+class Lane(TopicWorker):
+    """One channel's sender: its own thread, pool and due-query."""
+
+    topic = "outbox"
+
+    def __init__(self, worker: DeliveryWorker, channel: str, poll: float, threads: int):
+        self.name = f"maxchat-send-{channel}"
+        super().__init__(worker.store)
+        self.worker, self.channel, self.poll = worker, channel, poll
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix=f"maxchat-send-{channel}")
 
     def stop(self, timeout: float = 10) -> None:
         super().stop(timeout)
@@ -38,18 +128,14 @@ class DeliveryWorker(TopicWorker):
 
     def seconds_to_next_look(self, handled: int) -> float:
         # After a round with work there may be more, or a retry just got its time.
-        return 0.0 if handled else self._until_next_due()
-
-    def _until_next_due(self) -> float:
-        (when,) = self.store.one("SELECT min(next_attempt_at) FROM outbox")
-        if when is None:
-            return 30.0
-        return max(0.0, min(30.0, (when - utcnow()).total_seconds()))
+        if handled:
+            return 0.0
+        when = outbox.next_due(self.store, self.channel)
+        return 30.0 if when is None else max(0.0, min(30.0, (when - utcnow()).total_seconds()))
 
     def run_once(self) -> int:
-        """Send every due message once; returns how many were handled.
-        Chats are sent in parallel, the messages of one chat in order."""
-        rows = outbox.due(self.store, limit=50)
+        """Send every due message of the channel once; returns how many were handled."""
+        rows = outbox.due(self.store, limit=50, channel=self.channel)
         by_chat: dict[int, list[dict]] = {}
         for row in rows:
             by_chat.setdefault(row["chat_id"], []).append(row)
@@ -59,46 +145,8 @@ class DeliveryWorker(TopicWorker):
 
     def _deliver_chat(self, rows: list[dict]) -> None:
         for i, row in enumerate(rows):
-            when = self.deliver(row)
+            when = self.worker.deliver(row)
             if when is not None and rows[i + 1:]:
                 # Keep the chat's order: later messages wait for the earlier one.
-                self.store.write(_hold, [r["message_id"] for r in rows[i + 1:]], when)
+                outbox.hold(self.store, [r["message_id"] for r in rows[i + 1:]], when)
                 return
-
-    def deliver(self, row: dict):
-        """Send one row; returns the retry time when it was rescheduled."""
-        message_id = row["message_id"]
-        client = self.clients.get(row["channel"])
-        if client is None or client.missing:
-            reason = client.missing if client is not None else f"Unknown channel {row['channel']}"
-            outbox.mark_failed(self.store, message_id, reason)
-            return None
-        try:
-            provider_id = client.send(row, self.store.media_dir)
-        except Permanent as exc:
-            log.info("message %s failed: %s", message_id, exc)
-            outbox.mark_failed(self.store, message_id, str(exc))
-        except RetryLater as exc:
-            attempts = row["attempts"] + 1
-            if attempts >= MAX_ATTEMPTS:
-                outbox.mark_failed(self.store, message_id, f"Could not send after {attempts} attempts: {exc}")
-                return
-            delay = backoff(row["attempts"], exc.retry_after)
-            log.info("message %s: %s; retry in %.1fs", message_id, exc, delay)
-            when = utcnow() + timedelta(seconds=delay)
-            outbox.reschedule(self.store, message_id, when, str(exc))
-            return when
-        except FileNotFoundError:
-            outbox.mark_failed(self.store, message_id, "The attachment file is missing from the media store")
-        except Exception as exc:  # noqa: BLE001 - a bug must not leave the row retrying forever
-            log.exception("message %s: unexpected error", message_id)
-            outbox.mark_failed(self.store, message_id, f"Unexpected error while sending: {type(exc).__name__}")
-        else:
-            outbox.mark_sent(self.store, message_id, provider_id)
-        return None
-
-
-def _hold(w, message_ids, when):
-    """Postpone without counting an attempt (they were not tried)."""
-    w.execute("UPDATE outbox SET next_attempt_at = greatest(next_attempt_at, ?) WHERE message_id IN (SELECT unnest(?))",
-              [when, message_ids])

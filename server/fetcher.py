@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-import time
 from datetime import timedelta
 
-from maxchat_data import config, ingest
-from maxchat_data.channels.base import Permanent, RetryLater, backoff
+from maxchat_data import config, ingest, retry
+from maxchat_data.channels.base import Permanent, RetryLater
 from maxchat_data.ingest import MediaRef
 from maxchat_data.media import save, sniff
 from maxchat_data.store import Store, utcnow
@@ -18,16 +17,18 @@ from maxchat_data.store import Store, utcnow
 from .worker import TopicWorker
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 6
 
 
 class Fetcher(TopicWorker):
+    """Every failure of a job, whatever raised it (a provider error, a
+    read-only media folder, a bug), counts as an attempt under the FETCH
+    policy, so one bad job neither repeats forever nor holds back the rest."""
+
     name, topic = "maxchat-fetch", "fetch"
 
-    def __init__(self, store: Store, clients: dict, poll: float = 0.3):
+    def __init__(self, store: Store, clients: dict, poll: float = 0.3, policy: retry.RetryPolicy = retry.FETCH):
         super().__init__(store)
-        self.clients, self.poll = clients, poll
-        self._template_retry_at = 0.0
+        self.clients, self.poll, self.policy = clients, poll, policy
 
     def seconds_to_next_look(self, handled: int) -> float:
         return 2.0  # rescheduled rows come due on their own
@@ -44,25 +45,37 @@ class Fetcher(TopicWorker):
                                 " WHERE NOT done AND next_attempt_at <= ? LIMIT 20", [now])
         for channel, user, attempts in people:
             self._profile(channel, user, attempts)
-        return len(jobs) + len(people) + self._templates()
+        return len(jobs) + len(people) + self._templates(now)
 
-    def _templates(self) -> int:
+    def _later(self, attempts: int, exc: Exception, what: str):
+        """The time of the next try, or None to give up; logs the failure."""
+        if not isinstance(exc, (RetryLater, Permanent)):
+            log.warning("%s: %s", what, retry.describe(exc), exc_info=exc)
+        delay = self.policy.decide(attempts, exc)
+        return None if delay is None else utcnow() + timedelta(seconds=delay)
+
+    def _templates(self, now) -> int:
         """WhatsApp templates saved here but not yet known to Meta."""
         client, waba = self.clients.get("whatsapp"), config.get("WHATSAPP_WABA_ID")
-        if client is None or client.missing or not waba or time.monotonic() < self._template_retry_at:
+        if client is None or client.missing or not waba:
             return 0
-        todo = self.store.dicts("SELECT id, name, language, category, body, variables FROM templates"
+        todo = self.store.dicts("SELECT id, name, language, category, body, variables, submit_attempts FROM templates"
                                 " WHERE channel = 'whatsapp' AND status = 'Pending' AND provider_template_id IS NULL"
-                                " AND status_reason IS NULL ORDER BY id LIMIT 10")
+                                " AND status_reason IS NULL AND coalesce(submit_next_at, ?) <= ? ORDER BY id LIMIT 10",
+                                [now, now])
         for tpl in todo:
             try:
                 provider_id, status = client.submit_template(waba, tpl)
-            except RetryLater as exc:
-                log.info("template %s not submitted yet: %s", tpl["name"], exc)
-                self._template_retry_at = time.monotonic() + backoff(3, exc.retry_after)
-                break
             except Permanent as exc:
                 ingest.template_submitted(self.store, tpl["id"], None, "REJECTED", f"Meta refused it: {exc}")
+            except Exception as exc:  # noqa: BLE001 - counted, see the class
+                attempts = tpl["submit_attempts"] + 1
+                when = self._later(attempts, exc, f"template {tpl['name']} not submitted")
+                if when is None:
+                    ingest.template_submitted(self.store, tpl["id"], None, "REJECTED", self.policy.gave_up(
+                        "Could not send it to WhatsApp for review", attempts, exc))
+                else:
+                    ingest.template_later(self.store, tpl["id"], when)
             else:
                 ingest.template_submitted(self.store, tpl["id"], provider_id, status, None)
         return len(todo)
@@ -79,15 +92,12 @@ class Fetcher(TopicWorker):
             mime, sniffed_kind = found
             name = ref.filename or f"{kind}-{ref.provider_message_id[-12:]}{mimetypes.guess_extension(mime) or ''}"
             attachment = save(self.store.media_dir, name, data, mime, sniffed_kind)
-        except Permanent as exc:
-            log.info("media of %s dropped: %s", ref.provider_message_id, exc)
-            ingest.media_failed(self.store, ref, f"The file could not be fetched: {exc}")
-        except RetryLater as exc:
-            if attempts + 1 >= MAX_ATTEMPTS:
-                ingest.media_failed(self.store, ref, f"The file could not be fetched: {exc}")
+        except Exception as exc:  # noqa: BLE001 - counted, see the class
+            when = self._later(attempts + 1, exc, f"media of {ref.provider_message_id}")
+            if when is None:
+                ingest.media_failed(self.store, ref, self.policy.gave_up("The file could not be fetched", attempts + 1, exc))
             else:
-                when = utcnow() + timedelta(seconds=backoff(attempts, exc.retry_after))
-                ingest.media_later(self.store, ref, when, str(exc))
+                ingest.media_later(self.store, ref, when, retry.describe(exc))
         else:
             ingest.media_fetched(self.store, ref, attachment)
 
@@ -97,10 +107,10 @@ class Fetcher(TopicWorker):
         try:
             if client is not None and not client.missing and hasattr(client, "profile"):
                 name = client.profile(user)
-        except RetryLater:
-            if attempts + 1 < MAX_ATTEMPTS:
-                ingest.profile_later(self.store, channel, user, utcnow() + timedelta(seconds=backoff(attempts)))
+        except Exception as exc:  # noqa: BLE001 - counted, see the class
+            when = self._later(attempts + 1, exc, f"profile of {user}")
+            if when is not None:
+                ingest.profile_later(self.store, channel, user, when)
                 return
-        except Permanent as exc:
-            log.info("profile of %s not available: %s", user, exc)
+            log.info("profile of %s not available: %s", user, retry.describe(exc))
         ingest.profile_done(self.store, channel, user, name)

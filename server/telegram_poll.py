@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import logging
 
-from maxchat_data import settings
+from maxchat_data import retry, settings
 from maxchat_data.channels import BadPayload, Permanent, RetryLater, telegram
-from maxchat_data.channels.base import backoff
 from maxchat_data.errors import ValidationError
 from maxchat_data.ingest import Parsed, store_parsed
 from maxchat_data.store import Store
@@ -23,10 +22,12 @@ OFFSET_KEY = settings.TELEGRAM_OFFSET
 class Poller(Worker):
     name = "maxchat-telegram-poll"
 
-    def __init__(self, store: Store, client: "telegram.Client | None" = None, timeout: int = 25):
+    def __init__(self, store: Store, client: "telegram.Client | None" = None, timeout: int = 25,
+                 policy: retry.RetryPolicy = retry.POLLING):
         super().__init__(store)
         self.client = client or telegram.Client()
         self.timeout = timeout
+        self.policy = policy  # never gives up: polling is all this thread does
 
     def stop(self, timeout: float = 2) -> None:
         # A long poll in flight is not interrupted; the thread is a daemon and
@@ -39,17 +40,16 @@ class Poller(Worker):
             try:
                 self.poll_once()
                 failures = 0
-            except (RetryLater, Permanent) as exc:
-                failures += 1
-                delay = backoff(min(failures, 6), getattr(exc, "retry_after", None))
-                log.warning("Telegram getUpdates: %s; again in %.1fs", exc, delay)
-                self._stop.wait(delay)
-            except Exception:  # noqa: BLE001 - keep polling whatever one batch did
+            except Exception as exc:  # noqa: BLE001 - keep polling whatever one batch did
                 if self._stop.is_set():
                     break
                 failures += 1
-                log.exception("Telegram polling error")
-                self._stop.wait(backoff(min(failures, 6)))
+                delay = self.policy.decide(failures, exc)
+                if isinstance(exc, (RetryLater, Permanent)):
+                    log.warning("Telegram getUpdates: %s; again in %.1fs", exc, delay)
+                else:
+                    log.exception("Telegram polling error; again in %.1fs", delay)
+                self._stop.wait(delay)
 
     def poll_once(self) -> int:
         saved = settings.get(self.store, OFFSET_KEY)

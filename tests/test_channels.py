@@ -9,6 +9,7 @@ import pytest
 from maxchat_data import actions, config, outbox, settings, templates
 from maxchat_data.channels import channel_status, clients, messenger, telegram, whatsapp
 from maxchat_data.ingest import store_parsed
+from maxchat_data.retry import RetryPolicy
 from server.fetcher import Fetcher
 from server.delivery import DeliveryWorker
 from maxchat_data.store import Store
@@ -234,11 +235,9 @@ def test_not_connected_channel_fails_with_how_to_fix(store, team, fakes, monkeyp
     assert status["telegram"]["connected"] is True
 
 
-def test_network_error_is_retried_until_the_limit(store, team, fakes, monkeypatch):
-    from server import delivery
-    monkeypatch.setattr(delivery, "MAX_ATTEMPTS", 2)
+def test_network_error_is_retried_until_the_limit(store, team, fakes):
     dead = telegram.Client(base="http://127.0.0.1:9", token=TG_TOKEN)
-    w = DeliveryWorker(store, {"telegram": dead}, poll=0.05).start()
+    w = DeliveryWorker(store, {"telegram": dead}, poll=0.05, policy=RetryPolicy(max_attempts=2)).start()
     try:
         mid = actions.reply(store, chat_on(store, "telegram"), team["budi"], "x")
         error = settled(store, mid, timeout=15)["error"]

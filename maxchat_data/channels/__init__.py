@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from .. import config
 from ..common import CHANNEL_LABELS
-from .base import BadPayload, Permanent, RetryLater
+from .base import BadPayload, MaybeDone, Permanent, RetryLater
 
-__all__ = ["BadPayload", "Permanent", "RetryLater", "channel_status", "clients"]
+__all__ = ["BadPayload", "MaybeDone", "Permanent", "RetryLater", "channel_status", "clients"]
 
 # Which settings each channel needs, for sending and for receiving.
 REQUIRED = {

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import random
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError
 
 from .. import config
 
@@ -32,6 +35,12 @@ class RetryLater(Exception):
     def __init__(self, reason: str, retry_after: float | None = None):
         super().__init__(reason)
         self.retry_after = retry_after
+
+
+class MaybeDone(RetryLater):
+    """The request went out but no answer came (read timeout, connection
+    dropped): the provider may have acted on it. Safe to repeat only a call
+    that does no harm twice (a download, an upload), never a send."""
 
 
 def meta_signature_ok(secret: str, body: bytes, header: str | None) -> bool:
@@ -65,14 +74,6 @@ def need(obj, key, kind=dict):
     return value
 
 
-def backoff(attempts: int, retry_after: float | None = None) -> float:
-    """Seconds until the next try: the provider's word when it gave one,
-    else exponential with jitter, capped at 5 minutes."""
-    if retry_after is not None and retry_after >= 0:
-        return float(retry_after)
-    return min(300.0, 0.5 * (2 ** attempts)) * random.uniform(0.8, 1.2)
-
-
 def retry_after_header(resp: requests.Response) -> float | None:
     value = resp.headers.get("Retry-After")
     try:
@@ -82,12 +83,23 @@ def retry_after_header(resp: requests.Response) -> float | None:
 
 
 def call(session: requests.Session, method: str, url: str, **kw) -> requests.Response:
-    """One HTTP call with timeouts; network trouble becomes RetryLater."""
+    """One HTTP call with timeouts; network trouble becomes RetryLater when
+    the request never reached the provider, MaybeDone when it may have."""
     kw.setdefault("timeout", TIMEOUT)
     try:
         return session.request(method, url, **kw)
     except requests.RequestException as exc:
-        raise RetryLater(f"network error: {type(exc).__name__}") from exc
+        if _never_connected(exc):
+            raise RetryLater(f"network error: {type(exc).__name__}") from exc
+        raise MaybeDone(f"no answer: {type(exc).__name__}") from exc
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """Refused, unresolvable or timed out while connecting: nothing was sent."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, ConnectTimeoutError)
 
 
 def json_of(resp: requests.Response) -> dict:
@@ -120,6 +132,18 @@ def download(session: requests.Session, url: str, limit: int | None = None, **kw
             return b"".join(chunks)
     except requests.RequestException as exc:
         raise RetryLater(f"network error: {type(exc).__name__}") from exc
+
+
+@dataclass(frozen=True)
+class Step:
+    """One provider call of an outbound message; the delivery worker records
+    each one done before it makes the next, so a retry never repeats one.
+    An ``upload`` may safely be made again (its result, a media id, is kept
+    for the next step); any other step puts something in front of the
+    customer, and its result is the provider's message id."""
+    name: str
+    run: Callable[[dict, Path], str]
+    upload: bool = False
 
 
 class ApiClient:

@@ -8,8 +8,8 @@ from pathlib import Path
 import requests
 
 from ..ingest import DeliveryStatus, Inbound, MediaRef, Parsed, Watermark
-from .base import (WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, call, download, from_epoch,
-                   json_of, need, retry_after_header)
+from .base import (WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, Step, call, download,
+                   from_epoch, json_of, need, retry_after_header)
 
 log = logging.getLogger(__name__)
 CHANNEL = "messenger"
@@ -109,25 +109,31 @@ class Client(ApiClient):
         return self._check(call(self.session, "POST", f"{self.base}/me/messages",
                                 params={"access_token": self.token}, **kw))
 
-    def send(self, row: dict, media_dir: Path) -> str:
-        recipient = {"id": row["channel_user_id"]}
+    def steps(self, row: dict) -> list[Step]:
+        """Attachments carry no caption on Messenger: the caption follows as
+        its own text message, a step of its own so a retry never resends the file."""
         kind = row["kind"]
         if kind in ("text", "template"):
             # Messenger has no reviewed templates: the rendered body goes as text.
-            data = self._post(json={"recipient": recipient, "messaging_type": "RESPONSE",
-                                    "message": {"text": row["body"]}})
-        elif kind in SEND_TYPES:
-            message = {"attachment": {"type": SEND_TYPES[kind], "payload": {"is_reusable": False}}}
-            with open(Path(media_dir) / row["attachment_path"], "rb") as f:
-                data = self._post(data={"recipient": json.dumps(recipient), "messaging_type": "RESPONSE",
-                                        "message": json.dumps(message)},
-                                  files={"filedata": (row["filename"], f, row["mime"])})
-            if row.get("caption"):
-                # Attachments carry no caption on Messenger: the caption follows as text.
-                self._post(json={"recipient": recipient, "messaging_type": "RESPONSE",
-                                 "message": {"text": row["caption"]}})
-        else:
-            raise Permanent(f"Messenger cannot send a {kind} message")
+            return [Step("send", lambda r, _: self._text(r, r["body"]))]
+        if kind in SEND_TYPES:
+            file = Step("file", self._file)
+            return [file, Step("caption", lambda r, _: self._text(r, r["caption"]))] if row.get("caption") else [file]
+        raise Permanent(f"Messenger cannot send a {kind} message")
+
+    def _text(self, row: dict, text: str) -> str:
+        return self._id(self._post(json={"recipient": {"id": row["channel_user_id"]}, "messaging_type": "RESPONSE",
+                                         "message": {"text": text}}))
+
+    def _file(self, row: dict, media_dir: Path) -> str:
+        message = {"attachment": {"type": SEND_TYPES[row["kind"]], "payload": {"is_reusable": False}}}
+        with open(Path(media_dir) / row["attachment_path"], "rb") as f:
+            return self._id(self._post(data={"recipient": json.dumps({"id": row["channel_user_id"]}),
+                                             "messaging_type": "RESPONSE", "message": json.dumps(message)},
+                                       files={"filedata": (row["filename"], f, row["mime"])}))
+
+    @staticmethod
+    def _id(data: dict) -> str:
         if not data.get("message_id"):
             raise Permanent("Messenger accepted the message but returned no id")
         return str(data["message_id"])

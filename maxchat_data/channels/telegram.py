@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from ..ingest import Inbound, MediaRef, Parsed
-from .base import ApiClient, BadPayload, Permanent, RetryLater, call, download, from_epoch, json_of
+from .base import ApiClient, BadPayload, Permanent, RetryLater, Step, call, download, from_epoch, json_of
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -83,19 +83,22 @@ class Client(ApiClient):
             raise Permanent("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN")
         raise Permanent(f"Telegram refused the message: {description}")
 
-    def send(self, row: dict, media_dir: Path) -> str:
+    def steps(self, row: dict) -> list[Step]:
+        if row["kind"] not in ("text", "template", *SEND):
+            raise Permanent(f"Telegram cannot send a {row['kind']} message")
+        return [Step("send", self._send)]
+
+    def _send(self, row: dict, media_dir: Path) -> str:
         chat_id, kind = row["channel_user_id"], row["kind"]
         if kind in ("text", "template"):
             result = self.method("sendMessage", json={"chat_id": chat_id, "text": row["body"]})
-        elif kind in SEND:
+        else:
             method, field = SEND[kind]
             data = {"chat_id": chat_id}
             if row.get("caption"):
                 data["caption"] = row["caption"]
             with open(Path(media_dir) / row["attachment_path"], "rb") as f:
                 result = self.method(method, data=data, files={field: (row["filename"], f, row["mime"])})
-        else:
-            raise Permanent(f"Telegram cannot send a {kind} message")
         if not isinstance(result, dict) or result.get("message_id") is None:
             raise Permanent("Telegram accepted the message but returned no id")
         return f"{chat_id}:{result['message_id']}"

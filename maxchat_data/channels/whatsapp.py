@@ -9,8 +9,8 @@ import requests
 
 from .. import config
 from ..ingest import DeliveryStatus, Inbound, MediaRef, Parsed, TemplateUpdate
-from .base import (MAX_MEDIA, WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, call, download,
-                   from_epoch, json_of, need, retry_after_header)
+from .base import (MAX_MEDIA, WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, Step, call,
+                   download, from_epoch, json_of, need, retry_after_header)
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
@@ -151,28 +151,37 @@ class Client(ApiClient):
                              retry_after_header(resp))
         raise Permanent(reason_for(code, err.get("message")))
 
-    def send(self, row: dict, media_dir: Path) -> str:
-        """Send one outbox row; returns the wamid."""
+    def steps(self, row: dict) -> list[Step]:
+        """Media is uploaded first (repeatable; the id is kept), then sent by id."""
+        kind = row["kind"]
+        if kind in MEDIA_KINDS:
+            return [Step("upload", self._upload_row, upload=True), Step("send", self._send)]
+        if kind in ("text", "template"):
+            return [Step("send", self._send)]
+        raise Permanent(f"WhatsApp cannot send a {kind} message")
+
+    def _upload_row(self, row: dict, media_dir: Path) -> str:
+        return self.upload(Path(media_dir) / row["attachment_path"], row["mime"], row["filename"])
+
+    def _send(self, row: dict, media_dir: Path) -> str:
+        """POST /messages; returns the wamid."""
         kind = row["kind"]
         body: dict = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": row["channel_user_id"]}
         if kind == "text":
             body.update(type="text", text={"body": row["body"]})
         elif kind in MEDIA_KINDS:
-            media_id = self.upload(Path(media_dir) / row["attachment_path"], row["mime"], row["filename"])
-            part = {"id": media_id}
+            part = {"id": row["upload_id"]}
             if row.get("caption"):
                 part["caption"] = row["caption"]
             if kind == "document" and row.get("filename"):
                 part["filename"] = row["filename"]
             body.update(type=kind, **{kind: part})
-        elif kind == "template":
+        else:
             template = {"name": row["template_name"], "language": {"code": row["template_language"]}}
             params = row.get("template_params") or []
             if params:
                 template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}]
             body.update(type="template", template=template)
-        else:
-            raise Permanent(f"WhatsApp cannot send a {kind} message")
         data = self._check(call(self.session, "POST", f"{self.base}/{self.phone_number_id}/messages", json=body))
         try:
             return data["messages"][0]["id"]

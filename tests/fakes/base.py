@@ -38,6 +38,7 @@ class Reply:
     body: object = None           # dict -> JSON, bytes -> as is
     headers: dict = field(default_factory=dict)
     content_type: str = "application/json"
+    delay: float = 0.0            # seconds to hold the answer (the request is already recorded)
 
 
 def _parse_body(ct: str, body: bytes):
@@ -86,14 +87,19 @@ class FakeServer:
                     scripted = fake._script[req.key].popleft() if fake._script[req.key] else None
                 reply = scripted or fake.handle(req)
                 req.reply = reply
+                if reply.delay:
+                    time.sleep(reply.delay)
                 payload = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
-                self.send_response(reply.status)
-                self.send_header("Content-Type", reply.content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                for k, v in reply.headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", reply.content_type)
+                    self.send_header("Content-Length", str(len(payload)))
+                    for k, v in reply.headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client stopped waiting (a held answer)
 
             do_GET = do_POST = do_DELETE = _serve
 

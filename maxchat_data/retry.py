@@ -1,0 +1,76 @@
+"""One rule for "try again later, or give up" for every background job
+(outbound delivery, inbound media, profile look-ups, template submission,
+Telegram polling).
+
+Every failure counts as an attempt, whatever raised it: a provider's 429,
+a full disk or a bug alike, so no job retries forever. The wait doubles
+from ``base`` with some jitter, never below ``floor`` (a ``Retry-After: 0``
+must not turn into a burst of calls) nor above ``cap``. A provider asking
+for a longer wait than ``cap`` is not waited for: the job gives up with
+that reason, so a person sees it now rather than a day later. A policy
+without ``max_attempts`` (polling, which has nothing to give up on) never
+says give up: it waits at most ``cap``, even after a "permanent" refusal
+(an admin may fix the token or the webhook meanwhile)."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from .channels.base import Permanent, RetryLater
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int | None  # None: never give up
+    base: float = 1.0         # seconds after the first failure
+    cap: float = 900.0        # longest wait (15 minutes)
+    floor: float = 1.0        # shortest wait, whatever the provider says
+
+    def decide(self, attempts: int, exc: BaseException) -> float | None:
+        """Seconds to wait before the next try, or None to give up.
+        ``attempts`` counts the tries made so far, this failed one included."""
+        asked = retry_after(exc)
+        if self.max_attempts is not None and (isinstance(exc, Permanent) or attempts >= self.max_attempts
+                                              or (asked is not None and asked > self.cap)):
+            return None
+        if asked is not None:
+            return min(self.cap, max(self.floor, asked))
+        delay = self.base * 2 ** max(0, attempts - 1) * random.uniform(0.8, 1.2)
+        return min(self.cap, max(self.floor, delay))
+
+    def gave_up(self, doing: str, attempts: int, exc: BaseException) -> str:
+        """The sentence a person reads once ``decide`` said None, e.g.
+        ``gave_up("Could not send", 8, exc)``."""
+        if isinstance(exc, Permanent):
+            return f"{doing}: {exc}"
+        asked = retry_after(exc)
+        if asked is not None and asked > self.cap:
+            return (f"{doing}: {describe(exc)}, and asked to wait {span(asked)} before trying again"
+                    " (too long to hold it): try again later")
+        return f"{doing} after {attempts} attempt{'' if attempts == 1 else 's'}: {describe(exc)}"
+
+
+def retry_after(exc: BaseException) -> float | None:
+    return exc.retry_after if isinstance(exc, RetryLater) else None
+
+
+def describe(exc: BaseException) -> str:
+    """A failure in a few words: the provider's sentence, or what went wrong here."""
+    if isinstance(exc, (RetryLater, Permanent)):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"{type(exc).__name__}: {exc.strerror or exc}"
+    return f"unexpected error ({type(exc).__name__})"
+
+
+def span(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+# The policies of the background jobs (tests pass their own).
+DELIVERY = RetryPolicy(max_attempts=8, base=1.0)
+FETCH = RetryPolicy(max_attempts=6, base=2.0)    # inbound media, profiles, template submission
+POLLING = RetryPolicy(max_attempts=None, base=1.0, cap=60.0)
