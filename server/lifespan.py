@@ -15,6 +15,7 @@ from maxchat_data.channels import clients, telegram
 from . import runtime
 from .delivery import DeliveryWorker
 from .fetcher import Fetcher
+from .sandbox import SandboxReader
 from .telegram_poll import Poller
 
 log = logging.getLogger(__name__)
@@ -72,11 +73,14 @@ def tcp_nodelay_on_listeners() -> int:
 def workers(store):
     """Outbound delivery, inbound media/profile fetching, and Telegram long
     polling when a bot token is set without a webhook secret. A channel
-    without credentials just stays idle."""
+    without credentials stays idle, or in demo mode delivers to the sandbox."""
     if tcp_nodelay_on_listeners():
         log.debug("TCP_NODELAY set on the listening socket")
-    shared = clients()
+    demo = runtime.demo_mode()
+    shared = clients(sandbox=demo)
     running = [DeliveryWorker(store, shared).start(), Fetcher(store, shared).start()]
+    if demo:
+        running.append(SandboxReader(store).start())
     if config.get("TELEGRAM_BOT_TOKEN") and not config.get("TELEGRAM_WEBHOOK_SECRET"):
         running.append(Poller(store, telegram.Client()).start())
         log.info("Telegram long polling started")

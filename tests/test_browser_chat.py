@@ -140,7 +140,8 @@ def world(tmp_path_factory):
            # Others edit this tree while tests run: Streamlit's file watcher would then re-import
            # maxchat_data in the server and hand later sessions a second store whose version never moves.
            "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
-    with live_server(tmp, env=env) as base, sync_playwright() as p:
+    # Demo mode: channels without credentials deliver to the sandbox, so replies tick to read.
+    with live_server(tmp, env=env, demo=True) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless=new", "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"])
         budi_ctx = browser.new_context(viewport={"width": 1600, "height": 1000})

@@ -22,6 +22,10 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
 def env(tmp_path, monkeypatch):
     point_runtime_at(tmp_path / "page.duckdb", monkeypatch)
     monkeypatch.setenv("MAXCHAT_ADMIN_PASSWORD", "admin-pass-1")
+    # Every channel connected (nothing is sent: no delivery worker runs in a page test).
+    for name, value in (("WHATSAPP_TOKEN", "t"), ("WHATSAPP_PHONE_NUMBER_ID", "1"), ("MESSENGER_PAGE_TOKEN", "t"),
+                        ("TELEGRAM_BOT_TOKEN", "1:t")):
+        monkeypatch.setenv(name, value)
     store = runtime.store()
     ids = {"budi": accounts.create_agent(store, "budi", "Budi Santoso", "budi-pass-1"),
            "sari": accounts.create_agent(store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor")}
@@ -168,6 +172,19 @@ def test_the_second_of_two_agents_resolving_at_once_is_told_who_was_first(three)
     assert not any("Chat resolved." in t.value for t in budi.toast)
     resolved = [m for m in inbox.thread(store, c["rina"]) if m["direction"] == "activity" and "resolved" in m["body"]]
     assert len(resolved) == 1  # one change, one activity line (A5)
+
+
+def test_a_channel_that_is_not_connected_says_so_before_the_agent_types(three, monkeypatch):
+    store, ids, c = three
+    monkeypatch.delenv("WHATSAPP_TOKEN")
+    at = open_chat(ok(run_as(store, ids["budi"])), c["rina"])
+    assert any("WhatsApp is not connected" in w.value and "Channels page" in w.value for w in at.warning)
+    assert f"chat_draft_{c['rina']}" not in {t.key for t in at.text_area} and "chat_send" not in {b.key for b in at.button}
+    at = open_chat(ok(run_as(store, ids["budi"])), c["joko"])  # Telegram is connected: its composer is there
+    assert f"chat_draft_{c['joko']}" in {t.key for t in at.text_area}
+    monkeypatch.setenv("MAXCHAT_DEMO", "1")  # demo mode: the sandbox takes the replies
+    at = open_chat(ok(run_as(store, ids["budi"])), c["rina"])
+    assert f"chat_draft_{c['rina']}" in {t.key for t in at.text_area}
 
 
 def test_resolve_cancel_changes_nothing(three):

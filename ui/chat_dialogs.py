@@ -124,5 +124,5 @@ def template_dialog(store, agent: dict, chat: dict) -> None:
             st.error(md(str(exc)))
             return
         close()
-        st.toast("Template sent.", icon=":material/check:")
+        st.toast("Template queued: its ticks in the thread show when it is delivered.", icon=":material/schedule_send:")
         st.rerun()

@@ -8,10 +8,12 @@ from pathlib import Path
 import streamlit as st
 
 from maxchat_data import actions, emoji, inbox
+from maxchat_data.channels import sending_problem
 from maxchat_data.common import CHANNEL_LABELS
 from maxchat_data.errors import MaxchatError
 from maxchat_data.media import MAX_UPLOAD
 from maxchat_data.window import reply_window
+from server import runtime
 
 from . import auth, chat_dialogs as dlg
 from .chat_labels import label_popover
@@ -218,6 +220,12 @@ def render_composer(store, agent: dict, chat: dict) -> None:
         st.warning("This contact is blocked: the composer is locked. Unblock the contact in Info Profile to reply.",
                    icon=":material/block:")
         return
+    problem = sending_problem(chat["channel"], sandbox=runtime.demo_mode())
+    if problem:
+        # Said before the agent types, not after a reply fails.
+        st.warning(f"{md(problem)}. Replies on {CHANNEL_LABELS[chat['channel']]} cannot be sent until an admin "
+                   "connects it (see the Channels page).", icon=":material/link_off:")
+        return
     if not chat["window"].open:
         st.warning("The 24-hour window is closed: the customer has not written for over 24 hours, so a free-form "
                    "reply is not allowed. Send an approved template to start a new conversation.",
@@ -277,4 +285,4 @@ def _send_file(store, agent_id: int, chat_id: int, up_key: str, cap_key: str) ->
         flash("error", str(exc))  # refused: nothing stored, nothing sent (T3)
     else:
         ss["chat_upload_nonce"] = ss.get("chat_upload_nonce", 0) + 1  # a fresh, empty uploader
-        flash("success", f"{f.name} sent.")
+        flash("success", f"{f.name} is queued: the ticks beside it show when it is sent and delivered.")

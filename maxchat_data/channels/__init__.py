@@ -12,15 +12,17 @@ Configuration (environment, or .streamlit/secrets.toml via ``config.get``):
   Telegram   TELEGRAM_API_BASE (default https://api.telegram.org), TELEGRAM_BOT_TOKEN,
              TELEGRAM_WEBHOOK_SECRET; with the secret: POST /webhooks/telegram (register it
              with setWebhook(url, secret_token=...)); without it: long polling.
-A channel without its settings is "not connected": nothing crashes, and a
-message queued for it ends failed with the setting to add."""
+A channel without its settings is "not connected": nothing crashes, the
+composer says so before anyone types, and a message queued for it ends
+failed with the setting to add. In demo mode such a channel delivers to the
+built-in sandbox (``sandbox.py``) instead."""
 from __future__ import annotations
 
 from .. import config
 from ..common import CHANNEL_LABELS
 from .base import BadPayload, MaybeDone, Permanent, RetryLater
 
-__all__ = ["BadPayload", "MaybeDone", "Permanent", "RetryLater", "channel_status", "clients"]
+__all__ = ["BadPayload", "MaybeDone", "Permanent", "RetryLater", "channel_status", "clients", "sending_problem"]
 
 # Which settings each channel needs, for sending and for receiving.
 REQUIRED = {
@@ -51,7 +53,21 @@ def channel_status() -> list[dict]:
     return out
 
 
-def clients() -> dict:
-    """A client per channel, configured from the environment / secrets."""
+def clients(*, sandbox: bool = False) -> dict:
+    """A client per channel, configured from the environment / secrets.
+    With ``sandbox`` (demo mode) a channel that is not connected delivers
+    to the built-in sandbox instead of failing every reply."""
+    from . import messenger, sandbox as demo_sandbox, telegram, whatsapp
+    made = {"whatsapp": whatsapp.Client(), "messenger": messenger.Client(), "telegram": telegram.Client()}
+    if sandbox:
+        made = {ch: demo_sandbox.Client(ch) if c.missing else c for ch, c in made.items()}
+    return made
+
+
+def sending_problem(channel: str, *, sandbox: bool = False) -> str | None:
+    """Why replies on ``channel`` cannot go out now (a sentence), or None:
+    said where the agent types, before anything is sent."""
+    if sandbox:
+        return None
     from . import messenger, telegram, whatsapp
-    return {"whatsapp": whatsapp.Client(), "messenger": messenger.Client(), "telegram": telegram.Client()}
+    return {"whatsapp": whatsapp, "messenger": messenger, "telegram": telegram}[channel].Client().missing
