@@ -39,7 +39,7 @@ section[data-testid=stSidebar] {width:220px !important;min-width:220px !importan
 .st-key-chat_toasts > div > div {background:var(--st-background-color, #fff);box-shadow:0 4px 16px rgba(0,0,0,.18)}
 .st-key-chat_topbar h3 {padding:0;font-size:1.4rem}
 [data-testid=stLayoutWrapper]:has(> .st-key-chat_list_items)
-  {flex:0 0 max(300px, calc(100vh - 205px)) !important;height:max(300px, calc(100vh - 205px)) !important}
+  {flex:0 0 max(300px, calc(100vh - 215px)) !important;height:max(300px, calc(100vh - 215px)) !important}
 [data-testid=stLayoutWrapper]:has(> .st-key-chat_thread)
   {flex:0 0 max(200px, calc(100vh - 340px)) !important;height:max(200px, calc(100vh - 340px)) !important}
 [class*="st-key-chat_item_"] {padding:.15rem .5rem !important;gap:0 !important}
