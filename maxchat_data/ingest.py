@@ -457,7 +457,10 @@ def _attach(w: Writer, ref: MediaRef, attachment) -> None:
     found = w.one("SELECT id FROM messages WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
     if found is not None:
         attachment_id = insert_attachment(w, attachment, utcnow())
-        w.execute("UPDATE messages SET attachment_id = ? WHERE id = ?", [attachment_id, found[0]])
+        # The message is what its file is, not what the webhook called it: a
+        # "photo" whose bytes are no picture is shown as a file to download.
+        w.execute("UPDATE messages SET attachment_id = ?, kind = ? WHERE id = ?",
+                  [attachment_id, attachment.kind, found[0]])
     w.execute("DELETE FROM pending_media WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
 
 

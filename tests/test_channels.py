@@ -17,7 +17,7 @@ from server.telegram_poll import OFFSET_KEY, Poller
 from tests.conftest import customer_writes
 from tests.fakes import (FakeMessenger, FakeTelegram, FakeWhatsApp, blocked, error_131047, graph_error,
                          rate_limited, server_error, too_many)
-from tests.fakes.helpers import (JPEG, PDF, PNG, PNID, TG_TOKEN, env_for, ms_event, ms_webhook, tg_message,
+from tests.fakes.helpers import (BROKEN_GIF, JPEG, PDF, PNG, PNID, TG_TOKEN, env_for, ms_event, ms_webhook, tg_message,
                                  tg_update, wa_message, wa_webhook)
 
 
@@ -302,6 +302,21 @@ def test_inbound_media_with_a_bad_type_is_refused_by_its_bytes(store, fakes):
     a = attached(store, "wamid.X")
     assert a["path"] is None and "not a document, image or video" in a["error"]
     assert store.one("SELECT count(*) FROM pending_media")[0] == 0
+
+
+def test_inbound_image_that_does_not_decode_is_stored_as_a_document(store, fakes):
+    wa, ms = fakes[0], fakes[1]
+    wa.add_media("BROKEN", BROKEN_GIF, "image/gif")
+    url = ms.file_url("photo.jpg", JPEG[:30], "image/jpeg")  # a photo cut short
+    store_parsed(store, whatsapp.parse(wa_webhook([wa_message(kind="image", mid="wamid.B", id="BROKEN",
+                                                              mime_type="image/gif")]), PNID))
+    store_parsed(store, messenger.parse(ms_webhook([ms_event("PSIDB", mid="m_B", attachments=[
+        {"type": "image", "payload": {"url": url}}])])))
+    Fetcher(store, clients()).run_once()
+    for pmid, data in (("wamid.B", BROKEN_GIF), ("m_B", JPEG[:30])):
+        a = attached(store, pmid)
+        assert (a["kind"], a["mime"], a["error"]) == ("document", "application/octet-stream", None), pmid
+        assert (store.media_dir / a["path"]).read_bytes() == data  # nothing acknowledged is lost
 
 
 def test_inbound_media_over_the_size_limit_is_not_downloaded(store, fakes, monkeypatch):

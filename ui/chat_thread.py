@@ -159,22 +159,33 @@ def _message(store, m: dict, contact_name: str) -> None:
 
 
 def _body(store, m: dict) -> None:
-    kind = m["kind"]
     if m["attachment_id"] is not None:
         path = Path(store.media_dir) / m["attachment_path"]
         if not path.is_file():
             st.caption(f":material/broken_image: {md(m['filename'])} (file missing)")
-        elif kind == "image":
-            st.image(str(path), width=260)
-        elif kind == "video":
-            st.video(str(path))
         else:
-            st.download_button(md(m["filename"]), data=path.read_bytes(), file_name=m["filename"], mime=m["mime"],
-                               key=f"chat_dl_{m['id']}", icon=":material/download:", on_click="ignore")
+            _attachment(m, path)
         if m["caption"]:
             st.text(m["caption"])
     elif m["body"]:
         st.text(m["body"])  # plain text: customer text is never markup (T1)
+
+
+def _attachment(m: dict, path: Path) -> None:
+    """A picture or video in place; any other file, or one that cannot be
+    shown (a damaged image an older version accepted), as a download."""
+    kind = m["kind"]
+    if kind in ("image", "video"):
+        try:
+            if kind == "image":
+                st.image(str(path), width=260)
+            else:
+                st.video(str(path))
+            return
+        except Exception:  # noqa: BLE001 - one bad file must not take the chat down for everyone
+            st.caption(f":material/broken_image: This {kind} could not be shown: download it instead.")
+    st.download_button(md(m["filename"]), data=path.read_bytes(), file_name=m["filename"], mime=m["mime"],
+                       key=f"chat_dl_{m['id']}", icon=":material/download:", on_click="ignore")
 
 
 def _retry(store, message_id: int) -> None:
