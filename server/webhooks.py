@@ -28,8 +28,9 @@ from . import runtime
 
 log = logging.getLogger(__name__)
 OK = PlainTextResponse("ok")
-# A body of the wrong shape can surface as any of these inside a parser.
-SHAPE_ERRORS = (ValueError, BadPayload, AttributeError, TypeError, KeyError, IndexError)
+# A body of the wrong shape can surface as any of these inside a parser;
+# RecursionError: JSON nested deeper than Python's parser goes.
+SHAPE_ERRORS = (ValueError, BadPayload, AttributeError, TypeError, KeyError, IndexError, RecursionError)
 MAX_BODY = 2 * 1024 * 1024  # provider webhooks are a few KB; refuse floods before reading them
 
 
