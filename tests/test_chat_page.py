@@ -194,7 +194,7 @@ def test_block_locks_composer_and_unblock_unlocks(three):
     assert at.text_area(key=f"chat_draft_{c['joko']}")
 
 
-def test_labels_popup_create_check_uncheck_delete(three):
+def test_labels_popup_agent_creates_checks_unchecks_supervisor_deletes(three):
     store, ids, c = three
     at = open_chat(ok(run_as(store, ids["budi"])), c["joko"])
     at.text_input(key="chat_newlabel_name_hdr").input("Reseller")
@@ -214,6 +214,9 @@ def test_labels_popup_create_check_uncheck_delete(three):
     at.pills(key="chat_newlabel_color_hdr").set_value("Red")
     ok(at.button(key="chat_newlabel_add_hdr").click().run())
     assert any("already exists" in e.value for e in at.error)
+    # An agent has no trash can: deleting takes the label off every contact.
+    assert not [b.key for b in at.button if (b.key or "").startswith("chat_lbl_del")]
+    at = open_chat(ok(run_as(store, ids["sari"])), c["joko"])
     ok(at.button(key=f"chat_lbl_del_hdr_{label['id']}").click().run())
     assert labels.list_labels(store)  # not before OK
     ok(at.button(key=f"chat_lbl_delok_hdr_{label['id']}").click().run())

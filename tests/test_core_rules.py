@@ -386,6 +386,18 @@ def test_b4_delete_label_removes_it_everywhere(store, team):
         labels.delete_label(store, vip, team["admin"])
 
 
+def test_b4_an_agent_cannot_delete_a_label_for_everyone(store, team):
+    r = customer_writes(store)
+    vip = labels.create_label(store, "VIP", labels.PALETTE["Purple"], team["budi"])  # agents may create
+    labels.set_label(store, r.chat_id, vip, True, team["budi"])
+    with pytest.raises(NotAllowed, match="supervisor or an admin"):
+        labels.delete_label(store, vip, team["budi"])
+    assert [l["name"] for l in labels.list_labels(store)] == ["VIP"]
+    assert inbox.chat_label_ids(store, r.chat_id) == [vip]
+    labels.delete_label(store, vip, team["sari"])  # a supervisor may
+    assert labels.list_labels(store) == [] and inbox.chat_label_ids(store, r.chat_id) == []
+
+
 # ---- A1-A5: assign and resolve ----------------------------------------------------------
 def test_a1_a2_only_active_agents_and_reassign(store, team):
     r = customer_writes(store)

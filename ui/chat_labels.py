@@ -1,6 +1,6 @@
 """B1-B4: the label pop-up behind the `[+]` beside the customer's name:
 `Current Label` checkboxes, create (`Label Name`, `Add Color`, `Add`),
-trash-can delete with confirmation."""
+trash-can delete with confirmation (supervisors and admins only)."""
 from __future__ import annotations
 
 import streamlit as st
@@ -21,6 +21,7 @@ def label_popover(store, agent: dict, chat: dict, labels_all: list[dict], where:
 def label_manager(store, agent: dict, chat: dict, labels_all: list[dict], where: str) -> None:
     st.markdown("**Current Label**")
     current = set(chat["label_ids"])
+    may_delete = labels.can_delete_labels(agent["role"])
     if not labels_all:
         st.caption("No labels yet: create one below.")
     for label in labels_all:
@@ -32,10 +33,11 @@ def label_manager(store, agent: dict, chat: dict, labels_all: list[dict], where:
             st.session_state[key] = on
             st.checkbox(label_badge(label), key=key, on_change=_toggle,
                         args=(store, agent["id"], chat["id"], lid, key))
-            st.space("stretch")
-            st.button("", icon=":material/delete:", key=f"chat_lbl_del_{where}_{lid}", type="tertiary",
-                      help=f"Delete label {label['name']}", on_click=_ask_delete, args=(lid,))
-        if st.session_state.get(K_DELETE) == lid:
+            if may_delete:
+                st.space("stretch")
+                st.button("", icon=":material/delete:", key=f"chat_lbl_del_{where}_{lid}", type="tertiary",
+                          help=f"Delete label {label['name']}", on_click=_ask_delete, args=(lid,))
+        if may_delete and st.session_state.get(K_DELETE) == lid:
             st.warning(f"Delete label {md(label['name'])} from the list and from every contact?")
             with st.container(horizontal=True, gap="small"):
                 st.button("OK", key=f"chat_lbl_delok_{where}_{lid}", type="primary", on_click=_delete,
