@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .common import CHANNELS, preview, search_key
+from .common import CHANNELS, contact_name, preview, search_key
 from .errors import ValidationError
 from .media import Attachment, insert_attachment
 from .store import Store, Writer, batched, utcnow
@@ -198,7 +198,7 @@ def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[
         key = (m.channel, m.channel_user_id)
         if key in chats:
             continue
-        name = (m.contact_name or "").strip() or m.phone or m.channel_user_id
+        name = contact_name(m.contact_name) or contact_name(m.phone or m.channel_user_id)
         contact_id, chat_id = w.ids.next("contacts"), w.ids.next("chats")
         for k, v in zip(new_contacts, (contact_id, name, m.phone)):
             new_contacts[k].append(v)
@@ -426,11 +426,12 @@ def set_contact_name(w: Writer, channel: str, channel_user_id: str, name: str) -
     """A looked-up profile name replaces the placeholder (the raw id) only:
     a name an agent typed is kept."""
     found = w.one("SELECT contact_id FROM chats WHERE channel = ? AND channel_user_id = ?", [channel, channel_user_id])
-    if found is None:
+    name, placeholder = contact_name(name), contact_name(channel_user_id)
+    if found is None or not name:
         return
-    w.execute("UPDATE contacts SET name = ? WHERE id = ? AND name = ?", [name, found[0], channel_user_id])
+    w.execute("UPDATE contacts SET name = ? WHERE id = ? AND name = ?", [name, found[0], placeholder])
     w.execute("UPDATE chats SET contact_name = ?, search_name = ? WHERE contact_id = ? AND contact_name = ?",
-              [name, search_key(name), found[0], channel_user_id])
+              [name, search_key(name), found[0], placeholder])
 
 
 # ---- files and names fetched after the webhook -----------------------------

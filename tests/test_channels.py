@@ -355,6 +355,16 @@ def test_messenger_profile_name_is_looked_up_in_the_background(store, fakes):
     assert len(ms.calls("PSID77")) == 1
 
 
+def test_a_huge_profile_name_is_cut_to_one_line_of_100_characters(store, fakes):
+    ms = fakes[1]
+    ms.profiles["PSID88"] = ("Maria\n\n" + "x" * 100_000, "Lopez")
+    store_parsed(store, messenger.parse(ms_webhook([ms_event("PSID88", text="hola")])))
+    Fetcher(store, clients()).run_once()
+    name = store.one("SELECT contact_name FROM chats")[0]
+    assert store.one("SELECT name FROM contacts")[0] == name
+    assert len(name) == 100 and name.startswith("Maria xxx") and name.endswith("…")
+
+
 # ---- Telegram long polling --------------------------------------------------------------------
 def test_polling_offsets_survive_a_restart_with_nothing_lost_or_repeated(tmp_path, fakes):
     tg = fakes[2]

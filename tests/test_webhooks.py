@@ -292,6 +292,19 @@ def test_a_nonsense_timestamp_stores_the_message_at_now_on_every_channel(gw, non
     assert all(before - timedelta(seconds=1) <= at <= utcnow() for _, at in rows), rows
 
 
+def test_inbound_contact_names_are_one_line_of_at_most_100_characters(gw):
+    client, store = gw
+    huge = "Rina\t\n  Kusuma " + "a" * 100_000
+    assert post_wa(client, wa_webhook([wa_message("6281211110000")], names={"6281211110000": huge})).status_code == 200
+    assert post_tg(client, tg_update(tg_message(31337, first=huge, last="Z"))).status_code == 200
+    assert post_wa(client, wa_webhook([wa_message("6281211110001")], names={"6281211110001": " \n "})).status_code == 200
+    names = dict(store.all("SELECT channel_user_id, contact_name FROM chats"))
+    for user in ("6281211110000", "31337"):
+        assert len(names[user]) == 100 and names[user].startswith("Rina Kusuma aaa") and "\n" not in names[user]
+    assert names["6281211110001"] == "+6281211110001"  # a blank name falls back to the number
+    assert dict(store.all("SELECT c.channel_user_id, k.name FROM chats c JOIN contacts k ON k.id = c.contact_id")) == names
+
+
 def test_messenger_wrong_shape_is_400(gw):
     client, store = gw
     assert post_ms(client, {"object": "page", "entry": [{"messaging": [{"sender": {"id": "P"}, "message": {"text": "no mid"}}]}]}).status_code == 400

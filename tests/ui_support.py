@@ -3,6 +3,7 @@
 the live server also has (admin / admin-pass-1), and fresh login state."""
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -91,6 +92,12 @@ def app(script: str = "dashboard.py", agent: dict | None = None) -> AppTest:
     if agent is not None:
         at.session_state["agent"] = as_session_agent(agent)
     return at.run()
+
+
+def visible(markdown: str) -> str:
+    """What a person reads from markdown ``ui.chat_text.plain`` made:
+    backslash escapes undone, word joiners invisible."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
 
 
 def texts(at: AppTest) -> str:

@@ -10,7 +10,7 @@ import streamlit as st
 from maxchat_data import actions, templates
 from maxchat_data.errors import MaxchatError, ValidationError
 
-from .chat_text import md
+from .chat_text import plain
 
 K_DIALOG = "chat_dialog"
 CONFIRM = {
@@ -53,7 +53,7 @@ def show(store, agent: dict, chat: dict | None) -> None:
 def confirm_dialog(store, agent: dict, chat: dict, what: str) -> None:
     question, action, done = CONFIRM[what]
     st.write(question)
-    st.caption(md(chat["contact_name"]))
+    st.caption(plain(chat["contact_name"]))
     with st.container(horizontal=True, gap="small"):
         ok = st.button("OK", key="chat_confirm_ok", type="primary")
         cancel = st.button("Cancel", key="chat_confirm_cancel")
@@ -64,7 +64,7 @@ def confirm_dialog(store, agent: dict, chat: dict, what: str) -> None:
         try:
             action(store, chat["id"], agent["id"])
         except MaxchatError as exc:
-            st.error(md(str(exc)))
+            st.error(plain(str(exc)))
             return
         close()
         st.toast(done, icon=":material/check:")
@@ -103,7 +103,7 @@ def template_dialog(store, agent: dict, chat: dict) -> None:
         try:
             actions.send_template(store, chat["id"], agent["id"], tid, values)
         except MaxchatError as exc:
-            st.error(md(str(exc)))
+            st.error(plain(str(exc)))
             return
         close()
         st.toast("Template sent.", icon=":material/check:")

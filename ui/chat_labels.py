@@ -8,7 +8,7 @@ import streamlit as st
 from maxchat_data import labels
 from maxchat_data.errors import MaxchatError
 
-from .chat_text import SWATCH, label_badge, md
+from .chat_text import SWATCH, label_badge, plain
 
 K_DELETE = "chat_label_delete"
 
@@ -36,9 +36,9 @@ def label_manager(store, agent: dict, chat: dict, labels_all: list[dict], where:
             if may_delete:
                 st.space("stretch")
                 st.button("", icon=":material/delete:", key=f"chat_lbl_del_{where}_{lid}", type="tertiary",
-                          help=f"Delete label {label['name']}", on_click=_ask_delete, args=(lid,))
+                          help=f"Delete label {plain(label['name'])}", on_click=_ask_delete, args=(lid,))
         if may_delete and st.session_state.get(K_DELETE) == lid:
-            st.warning(f"Delete label {md(label['name'])} from the list and from every contact?")
+            st.warning(f"Delete label {plain(label['name'])} from the list and from every contact?")
             with st.container(horizontal=True, gap="small"):
                 st.button("OK", key=f"chat_lbl_delok_{where}_{lid}", type="primary", on_click=_delete,
                           args=(store, agent["id"], lid))
@@ -51,7 +51,7 @@ def label_manager(store, agent: dict, chat: dict, labels_all: list[dict], where:
               args=(store, agent["id"], chat["id"], name_key, color_key))
     err = st.session_state.pop(f"chat_label_error_{where}", None)
     if err:
-        st.error(md(err))
+        st.error(plain(err))
 
 
 def _toggle(store, actor_id: int, chat_id: int, label_id: int, key: str) -> None:

@@ -15,7 +15,7 @@ from maxchat_data.media import MAX_UPLOAD
 from . import chat_dialogs as dlg
 from .chat_labels import label_popover
 from .chat_list import LIVE_EVERY
-from .chat_text import CHANNEL_ICON, STATUS_COLOR, TICKS, md, when
+from .chat_text import CHANNEL_ICON, TICKS, plain, status_badge, when
 
 THREAD_LIMIT = 60  # messages shown at first; "Show earlier" adds more
 _CACHE = "chat_thread_cache"
@@ -38,7 +38,7 @@ def show_flash(chat_id: int) -> None:
     found = st.session_state.get("chat_flash")
     if found and found[2] == chat_id:
         kind, text, _ = found
-        (st.error if kind == "error" else st.success)(md(text))
+        (st.error if kind == "error" else st.success)(plain(text))
 
 
 def _clear_flash() -> None:
@@ -49,12 +49,12 @@ def _clear_flash() -> None:
 def render_header(store, agent: dict, chat: dict, agents: list[dict], labels_all: list[dict]) -> None:
     # Row 1: name, [+] labels, `Resolve` top right. Row 2: assign dropdown, status and window.
     with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_header"):
-        st.markdown(f"#### {CHANNEL_ICON[chat['channel']]} {md(chat['contact_name'])}")
+        st.markdown(f"#### {CHANNEL_ICON[chat['channel']]} {plain(chat['contact_name'])}")
         label_popover(store, agent, chat, labels_all, "hdr")
         st.space("stretch")
         resolve_button(chat, "hdr")
     window = chat["window"]
-    bits = [f":{STATUS_COLOR[chat['status']]}-badge[{chat['status']}]", CHANNEL_LABELS[chat["channel"]]]
+    bits = [status_badge(chat["status"]), CHANNEL_LABELS[chat["channel"]]]
     if chat["initiated_by"]:
         bits.append(chat["initiated_by"])
     timer = ":material/timer:" if window.open else ":material/timer_off:"
@@ -135,7 +135,7 @@ def _more(limit: int) -> None:
 
 def _message(store, m: dict, contact_name: str) -> None:
     if m["direction"] == "activity":
-        st.caption(f":material/info: {md(m['body'])} · {when(m['sent_at'])}", text_alignment="center")
+        st.caption(f":material/info: {plain(m['body'])} · {when(m['sent_at'])}", text_alignment="center")
         return
     inbound = m["direction"] == "in"
     if inbound:
@@ -145,7 +145,7 @@ def _message(store, m: dict, contact_name: str) -> None:
     else:
         sender, avatar = "BOT", ":material/smart_toy:"
     with st.chat_message("user" if inbound else "assistant", avatar=avatar):
-        meta = f"**{md(sender)}** · {when(m['sent_at'], full=True)}"
+        meta = f"**{plain(sender)}** · {when(m['sent_at'], full=True)}"
         if not inbound:
             meta += f" · {TICKS.get(m['status'], m['status'])}"
             if m["kind"] == "template":
@@ -153,7 +153,7 @@ def _message(store, m: dict, contact_name: str) -> None:
         st.caption(meta)
         _body(store, m)
         if m["status"] == "failed":
-            st.error(f"Not delivered: {md(m['error'] or 'unknown reason')}", icon=":material/error:")
+            st.error(f"Not delivered: {plain(m['error'] or 'unknown reason')}", icon=":material/error:")
             st.button("Retry", key=f"chat_retry_{m['id']}", icon=":material/refresh:", on_click=_retry,
                       args=(store, m["id"]))
 
@@ -162,7 +162,7 @@ def _body(store, m: dict) -> None:
     if m["attachment_id"] is not None:
         path = Path(store.media_dir) / m["attachment_path"]
         if not path.is_file():
-            st.caption(f":material/broken_image: {md(m['filename'])} (file missing)")
+            st.caption(f":material/broken_image: {plain(m['filename'])} (file missing)")
         else:
             _attachment(m, path)
         if m["caption"]:
@@ -184,7 +184,7 @@ def _attachment(m: dict, path: Path) -> None:
             return
         except Exception:  # noqa: BLE001 - one bad file must not take the chat down for everyone
             st.caption(f":material/broken_image: This {kind} could not be shown: download it instead.")
-    st.download_button(md(m["filename"]), data=path.read_bytes(), file_name=m["filename"], mime=m["mime"],
+    st.download_button(plain(m["filename"]), data=path.read_bytes(), file_name=m["filename"], mime=m["mime"],
                        key=f"chat_dl_{m['id']}", icon=":material/download:", on_click="ignore")
 
 
