@@ -25,11 +25,14 @@ store = runtime.store()
 ss = st.session_state
 chat_state.load_from_url()
 
-# Orange `Resolve` while active (A4) whatever the theme's primary colour; CSS only, no data in it.
+# Orange `Resolve` while active (A4) whatever the theme's primary colour; a contact's name is one line in
+# the list, however long. CSS only, no data in it.
 st.html("""<style>
 .st-key-resolve_hdr button[kind="primary"], .st-key-resolve_prof button[kind="primary"]
   {background:#FB8C00;border-color:#FB8C00;color:#fff}
 .st-key-chat_sound {position:absolute;width:1px;height:1px;overflow:hidden;opacity:0}
+[class*="st-key-chat_open_"] button {max-width:100%}
+[class*="st-key-chat_open_"] button p {white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 </style>""")
 
 if "chat_bell" not in ss:  # the persisted preference, read once per session (L7)
