@@ -6,21 +6,23 @@ caption, a message box, a toast, a widget label or a badge passes through
 ``unsafe_allow_html``."""
 from __future__ import annotations
 
+import re
 import string
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-_WORD_JOINER = "\u2060"  # zero width, and no line break where it stands
 # Every ASCII punctuation character may be backslash-escaped in CommonMark:
 # escaping them all defuses emphasis, headings, lists, tables, links, HTML,
-# Streamlit's :color[...] and $latex$. Links that GFM finds in plain text
-# (https://…, www.…, a@b.c) and Streamlit's :material/…: icons are matched
-# after escapes are undone, so an invisible word joiner after ":" and before
-# "." and "@" breaks those patterns without changing what a person reads.
-_PLAIN = str.maketrans({c: "\\" + c for c in string.punctuation}
-                       | {":": "\\:" + _WORD_JOINER, ".": _WORD_JOINER + "\\.", "@": _WORD_JOINER + "\\@"})
+# Streamlit's :color[...] and $latex$.
+_ESCAPED = str.maketrans({c: "\\" + c for c in string.punctuation})
+# Links GFM finds in plain text (https://…, www.…, a@b.c) and Streamlit's
+# :material/…: icons are matched after escapes are undone. An invisible word
+# joiner (zero width, no line break) at these few places breaks them; it is
+# kept out of ordinary text so that find-in-page still matches it.
+_WORD_JOINER = "\u2060"
+_LINK_BREAKS = re.compile(r"(?<=[-.\w+])(?=@)|(?<=[wW]{3})(?=\.)|(?<=:)(?=[/A-Za-z])")
 
 CHANNEL_ICON = {
     "whatsapp": ":green[:material/call:]",
@@ -42,7 +44,8 @@ TICKS = {"pending": "🕓 sending", "sent": "✓ sent", "delivered": "✓✓ del
 
 def plain(text) -> str:
     """Any text, shown as itself (on one line) wherever Streamlit reads markdown."""
-    return " ".join(str(text if text is not None else "").split()).translate(_PLAIN)
+    one_line = " ".join(str(text if text is not None else "").split())
+    return _LINK_BREAKS.sub(_WORD_JOINER, one_line).translate(_ESCAPED)
 
 
 def label_badge(label: dict) -> str:
