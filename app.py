@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 
 import streamlit as st
+from starlette.middleware import Middleware
 from streamlit.runtime.pages_manager import PagesManager
 
 from server import login_routes, webhooks
 from server.lifespan import lifespan
+from server.private_paths import RefusePrivatePaths
 
 # dashboard.py navigates with st.navigation. Streamlit only learns that when
 # st.navigation first runs; until then a pages/ folder beside the main script
@@ -23,4 +25,5 @@ PagesManager.uses_pages_directory = False
 sys.setswitchinterval(0.0002)
 
 
-app = st.App("dashboard.py", routes=[*webhooks.routes(), *login_routes.routes()], lifespan=lifespan)
+app = st.App("dashboard.py", routes=[*webhooks.routes(), *login_routes.routes()], lifespan=lifespan,
+             middleware=[Middleware(RefusePrivatePaths)])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from . import emoji
-from .common import (actor_name, agent_row, chat_row, preview, record, search_key,
+from .common import (NAME_LIMIT, actor_name, agent_row, chat_row, message_preview, record, search_key,
                      status_for)
 from .errors import NotAllowed, NotFound, ValidationError
 from .media import check_upload, insert_attachment, save
@@ -202,9 +202,8 @@ def _send(w: Writer, chat_id, agent_id, what):
         # Every send sets it, so after an outbound message it is already set.
         w.execute("UPDATE sessions SET first_response_at = coalesce(first_response_at, ?) WHERE id = ?",
                   [now, session_id])
-    shown = body if kind in ("text", "template") else (what.get("caption") or f"[{kind}]")
     # Only the columns that change: a DuckDB UPDATE costs per column it sets.
-    changes = {"last_message_at": now, "last_preview": preview(shown)}
+    changes = {"last_message_at": now, "last_preview": message_preview(kind, body, what.get("caption"))}
     for column, value in (("assignee_id", assignee), ("status", new_status), ("session_id", session_id),
                           ("last_direction", "out"), ("unread", 0)):
         if chat[column] != value:
@@ -271,8 +270,8 @@ def update_contact(store: Store, chat_id: int, actor_id: int, *, name: str, emai
     name, email, company, phone = (v.strip() if v else "" for v in (name, email, company, phone))
     if not name:
         raise ValidationError("Name cannot be empty.")
-    if len(name) > 100 or len(company) > 100:
-        raise ValidationError("Name and company can be at most 100 characters.")
+    if len(name) > NAME_LIMIT or len(company) > NAME_LIMIT:
+        raise ValidationError(f"Name and company can be at most {NAME_LIMIT} characters.")
     if email and (len(email) > 254 or not EMAIL.match(email)):
         raise ValidationError(f"{email!r} is not a valid email address.")
     if phone and not re.fullmatch(r"\+?[0-9 ()-]{5,20}", phone):

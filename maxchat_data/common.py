@@ -21,9 +21,26 @@ def search_key(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+NAME_LIMIT = 100  # characters of a contact's name
+
+
 def preview(text: str | None, limit: int = 80) -> str:
+    """One line of at most ``limit`` characters: white space collapsed, the
+    rest cut with an ellipsis."""
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def message_preview(kind: str, body: str | None, caption: str | None) -> str:
+    """A message as the chat list and a notification show it: its text, else
+    a file's caption, else its kind ("[image]")."""
+    return preview(body if kind in ("text", "template", "unsupported") else caption or f"[{kind}]")
+
+
+def contact_name(name: str | None) -> str:
+    """A name a channel sent (a profile can hold anything): one line of at
+    most NAME_LIMIT characters."""
+    return preview(name, NAME_LIMIT)
 
 
 def row(w: Writer, sql: str, params: list) -> dict | None:

@@ -14,10 +14,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .common import CHANNELS, preview, search_key
+from .common import CHANNELS, contact_name, message_preview, search_key
 from .errors import ValidationError
 from .media import Attachment, insert_attachment
-from .store import Store, Writer, batched, utcnow
+from .store import Columns, Store, Writer, batched, utcnow
 from .templates import record_review, verdict_of
 
 log = logging.getLogger(__name__)
@@ -147,22 +147,18 @@ def _receive_batch(w: Writer, items: list[Inbound], careful: bool) -> list[Recei
         todo.append(i)
 
     chats = _chats_for(w, [items[i] for i in todo], now)
-    rows = {k: [] for k in ("id", "chat", "session", "channel", "kind", "body", "caption", "att", "pmid", "notify", "sent_at")}
+    rows = Columns("id", "chat", "session", "channel", "kind", "body", "caption", "attachment", "pmid", "notify",
+                   "sent_at")
     for i in todo:
         m = items[i]
         chat = chats[(m.channel, m.channel_user_id)]
         message_id = w.ids.next("messages")
-        att_id = None
-        if m.attachment is not None:
-            a = m.attachment
-            att_id = w.ids.next("attachments")
-            w.execute("INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                      [att_id, a.sha256, a.filename, a.mime, a.kind, a.size, a.path, now])
         sent_at = m.sent_at or now
         chat.messages.append((sent_at, m))
-        for k, v in zip(rows, (message_id, chat.id, chat.session_id, m.channel, m.kind, m.body, m.caption,
-                               att_id, m.provider_message_id, not chat.blocked, sent_at)):
-            rows[k].append(v)
+        rows.add(id=message_id, chat=chat.id, session=chat.session_id, channel=m.channel, kind=m.kind, body=m.body,
+                 caption=m.caption, pmid=m.provider_message_id, sent_at=sent_at,
+                 attachment=insert_attachment(w, m.attachment, now) if m.attachment is not None else None,
+                 notify=not chat.blocked)  # P6: a blocked contact's message is kept but raises no notification
         results[i] = Received(message_id, chat.id)
     if todo:
         # A duplicate provider id raises here; the writer then retries the
@@ -172,7 +168,7 @@ def _receive_batch(w: Writer, items: list[Inbound], careful: bool) -> list[Recei
             " provider_message_id, status, notify, sent_at, created_at)"
             " SELECT unnest(?), unnest(?), unnest(?), unnest(?), 'in', unnest(?), unnest(?), unnest(?), unnest(?),"
             " unnest(?), 'received', unnest(?), unnest(?), ?",
-            list(rows.values()) + [now])
+            rows.lists() + [now])
         _update_chats(w, [c for c in chats.values() if c.messages], now)
     for i, m in enumerate(items):
         if results[i] is None:
@@ -193,24 +189,23 @@ def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[
                 " WHERE id IN (SELECT unnest(?))", [sorted(known)]):
             chats[(channel, uid)] = _ChatState(cid, contact_id, status, archived, blocked, session_id)
 
-    new_contacts = {k: [] for k in ("id", "name", "phone")}
+    contacts = Columns("id", "name", "phone")
     for m in messages:
         key = (m.channel, m.channel_user_id)
         if key in chats:
             continue
-        name = (m.contact_name or "").strip() or m.phone or m.channel_user_id
+        name = contact_name(m.contact_name) or contact_name(m.phone or m.channel_user_id)
         contact_id, chat_id = w.ids.next("contacts"), w.ids.next("chats")
-        for k, v in zip(new_contacts, (contact_id, name, m.phone)):
-            new_contacts[k].append(v)
+        contacts.add(id=contact_id, name=name, phone=m.phone)
         # The chats row itself is written by _update_chats, in its final state.
         chats[key] = _ChatState(chat_id, contact_id, "Open", False, False, None, new=True,
                                 row=(m.channel, m.channel_user_id, name, search_key(name)))
         w.add_chat_key(key, chat_id)
-    if new_contacts["id"]:
+    if contacts:
         w.execute("INSERT INTO contacts (id, name, phone, created_at) SELECT unnest(?), unnest(?), unnest(?), ?",
-                  list(new_contacts.values()) + [now])
+                  contacts.lists() + [now])
 
-    sessions = {k: [] for k in ("id", "chat")}
+    sessions = Columns("id", "chat")
     for chat in chats.values():
         if chat.blocked:
             continue  # P6: stored, but no reopening or un-archiving
@@ -218,61 +213,55 @@ def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[
             chat.reopened = not chat.new
             chat.session_id = w.ids.next("sessions")
             chat.status = "Open"
-            sessions["id"].append(chat.session_id)
-            sessions["chat"].append(chat.id)
+            sessions.add(id=chat.session_id, chat=chat.id)
         if chat.archived:
             chat.archived, chat.unarchived = False, True
-    if sessions["id"]:
+    if sessions:
         w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at)"
-                  " SELECT unnest(?), unnest(?), 'User initiate', ?", list(sessions.values()) + [now])
+                  " SELECT unnest(?), unnest(?), 'User initiate', ?", sessions.lists() + [now])
     return chats
 
 
 def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
-    cols = {k: [] for k in ("id", "last_at", "preview", "unread")}
-    changed = {k: [] for k in ("id", "status", "reopened", "archived", "session")}
-    fresh = {k: [] for k in ("id", "contact", "channel", "uid", "name", "search", "last_at", "preview", "unread", "session")}
-    events = {k: [] for k in ("id", "chat", "action", "details")}
-    lines = {k: [] for k in ("id", "chat", "body")}
+    known = Columns("id", "last_at", "preview", "unread")
+    changed = Columns("id", "status", "reopened", "archived", "session")
+    fresh = Columns("id", "contact", "channel", "uid", "name", "search", "last_at", "preview", "unread", "session")
+    events = Columns("id", "chat", "action", "details")
+    lines = Columns("id", "chat", "body")
     for chat in chats:
         chat.messages.sort(key=lambda pair: pair[0])
         last_at, last = chat.messages[-1]
-        text = last.body if last.kind in ("text", "unsupported") else (last.caption or f"[{last.kind}]")
+        shown = message_preview(last.kind, last.body, last.caption)
         if chat.row is not None:
             # New chat: one INSERT with its final state instead of INSERT + UPDATE.
-            for k, v in zip(fresh, (chat.id, chat.contact_id, *chat.row, last_at, preview(text), len(chat.messages),
-                                    chat.session_id)):
-                fresh[k].append(v)
+            channel, uid, name, search = chat.row
+            fresh.add(id=chat.id, contact=chat.contact_id, channel=channel, uid=uid, name=name, search=search,
+                      last_at=last_at, preview=shown, unread=len(chat.messages), session=chat.session_id)
         else:
-            for k, v in zip(cols, (chat.id, last_at, preview(text), 0 if chat.blocked else len(chat.messages))):
-                cols[k].append(v)
+            # A blocked contact's messages are not counted as unread (P6).
+            known.add(id=chat.id, last_at=last_at, preview=shown, unread=0 if chat.blocked else len(chat.messages))
             if chat.reopened or chat.unarchived:
-                for k, v in zip(changed, (chat.id, chat.status, chat.reopened, chat.archived, chat.session_id)):
-                    changed[k].append(v)
+                changed.add(id=chat.id, status=chat.status, reopened=chat.reopened, archived=chat.archived,
+                            session=chat.session_id)
         for happened, action, line in ((chat.new, "chat_created", "New chat from the customer"),
                                        (chat.reopened, "reopened", "Customer wrote again: new session, chat Open"),
                                        (chat.unarchived, "unarchived", "Customer wrote: chat moved out of Archived")):
             if happened:
-                events["id"].append(w.ids.next("events"))
-                events["chat"].append(chat.id)
-                events["action"].append(action)
-                events["details"].append(line)
-                if action != "chat_created":
-                    lines["id"].append(w.ids.next("messages"))
-                    lines["chat"].append(chat.id)
-                    lines["body"].append(line)
-    if fresh["id"]:
+                events.add(id=w.ids.next("events"), chat=chat.id, action=action, details=line)
+                if action != "chat_created":  # a new chat needs no activity line: its first message says it
+                    lines.add(id=w.ids.next("messages"), chat=chat.id, body=line)
+    if fresh:
         w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
                   " last_message_at, last_preview, last_direction, last_inbound_at, unread, session_id, created_at)"
                   " SELECT unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), 'Open',"
                   " unnest(?), unnest(?), 'in', unnest(?), unnest(?), unnest(?), ?",
-                  [fresh[k] for k in ("id", "contact", "channel", "uid", "name", "search", "last_at", "preview",
-                                      "last_at", "unread", "session")] + [now])
+                  fresh.lists("id", "contact", "channel", "uid", "name", "search", "last_at", "preview",
+                              "last_at", "unread", "session") + [now])
     # Blocked chats keep their status; the window is timed only by messages a
     # reply could answer, so they update last_inbound_at like any other.
     # Two statements, because an UPDATE costs per column it sets: every chat
     # gets the five list columns, only reopened / un-archived ones the rest.
-    if cols["id"]:
+    if known:
         w.execute(
             "UPDATE chats SET"
             " last_message_at = greatest(coalesce(chats.last_message_at, b.last_at), b.last_at),"
@@ -283,22 +272,22 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
             " unread = chats.unread + b.unread"
             " FROM (SELECT unnest(?) AS id, unnest(?) AS last_at, unnest(?) AS preview, unnest(?) AS unread) b"
             " WHERE chats.id = b.id",
-            list(cols.values()))
-    if changed["id"]:
+            known.lists())
+    if changed:
         w.execute(
             "UPDATE chats SET status = b.status, assignee_id = CASE WHEN b.reopened THEN NULL ELSE chats.assignee_id END,"
             " archived = b.archived, session_id = b.session"
             " FROM (SELECT unnest(?) AS id, unnest(?) AS status, unnest(?) AS reopened, unnest(?) AS archived,"
             "       unnest(?) AS session) b WHERE chats.id = b.id",
-            list(changed.values()))
-    if events["id"]:
+            changed.lists())
+    if events:
         w.execute("INSERT INTO events SELECT unnest(?), unnest(?), NULL, unnest(?), unnest(?), ?",
-                  list(events.values()) + [now])
-    if lines["id"]:
+                  events.lists() + [now])
+    if lines:
         w.execute("INSERT INTO messages (id, chat_id, session_id, channel, direction, kind, body, status, sent_at, created_at)"
                   " SELECT b.id, c.id, c.session_id, c.channel, 'activity', 'activity', b.body, 'received', ?, ?"
                   " FROM (SELECT unnest(?) AS id, unnest(?) AS chat, unnest(?) AS body) b JOIN chats c ON c.id = b.chat",
-                  [now, now] + list(lines.values()))
+                  [now, now] + lines.lists())
 
 
 # ---- delivery statuses (ticks) ---------------------------------------------
@@ -426,11 +415,12 @@ def set_contact_name(w: Writer, channel: str, channel_user_id: str, name: str) -
     """A looked-up profile name replaces the placeholder (the raw id) only:
     a name an agent typed is kept."""
     found = w.one("SELECT contact_id FROM chats WHERE channel = ? AND channel_user_id = ?", [channel, channel_user_id])
-    if found is None:
+    name, placeholder = contact_name(name), contact_name(channel_user_id)
+    if found is None or not name:
         return
-    w.execute("UPDATE contacts SET name = ? WHERE id = ? AND name = ?", [name, found[0], channel_user_id])
+    w.execute("UPDATE contacts SET name = ? WHERE id = ? AND name = ?", [name, found[0], placeholder])
     w.execute("UPDATE chats SET contact_name = ?, search_name = ? WHERE contact_id = ? AND contact_name = ?",
-              [name, search_key(name), found[0], channel_user_id])
+              [name, search_key(name), found[0], placeholder])
 
 
 # ---- files and names fetched after the webhook -----------------------------
@@ -467,7 +457,10 @@ def _attach(w: Writer, ref: MediaRef, attachment) -> None:
     found = w.one("SELECT id FROM messages WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
     if found is not None:
         attachment_id = insert_attachment(w, attachment, utcnow())
-        w.execute("UPDATE messages SET attachment_id = ? WHERE id = ?", [attachment_id, found[0]])
+        # The message is what its file is, not what the webhook called it: a
+        # "photo" whose bytes are no picture is shown as a file to download.
+        w.execute("UPDATE messages SET attachment_id = ?, kind = ? WHERE id = ?",
+                  [attachment_id, attachment.kind, found[0]])
     w.execute("DELETE FROM pending_media WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
 
 

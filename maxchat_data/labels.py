@@ -2,8 +2,9 @@
 contact's label ids so the list can filter on one table."""
 from __future__ import annotations
 
-from .common import actor_name, chat_row, record
-from .errors import NotFound, ValidationError
+from .accounts import has_role
+from .common import actor_name, agent_row, chat_row, record
+from .errors import NotAllowed, NotFound, ValidationError
 from .store import Store, Writer, utcnow
 
 # The `Add Color` palette: name -> hex.
@@ -66,12 +67,20 @@ def _set_label(w: Writer, chat_id, label_id, on, actor_id):
     return True
 
 
-def delete_label(store: Store, label_id: int, actor_id: int | None) -> None:
+def can_delete_labels(role: str) -> bool:
+    """Agents add and remove labels on chats and create new ones; deleting a
+    label takes it off every contact, so that is for supervisors and admins."""
+    return has_role(role, "supervisor")
+
+
+def delete_label(store: Store, label_id: int, actor_id: int) -> None:
     """B4: gone from the list and from every contact."""
     store.write(_delete, label_id, actor_id)
 
 
 def _delete(w: Writer, label_id, actor_id):
+    if not can_delete_labels(agent_row(w, actor_id)["role"]):
+        raise NotAllowed("Only a supervisor or an admin can delete a label: it is removed from every contact.")
     label = w.one("SELECT name FROM labels WHERE id = ?", [label_id])
     if label is None:
         raise NotFound(f"Label {label_id} does not exist.")

@@ -3,14 +3,25 @@ at most 1 MB; only documents, images and videos. Files are stored under the
 media directory by content hash."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 from .errors import ValidationError
 
 MAX_UPLOAD = 1024 * 1024  # 1 MB (T3)
+# Decoding a picture costs 4 bytes a pixel: a tiny file that claims
+# 30,000 x 30,000 pixels (a decompression bomb) is not an image we show.
+MAX_PIXELS = 25_000_000
+# What a file whose first bytes say "image" but which does not decode is kept
+# as: a file to download, never something the page tries to draw.
+DAMAGED_IMAGE = ("application/octet-stream", "document")
 
 # Magic numbers -> (mime, kind).
 _SIGNATURES = [
@@ -44,7 +55,33 @@ class Attachment:
 
 
 def sniff(data: bytes) -> tuple[str, str] | None:
-    """(mime, kind) from the content, or None when it is not a type we take."""
+    """(mime, kind) from the content, or None when it is not a type we take.
+    An image is decoded to be believed: one that does not decode is
+    ``DAMAGED_IMAGE``, so no page ever tries to draw it."""
+    found = _signature(data)
+    if found is not None and found[1] == "image" and not _decodes(data):
+        return DAMAGED_IMAGE
+    return found
+
+
+def _decodes(data: bytes) -> bool:
+    """Pillow reads the whole picture (verify checks the structure, load the
+    pixels) and it is at most MAX_PIXELS."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                if im.width * im.height > MAX_PIXELS:
+                    return False
+                im.verify()
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds for a bad file; each means "not an image"
+        return False
+    return True
+
+
+def _signature(data: bytes) -> tuple[str, str] | None:
     for magic, mime, kind in _SIGNATURES:
         if data.startswith(magic):
             return mime, kind
@@ -95,6 +132,9 @@ def check_upload(filename: str, data: bytes, limit: int = MAX_UPLOAD) -> tuple[s
     found = sniff(data)
     if found is None:
         raise ValidationError(f"{filename} is not a document, image or video: only those can be sent.")
+    if found == DAMAGED_IMAGE:
+        raise ValidationError(f"{filename} looks like an image but cannot be opened: the file is damaged "
+                              "or too large to show. Send a working picture.")
     mime, kind = found
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     claimed = _EXTENSION_KIND.get(ext)
@@ -106,15 +146,23 @@ def check_upload(filename: str, data: bytes, limit: int = MAX_UPLOAD) -> tuple[s
 
 
 def save(media_dir: Path, filename: str, data: bytes, mime: str, kind: str) -> Attachment:
-    """Write the bytes under their hash (idempotent) and describe them."""
+    """Write the bytes under their hash (idempotent) and describe them. A disk
+    that refuses them (read-only, full, no permission) is a ValidationError
+    the sender reads; nothing is stored."""
     digest = hashlib.sha256(data).hexdigest()
     rel = f"{digest[:2]}/{digest}"
     target = Path(media_dir) / rel
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            tmp.replace(target)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)  # a half-written part
+            raise ValidationError(f"The file could not be stored on the server ({exc.strerror or type(exc).__name__}). "
+                                  "Nothing was sent: ask an administrator to check the media folder.") from exc
     return Attachment(digest, clean_filename(filename), mime, kind, len(data), rel)
 
 

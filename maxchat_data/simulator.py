@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from .common import CHANNELS
+from .common import CHANNELS, NAME_LIMIT
 from .errors import NotAllowed, ValidationError
 from .ingest import Inbound, Received, receive
 from .media import check_upload, save
@@ -30,8 +30,8 @@ def simulate(store: Store, channel: str, customer_name: str, customer_id: str, t
         raise ValidationError("A customer id uses letters, digits and . _ : + - only (at most 64).")
     if channel == "whatsapp" and not customer_id.lstrip("+").isdigit():
         raise ValidationError("A WhatsApp customer id is the phone number in digits, e.g. 6281234567890.")
-    if len(customer_name) > 100:
-        raise ValidationError("A name can be at most 100 characters.")
+    if len(customer_name) > NAME_LIMIT:
+        raise ValidationError(f"A name can be at most {NAME_LIMIT} characters.")
     if not text and not data:
         raise ValidationError("Type a message or attach a file.")
     if len(text) > 4096:

@@ -78,6 +78,30 @@ def batched(fn):
     return fn
 
 
+class Columns:
+    """Rows for one set-based statement, kept as one list per named column
+    (what ``unnest(?)`` takes): ``add(id=1, name="x")`` appends a row,
+    ``lists("id", "name")`` gives the columns in the statement's order."""
+
+    __slots__ = ("_columns",)
+
+    def __init__(self, *names: str):
+        self._columns = {name: [] for name in names}
+
+    def add(self, **values) -> None:
+        if len(values) != len(self._columns):
+            raise TypeError(f"a row needs exactly {', '.join(self._columns)}")
+        for name, column in self._columns.items():
+            column.append(values[name])
+
+    def lists(self, *names: str) -> list[list]:
+        """The columns named (all of them, in their order, when none are)."""
+        return [self._columns[n] for n in names] if names else list(self._columns.values())
+
+    def __len__(self) -> int:
+        return len(next(iter(self._columns.values())))
+
+
 class Writer:
     """What a write function gets: the writer's connection, its id source, and
     caches only the writer may fill (it is the only thread that writes, so

@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import admin
+from maxchat_data.channels import channel_status
 from ui.auth import require_role
+from ui.chat_text import plain
 
 require_role("admin")
 
 st.title("Channels")
-try:
-    from maxchat_data.channels import channel_status
-except ImportError:
-    channel_status = None
-
-if channel_status is None:
-    st.warning("Channel support is not installed in this build.", icon=":material/warning:")
-    st.stop()
-
 for item in channel_status():
     with st.container(border=True):
         name, state = st.columns([3, 1], vertical_alignment="center")
@@ -28,6 +20,6 @@ for item in channel_status():
             state.badge("Connected", icon=":material/check_circle:", color="green")
         else:
             state.badge("Not connected", icon=":material/cancel:", color="gray")
-        st.caption(admin.plain(item["detail"]))
+        st.caption(plain(item["detail"]))
 st.caption("Set the channel's settings (tokens, secrets) in the environment or .streamlit/secrets.toml and "
            "restart the server to connect it.")

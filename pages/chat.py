@@ -54,6 +54,8 @@ section[data-testid=stSidebar] {width:220px !important;min-width:220px !importan
 .st-key-chat_list_items {gap:.3rem !important}
 .st-key-chat_header h4 {padding:.25rem 0}
 .st-key-chat_header_meta p {white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-size:.8rem}
+[class*="st-key-chat_open_"] button {max-width:100%}
+[class*="st-key-chat_open_"] button p {white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 </style>""")
 
 if "chat_bell" not in ss:  # the persisted preference, read once per session (L7)

@@ -7,6 +7,7 @@ import streamlit as st
 from maxchat_data import labels
 from server import runtime
 from ui import admin
+from ui.chat_text import plain
 from ui.auth import require_role
 
 me = require_role("admin")
@@ -58,7 +59,7 @@ for label in current:
                  on_click=_ask, args=(label["id"],))
     if st.session_state.get(CONFIRM) == label["id"]:
         with st.container(border=True):
-            st.warning(f"Delete the label {admin.plain(label['name'])}? It is removed from every contact.")
+            st.warning(f"Delete the label {plain(label['name'])}? It is removed from every contact.")
             yes, no = st.columns(2)
             yes.button("Delete", type="primary", key="label_confirm_yes", on_click=_delete, args=(label,))
             no.button("Cancel", key="label_confirm_no", on_click=_cancel)

@@ -2,19 +2,13 @@
 channel; the message takes the same path as a webhook's."""
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from maxchat_data import MaxchatError
 from server import runtime
 from maxchat_data.common import CHANNEL_LABELS, CHANNELS
 from maxchat_data.simulator import EXAMPLE_IDS, simulate
-
-
-def _plain(text: str) -> str:
-    """Messages may quote a file name: make it inert for markdown."""
-    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^&])", r"\\\1", text)
+from ui.chat_text import plain
 
 
 agent = st.session_state.get("agent")
@@ -51,7 +45,7 @@ if sent:
                             upload.name if upload else None, upload.getvalue() if upload else None,
                             demo=runtime.demo_mode())
     except MaxchatError as exc:
-        st.error(_plain(str(exc)), icon=":material/error:")
+        st.error(plain(str(exc)), icon=":material/error:")
     else:
         st.session_state["_sim_done"] = {"chat_id": received.chat_id, "message_id": received.message_id}
         st.rerun()

@@ -9,6 +9,7 @@ from maxchat_data import templates
 from server import runtime
 from maxchat_data.common import CHANNEL_LABELS, CHANNELS
 from ui import admin
+from ui.chat_text import plain
 from ui.auth import require_role
 
 me = require_role("admin")
@@ -90,7 +91,7 @@ else:
         # The status is read fresh on every run (a picker label could show the old one).
         st.markdown(f"**Status:** {STATUS_ICON[tpl['status']]} {tpl['status']}")
         st.caption(f"{tpl['variables']} variable(s)"
-                   + (f" · {admin.plain(tpl['status_reason'])}" if tpl.get("status_reason") else ""))
+                   + (f" · {plain(tpl['status_reason'])}" if tpl.get("status_reason") else ""))
         st.toggle("Set as Initiate Message", value=bool(tpl["initiate"]), key=f"template_initiate_{tpl['id']}",
                   on_change=_set_initiate, args=(tpl,))
         if templates.status_set_by_hand(tpl["channel"], demo):

@@ -1,6 +1,5 @@
 """Background provider calls that must not happen inside a request: inbound
-media (downloaded, type-checked by its bytes, attached to the stored
-message), Messenger profile names, and new WhatsApp templates sent to Meta
+media (downloaded, typed by its bytes, attached to the stored message), Messenger profile names, and new WhatsApp templates sent to Meta
 for review (their verdict comes back on the webhook)."""
 from __future__ import annotations
 
@@ -89,6 +88,8 @@ class Fetcher(TopicWorker):
             found = sniff(data)
             if found is None:
                 raise Permanent("the file is not a document, image or video we can show")
+            # The stored kind is what the bytes are: a "photo" that does not
+            # decode is kept as a file to download (see media.sniff).
             mime, sniffed_kind = found
             name = ref.filename or f"{kind}-{ref.provider_message_id[-12:]}{mimetypes.guess_extension(mime) or ''}"
             attachment = save(self.store.media_dir, name, data, mime, sniffed_kind)

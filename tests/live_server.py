@@ -23,8 +23,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(tmp_path: Path, env: dict | None = None, demo: bool = False, timeout: float = 60):
-    """Yields the base URL; the server's log is at ``tmp_path/server.log``."""
+def live_server(tmp_path: Path, env: dict | None = None, demo: bool = False, timeout: float = 60,
+                script: str = "app.py"):
+    """Yields the base URL; the server's log is at ``tmp_path/server.log``.
+    ``script``: another Streamlit script to serve instead of the app (it has
+    no /healthz, so readiness is Streamlit's own health check)."""
     port = free_port()
     full_env = {**os.environ, "MAXCHAT_DB": str(tmp_path / "server.duckdb"),
                 "MAXCHAT_MEDIA_DIR": str(tmp_path / "media"), "MAXCHAT_DEMO": "1" if demo else "0",
@@ -32,7 +35,7 @@ def live_server(tmp_path: Path, env: dict | None = None, demo: bool = False, tim
                 "MAXCHAT_PORT": str(port), **(env or {})}
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
@@ -43,7 +46,7 @@ def live_server(tmp_path: Path, env: dict | None = None, demo: bool = False, tim
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited: {(tmp_path / 'server.log').read_text()[-2000:]}")
             try:
-                if requests.get(base + "/healthz", timeout=1).ok:
+                if requests.get(base + ("/healthz" if script == "app.py" else "/_stcore/health"), timeout=1).ok:
                     break
             except requests.RequestException:
                 pass

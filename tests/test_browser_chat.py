@@ -190,15 +190,14 @@ def test_reply_with_text_emoji_and_image_and_a_2mb_file_is_refused(world):
     expect(thread).to_contain_text("Sudah kak 👍😊", timeout=8000)
     expect(box).to_have_value("")
 
-    # Too big: the domain's message, nothing sent.
+    # Too big: refused, nothing sent.
     big = world["tmp"] / "big.pdf"
     big.write_bytes(b"%PDF-1.4\n" + b"0" * (2 * 1024 * 1024))
     sari.locator(".st-key-chat_attach_pop button:visible").first.click()
     sari.locator("[class*='st-key-chat_upload_'] input[type=file]").set_input_files(str(big))
-    expect(sari.locator("[class*='st-key-chat_upload_']")).to_contain_text("big.pdf", timeout=10000)
-    settle(sari)
-    send_file(sari)
-    expect(sari.get_by_text("attachments can be at most 1 MB")).to_be_visible(timeout=8000)
+    # The uploader itself refuses it (server.maxUploadSize = 1): it never reaches the server.
+    expect(sari.locator("[class*='st-key-chat_upload_']")).to_contain_text("File must be 1.0MB or smaller",
+                                                                          timeout=10000)
     expect(thread).not_to_contain_text("big.pdf")
 
     # An image with a caption.
@@ -273,6 +272,16 @@ def test_customer_text_is_shown_literally(world):
     expect(thread).to_contain_text("**bold**")
     assert thread.locator("img[src=x]").count() == 0 and thread.locator("strong", has_text="bold").count() == 0
     assert world["alerts"] == []
+    # A name as long as a channel may send (100 characters) stays one line in the list, and a URL in the
+    # preview is text, not a link.
+    telegram(base, 223, "Panjang " + "Namanya" * 20, "lihat https://evil.example/promo atau www.x.com")
+    long = item(budi, "Panjang")
+    expect(long).to_contain_text("promo", timeout=8000)
+    # The escaper's word joiners are invisible; without them the text reads as sent.
+    assert "https://evil.example/promo atau www.x.com" in long.inner_text().replace("\u2060", "")
+    assert long.locator("a").count() == 0
+    height = lambda who: item(budi, who).locator("[class*='st-key-chat_open_'] button").bounding_box()["height"]
+    assert abs(height("Panjang") - height("Mallory")) < 2
 
 
 def test_labels_popup_and_info_profile(world):

@@ -18,7 +18,7 @@ from server.telegram_poll import OFFSET_KEY, Poller
 from tests.conftest import customer_writes
 from tests.fakes import (FakeMessenger, FakeTelegram, FakeWhatsApp, blocked, error_131047, graph_error,
                          rate_limited, server_error, too_many)
-from tests.fakes.helpers import (JPEG, PDF, PNG, PNID, TG_TOKEN, env_for, ms_event, ms_webhook, tg_message,
+from tests.fakes.helpers import (BROKEN_GIF, JPEG, PDF, PNG, PNID, TG_TOKEN, env_for, ms_event, ms_webhook, tg_message,
                                  tg_update, wa_message, wa_webhook)
 
 
@@ -303,6 +303,21 @@ def test_inbound_media_with_a_bad_type_is_refused_by_its_bytes(store, fakes):
     assert store.one("SELECT count(*) FROM pending_media")[0] == 0
 
 
+def test_inbound_image_that_does_not_decode_is_stored_as_a_document(store, fakes):
+    wa, ms = fakes[0], fakes[1]
+    wa.add_media("BROKEN", BROKEN_GIF, "image/gif")
+    url = ms.file_url("photo.jpg", JPEG[:30], "image/jpeg")  # a photo cut short
+    store_parsed(store, whatsapp.parse(wa_webhook([wa_message(kind="image", mid="wamid.B", id="BROKEN",
+                                                              mime_type="image/gif")]), PNID))
+    store_parsed(store, messenger.parse(ms_webhook([ms_event("PSIDB", mid="m_B", attachments=[
+        {"type": "image", "payload": {"url": url}}])])))
+    Fetcher(store, clients()).run_once()
+    for pmid, data in (("wamid.B", BROKEN_GIF), ("m_B", JPEG[:30])):
+        a = attached(store, pmid)
+        assert (a["kind"], a["mime"], a["error"]) == ("document", "application/octet-stream", None), pmid
+        assert (store.media_dir / a["path"]).read_bytes() == data  # nothing acknowledged is lost
+
+
 def test_inbound_media_over_the_size_limit_is_not_downloaded(store, fakes, monkeypatch):
     from maxchat_data.channels import base
     monkeypatch.setattr(base, "MAX_MEDIA", 1000)
@@ -337,6 +352,16 @@ def test_messenger_profile_name_is_looked_up_in_the_background(store, fakes):
     store_parsed(store, messenger.parse(ms_webhook([ms_event("PSID77", text="again")])))
     Fetcher(store, clients()).run_once()
     assert len(ms.calls("PSID77")) == 1
+
+
+def test_a_huge_profile_name_is_cut_to_one_line_of_100_characters(store, fakes):
+    ms = fakes[1]
+    ms.profiles["PSID88"] = ("Maria\n\n" + "x" * 100_000, "Lopez")
+    store_parsed(store, messenger.parse(ms_webhook([ms_event("PSID88", text="hola")])))
+    Fetcher(store, clients()).run_once()
+    name = store.one("SELECT contact_name FROM chats")[0]
+    assert store.one("SELECT name FROM contacts")[0] == name
+    assert len(name) == 100 and name.startswith("Maria xxx") and name.endswith("…")
 
 
 # ---- Telegram long polling --------------------------------------------------------------------

@@ -11,11 +11,10 @@ from streamlit.testing.v1 import AppTest
 from conftest import customer_writes, point_runtime_at
 from maxchat_data import accounts, actions, inbox, labels, templates
 from server import runtime
+from tests.fakes.helpers import BROKEN_GIF, PNG
 from maxchat_data.store import utcnow
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "chat.py")
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa75\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
 @pytest.fixture
@@ -231,7 +230,7 @@ def test_block_locks_composer_and_unblock_unlocks(three):
     assert at.text_area(key=f"chat_draft_{c['joko']}")
 
 
-def test_labels_popup_create_check_uncheck_delete(three):
+def test_labels_popup_agent_creates_checks_unchecks_supervisor_deletes(three):
     store, ids, c = three
     at = open_chat(ok(run_as(store, ids["budi"])), c["joko"])
     at.text_input(key="chat_newlabel_name_hdr").input("Reseller")
@@ -251,6 +250,9 @@ def test_labels_popup_create_check_uncheck_delete(three):
     at.pills(key="chat_newlabel_color_hdr").set_value("Red")
     ok(at.button(key="chat_newlabel_add_hdr").click().run())
     assert any("already exists" in e.value for e in at.error)
+    # An agent has no trash can: deleting takes the label off every contact.
+    assert not [b.key for b in at.button if (b.key or "").startswith("chat_lbl_del")]
+    at = open_chat(ok(run_as(store, ids["sari"])), c["joko"])
     ok(at.button(key=f"chat_lbl_del_hdr_{label['id']}").click().run())
     assert labels.list_labels(store)  # not before OK
     ok(at.button(key=f"chat_lbl_delok_hdr_{label['id']}").click().run())
@@ -332,6 +334,8 @@ def test_attachment_too_large_is_refused_with_message_and_nothing_sent(three):
     store, ids, c = three
     at = open_chat(ok(run_as(store, ids["budi"])), c["joko"])
     before = len(inbox.thread(store, c["joko"]))
+    # What the uploader tells the agent ("1MB per file") is the real limit (.streamlit/config.toml).
+    assert at.file_uploader(key=f"chat_upload_{c['joko']}_0").proto.max_upload_size_mb == 1
     at.file_uploader(key=f"chat_upload_{c['joko']}_0").upload("big.pdf", b"%PDF-1.4\n" + b"0" * (2 * 1024 * 1024))
     ok(at.button(key="chat_send_file").click().run())
     assert any("at most 1 MB" in e.value for e in at.error)
@@ -411,3 +415,36 @@ def test_received_media_is_shown_inline(env):
     assert "invoice" in dl.proto.label
     assert len(at.get("video")) == 1 and len(at.image) == 1
     assert "the invoice" in [t.value for t in at.text] and "**look**" in [t.value for t in at.text]
+
+
+def test_a_broken_image_an_old_database_holds_does_not_break_the_chat(env):
+    """Bytes that start like a GIF but do not decode, put straight into the
+    media folder and the database (as an older version accepted them)."""
+    from maxchat_data.ingest import Inbound, receive
+    from maxchat_data.media import Attachment
+    store, ids = env
+    (Path(store.media_dir) / "ba").mkdir(parents=True, exist_ok=True)
+    (Path(store.media_dir) / "ba" / "broken").write_bytes(BROKEN_GIF)
+    broken = Attachment("ba" * 32, "photo.gif", "image/gif", "image", len(BROKEN_GIF), "ba/broken")
+    chat = receive(store, Inbound(channel="whatsapp", channel_user_id="6286", provider_message_id="m-broken",
+                                  contact_name="Broken Photo", kind="image", attachment=broken)).chat_id
+    for who in ("budi", "sari"):
+        at = open_chat(ok(run_as(store, ids[who])), chat)
+        assert "This image could not be shown" in "\n".join(c.value for c in at.caption)
+        (dl,) = at.get("download_button")
+        assert "photo" in dl.proto.label
+        # the profile and the composer are there
+        assert at.subheader[0].value == "Info Profile" and at.text_input(key=f"chat_ct_name_{chat}").value
+        assert at.button(key="chat_send") and at.text_area(key=f"chat_draft_{chat}")
+
+
+def test_a_media_folder_that_refuses_the_upload_is_a_message_in_the_composer(three):
+    import shutil
+    store, ids, c = three
+    at = open_chat(ok(run_as(store, ids["budi"])), c["joko"])
+    shutil.rmtree(store.media_dir, ignore_errors=True)
+    Path(store.media_dir).write_text("not a folder")  # unwritable even for root
+    at.file_uploader(key=f"chat_upload_{c['joko']}_0").upload("pic.png", PNG, "image/png")
+    ok(at.button(key="chat_send_file").click().run())
+    assert any("could not be stored on the server" in e.value for e in at.error), [e.value for e in [*at.error, *at.success, *at.exception]]
+    assert inbox.thread(store, c["joko"])[-1]["kind"] == "text"  # nothing was sent

@@ -1,6 +1,7 @@
 """Every chat rule of SPEC.md §1-§8 on a real temporary DuckDB file."""
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 
 import pytest
@@ -12,8 +13,7 @@ from maxchat_data.inbox import InboxQuery, find_chats
 from maxchat_data.ingest import Inbound, receive
 from maxchat_data.store import utcnow
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-PDF = b"%PDF-1.4\n" + b"x" * 200
+from tests.fakes.helpers import BROKEN_GIF, PDF, PNG, picture
 
 
 def chat_of(store, chat_id):
@@ -246,6 +246,9 @@ def test_t3_attachment_sent_and_typed_from_content(store, team):
     ("photo.jpg", PDF, "named like a image but its content is a document"),
     ("song.mp3", b"ID3\x03\x00" + b"\x00" * 100, "not a document, image or video"),
     ("empty.pdf", b"", "is empty"),
+    ("photo.gif", BROKEN_GIF, "looks like an image but cannot be opened"),
+    ("photo.png", PNG[:40], "looks like an image but cannot be opened"),  # cut short
+    ("bomb.png", picture("PNG", (6000, 5000), mode="1"), "looks like an image but cannot be opened"),
 ])
 def test_t3_refused_files_leave_nothing(store, team, name, data, message):
     r = customer_writes(store)
@@ -255,6 +258,23 @@ def test_t3_refused_files_leave_nothing(store, team, name, data, message):
     after = (store.one("SELECT count(*) FROM messages")[0], store.one("SELECT count(*) FROM attachments")[0])
     assert before == after
     assert not any(p.is_file() for p in store.media_dir.rglob("*"))
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP"])
+def test_t3_every_image_type_that_decodes_is_sent_as_an_image(store, team, fmt):
+    r = customer_writes(store)
+    mid = actions.send_attachment(store, r.chat_id, team["budi"], f"pic.{fmt.lower()}", picture(fmt))
+    assert store.one("SELECT kind FROM messages WHERE id = ?", [mid])[0] == "image"
+
+
+def test_t3_a_media_folder_that_refuses_the_file_is_a_clear_message(store, team):
+    r = customer_writes(store)
+    shutil.rmtree(store.media_dir, ignore_errors=True)
+    store.media_dir.write_text("not a folder")  # unwritable even for root, unlike chmod
+    with pytest.raises(ValidationError, match="could not be stored on the server"):
+        actions.send_attachment(store, r.chat_id, team["budi"], "invoice.pdf", PDF)
+    assert store.one("SELECT count(*) FROM attachments")[0] == 0
+    assert store.one("SELECT count(*) FROM messages WHERE direction = 'out'")[0] == 0
 
 
 def test_t4_window_closes_after_24h_of_provider_time(store, team):
@@ -364,6 +384,18 @@ def test_b4_delete_label_removes_it_everywhere(store, team):
     assert [l["name"] for l in labels.list_labels(store)] == ["Keep"]
     with pytest.raises(NotFound):
         labels.delete_label(store, vip, team["admin"])
+
+
+def test_b4_an_agent_cannot_delete_a_label_for_everyone(store, team):
+    r = customer_writes(store)
+    vip = labels.create_label(store, "VIP", labels.PALETTE["Purple"], team["budi"])  # agents may create
+    labels.set_label(store, r.chat_id, vip, True, team["budi"])
+    with pytest.raises(NotAllowed, match="supervisor or an admin"):
+        labels.delete_label(store, vip, team["budi"])
+    assert [l["name"] for l in labels.list_labels(store)] == ["VIP"]
+    assert inbox.chat_label_ids(store, r.chat_id) == [vip]
+    labels.delete_label(store, vip, team["sari"])  # a supervisor may
+    assert labels.list_labels(store) == [] and inbox.chat_label_ids(store, r.chat_id) == []
 
 
 # ---- A1-A5: assign and resolve ----------------------------------------------------------

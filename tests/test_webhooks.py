@@ -4,6 +4,7 @@ templates, and every kind of bad input."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 from starlette.applications import Starlette
@@ -12,6 +13,7 @@ from starlette.testclient import TestClient
 from maxchat_data import config, templates
 from server import lifespan, webhooks
 from server import runtime
+from maxchat_data.store import utcnow
 from tests.fakes.helpers import (MS_SECRET, MS_VERIFY, PNID, TG_SECRET, WA_SECRET, WA_VERIFY, body_of, env_for,
                                  meta_headers, ms_event, ms_receipt, ms_webhook, tg_message, tg_update, wa_message,
                                  wa_status, wa_template_update, wa_webhook)
@@ -253,6 +255,54 @@ def test_telegram_malformed_is_400(gw, raw):
     client, store = gw
     r = client.post("/webhooks/telegram", content=raw, headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
     assert r.status_code == 400 and count(store) == 0
+
+
+def _deep(depth: int = 200_000) -> bytes:
+    return b'{"object":"page","entry":' + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize("channel", ["whatsapp", "messenger", "telegram"])
+def test_json_nested_too_deep_is_400_not_500(gw, channel):
+    client, store = gw
+    raw = _deep()
+    headers = ({"X-Telegram-Bot-Api-Secret-Token": TG_SECRET} if channel == "telegram"
+               else meta_headers(WA_SECRET if channel == "whatsapp" else MS_SECRET, raw))
+    r = client.post(f"/webhooks/{channel}", content=raw, headers=headers)
+    assert r.status_code == 400 and count(store) == 0
+    assert post_wa(client, wa_webhook([wa_message()])).status_code == 200 and count(store) == 1  # still serving
+
+
+@pytest.mark.parametrize("nonsense", [1e20, "1e20", -1e20, 4102444800])
+def test_a_nonsense_timestamp_stores_the_message_at_now_on_every_channel(gw, nonsense):
+    """Out of range, not a number, or (the last) the year 2100 in seconds:
+    the message is kept, timed when it arrived."""
+    client, store = gw
+    wa = wa_message("6281277770000", "wa", mid="wamid.T1")
+    wa["timestamp"] = nonsense
+    ms = ms_event("PSIDT", "ms", mid="m_T1")
+    ms["timestamp"] = nonsense if isinstance(nonsense, str) else nonsense * 1000
+    tg = tg_message(4242, "tg", message_id=77)
+    tg["date"] = nonsense
+    before = utcnow()
+    assert post_wa(client, wa_webhook([wa])).status_code == 200
+    assert post_ms(client, ms_webhook([ms])).status_code == 200
+    assert post_tg(client, tg_update(tg)).status_code == 200
+    rows = store.all("SELECT body, sent_at FROM messages WHERE direction = 'in' ORDER BY body")
+    assert [b for b, _ in rows] == ["ms", "tg", "wa"]
+    assert all(before - timedelta(seconds=1) <= at <= utcnow() for _, at in rows), rows
+
+
+def test_inbound_contact_names_are_one_line_of_at_most_100_characters(gw):
+    client, store = gw
+    huge = "Rina\t\n  Kusuma " + "a" * 100_000
+    assert post_wa(client, wa_webhook([wa_message("6281211110000")], names={"6281211110000": huge})).status_code == 200
+    assert post_tg(client, tg_update(tg_message(31337, first=huge, last="Z"))).status_code == 200
+    assert post_wa(client, wa_webhook([wa_message("6281211110001")], names={"6281211110001": " \n "})).status_code == 200
+    names = dict(store.all("SELECT channel_user_id, contact_name FROM chats"))
+    for user in ("6281211110000", "31337"):
+        assert len(names[user]) == 100 and names[user].startswith("Rina Kusuma aaa") and "\n" not in names[user]
+    assert names["6281211110001"] == "+6281211110001"  # a blank name falls back to the number
+    assert dict(store.all("SELECT c.channel_user_id, k.name FROM chats c JOIN contacts k ON k.id = c.contact_id")) == names
 
 
 def test_messenger_wrong_shape_is_400(gw):

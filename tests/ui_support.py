@@ -5,6 +5,7 @@ stand-in for what a browser's websocket carries (cookies, headers, peer
 address), which AppTest cannot seed."""
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -110,6 +111,12 @@ def app(script: str = "dashboard.py", agent: dict | None = None) -> AppTest:
         set_cookie(login.start_session(runtime.store(), agent["id"]))
         at.session_state["agent"] = as_session_agent(agent)
     return at.run()
+
+
+def visible(markdown: str) -> str:
+    """What a person reads from markdown ``ui.chat_text.plain`` made:
+    backslash escapes undone, word joiners invisible."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
 
 
 def texts(at: AppTest) -> str:

@@ -1,5 +1,5 @@
 """Small view helpers the admin pages share: run an action and report its
-outcome, show user text safely."""
+outcome (user text in it shown with ``chat_text.plain``)."""
 from __future__ import annotations
 
 import re
@@ -9,14 +9,9 @@ import streamlit as st
 
 from maxchat_data import MaxchatError
 
+from .chat_text import plain
+
 FLASH_KEY = "_admin_flash"
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^&])")
-
-
-def plain(text: object) -> str:
-    """User text made inert for Streamlit markdown (no links, emphasis,
-    colour directives or HTML): every markdown character escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def run(fn: Callable, *args, success: str | None = None, **kwargs) -> bool:

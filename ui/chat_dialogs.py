@@ -10,7 +10,7 @@ import streamlit as st
 from maxchat_data import actions, inbox, templates
 from maxchat_data.errors import MaxchatError, ValidationError
 
-from .chat_text import md, when
+from .chat_text import plain, when
 
 K_DIALOG = "chat_dialog"
 # what: (question, action, done, said when someone else had already done it)
@@ -62,7 +62,7 @@ def show(store, agent: dict, chat: dict | None) -> None:
 def confirm_dialog(store, agent: dict, chat: dict, what: str) -> None:
     question, action, done, already = CONFIRM[what]
     st.write(question)
-    st.caption(md(chat["contact_name"]))
+    st.caption(plain(chat["contact_name"]))
     with st.container(horizontal=True, gap="small"):
         ok = st.button("OK", key="chat_confirm_ok", type="primary")
         cancel = st.button("Cancel", key="chat_confirm_cancel")
@@ -73,7 +73,7 @@ def confirm_dialog(store, agent: dict, chat: dict, what: str) -> None:
         try:
             changed = action(store, chat["id"], agent["id"])
         except MaxchatError as exc:
-            st.error(md(str(exc)))
+            st.error(plain(str(exc)))
             return
         close()
         if not changed:  # someone got there first (A5): say who, not "done"
@@ -121,7 +121,7 @@ def template_dialog(store, agent: dict, chat: dict) -> None:
         try:
             actions.send_template(store, chat["id"], agent["id"], tid, values)
         except MaxchatError as exc:
-            st.error(md(str(exc)))
+            st.error(plain(str(exc)))
             return
         close()
         st.toast("Template queued: its ticks in the thread show when it is delivered.", icon=":material/schedule_send:")

@@ -1,6 +1,6 @@
 """B1-B4: the label pop-up behind the `[+]` beside the customer's name:
 `Current Label` checkboxes, create (`Label Name`, `Add Color`, `Add`),
-trash-can delete with confirmation."""
+trash-can delete with confirmation (supervisors and admins only)."""
 from __future__ import annotations
 
 import streamlit as st
@@ -8,7 +8,7 @@ import streamlit as st
 from maxchat_data import labels
 from maxchat_data.errors import MaxchatError
 
-from .chat_text import SWATCH, label_badge, md
+from .chat_text import SWATCH, label_badge, plain
 
 K_DELETE = "chat_label_delete"
 
@@ -21,6 +21,7 @@ def label_popover(store, agent: dict, chat: dict, labels_all: list[dict], where:
 def label_manager(store, agent: dict, chat: dict, labels_all: list[dict], where: str) -> None:
     st.markdown("**Current Label**")
     current = set(chat["label_ids"])
+    may_delete = labels.can_delete_labels(agent["role"])
     if not labels_all:
         st.caption("No labels yet: create one below.")
     for label in labels_all:
@@ -32,11 +33,12 @@ def label_manager(store, agent: dict, chat: dict, labels_all: list[dict], where:
             st.session_state[key] = on
             st.checkbox(label_badge(label), key=key, on_change=_toggle,
                         args=(store, agent["id"], chat["id"], lid, key))
-            st.space("stretch")
-            st.button("", icon=":material/delete:", key=f"chat_lbl_del_{where}_{lid}", type="tertiary",
-                      help=f"Delete label {label['name']}", on_click=_ask_delete, args=(lid,))
-        if st.session_state.get(K_DELETE) == lid:
-            st.warning(f"Delete label {md(label['name'])} from the list and from every contact?")
+            if may_delete:
+                st.space("stretch")
+                st.button("", icon=":material/delete:", key=f"chat_lbl_del_{where}_{lid}", type="tertiary",
+                          help=f"Delete label {plain(label['name'])}", on_click=_ask_delete, args=(lid,))
+        if may_delete and st.session_state.get(K_DELETE) == lid:
+            st.warning(f"Delete label {plain(label['name'])} from the list and from every contact?")
             with st.container(horizontal=True, gap="small"):
                 st.button("OK", key=f"chat_lbl_delok_{where}_{lid}", type="primary", on_click=_delete,
                           args=(store, agent["id"], lid))
@@ -49,7 +51,7 @@ def label_manager(store, agent: dict, chat: dict, labels_all: list[dict], where:
               args=(store, agent["id"], chat["id"], name_key, color_key))
     err = st.session_state.pop(f"chat_label_error_{where}", None)
     if err:
-        st.error(md(err))
+        st.error(plain(err))
 
 
 def _toggle(store, actor_id: int, chat_id: int, label_id: int, key: str) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 import streamlit as st
 
 from maxchat_data import inbox
-from maxchat_data.common import CHANNEL_LABELS, STATUSES
+from maxchat_data.common import CHANNEL_LABELS, STATUSES, message_preview
 from maxchat_data.inbox import InboxQuery
 
 from . import auth, chat_state as vs
-from .chat_text import CHANNEL_ICON, STATUS_COLOR, label_badge, md, when
+from .chat_text import CHANNEL_ICON, label_badge, plain, status_badge, when
 
 LIVE_EVERY = 2.5  # seconds between polls: "within a few seconds" (L6) at one O(1) read per tick
 SOUND = (Path(__file__).parent / "assets" / "notify.wav").read_bytes()
@@ -125,18 +125,18 @@ def _item(chat: dict, labels_by_id: dict, selected: bool) -> None:
     # Three elements per item (container, button, one markdown): the list is
     # redrawn on every tick, so each element here costs 30x per tick.
     with st.container(key=f"chat_item_{chat['id']}", border=True, gap="xsmall"):
-        clicked = st.button(md(chat["contact_name"]), key=f"chat_open_{chat['id']}",
+        clicked = st.button(plain(chat["contact_name"]), key=f"chat_open_{chat['id']}",
                             type="secondary" if selected else "tertiary")
         arrow = "↩ " if chat["last_direction"] == "out" else ""
-        bits = [f":{STATUS_COLOR[chat['status']]}-badge[{chat['status']}]"]
+        bits = [status_badge(chat["status"])]
         if chat["unread"]:
             bits.append(f":red-badge[{chat['unread']} unread]")
         bits += [label_badge(labels_by_id[i]) for i in chat["label_ids"] if i in labels_by_id]
-        bits.append(f":material/headset_mic: {md(chat['assignee'] or 'BOT')}")
+        bits.append(f":material/headset_mic: {plain(chat['assignee'] or 'BOT')}")
         if chat["blocked"]:
             bits.append(":red-badge[:material/block: Blocked]")
         st.markdown(f"{CHANNEL_ICON[chat['channel']]} :gray[{when(chat['last_message_at'])} · {arrow}"
-                    f"{md(chat['last_preview'] or '')}]  \n" + " ".join(bits))
+                    f"{plain(chat['last_preview'] or '')}]  \n" + " ".join(bits))
     if clicked:
         vs.open_chat(chat["id"])
         st.rerun(scope="app")  # the thread and profile panes live outside this fragment
@@ -158,7 +158,8 @@ def notify(store, agent: dict) -> None:
     fresh = new if ss.get("chat_bell", agent.get("notify", True)) else []
     if fresh:
         shown = [t for t in ss.get(_TOASTS, []) if t[0] > now]
-        ss[_TOASTS] = (shown + [(now + TOAST_SECONDS, m["contact_name"], _preview(m)) for m in fresh[-3:]])[-3:]
+        ss[_TOASTS] = (shown + [(now + TOAST_SECONDS, m["contact_name"], message_preview(m["kind"], m["body"], m["caption"]))
+                               for m in fresh[-3:]])[-3:]
     toasts = [t for t in ss.get(_TOASTS, []) if t[0] > now]
     ss[_TOASTS] = toasts
     with st.container(key="chat_toasts", gap="xsmall"):
@@ -170,17 +171,12 @@ def notify(store, agent: dict) -> None:
             if i < len(toasts):
                 _, name, text = toasts[i]
                 with slot.container(border=True, gap=None):
-                    st.markdown(f":material/chat: **{md(name)}**")
+                    st.markdown(f":material/chat: **{plain(name)}**")
                     st.text(text)  # customer text: never markup
     if fresh:
         # Small, near-invisible player: autoplay needs the element on the page.
         with st.container(key="chat_sound", height=1, border=False):
             st.audio(SOUND, format="audio/wav", autoplay=True)
-
-
-def _preview(m: dict) -> str:
-    text = " ".join((m["body"] or m["caption"] or f"[{m['kind']}]").split())
-    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def _new_messages(store) -> list[dict]:

@@ -9,18 +9,18 @@ from maxchat_data.common import CHANNEL_LABELS
 from maxchat_data.errors import MaxchatError
 
 from . import chat_dialogs as dlg
-from .chat_text import CHANNEL_ICON, STATUS_COLOR, label_badge, md, when
+from .chat_text import CHANNEL_ICON, label_badge, plain, status_badge, when
 from .chat_thread import assign_select, resolve_button
 
 
 def render_profile(store, agent: dict, chat: dict, agents: list[dict], labels_all: list[dict]) -> None:
     chat_id = chat["id"]
     st.subheader("Info Profile")
-    st.markdown(f"**{md(chat['contact_name'])}**")
+    st.markdown(f"**{plain(chat['contact_name'])}**")
     number = chat["phone"] or chat["channel_user_id"]
-    st.caption(f"{CHANNEL_ICON[chat['channel']]} {CHANNEL_LABELS[chat['channel']]} · {md(number)}")
+    st.caption(f"{CHANNEL_ICON[chat['channel']]} {CHANNEL_LABELS[chat['channel']]} · {plain(number)}")
     resolve_button(chat, "prof")
-    status = f":{STATUS_COLOR[chat['status']]}-badge[{chat['status']}]"
+    status = status_badge(chat["status"])
     if chat["blocked"]:
         status += " :red-badge[:material/block: Blocked]"
     if chat["archived"]:
@@ -45,7 +45,7 @@ def render_profile(store, agent: dict, chat: dict, agents: list[dict], labels_al
             actions.update_contact(store, chat_id, agent["id"], name=name, email=email, company=company,
                                    phone=chat["phone"] or "")
         except MaxchatError as exc:
-            st.error(md(str(exc)))  # refused: nothing changed (P2)
+            st.error(plain(str(exc)))  # refused: nothing changed (P2)
         else:
             st.rerun()
 
@@ -57,11 +57,11 @@ def render_profile(store, agent: dict, chat: dict, agents: list[dict], labels_al
               args=(store, agent["id"], chat_id, note_key))
     err = st.session_state.pop("chat_note_error", None)
     if err:
-        st.error(md(err))
+        st.error(plain(err))
     for n in inbox.notes(store, chat_id):
         with st.container(border=True, gap="xsmall"):
             st.text(n["body"])
-            st.caption(f"{md(n['author'])} · {when(n['created_at'], full=True)}")
+            st.caption(f"{plain(n['author'])} · {when(n['created_at'], full=True)}")
 
     st.divider()
     with st.container(horizontal=True, gap="small"):

@@ -1,19 +1,28 @@
 """Showing data safely and compactly: customer text is data, never markup.
 
 Every customer- or agent-provided string that goes into st.markdown, a
-widget label or a badge passes through ``md()``; message bodies use
-``st.text``. Nothing here ever uses ``unsafe_allow_html``."""
+caption, a message box, a toast, a widget label or a badge passes through
+``plain()``; message bodies use ``st.text``. Nothing here ever uses
+``unsafe_allow_html``."""
 from __future__ import annotations
 
 import re
+import string
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-# Every ASCII punctuation character may be backslash-escaped in CommonMark;
-# escaping them all also defuses Streamlit's own :emoji:, :color[...] and $latex$.
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&^/])")
+# Every ASCII punctuation character may be backslash-escaped in CommonMark:
+# escaping them all defuses emphasis, headings, lists, tables, links, HTML,
+# Streamlit's :color[...] and $latex$.
+_ESCAPED = str.maketrans({c: "\\" + c for c in string.punctuation})
+# Links GFM finds in plain text (https://…, www.…, a@b.c) and Streamlit's
+# :material/…: icons are matched after escapes are undone. An invisible word
+# joiner (zero width, no line break) at these few places breaks them; it is
+# kept out of ordinary text so that find-in-page still matches it.
+_WORD_JOINER = "\u2060"
+_LINK_BREAKS = re.compile(r"(?<=[-.\w+])(?=@)|(?<=[wW]{3})(?=\.)|(?<=:)(?=[/A-Za-z])")
 
 CHANNEL_ICON = {
     "whatsapp": ":green[:material/call:]",
@@ -33,16 +42,22 @@ TICKS = {"pending": "🕓 sending", "sent": "✓ sent", "delivered": "✓✓ del
          "failed": ":red[✗ failed]"}
 
 
-def md(text) -> str:
-    """Plain text made safe for st.markdown and widget labels (one line)."""
-    s = " ".join(str(text if text is not None else "").split())
-    return _SPECIAL.sub(r"\\\1", s)
+def plain(text) -> str:
+    """Any text, shown as itself (on one line) wherever Streamlit reads markdown."""
+    one_line = " ".join(str(text if text is not None else "").split())
+    return _LINK_BREAKS.sub(_WORD_JOINER, one_line).translate(_ESCAPED)
 
 
 def label_badge(label: dict) -> str:
     """A coloured inline badge for a label name (escaped)."""
     color = BADGE_COLOR.get(label["color"], "gray")
-    return f":{color}-badge[{md(label['name'])}]"
+    return f":{color}-badge[{plain(label['name'])}]"
+
+
+def status_badge(status: str) -> str:
+    """Open / Answered / Resolved as the coloured badge the list, the header
+    and the profile show."""
+    return f":{STATUS_COLOR[status]}-badge[{status}]"
 
 
 def browser_tz():

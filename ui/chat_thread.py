@@ -18,7 +18,7 @@ from server import runtime
 from . import auth, chat_dialogs as dlg
 from .chat_labels import label_popover
 from .chat_list import LIVE_EVERY
-from .chat_text import CHANNEL_ICON, STATUS_COLOR, TICKS, md, when
+from .chat_text import CHANNEL_ICON, TICKS, plain, status_badge, when
 
 # Enter sends and Shift+Enter makes a new line, as in WhatsApp Web. Our own
 # fixed script, no data in it: blurring the box commits its text to
@@ -62,7 +62,7 @@ def show_flash(chat_id: int) -> None:
     found = st.session_state.get("chat_flash")
     if found and found[2] == chat_id:
         kind, text, _ = found
-        {"error": st.error, "info": st.info}.get(kind, st.success)(md(text))
+        {"error": st.error, "info": st.info}.get(kind, st.success)(plain(text))
 
 
 def _clear_flash() -> None:
@@ -73,13 +73,13 @@ def _clear_flash() -> None:
 def render_header(store, agent: dict, chat: dict, agents: list[dict], labels_all: list[dict]) -> None:
     # Row 1: name, [+] labels, `Resolve` top right. Row 2: assign dropdown, status and window.
     with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_header"):
-        st.markdown(f"#### {CHANNEL_ICON[chat['channel']]} {md(chat['contact_name'])}")
+        st.markdown(f"#### {CHANNEL_ICON[chat['channel']]} {plain(chat['contact_name'])}")
         label_popover(store, agent, chat, labels_all, "hdr")
         st.space("stretch")
         resolve_button(chat, "hdr")
     window = chat["window"]
     # Channel and session kind are on the icon and in the thread: one short line here.
-    bits = [f":{STATUS_COLOR[chat['status']]}-badge[{chat['status']}]"]
+    bits = [status_badge(chat["status"])]
     timer = ":material/timer:" if window.open else ":material/timer_off:"
     bits.append(f"{timer} {window.describe()}")
     with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False, key="chat_header_meta"):
@@ -162,7 +162,7 @@ def _more(limit: int) -> None:
 
 def _message(store, m: dict, contact_name: str) -> None:
     if m["direction"] == "activity":
-        st.caption(f":material/info: {md(m['body'])} · {when(m['sent_at'])}", text_alignment="center")
+        st.caption(f":material/info: {plain(m['body'])} · {when(m['sent_at'])}", text_alignment="center")
         return
     inbound = m["direction"] == "in"
     if inbound:
@@ -172,7 +172,7 @@ def _message(store, m: dict, contact_name: str) -> None:
     else:
         sender, avatar = "BOT", ":material/smart_toy:"
     with st.chat_message("user" if inbound else "assistant", avatar=avatar):
-        meta = f"**{md(sender)}** · {when(m['sent_at'], full=True)}"
+        meta = f"**{plain(sender)}** · {when(m['sent_at'], full=True)}"
         if not inbound:
             meta += f" · {TICKS.get(m['status'], m['status'])}"
             if m["kind"] == "template":
@@ -180,28 +180,39 @@ def _message(store, m: dict, contact_name: str) -> None:
         st.caption(meta)
         _body(store, m)
         if m["status"] == "failed":
-            st.error(f"Not delivered: {md(m['error'] or 'unknown reason')}", icon=":material/error:")
+            st.error(f"Not delivered: {plain(m['error'] or 'unknown reason')}", icon=":material/error:")
             st.button("Retry", key=f"chat_retry_{m['id']}", icon=":material/refresh:", on_click=_retry,
                       args=(store, m["id"]))
 
 
 def _body(store, m: dict) -> None:
-    kind = m["kind"]
     if m["attachment_id"] is not None:
         path = Path(store.media_dir) / m["attachment_path"]
         if not path.is_file():
-            st.caption(f":material/broken_image: {md(m['filename'])} (file missing)")
-        elif kind == "image":
-            st.image(str(path), width=260)
-        elif kind == "video":
-            st.video(str(path))
+            st.caption(f":material/broken_image: {plain(m['filename'])} (file missing)")
         else:
-            st.download_button(md(m["filename"]), data=path.read_bytes(), file_name=m["filename"], mime=m["mime"],
-                               key=f"chat_dl_{m['id']}", icon=":material/download:", on_click="ignore")
+            _attachment(m, path)
         if m["caption"]:
             st.text(m["caption"])
     elif m["body"]:
         st.text(m["body"])  # plain text: customer text is never markup (T1)
+
+
+def _attachment(m: dict, path: Path) -> None:
+    """A picture or video in place; any other file, or one that cannot be
+    shown (a damaged image an older version accepted), as a download."""
+    kind = m["kind"]
+    if kind in ("image", "video"):
+        try:
+            if kind == "image":
+                st.image(str(path), width=260)
+            else:
+                st.video(str(path))
+            return
+        except Exception:  # noqa: BLE001 - one bad file must not take the chat down for everyone
+            st.caption(f":material/broken_image: This {kind} could not be shown: download it instead.")
+    st.download_button(plain(m["filename"]), data=path.read_bytes(), file_name=m["filename"], mime=m["mime"],
+                       key=f"chat_dl_{m['id']}", icon=":material/download:", on_click="ignore")
 
 
 def _retry(store, message_id: int) -> None:
@@ -223,7 +234,7 @@ def render_composer(store, agent: dict, chat: dict) -> None:
     problem = sending_problem(chat["channel"], sandbox=runtime.demo_mode())
     if problem:
         # Said before the agent types, not after a reply fails.
-        st.warning(f"{md(problem)}. Replies on {CHANNEL_LABELS[chat['channel']]} cannot be sent until an admin "
+        st.warning(f"{plain(problem)}. Replies on {CHANNEL_LABELS[chat['channel']]} cannot be sent until an admin "
                    "connects it (see the Channels page).", icon=":material/link_off:")
         return
     if not chat["window"].open:

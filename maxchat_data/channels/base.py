@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -57,11 +57,15 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def from_epoch(value, millis: bool = False) -> datetime | None:
+    """A provider's Unix time, or None when it is missing or nonsense (not a
+    number, out of range, or more than a day ahead). None means "now": the
+    message is still stored, and a far-future time cannot keep a chat on top
+    or its 24-hour window open for ever."""
     try:
-        seconds = float(value) / (1000 if millis else 1)
-    except (TypeError, ValueError):
+        when = datetime.fromtimestamp(float(value) / (1000 if millis else 1), timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):  # OverflowError/OSError: past what a datetime holds
         return None
-    return datetime.fromtimestamp(seconds, timezone.utc)
+    return None if when > datetime.now(timezone.utc) + timedelta(days=1) else when
 
 
 def need(obj, key, kind=dict):

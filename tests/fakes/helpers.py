@@ -2,9 +2,12 @@
 that points the app at the fakes."""
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import time
+
+from PIL import Image
 
 from maxchat_data.channels.base import sign
 
@@ -12,9 +15,20 @@ WA_SECRET, WA_VERIFY, WA_TOKEN, PNID = "wa-app-secret", "wa-verify", "wa-token",
 MS_SECRET, MS_VERIFY, MS_TOKEN = "ms-app-secret", "ms-verify", "page-token"
 TG_TOKEN, TG_SECRET = "123:ABC", "tg-secret"
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+def picture(fmt: str, size: tuple[int, int] = (2, 2), mode: str = "RGB") -> bytes:
+    """A real, decodable image (the app decodes every image it accepts)."""
+    out = io.BytesIO()
+    Image.new(mode, size, 1 if mode == "1" else (200, 30, 30)).save(out, fmt)
+    return out.getvalue()
+
+
+PNG = picture("PNG")
+JPEG = picture("JPEG")
 PDF = b"%PDF-1.4\n" + b"x" * 200
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
+# First bytes of a GIF, then nothing a decoder can read: what a broken or
+# disguised "photo" looks like.
+BROKEN_GIF = b"GIF89a\x01\x00\x01\x00" + b"junk" * 40
 
 _n = itertools.count(1)
 
