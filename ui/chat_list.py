@@ -158,8 +158,9 @@ def notify(store, agent: dict) -> None:
     fresh = new if ss.get("chat_bell", agent.get("notify", True)) else []
     if fresh:
         shown = [t for t in ss.get(_TOASTS, []) if t[0] > now]
-        ss[_TOASTS] = (shown + [(now + TOAST_SECONDS, m["contact_name"], message_preview(m["kind"], m["body"], m["caption"]))
-                               for m in fresh[-3:]])[-3:]
+        added = [(now + TOAST_SECONDS, m["contact_name"], message_preview(m["kind"], m["body"], m["caption"]))
+                 for m in fresh[-3:]]
+        ss[_TOASTS] = (shown + added)[-3:]
     toasts = [t for t in ss.get(_TOASTS, []) if t[0] > now]
     ss[_TOASTS] = toasts
     with st.container(key="chat_toasts", gap="xsmall"):
