@@ -12,6 +12,7 @@ from server import runtime
 from maxchat_data.errors import NotFound
 from ui import chat_dialogs, chat_list, chat_state
 from ui.chat_profile import render_profile
+from ui.chat_text import CHIP_CSS
 from ui.chat_thread import header_state, live_thread, render_composer, render_header
 
 st.set_page_config(layout="wide")
@@ -56,7 +57,7 @@ section[data-testid=stSidebar] {width:220px !important;min-width:220px !importan
 .st-key-chat_header_meta p {white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-size:.8rem}
 [class*="st-key-chat_open_"] button {max-width:100%}
 [class*="st-key-chat_open_"] button p {white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-</style>""")
+""" + CHIP_CSS + """</style>""")
 
 if "chat_bell" not in ss:  # the persisted preference, read once per session (L7)
     me = accounts.get_agent(store, agent["id"]) or {}

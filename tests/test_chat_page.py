@@ -51,6 +51,11 @@ def listed(at: AppTest) -> set[int]:
     return {int(b.key.rsplit("_", 1)[1]) for b in at.button if b.key and b.key.startswith("chat_open_")}
 
 
+def htmls(at: AppTest) -> list[str]:
+    """What the run drew with st.html (our own markup: label chips, status lines)."""
+    return [e.proto.body for e in at.get("html")]
+
+
 def open_chat(at: AppTest, chat_id: int) -> AppTest:
     if f"chat_open_{chat_id}" not in {b.key for b in at.button}:
         at.segmented_control(key="chat_tab").set_value("All").run()
@@ -241,10 +246,13 @@ def test_labels_popup_agent_creates_checks_unchecks_supervisor_deletes(three):
     ok(at.checkbox(key=f"chat_lbl_hdr_{c['joko']}_{label['id']}").check().run())
     assert inbox.chat_label_ids(store, c["joko"]) == [label["id"]]
     assert at.checkbox(key=f"chat_lbl_hdr_{c['joko']}_{label['id']}").value
-    assert any(m.value.startswith("Labels: :green-badge[Reseller]") for m in at.markdown)  # Info Profile
-    assert any(":green-badge[Reseller]" in m.value for m in at.markdown if "headset_mic" in m.value)  # list
-    ok(at.checkbox(key=f"chat_lbl_hdr_{c['joko']}_{label['id']}").uncheck().run())
+    # Shown in its exact colour (Teal, not the Green a markdown badge would give), in the list and the profile.
+    chip = f'<span class="mc-label" style="background:{labels.PALETTE["Teal"]}">Reseller</span>'
+    assert sum(chip in h for h in htmls(at)) == 2
+    # Managed from Info Profile too (P2): the same checkboxes, under their own keys.
+    ok(at.checkbox(key=f"chat_lbl_prof_{c['joko']}_{label['id']}").uncheck().run())
     assert inbox.chat_label_ids(store, c["joko"]) == []
+    assert not any(chip in h for h in htmls(at))
     # A duplicate name is refused with the domain's message.
     at.text_input(key="chat_newlabel_name_hdr").input("reseller")
     at.pills(key="chat_newlabel_color_hdr").set_value("Red")
@@ -257,6 +265,15 @@ def test_labels_popup_agent_creates_checks_unchecks_supervisor_deletes(three):
     assert labels.list_labels(store)  # not before OK
     ok(at.button(key=f"chat_lbl_delok_hdr_{label['id']}").click().run())
     assert labels.list_labels(store) == []
+
+
+def test_a_label_name_is_text_in_its_chip(three):
+    store, ids, c = three
+    lid = labels.create_label(store, '<img src=x onerror=alert(1)> "VIP"', labels.PALETTE["Indigo"], ids["budi"])
+    labels.set_label(store, c["rina"], lid, True, ids["budi"])
+    at = open_chat(ok(run_as(store, ids["budi"])), c["rina"])
+    shown = [h for h in htmls(at) if 'class="mc-label"' in h]
+    assert shown and all("&lt;img src=x onerror=alert(1)&gt; &quot;VIP&quot;" in h and "<img" not in h for h in shown)
 
 
 def test_notes_are_added_and_listed_and_empty_is_refused(three):
@@ -434,7 +451,7 @@ def test_a_broken_image_an_old_database_holds_does_not_break_the_chat(env):
         (dl,) = at.get("download_button")
         assert "photo" in dl.proto.label
         # the profile and the composer are there
-        assert at.subheader[0].value == "Info Profile" and at.text_input(key=f"chat_ct_name_{chat}").value
+        assert "Info Profile" in [h.value for h in at.subheader] and at.text_input(key=f"chat_ct_name_{chat}").value
         assert at.button(key="chat_send") and at.text_area(key=f"chat_draft_{chat}")
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 from maxchat_data import labels
 from maxchat_data.errors import MaxchatError
 
-from .chat_text import SWATCH, label_badge, plain
+from .chat_text import label_swatch, plain
 
 K_DELETE = "chat_label_delete"
 
@@ -19,39 +19,49 @@ def label_popover(store, agent: dict, chat: dict, labels_all: list[dict], where:
 
 
 def label_manager(store, agent: dict, chat: dict, labels_all: list[dict], where: str) -> None:
+    # Create first, then the list in a box of its own height: `Add` stays in
+    # view however many labels there are.
+    name_key, color_key = f"chat_newlabel_name_{where}", f"chat_newlabel_color_{where}"
+    st.text_input("Label Name", key=name_key, max_chars=40)
+    st.pills("Add Color", list(labels.PALETTE), key=color_key)
+    chosen = st.session_state.get(color_key)
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.button("Add", key=f"chat_newlabel_add_{where}", type="primary", on_click=_create,
+                  args=(store, agent["id"], chat["id"], name_key, color_key))
+        if chosen:
+            st.html(f'{label_swatch(labels.PALETTE[chosen])} {chosen}')
+    err = st.session_state.pop(f"chat_label_error_{where}", None)
+    if err:
+        st.error(plain(err))
     st.markdown("**Current Label**")
     current = set(chat["label_ids"])
     may_delete = labels.can_delete_labels(agent["role"])
     if not labels_all:
-        st.caption("No labels yet: create one below.")
-    for label in labels_all:
-        lid, on = label["id"], label["id"] in current
-        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            # The store is the truth: set before drawing, so a change made in the
-            # other place or by another agent shows, and a refused one springs back.
-            key = f"chat_lbl_{where}_{chat['id']}_{lid}"
-            st.session_state[key] = on
-            st.checkbox(label_badge(label), key=key, on_change=_toggle,
-                        args=(store, agent["id"], chat["id"], lid, key))
-            if may_delete:
-                st.space("stretch")
-                st.button("", icon=":material/delete:", key=f"chat_lbl_del_{where}_{lid}", type="tertiary",
-                          help=f"Delete label {plain(label['name'])}", on_click=_ask_delete, args=(lid,))
-        if may_delete and st.session_state.get(K_DELETE) == lid:
-            st.warning(f"Delete label {plain(label['name'])} from the list and from every contact?")
-            with st.container(horizontal=True, gap="small"):
-                st.button("OK", key=f"chat_lbl_delok_{where}_{lid}", type="primary", on_click=_delete,
-                          args=(store, agent["id"], lid))
-                st.button("Cancel", key=f"chat_lbl_delno_{where}_{lid}", on_click=_ask_delete, args=(None,))
-    st.divider()
-    name_key, color_key = f"chat_newlabel_name_{where}", f"chat_newlabel_color_{where}"
-    st.text_input("Label Name", key=name_key, max_chars=40)
-    st.pills("Add Color", list(labels.PALETTE), key=color_key, format_func=lambda n: f"{SWATCH.get(n, '')} {n}")
-    st.button("Add", key=f"chat_newlabel_add_{where}", type="primary", on_click=_create,
-              args=(store, agent["id"], chat["id"], name_key, color_key))
-    err = st.session_state.pop(f"chat_label_error_{where}", None)
-    if err:
-        st.error(plain(err))
+        st.caption("No labels yet: create one above.")
+    with st.container(height=min(260, 12 + 44 * max(1, len(labels_all))), border=False, key=f"chat_lbl_list_{where}"):
+        for label in labels_all:
+            _label_row(store, agent, chat, label, label["id"] in current, may_delete, where)
+
+
+def _label_row(store, agent: dict, chat: dict, label: dict, on: bool, may_delete: bool, where: str) -> None:
+    lid = label["id"]
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.html(label_swatch(label["color"]), width="content")
+        # The store is the truth: set before drawing, so a change made in the
+        # other place or by another agent shows, and a refused one springs back.
+        key = f"chat_lbl_{where}_{chat['id']}_{lid}"
+        st.session_state[key] = on
+        st.checkbox(plain(label["name"]), key=key, on_change=_toggle, args=(store, agent["id"], chat["id"], lid, key))
+        if may_delete:
+            st.space("stretch")
+            st.button("", icon=":material/delete:", key=f"chat_lbl_del_{where}_{lid}", type="tertiary",
+                      help=f"Delete label {plain(label['name'])}", on_click=_ask_delete, args=(lid,))
+    if may_delete and st.session_state.get(K_DELETE) == lid:
+        st.warning(f"Delete label {plain(label['name'])} from the list and from every contact?")
+        with st.container(horizontal=True, gap="small"):
+            st.button("OK", key=f"chat_lbl_delok_{where}_{lid}", type="primary", on_click=_delete,
+                      args=(store, agent["id"], lid))
+            st.button("Cancel", key=f"chat_lbl_delno_{where}_{lid}", on_click=_ask_delete, args=(None,))
 
 
 def _toggle(store, actor_id: int, chat_id: int, label_id: int, key: str) -> None:

@@ -12,7 +12,7 @@ from maxchat_data.common import CHANNEL_LABELS, STATUSES, message_preview
 from maxchat_data.inbox import InboxQuery
 
 from . import auth, chat_state as vs
-from .chat_text import CHANNEL_ICON, label_badge, plain, status_badge, when
+from .chat_text import CHANNEL_ICON, chat_meta, plain, when
 
 LIVE_EVERY = 2.5  # seconds between polls: "within a few seconds" (L6) at one O(1) read per tick
 SOUND = (Path(__file__).parent / "assets" / "notify.wav").read_bytes()
@@ -122,21 +122,17 @@ def _go_page(n: int) -> None:
 
 
 def _item(chat: dict, labels_by_id: dict, selected: bool) -> None:
-    # Three elements per item (container, button, one markdown): the list is
-    # redrawn on every tick, so each element here costs 30x per tick.
-    with st.container(key=f"chat_item_{chat['id']}", border=True, gap="xsmall"):
+    # Four elements per item (container, button, the preview line, the
+    # status line): the list is redrawn on every tick, so each element here
+    # costs 30x per tick. The customer's words stay in markdown, escaped;
+    # the status line is HTML so labels show in their exact colours.
+    with st.container(key=f"chat_item_{chat['id']}", border=True, gap=None):
         clicked = st.button(plain(chat["contact_name"]), key=f"chat_open_{chat['id']}",
                             type="secondary" if selected else "tertiary")
         arrow = "↩ " if chat["last_direction"] == "out" else ""
-        bits = [status_badge(chat["status"])]
-        if chat["unread"]:
-            bits.append(f":red-badge[{chat['unread']} unread]")
-        bits += [label_badge(labels_by_id[i]) for i in chat["label_ids"] if i in labels_by_id]
-        bits.append(f":material/headset_mic: {plain(chat['assignee'] or 'BOT')}")
-        if chat["blocked"]:
-            bits.append(":red-badge[:material/block: Blocked]")
         st.markdown(f"{CHANNEL_ICON[chat['channel']]} :gray[{when(chat['last_message_at'])} · {arrow}"
-                    f"{plain(chat['last_preview'] or '')}]  \n" + " ".join(bits))
+                    f"{plain(chat['last_preview'] or '')}]")
+        st.html(chat_meta(chat, labels_by_id))
     if clicked:
         vs.open_chat(chat["id"])
         st.rerun(scope="app")  # the thread and profile panes live outside this fragment

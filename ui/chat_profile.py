@@ -9,7 +9,8 @@ from maxchat_data.common import CHANNEL_LABELS
 from maxchat_data.errors import MaxchatError
 
 from . import chat_dialogs as dlg
-from .chat_text import CHANNEL_ICON, label_badge, plain, status_badge, when
+from .chat_labels import label_popover
+from .chat_text import CHANNEL_ICON, label_chips, plain, status_badge, when
 from .chat_thread import assign_select, resolve_button
 
 
@@ -28,9 +29,11 @@ def render_profile(store, agent: dict, chat: dict, agents: list[dict], labels_al
     st.markdown(f"Status: {status}")
     assign_select(store, agent, chat, agents, "prof")
     by_id = {l["id"]: l for l in labels_all}
-    shown = [label_badge(by_id[i]) for i in chat["label_ids"] if i in by_id]
-    # Managed from the [+] beside the name in the chat header (one pop-up: it is drawn on every run).
-    st.markdown("Labels: " + (" ".join(shown) if shown else "—"))
+    shown = [by_id[i] for i in chat["label_ids"] if i in by_id]
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_profile_labels"):
+        st.markdown("Labels:", width="content")
+        st.html(label_chips(shown) if shown else "—")
+        label_popover(store, agent, chat, labels_all, "prof")  # managed here too (P2), as from the header
 
     st.markdown("**Contact Detail**")
     with st.form(f"chat_contact_{chat_id}", border=True):

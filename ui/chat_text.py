@@ -6,12 +6,15 @@ caption, a message box, a toast, a widget label or a badge passes through
 ``unsafe_allow_html``."""
 from __future__ import annotations
 
+import html
 import re
 import string
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import streamlit as st
+
+from maxchat_data.labels import PALETTE
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark:
 # escaping them all defuses emphasis, headings, lists, tables, links, HTML,
@@ -30,14 +33,17 @@ CHANNEL_ICON = {
     "telegram": ":blue[:material/send:]",
 }
 STATUS_COLOR = {"Open": "orange", "Answered": "blue", "Resolved": "gray"}
-# Palette hex -> the nearest colour a Streamlit badge can show, and a swatch.
-BADGE_COLOR = {
-    "#E53935": "red", "#FB8C00": "orange", "#FDD835": "yellow", "#43A047": "green", "#00897B": "green",
-    "#1E88E5": "blue", "#3949AB": "blue", "#8E24AA": "violet", "#D81B60": "red", "#6D4C41": "orange",
-    "#757575": "gray",
-}
-SWATCH = {"Red": "🔴", "Orange": "🟠", "Yellow": "🟡", "Green": "🟢", "Teal": "🟢", "Blue": "🔵",
-          "Indigo": "🔵", "Purple": "🟣", "Pink": "🩷", "Brown": "🟤", "Grey": "⚪"}
+_PALETTE_HEX = frozenset(PALETTE.values())
+# The look of the HTML chips below; the Chat page adds it to its CSS.
+CHIP_CSS = """
+.mc-meta {font-size:.72rem;line-height:1.5;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.mc-chip, .mc-label {display:inline-block;border-radius:.35rem;padding:0 .35rem;margin-right:.25rem;line-height:1.4}
+.mc-label {color:#fff}
+.mc-Open {background:#FFF1E0;color:#9B4519} .mc-Answered {background:#E6F0FF;color:#1C5BB8}
+.mc-Resolved {background:#EFEFEF;color:#555} .mc-unread, .mc-blocked {background:#FFEDEE;color:#9E303B}
+.mc-icon {font-family:"Material Symbols Rounded";font-size:.95rem;vertical-align:-.2rem}
+.mc-swatch {display:inline-block;width:.9rem;height:.9rem;border-radius:.2rem;vertical-align:middle}
+"""
 TICKS = {"pending": "🕓 sending", "sent": "✓ sent", "delivered": "✓✓ delivered", "read": ":blue[✓✓ read]",
          "failed": ":red[✗ failed]"}
 
@@ -48,10 +54,37 @@ def plain(text) -> str:
     return _LINK_BREAKS.sub(_WORD_JOINER, one_line).translate(_ESCAPED)
 
 
-def label_badge(label: dict) -> str:
-    """A coloured inline badge for a label name (escaped)."""
-    color = BADGE_COLOR.get(label["color"], "gray")
-    return f":{color}-badge[{plain(label['name'])}]"
+def label_chips(found: list[dict]) -> str:
+    """Labels in their exact colours, as HTML for ``st.html`` (markdown
+    badges know only seven colours, so Teal looked like Green). A label's
+    colour is one of the palette's hex values (the domain refuses others)
+    and its name, typed by an agent, is HTML-escaped: nothing here is markup
+    but ours. Customer text never goes through this."""
+    return "".join(f'<span class="mc-label" style="background:{_palette_hex(l["color"])}">'
+                   f'{html.escape(" ".join(str(l["name"]).split()))}</span>' for l in found)
+
+
+def chat_meta(chat: dict, labels_by_id: dict) -> str:
+    """The list item's last line as HTML for ``st.html``: status, unread
+    count, labels in their colours, assignee, blocked. Only our words, the
+    team's label and agent names (escaped) and numbers: no customer text."""
+    parts = [f'<span class="mc-chip mc-{chat["status"]}">{chat["status"]}</span>']
+    if chat["unread"]:
+        parts.append(f'<span class="mc-chip mc-unread">{int(chat["unread"])} unread</span>')
+    parts.append(label_chips([labels_by_id[i] for i in chat["label_ids"] if i in labels_by_id]))
+    parts.append(f'<span class="mc-icon">headset_mic</span> {html.escape(chat["assignee"] or "BOT")}')
+    if chat["blocked"]:
+        parts.append(' <span class="mc-chip mc-blocked">Blocked</span>')
+    return f'<div class="mc-meta">{"".join(parts)}</div>'
+
+
+def label_swatch(color: str) -> str:
+    """A colour square, for the label pop-up's rows and colour choice."""
+    return f'<span class="mc-swatch" style="background:{_palette_hex(color)}"></span>'
+
+
+def _palette_hex(color: str) -> str:
+    return color if color in _PALETTE_HEX else "#757575"
 
 
 def status_badge(status: str) -> str:
