@@ -2,7 +2,7 @@
 contact's label ids so the list can filter on one table."""
 from __future__ import annotations
 
-from .common import actor_name, chat_row, record
+from .common import actor_name, chat_row, check_actor, record
 from .errors import NotFound, ValidationError
 from .store import Store, Writer, utcnow
 
@@ -30,6 +30,7 @@ def create_label(store: Store, name: str, color: str, actor_id: int | None) -> i
 
 
 def _create(w: Writer, name, color, actor_id):
+    check_actor(w, actor_id)
     if w.one("SELECT 1 FROM labels WHERE name_key = ?", [name.casefold()]):
         raise ValidationError(f"A label named {name!r} already exists.")
     label_id = w.ids.next("labels")
@@ -46,6 +47,7 @@ def set_label(store: Store, chat_id: int, label_id: int, on: bool, actor_id: int
 
 
 def _set_label(w: Writer, chat_id, label_id, on, actor_id):
+    check_actor(w, actor_id)
     chat = chat_row(w, chat_id)
     label = w.one("SELECT name FROM labels WHERE id = ?", [label_id])
     if label is None:
@@ -72,6 +74,7 @@ def delete_label(store: Store, label_id: int, actor_id: int | None) -> None:
 
 
 def _delete(w: Writer, label_id, actor_id):
+    check_actor(w, actor_id)
     label = w.one("SELECT name FROM labels WHERE id = ?", [label_id])
     if label is None:
         raise NotFound(f"Label {label_id} does not exist.")
