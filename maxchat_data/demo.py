@@ -19,6 +19,7 @@ DEMO_AGENTS = [  # username, display name, role, active
     ("maria", "Maria Lopez", "agent", True),
     ("dewi", "Dewi Lestari", "agent", True),
     ("joko", "Joko Prasetyo", "agent", False),
+    ("lina", "Lina Marlina", "analyst", True),  # reads chats, Monitor, Reports and SQL; acts on none
 ]
 DEMO_LABELS = [("VIP", "Purple"), ("Complaint", "Red"), ("New customer", "Green"), ("Order", "Blue"),
                ("Follow up", "Orange"), ("Reseller", "Teal")]
