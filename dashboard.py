@@ -4,15 +4,12 @@ and admins the Monitor and Reports; analysts and admins the SQL console;
 admins the admin pages (maxchat_data.roles)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from maxchat_data import roles
 from server import runtime
 from ui import auth
 
-ROOT = Path(__file__).resolve().parent
 st.set_page_config(page_title="Maxchat Inbox", page_icon=":material/forum:", layout="wide")
 
 # (file, title, icon, capability needed (roles.CAN), section)
@@ -32,7 +29,7 @@ PAGES = [
 def visible_pages(role: str) -> dict[str, list[st.Page]]:
     sections: dict[str, list[st.Page]] = {}
     for path, title, icon, needed, section in PAGES:
-        if not roles.can(role, needed) or not (ROOT / path).exists():
+        if not roles.can(role, needed):
             continue
         if path == "pages/simulator.py" and not runtime.demo_mode():
             continue

@@ -42,3 +42,16 @@ def test_reports_page_shows_cards_definitions_and_downloads(people, ui_store):  
     cards = {m.label: m.value for m in at.metric}
     assert cards["Sessions"] == "1" and cards["Agent messages"] == "1"
     assert len(at.get("download_button")) >= 16  # CSV + Parquet of every table
+
+
+def test_sql_console_page_for_analysts_and_admins_only(people):
+    at = app("pages/sql.py", agent=people["sari"])
+    assert [e.value for e in at.error] == ["This page is for analysts and admins only."]
+    at = app(agent=people["lina"])
+    at.switch_page("pages/sql.py").run()
+    at.text_area(key="sql_text").input("SELECT channel, count(*) AS n FROM chats GROUP BY ALL")
+    at.button(key="sql_run").click().run()
+    assert not at.exception and not at.error
+    at.text_area(key="sql_text").input("DELETE FROM chats")
+    at.button(key="sql_run").click().run()
+    assert "Only SELECT" in at.error[0].value
