@@ -1,19 +1,23 @@
 """Entry page: the login gate, then role-aware navigation over pages/.
-Agents and supervisors see the Chat page; admins also the admin pages
-(admin ⊇ supervisor ⊇ agent)."""
+Everyone sees the Chat page (analysts read only); supervisors, analysts
+and admins the Monitor and Reports; analysts and admins the SQL console;
+admins the admin pages (maxchat_data.roles)."""
 from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import accounts
+from maxchat_data import roles
 from server import runtime
 from ui import auth
 
 st.set_page_config(page_title="Maxchat Inbox", page_icon=":material/forum:", layout="wide")
 
-# (file, title, icon, role needed, section)
+# (file, title, icon, capability needed (roles.CAN), section)
 PAGES = [
-    ("pages/chat.py", "Chat", ":material/chat:", "agent", "Inbox"),
+    ("pages/chat.py", "Chat", ":material/chat:", "read_chats", "Inbox"),
+    ("pages/monitor.py", "Monitor", ":material/monitor_heart:", "reports", "Insight"),
+    ("pages/reports.py", "Reports", ":material/analytics:", "reports", "Insight"),
+    ("pages/sql.py", "SQL console", ":material/terminal:", "sql", "Insight"),
     ("pages/agents.py", "Agents", ":material/group:", "admin", "Admin"),
     ("pages/labels.py", "Labels", ":material/label:", "admin", "Admin"),
     ("pages/templates.py", "Templates", ":material/article:", "admin", "Admin"),
@@ -25,7 +29,7 @@ PAGES = [
 def visible_pages(role: str) -> dict[str, list[st.Page]]:
     sections: dict[str, list[st.Page]] = {}
     for path, title, icon, needed, section in PAGES:
-        if not accounts.has_role(role, needed):
+        if not roles.can(role, needed):
             continue
         if path == "pages/simulator.py" and not runtime.demo_mode():
             continue

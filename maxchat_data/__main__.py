@@ -5,8 +5,9 @@ import argparse
 import getpass
 import sys
 import time
+from datetime import date
 
-from . import MaxchatError, accounts, config, demo, open_store
+from . import MaxchatError, accounts, config, demo, export, open_store
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--messages-per-chat", type=float, default=6.0)
     d.add_argument("--days", type=float, default=2.0, help="spread of last activity, in days")
     d.add_argument("--seed", type=int, default=7)
+    x = sub.add_parser("export", help="write sessions, messages, chats and events as day-partitioned Parquet")
+    x.add_argument("--parquet", required=True, metavar="DIR", help="output directory (dt=YYYY-MM-DD/ under each table)")
+    x.add_argument("--since", type=date.fromisoformat, metavar="DATE", help="only rows from this UTC day on")
     sub.add_parser("migrate", help="create or upgrade the schema")
     a = sub.add_parser("create-admin", help="add an admin account (asks for the password)")
     a.add_argument("username")
@@ -38,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
             made = demo.generate(store, args.chats, args.messages_per_chat, args.seed, args.days)
             print(f"added {made['chats']} chats and {made['messages']} messages"
                   f" in {time.perf_counter() - started:.1f} s to {store.path}")
+        elif args.command == "export":
+            written = export.export_parquet(store, args.parquet, args.since)
+            print(", ".join(f"{t}: {n:,} rows" for t, n in written.items()) + f" written to {args.parquet}")
         elif args.command == "create-admin":
             accounts.create_agent(store, args.username, args.username, _new_password(), "admin")
             print(f"admin {args.username} created")

@@ -9,18 +9,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from .common import record
 from .errors import NotFound, ValidationError
 from .login.sessions import end_all_sessions
+from .roles import RANK, ROLES, can, can_act, has_role  # noqa: F401 - the role rules, re-exported
 from .store import Store, Writer, utcnow
 
-ROLES = ("admin", "supervisor", "agent")
-RANK = {"agent": 0, "supervisor": 1, "admin": 2}  # admin ⊇ supervisor ⊇ agent
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[a-z0-9_.\-]{2,32}$")
 # Verified against when the username is unknown, so both cases take as long.
 _DUMMY_HASH = _hasher.hash("not a password")
-
-
-def has_role(role: str, needed: str) -> bool:
-    return RANK[role] >= RANK[needed]
 
 
 def _check(username: str, display_name: str, role: str, password: str | None) -> None:
@@ -117,6 +112,11 @@ def get_agent(store: Store, agent_id: int) -> dict | None:
 def list_agents(store: Store, *, active_only: bool = False) -> list[dict]:
     where = "WHERE active" if active_only else ""
     return store.dicts(f"SELECT id, username, display_name, role, active, notify FROM agents {where} ORDER BY display_name")
+
+
+def assignable_agents(store: Store) -> list[dict]:
+    """A1: the agents a chat can be given to: active, and in a role that acts on chats."""
+    return [a for a in list_agents(store, active_only=True) if can_act(a["role"])]
 
 
 def bootstrap_admin(store: Store, username: str | None, password: str | None) -> int | None:

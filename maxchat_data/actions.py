@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from . import emoji
-from .common import (NAME_LIMIT, actor_name, agent_row, chat_row, message_preview, record, search_key,
-                     status_for)
+from .common import (NAME_LIMIT, actor_name, agent_row, chat_row, check_actor, message_preview, record,
+                     search_key, status_for)
 from .errors import NotAllowed, NotFound, ValidationError
 from .media import check_upload, insert_attachment, save
 from .store import Store, Writer, utcnow
@@ -33,6 +33,7 @@ def assign(store: Store, chat_id: int, agent_id: int | None, actor_id: int | Non
 
 
 def _assign(w: Writer, chat_id, agent_id, actor_id):
+    check_actor(w, actor_id)
     chat = chat_row(w, chat_id)
     now = utcnow()
     target = agent_row(w, agent_id)["display_name"] if agent_id is not None else "BOT"
@@ -59,6 +60,7 @@ def resolve(store: Store, chat_id: int, actor_id: int) -> bool:
 
 
 def _resolve(w: Writer, chat_id, actor_id):
+    check_actor(w, actor_id)
     chat = chat_row(w, chat_id)
     now = utcnow()
     if chat["status"] == "Resolved":
@@ -81,6 +83,7 @@ def unarchive(store: Store, chat_id: int, actor_id: int) -> bool:
 
 
 def _set_archived(w: Writer, chat_id, archived, actor_id):
+    check_actor(w, actor_id)
     chat = chat_row(w, chat_id)
     if chat["archived"] == archived:
         return False
@@ -99,6 +102,7 @@ def unblock(store: Store, chat_id: int, actor_id: int) -> bool:
 
 
 def _set_blocked(w: Writer, chat_id, blocked, actor_id):
+    check_actor(w, actor_id)
     chat = chat_row(w, chat_id)
     if chat["blocked"] == blocked:
         return False
@@ -153,8 +157,8 @@ def _check_can_reply(chat: dict) -> None:
 
 
 def _send(w: Writer, chat_id, agent_id, what):
+    agent = agent_row(w, agent_id)  # the actor check
     chat = chat_row(w, chat_id)
-    agent = agent_row(w, agent_id)
     now = utcnow()
     kind = what["kind"]
     body = what.get("body")
@@ -219,6 +223,7 @@ def retry(store: Store, message_id: int, actor_id: int) -> None:
 
 
 def _retry(w: Writer, message_id, actor_id):
+    check_actor(w, actor_id)
     found = w.one("SELECT chat_id, status, direction FROM messages WHERE id = ?", [message_id])
     if found is None or found[2] != "out":
         raise NotFound(f"Message {message_id} is not a message we sent.")
@@ -255,8 +260,8 @@ def add_note(store: Store, chat_id: int, author_id: int, body: str) -> int:
 
 
 def _add_note(w: Writer, chat_id, author_id, body):
+    agent_row(w, author_id)  # the actor check
     chat = chat_row(w, chat_id)
-    agent_row(w, author_id)
     note_id = w.ids.next("notes")
     now = utcnow()
     w.execute("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?)", [note_id, chat["contact_id"], chat_id, author_id, body, now])
@@ -280,6 +285,7 @@ def update_contact(store: Store, chat_id: int, actor_id: int, *, name: str, emai
 
 
 def _update_contact(w: Writer, chat_id, actor_id, name, email, company, phone):
+    check_actor(w, actor_id)
     chat = chat_row(w, chat_id)
     w.execute("UPDATE contacts SET name = ?, email = ?, company = ?, phone = ? WHERE id = ?",
               [name, email, company, phone, chat["contact_id"]])
@@ -294,5 +300,5 @@ def set_notify(store: Store, agent_id: int, on: bool) -> None:
 
 
 def _set_notify(w: Writer, agent_id, on):
-    agent_row(w, agent_id, must_be_active=False)
+    agent_row(w, agent_id, must_be_active=False, acting=False)  # their own bell: any role
     w.execute("UPDATE agents SET notify = ? WHERE id = ?", [on, agent_id])

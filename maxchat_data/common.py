@@ -6,6 +6,7 @@ import unicodedata
 from datetime import datetime
 
 from .errors import NotAllowed, NotFound
+from .roles import ANALYST_REFUSAL, can_act
 from .store import Writer
 
 CHANNELS = ("whatsapp", "messenger", "telegram")
@@ -58,13 +59,24 @@ def chat_row(w: Writer, chat_id: int) -> dict:
     return chat
 
 
-def agent_row(w: Writer, agent_id: int, *, must_be_active: bool = True) -> dict:
+def agent_row(w: Writer, agent_id: int, *, must_be_active: bool = True, acting: bool = True) -> dict:
+    """An agent who may act on chats (or, with ``acting=False``, any agent:
+    for their own preferences). Analysts read chats and act on none (U4)."""
     agent = w.agents().get(agent_id)
     if agent is None:
         raise NotFound(f"Agent {agent_id} does not exist.")
     if must_be_active and not agent["active"]:
         raise NotAllowed(f"{agent['display_name']} is deactivated.")
+    if acting and not can_act(agent["role"]):
+        raise NotAllowed(f"{agent['display_name']} is an analyst. {ANALYST_REFUSAL}")
     return agent
+
+
+def check_actor(w: Writer, actor_id: int | None) -> None:
+    """The one check of who acts, first thing in every chat action: the BOT
+    (None) or an active agent whose role acts on chats."""
+    if actor_id is not None:
+        agent_row(w, actor_id)
 
 
 def actor_name(w: Writer, actor_id: int | None) -> str:

@@ -6,12 +6,14 @@ import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULTS = {
     "MAXCHAT_DB": "data/maxchat.duckdb",
     "MAXCHAT_MEDIA_DIR": "data/media",
     "MAXCHAT_DEMO": "0",  # demo logins and data only when asked for (run.sh asks)
     "MAXCHAT_PORT": "8501",
+    "MAXCHAT_TIMEZONE": "Asia/Jakarta",  # the team's timezone: report days and hours, business hours
     "MAXCHAT_ADMIN_USER": "admin",
     "MAXCHAT_ADMIN_PASSWORD": "",
     "WHATSAPP_API_BASE": "https://graph.facebook.com/v21.0",
@@ -41,3 +43,12 @@ def get(name: str, default: str | None = None) -> str | None:
 
 def flag(name: str) -> bool:
     return (get(name) or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def team_timezone() -> ZoneInfo:
+    """MAXCHAT_TIMEZONE as a zone; an unknown name is a clear error at use."""
+    name = get("MAXCHAT_TIMEZONE")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"MAXCHAT_TIMEZONE={name!r} is not a timezone name such as 'Asia/Jakarta'.") from None

@@ -19,6 +19,7 @@ DEMO_AGENTS = [  # username, display name, role, active
     ("maria", "Maria Lopez", "agent", True),
     ("dewi", "Dewi Lestari", "agent", True),
     ("joko", "Joko Prasetyo", "agent", False),
+    ("lina", "Lina Marlina", "analyst", True),  # reads chats, Monitor, Reports and SQL; acts on none
 ]
 DEMO_LABELS = [("VIP", "Purple"), ("Complaint", "Red"), ("New customer", "Green"), ("Order", "Blue"),
                ("Follow up", "Orange"), ("Reseller", "Teal")]
@@ -83,7 +84,7 @@ def generate(store: Store, chats: int, messages_per_chat: float = 8.0, seed: int
     Every status, channel and label appears; some windows are closed."""
     settings.put(store, settings.DEMO_DATA, "1")  # remembered: demo logins are refused outside demo mode
     seed_reference_data(store)
-    agents = [a["id"] for a in accounts.list_agents(store, active_only=True)]
+    agents = [a["id"] for a in accounts.assignable_agents(store)]
     label_ids = [l["id"] for l in labels.list_labels(store)]
     return store.write(_generate, chats, messages_per_chat, seed, spread_days, agents, label_ids)
 

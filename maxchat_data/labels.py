@@ -2,9 +2,9 @@
 contact's label ids so the list can filter on one table."""
 from __future__ import annotations
 
-from .accounts import has_role
-from .common import actor_name, agent_row, chat_row, record
+from .common import actor_name, agent_row, chat_row, check_actor, record
 from .errors import NotAllowed, NotFound, ValidationError
+from .roles import has_role
 from .store import Store, Writer, utcnow
 
 # The `Add Color` palette: name -> hex.
@@ -31,6 +31,7 @@ def create_label(store: Store, name: str, color: str, actor_id: int | None) -> i
 
 
 def _create(w: Writer, name, color, actor_id):
+    check_actor(w, actor_id)
     if w.one("SELECT 1 FROM labels WHERE name_key = ?", [name.casefold()]):
         raise ValidationError(f"A label named {name!r} already exists.")
     label_id = w.ids.next("labels")
@@ -47,6 +48,7 @@ def set_label(store: Store, chat_id: int, label_id: int, on: bool, actor_id: int
 
 
 def _set_label(w: Writer, chat_id, label_id, on, actor_id):
+    check_actor(w, actor_id)
     chat = chat_row(w, chat_id)
     label = w.one("SELECT name FROM labels WHERE id = ?", [label_id])
     if label is None:
@@ -79,6 +81,7 @@ def delete_label(store: Store, label_id: int, actor_id: int) -> None:
 
 
 def _delete(w: Writer, label_id, actor_id):
+    check_actor(w, actor_id)
     if not can_delete_labels(agent_row(w, actor_id)["role"]):
         raise NotAllowed("Only a supervisor or an admin can delete a label: it is removed from every contact.")
     label = w.one("SELECT name FROM labels WHERE id = ?", [label_id])

@@ -10,8 +10,9 @@ from ui.auth import require_role
 
 me = require_role("admin")
 store = runtime.store()
-ROLE_ORDER = ("agent", "supervisor", "admin")
-ROLE_HELP = "Agent: answers chats. Supervisor: also watches queues and reports. Admin: also manages the team."
+ROLE_ORDER = ("agent", "supervisor", "admin", "analyst")
+ROLE_HELP = ("Agent: answers chats. Supervisor: also watches queues and reports. Admin: also manages the team."
+             " Analyst: reads chats, the Monitor and Reports, runs read-only SQL; acts on no chat.")
 
 
 def _create() -> None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import accounts, actions, inbox, labels
+from maxchat_data import accounts, actions, inbox, labels, roles
 from server import runtime
 from maxchat_data.errors import NotFound
-from ui import chat_dialogs, chat_list, chat_state
+from ui import chat_dialogs, chat_list, chat_readonly, chat_state
 from ui.chat_profile import render_profile
 from ui.chat_text import CHIP_CSS
 from ui.chat_thread import header_state, live_thread, render_composer, render_header
@@ -24,6 +24,7 @@ if not agent:
 
 store = runtime.store()
 ss = st.session_state
+acts = roles.can_act(agent["role"])  # an analyst reads only: no composer, no action (U4)
 chat_state.load_from_url()
 
 # Fixed CSS, no data in it: orange `Resolve` while active (A4) whatever the
@@ -76,7 +77,7 @@ with st.container(horizontal=True, vertical_alignment="center", key="chat_topbar
               help="Sound and pop-up for new customer messages")
 
 labels_all = labels.list_labels(store)
-agents = accounts.list_agents(store, active_only=True)
+agents = accounts.assignable_agents(store)
 
 chat = None
 if chat_state.open_chat_id() is not None:
@@ -84,7 +85,7 @@ if chat_state.open_chat_id() is not None:
         chat = inbox.get_chat(store, chat_state.open_chat_id())
     except NotFound:
         chat_state.open_chat(None)
-if chat is not None and chat["unread"]:
+if chat is not None and chat["unread"] and acts:
     actions.mark_read(store, chat["id"])  # opening a chat reads it
     chat["unread"] = 0
 
@@ -95,12 +96,15 @@ with col_list:
 with col_thread:
     if chat is None:
         st.info("Choose a chat from the list.", icon=":material/forum:")
+    elif not acts:
+        chat_readonly.render_header(chat, labels_all)
+        live_thread(store, chat["id"], header_state(chat))
     else:
         render_header(store, agent, chat, agents, labels_all)
         live_thread(store, chat["id"], header_state(chat))
         render_composer(store, agent, chat)
 with col_profile:
-    if chat is not None:
+    if chat is not None and acts:
         render_profile(store, agent, chat, agents, labels_all)
 
 chat_dialogs.show(store, agent, chat)

@@ -104,7 +104,7 @@ def test_a_demo_database_is_refused_outside_demo_mode_until_its_known_passwords_
     with pytest.raises(runtime.UnsafeStart, match="admin.*budi.*set-password"):
         runtime.store()
     # The operator's way out: new passwords from the command line (read from stdin, never argv).
-    for username in ("admin", "sari", "budi", "maria", "dewi"):
+    for username in ("admin", "sari", "budi", "maria", "dewi", "lina"):
         done = subprocess.run([sys.executable, "-m", "maxchat_data", "--db", str(db), "set-password", username],
                               cwd=ROOT, input="a-long-new-secret\n", capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr

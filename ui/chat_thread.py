@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from maxchat_data import actions, emoji, inbox
+from maxchat_data import actions, emoji, inbox, roles
 from maxchat_data.channels import sending_problem
 from maxchat_data.common import CHANNEL_LABELS
 from maxchat_data.errors import MaxchatError
@@ -132,7 +132,7 @@ def live_thread(store, chat_id: int, shown: tuple) -> None:
         version = store.version  # read first: a change after this shows next tick
         chat = inbox.get_chat(store, chat_id)
         messages = inbox.thread(store, chat_id, limit)
-        if chat["unread"]:
+        if chat["unread"] and roles.can_act(ss["agent"]["role"]):  # an analyst's reading marks nothing
             actions.mark_read(store, chat_id)  # the agent is looking at it
         cached = {"chat": chat_id, "version": version, "limit": limit, "messages": messages,
                   "chat_row": chat, "name": chat["contact_name"]}

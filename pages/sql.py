@@ -1,0 +1,43 @@
+"""D4: read-only SQL over the documented views, with row and time limits."""
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from maxchat_data import MaxchatError, sql_console
+from server import runtime
+from ui.access import require
+from ui.chat_text import plain
+from ui.insight import downloads
+
+me = require("sql")
+store = runtime.store()
+
+st.title("SQL console")
+st.caption(f"Read-only: one SELECT over the views below; at most {sql_console.ROW_LIMIT:,} rows and "
+           f"{sql_console.TIME_LIMIT_S:g} s per query. Times are UTC.")
+with st.expander("Views and their columns", icon=":material/table_view:"):
+    for name, (what, columns) in sql_console.VIEWS.items():
+        st.markdown(f"**{name}** — {what}  \n`{columns}`")
+
+sql = st.text_area("Query", "SELECT channel, status, count(*) AS chats FROM chats GROUP BY ALL ORDER BY chats DESC",
+                   height=140, key="sql_text")
+if st.button("Run", type="primary", icon=":material/play_arrow:", key="sql_run"):
+    try:
+        st.session_state["sql_result"] = sql_console.run_query(store, me["role"], sql)
+    except MaxchatError as exc:
+        st.session_state.pop("sql_result", None)
+        st.error(plain(str(exc)))
+
+result = st.session_state.get("sql_result")
+if result is not None:
+    frame = result.frame
+    st.caption(f"{len(frame):,} rows in {result.seconds * 1000:.0f} ms"
+               + (f" — cut at the {sql_console.ROW_LIMIT:,}-row limit" if result.truncated else ""))
+    st.dataframe(frame, width="stretch", hide_index=True)
+    downloads(frame, "query")
+    numeric = [c for c in frame.columns if frame[c].dtype.kind in "iuf"]
+    if len(frame.columns) >= 2 and numeric:
+        x = next(c for c in frame.columns if c != numeric[-1])
+        st.altair_chart(alt.Chart(frame).mark_bar().encode(x=alt.X(f"{x}:N"), y=alt.Y(f"{numeric[-1]}:Q"),
+                                                           tooltip=list(frame.columns)), width="stretch")

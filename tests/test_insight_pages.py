@@ -1,0 +1,57 @@
+"""Monitor and Reports pages in AppTest: who may open them, and what they show."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import customer_writes
+from maxchat_data import accounts, actions
+from ui_support import agent_named, app, texts, ui_store  # noqa: F401
+
+
+@pytest.fixture
+def people(ui_store):  # noqa: F811
+    lina = accounts.create_agent(ui_store, "lina", "Lina", "lina-pass-1", "analyst")
+    return {n: agent_named(ui_store, n) for n in ("admin", "budi", "sari")} | {"lina": accounts.get_agent(ui_store, lina)}
+
+
+@pytest.mark.parametrize("page", ["pages/monitor.py", "pages/reports.py"])
+def test_an_agent_cannot_open_monitor_or_reports(people, page):
+    at = app(page, agent=people["budi"])
+    assert [e.value for e in at.error] == ["This page is for supervisors, analysts and admins only."]
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        app(agent=people["budi"]).switch_page(page)
+
+
+def test_monitor_lists_the_waiting_customer_with_a_link_to_the_chat(people, ui_store):  # noqa: F811
+    chat = customer_writes(ui_store, "6281", "Tolong", name="Rina Kusuma").chat_id
+    at = app(agent=people["sari"])
+    at.switch_page("pages/monitor.py").run()
+    assert not at.exception
+    assert f"[Rina Kusuma](/?chat={chat})" in texts(at)
+    assert "Unassigned (1)" in texts(at)
+
+
+def test_reports_page_shows_cards_definitions_and_downloads(people, ui_store):  # noqa: F811
+    chat = customer_writes(ui_store, "6281", "Tolong", name="Rina Kusuma").chat_id
+    actions.reply(ui_store, chat, people["budi"]["id"], "Siap kak")
+    at = app(agent=people["lina"])
+    at.switch_page("pages/reports.py").run()
+    assert not at.exception
+    shown = texts(at)
+    assert "Asia/Jakarta" in shown and "first reply sent by a human agent" in shown
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Sessions"] == "1" and cards["Agent messages"] == "1"
+    assert len(at.get("download_button")) >= 16  # CSV + Parquet of every table
+
+
+def test_sql_console_page_for_analysts_and_admins_only(people):
+    at = app("pages/sql.py", agent=people["sari"])
+    assert [e.value for e in at.error] == ["This page is for analysts and admins only."]
+    at = app(agent=people["lina"])
+    at.switch_page("pages/sql.py").run()
+    at.text_area(key="sql_text").input("SELECT channel, count(*) AS n FROM chats GROUP BY ALL")
+    at.button(key="sql_run").click().run()
+    assert not at.exception and not at.error
+    at.text_area(key="sql_text").input("DELETE FROM chats")
+    at.button(key="sql_run").click().run()
+    assert "Only SELECT" in at.error[0].value
