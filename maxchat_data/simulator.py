@@ -47,3 +47,17 @@ def simulate(store: Store, channel: str, customer_name: str, customer_id: str, t
     else:
         message.body = text
     return receive(store, message)
+
+
+def conversation(store: Store, channel: str, customer_id: str, limit: int = 50) -> list[dict]:
+    """The chat as the customer's phone shows it: what they sent and what the
+    team sent them (with its ticks), oldest first; no activity lines, no
+    notes. Empty when this customer has not written yet."""
+    customer_id = (customer_id or "").strip()
+    if channel == "whatsapp":
+        customer_id = customer_id.lstrip("+")
+    return store.dicts(
+        "SELECT * FROM (SELECT m.id, m.direction, m.kind, m.body, m.caption, m.status, m.sent_at, f.filename"
+        " FROM messages m JOIN chats c ON c.id = m.chat_id LEFT JOIN attachments f ON f.id = m.attachment_id"
+        " WHERE c.channel = ? AND c.channel_user_id = ? AND m.direction IN ('in', 'out')"
+        " ORDER BY m.sent_at DESC, m.id DESC LIMIT ?) ORDER BY sent_at, id", [channel, customer_id, limit])

@@ -87,3 +87,20 @@ def test_page_is_for_admins_only(page_env):
     at.run()
     assert at.error and "admins only" in at.error[0].value
     assert not at.button
+
+
+def test_the_customers_phone_shows_the_teams_reply_with_its_ticks(page_env):
+    from maxchat_data import accounts, actions
+    s = runtime.store()
+    agent = next(a["id"] for a in accounts.list_agents(s) if a["username"] == "budi")  # a demo agent
+    received = simulate(s, "telegram", "Tono", "5550123", "Halo, ada promo?")
+    reply = actions.reply(s, received.chat_id, agent, "Ada kak, diskon 10%")
+    s.write(lambda w: w.execute("UPDATE messages SET status = 'read' WHERE id = ?", [reply]))
+    at = AppTest.from_file("../pages/simulator.py", default_timeout=30)
+    at.session_state["agent"] = ADMIN
+    at.run()
+    at.selectbox(key="sim_channel").set_value("telegram").run()
+    at.text_input(key="sim_customer_telegram").set_value("5550123").run()
+    assert not at.exception
+    assert [t.value for t in at.text] == ["Halo, ada promo?", "Ada kak, diskon 10%"]
+    assert any("The team" in c.value and "read" in c.value for c in at.caption)
