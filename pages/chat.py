@@ -37,13 +37,15 @@ section[data-testid=stSidebar] {width:220px !important;min-width:220px !importan
 .st-key-resolve_hdr button[kind="primary"], .st-key-resolve_prof button[kind="primary"]
   {background:#FB8C00;border-color:#FB8C00;color:#fff}
 .st-key-chat_sound {position:absolute;width:1px;height:1px;overflow:hidden;opacity:0}
-.st-key-chat_toasts {position:fixed;right:1.25rem;bottom:1.25rem;width:20rem;z-index:1000000;pointer-events:none}
+.st-key-chat_toasts {position:fixed;right:.75rem;bottom:.75rem;width:16rem;z-index:1000000;pointer-events:none}
 .st-key-chat_toasts > div > div {background:var(--st-background-color, #fff);box-shadow:0 4px 16px rgba(0,0,0,.18)}
 .st-key-chat_topbar h3 {padding:0;font-size:1.4rem}
 [data-testid=stLayoutWrapper]:has(> .st-key-chat_list_items)
   {flex:0 0 max(300px, calc(100vh - 215px)) !important;height:max(300px, calc(100vh - 215px)) !important}
 [data-testid=stLayoutWrapper]:has(> .st-key-chat_thread)
   {flex:0 0 max(200px, calc(100vh - 340px)) !important;height:max(200px, calc(100vh - 340px)) !important}
+[data-testid=stLayoutWrapper]:has(> .st-key-chat_profile_pane)
+  {flex:0 0 max(300px, calc(100vh - 70px)) !important;height:max(300px, calc(100vh - 70px)) !important}
 [class*="st-key-chat_item_"] {padding:.15rem .5rem !important;gap:0 !important}
 [class*="st-key-chat_item_"] p {font-size:.78rem;line-height:1.3;margin:0;white-space:nowrap;overflow:hidden;
   text-overflow:ellipsis}
@@ -105,7 +107,8 @@ with col_thread:
         render_composer(store, agent, chat)
 with col_profile:
     if chat is not None and acts:
-        render_profile(store, agent, chat, agents, labels_all)
+        with st.container(key="chat_profile_pane", height=600, border=False):  # CSS fits it to the window
+            render_profile(store, agent, chat, agents, labels_all)
 
 chat_dialogs.show(store, agent, chat)
 chat_state.write_url()

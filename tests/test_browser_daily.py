@@ -134,6 +134,8 @@ def test_on_a_laptop_screen_the_composer_and_eight_chats_are_in_view(day):
     composer = page.locator("[class*='st-key-chat_draft_'] textarea").bounding_box()
     assert header["y"] < thread["y"] and thread["y"] + thread["height"] < composer["y"]
     assert composer["y"] - (thread["y"] + thread["height"]) < 40  # the thread fills the space between
+    main = page.locator("[data-testid=stMain]")  # the page itself needs no scrolling
+    assert main.evaluate("e => e.scrollHeight - e.clientHeight") <= 2
     page.screenshot(path=str(DOCS / "chat-1366.png"))
     page.set_viewport_size({"width": 1920, "height": 1080})
     settle(page)
