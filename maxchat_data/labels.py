@@ -91,7 +91,12 @@ def _delete(w: Writer, label_id, actor_id):
     w.execute("DELETE FROM contact_labels WHERE label_id = ?", [label_id])
     w.execute("DELETE FROM labels WHERE id = ?", [label_id])
     _refresh_chat_labels(w, contacts)
-    record(w, None, actor_id, "label_deleted", f"{label_id} {label[0]} (from {len(contacts)} contacts)", utcnow())
+    now = utcnow()
+    record(w, None, actor_id, "label_deleted", f"{label_id} {label[0]} (from {len(contacts)} contacts)", now)
+    # C6: every chat that lost the label says so in its thread.
+    line = f"{actor_name(w, actor_id)} deleted the label {label[0]}"
+    for (chat_id,) in w.all("SELECT id FROM chats WHERE contact_id IN (SELECT unnest(?)) ORDER BY id", [contacts]):
+        record(w, chat_id, actor_id, "label_removed", f"{label_id} {label[0]} (label deleted)", now, line)
 
 
 def _refresh_chat_labels(w: Writer, contact_ids: list[int]) -> None:

@@ -382,6 +382,10 @@ def test_b4_delete_label_removes_it_everywhere(store, team):
     assert inbox.chat_label_ids(store, a.chat_id) == [keep]
     assert inbox.chat_label_ids(store, b.chat_id) == []
     assert [l["name"] for l in labels.list_labels(store)] == ["Keep"]
+    # C6: each chat that lost the label shows it in its thread.
+    for r in (a, b):
+        lines = [m["body"] for m in inbox.thread(store, r.chat_id) if m["direction"] == "activity"]
+        assert lines[-1] == "Admin deleted the label VIP"
     with pytest.raises(NotFound):
         labels.delete_label(store, vip, team["admin"])
 
