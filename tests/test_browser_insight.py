@@ -9,7 +9,7 @@ import pytest
 from live_server import live_server
 from maxchat_data import accounts
 from maxchat_data.store import Store
-from test_browser_chat import CHROMIUM, SECRET, login as chat_login, settle, telegram
+from test_browser_chat import CHROMIUM, DOCS, SECRET, login as chat_login, settle, telegram
 
 playwright = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
@@ -54,6 +54,7 @@ def test_supervisor_sees_a_customer_arrive_in_the_queue_live_and_clicks_through(
     expect(link).to_be_visible(timeout=15000)  # the live fragment, no reload
     href = link.get_attribute("href")
     assert href.startswith("/?chat=")
+    sari.screenshot(path=str(DOCS / "monitor.png"))
     try:
         with sari.context.expect_page(timeout=3000) as opened:
             link.click()
@@ -71,6 +72,8 @@ def test_analyst_changes_the_report_range_downloads_the_csv_and_cannot_resolve(w
     expect(lina.get_by_text("Asia/Jakarta").first).to_be_visible()
     cards = lina.locator(".st-key-rep_cards")
     expect(cards).to_contain_text("Sessions")
+    settle(lina)
+    lina.screenshot(path=str(DOCS / "reports.png"))
     # Change the range: a range in the past holds no session.
     for which, value in (("start", ("2024", "01", "01")), ("end", ("2024", "01", "31"))):
         for part, text in zip(("year", "month", "day"), value):
