@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass
 
 from .channels.base import Permanent, RetryLater
+from .errors import MaxchatError
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,8 @@ def retry_after(exc: BaseException) -> float | None:
 
 def describe(exc: BaseException) -> str:
     """A failure in a few words: the provider's sentence, or what went wrong here."""
-    if isinstance(exc, (RetryLater, Permanent)):
-        return str(exc)
+    if isinstance(exc, (RetryLater, Permanent, MaxchatError)):
+        return str(exc)  # already a sentence for a person
     if isinstance(exc, OSError):
         return f"{type(exc).__name__}: {exc.strerror or exc}"
     return f"unexpected error ({type(exc).__name__})"

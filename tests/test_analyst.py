@@ -10,10 +10,10 @@ from maxchat_data import NotAllowed, accounts, actions, labels, roles, templates
 from maxchat_data.store import utcnow
 from streamlit.testing.v1 import AppTest
 
-from ui_support import ROOT, agent_named, app, as_session_agent, texts, ui_store  # noqa: F401
+from maxchat_data import login
+from tests.fakes.helpers import PNG
+from ui_support import ROOT, agent_named, app, as_session_agent, set_cookie, texts, ui_store  # noqa: F401
 
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa75\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
 def snapshot(store) -> dict:
@@ -118,6 +118,7 @@ def test_an_analyst_reads_a_chat_without_any_control(ui_store):  # noqa: F811
     lina = accounts.get_agent(ui_store, accounts.create_agent(ui_store, "lina", "Lina", "lina-pass-1", "analyst"))
     chat = customer_writes(ui_store, "6281", "Halo, pesanan saya?", name="Rina Kusuma").chat_id
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=30)
+    set_cookie(login.start_session(ui_store, lina["id"]))  # logged in: the cookie is what counts
     at.session_state["agent"] = as_session_agent(lina)
     at.query_params["chat"] = str(chat)  # the link the Monitor gives: /?chat=ID
     at.run()
