@@ -6,9 +6,9 @@ import streamlit as st
 from maxchat_data import accounts
 from server import runtime
 from ui import admin
-from ui.auth import require_role
+from ui.access import require
 
-me = require_role("admin")
+me = require("admin")
 store = runtime.store()
 ROLE_ORDER = ("agent", "supervisor", "admin", "analyst")
 ROLE_HELP = ("Agent: answers chats. Supervisor: also watches queues and reports. Admin: also manages the team."

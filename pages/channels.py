@@ -6,10 +6,10 @@ from __future__ import annotations
 import streamlit as st
 
 from maxchat_data.channels import channel_status
-from ui.auth import require_role
+from ui.access import require
 from ui.chat_text import plain
 
-require_role("admin")
+require("admin")
 
 st.title("Channels")
 for item in channel_status():

@@ -8,9 +8,9 @@ from maxchat_data import labels
 from server import runtime
 from ui import admin
 from ui.chat_text import plain
-from ui.auth import require_role
+from ui.access import require
 
-me = require_role("admin")
+me = require("admin")
 store = runtime.store()
 CONFIRM = "label_confirm_delete"
 

@@ -9,13 +9,11 @@ from maxchat_data import MaxchatError
 from server import runtime
 from maxchat_data.common import CHANNEL_LABELS, CHANNELS
 from maxchat_data.simulator import EXAMPLE_IDS, conversation, simulate
+from ui.access import require
 from ui.chat_text import TICKS, plain, when
 
 
-agent = st.session_state.get("agent")
-if not agent or agent.get("role") != "admin":
-    st.error("This page is for admins only.")
-    st.stop()
+require("admin")
 
 st.title("Customer simulator")
 if not runtime.demo_mode():

@@ -10,9 +10,9 @@ from server import runtime
 from maxchat_data.common import CHANNEL_LABELS, CHANNELS
 from ui import admin
 from ui.chat_text import plain
-from ui.auth import require_role
+from ui.access import require
 
-me = require_role("admin")
+me = require("admin")
 store = runtime.store()
 demo = runtime.demo_mode()
 STATUS_ICON = {"Pending": "⏳", "Accepted": "✅", "Rejected": "⛔"}

@@ -152,15 +152,3 @@ def sidebar_account(agent: dict) -> None:
     with st.sidebar:
         st.text(f"{agent['display_name']} ({agent['role']})")
         st.button("Logout", key="logout", icon=":material/logout:", on_click=logout, width="stretch")
-
-
-def require_role(needed: str = "agent") -> dict:
-    """First line of every page: the logged-in agent, or stop here."""
-    agent = st.session_state.get(AGENT_KEY)
-    if agent is None:
-        st.error("Log in first.")
-        st.stop()
-    if not accounts.has_role(agent["role"], needed):
-        st.error(f"This page is for {needed}s only.")
-        st.stop()
-    return agent
