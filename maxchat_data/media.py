@@ -169,6 +169,7 @@ def save(media_dir: Path, filename: str, data: bytes, mime: str, kind: str) -> A
 def insert_attachment(w, a: Attachment, now) -> int:
     """Writer side: one attachments row."""
     attachment_id = w.ids.next("attachments")
-    w.execute("INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    w.execute("INSERT INTO attachments (id, sha256, filename, mime, kind, size, path, created_at)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
               [attachment_id, a.sha256, a.filename, a.mime, a.kind, a.size, a.path, now])
     return attachment_id
