@@ -101,9 +101,9 @@ def _message(out: Parsed, m, names: dict) -> None:
         cards = [_card(c) for c in need(m, "contacts", list) if isinstance(c, dict)]
         msg.kind, msg.details = "contact", {"contacts": cards[:20]}
     elif kind == "button" and isinstance(m.get("button"), dict) and m["button"].get("text"):
-        msg.body = str(m["button"]["text"])  # a quick-reply button on a template
+        msg.body, msg.details = str(m["button"]["text"]), {"tapped": "button"}  # a quick-reply button on a template
     elif kind == "interactive" and isinstance(m.get("interactive"), dict) and _choice(m["interactive"]):
-        msg.body = _choice(m["interactive"])
+        msg.body, msg.details = _choice(m["interactive"])
     elif kind == "order" and isinstance(m.get("order"), dict):
         msg.kind, msg.body = "unsupported", _order(m["order"])
     elif kind == "system" and isinstance(m.get("system"), dict):
@@ -166,12 +166,12 @@ def _order(order: dict) -> str:
             "prices and totals are not shown here: open it in WhatsApp.")
 
 
-def _choice(interactive: dict) -> str | None:
-    """The title of the button or list row the customer picked."""
-    for key in ("button_reply", "list_reply"):
+def _choice(interactive: dict) -> tuple[str, dict] | None:
+    """The title of the button or list row the customer picked, and which it was."""
+    for key, what in (("button_reply", "button"), ("list_reply", "list")):
         picked = interactive.get(key)
         if isinstance(picked, dict) and picked.get("title"):
-            return str(picked["title"])
+            return str(picked["title"]), {"tapped": what}
     return None
 
 
