@@ -53,6 +53,20 @@ def duration(seconds) -> str:
     return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
 
 
+def map_link(details) -> str | None:
+    """OpenStreetMap at a shared location, built only from the stored
+    coordinates checked again as numbers on the globe (never from text the
+    customer wrote); None when there are none."""
+    d = details_of(details)
+    try:
+        lat, lon = float(d["lat"]), float(d["lon"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also false for NaN
+        return None
+    return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=17/{lat:.6f}/{lon:.6f}"
+
+
 def message_preview(kind: str, body: str | None, caption: str | None, details=None) -> str:
     """A message as the chat list and a notification show it: its text, else
     a file's caption, else what it is ("🎤 Voice note (0:12)", "[image]")."""
