@@ -418,12 +418,12 @@ def _change(w: Writer, c: Change) -> bool:
     """A reaction, edit or deletion lands on the message it is about, never
     as a message of its own: no new line in the thread, no notification, no
     reopened or un-archived chat. Unknown target: logged and skipped."""
-    found = w.one("SELECT id, body, caption, reacted_at, edited_at FROM messages"
+    found = w.one("SELECT id, body, caption, reacted_at, edited_at, chat_id, sent_at, kind, details FROM messages"
                   " WHERE channel = ? AND provider_message_id = ?", [c.channel, c.target])
     if found is None:
         log.info("%s %s for unknown message %s skipped", c.channel, c.what, c.target)
         return False
-    message_id, body, caption, reacted_at, edited_at = found
+    message_id, body, caption, reacted_at, edited_at, chat_id, sent_at, kind, details = found
     at = c.at or utcnow()
     if c.what == "reaction":
         if reacted_at is not None and at < reacted_at:
@@ -436,9 +436,16 @@ def _change(w: Writer, c: Change) -> bool:
               [c.channel, c.change_id, message_id, c.what, body, caption, at])
     if c.what == "deleted":
         w.execute("UPDATE messages SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", [at, message_id])
+        shown = "Deleted by the customer"
     elif edited_at is None or at >= edited_at:  # an older edit delivered late stays in the history only
         w.execute("UPDATE messages SET body = coalesce(?, body), caption = coalesce(?, caption), edited_at = ?"
                   " WHERE id = ?", [c.body, c.caption, at, message_id])
+        shown = message_preview(kind, body if c.body is None else c.body,
+                                caption if c.caption is None else c.caption, details)
+    else:
+        return True
+    # The chat list shows the message as it is now when it is the chat's last one.
+    w.execute("UPDATE chats SET last_preview = ? WHERE id = ? AND last_message_at = ?", [shown, chat_id, sent_at])
     return True
 
 

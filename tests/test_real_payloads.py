@@ -464,6 +464,7 @@ def test_edits_keep_every_earlier_text_and_a_deletion_keeps_the_original(gw):
         assert _post(client, "telegram", edit).status_code == 200  # repeated: one history line
     row = store.dicts("SELECT id, body, edited_at FROM messages WHERE provider_message_id = '42:10'")[0]
     assert row["body"] == "Alamat: Jl. Mawar 12" and row["edited_at"] is not None
+    assert store.one("SELECT last_preview FROM chats WHERE channel_user_id = '42'")[0] == "Alamat: Jl. Mawar 12"
     assert store.all("SELECT old_body FROM message_changes WHERE message_id = ? ORDER BY changed_at", [row["id"]]) == [
         ("Alamat: Jl. Mawar 1",), ("Alamat: Jl. Mawar 10",)]
     # WhatsApp: revoked; the text stays for the team, the message says it was deleted.
@@ -476,3 +477,5 @@ def test_edits_keep_every_earlier_text_and_a_deletion_keeps_the_original(gw):
     assert row["body"] == "nomor rekening 123" and row["deleted_at"] is not None
     assert store.all("SELECT change, old_body FROM message_changes WHERE message_id = ?", [row["id"]]) == [
         ("deleted", "nomor rekening 123")]
+    assert store.one("SELECT last_preview FROM chats WHERE channel_user_id = '6281200000001'")[0] == \
+        "Deleted by the customer"
