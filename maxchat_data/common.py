@@ -2,6 +2,7 @@
 an event with its activity line (C6), keeping a chat's status consistent."""
 from __future__ import annotations
 
+import json
 import unicodedata
 from datetime import datetime
 
@@ -32,10 +33,63 @@ def preview(text: str | None, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def message_preview(kind: str, body: str | None, caption: str | None) -> str:
+def details_of(raw) -> dict:
+    """A message's ``details`` (stored as JSON) as a dict; {} when absent or unreadable."""
+    if isinstance(raw, dict):
+        return raw
+    try:
+        found = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def duration(seconds) -> str:
+    """0:12, 3:05, 1:02:03."""
+    try:
+        seconds = max(0, int(seconds))
+    except (TypeError, ValueError):
+        return ""
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+def map_link(details) -> str | None:
+    """OpenStreetMap at a shared location, built only from the stored
+    coordinates checked again as numbers on the globe (never from text the
+    customer wrote); None when there are none."""
+    d = details_of(details)
+    try:
+        lat, lon = float(d["lat"]), float(d["lon"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also false for NaN
+        return None
+    return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=17/{lat:.6f}/{lon:.6f}"
+
+
+def message_preview(kind: str, body: str | None, caption: str | None, details=None) -> str:
     """A message as the chat list and a notification show it: its text, else
-    a file's caption, else its kind ("[image]")."""
-    return preview(body if kind in ("text", "template", "unsupported") else caption or f"[{kind}]")
+    a file's caption, else what it is ("🎤 Voice note (0:12)", "[image]")."""
+    if kind in ("text", "template", "unsupported"):
+        return preview(body)
+    if caption:
+        return preview(caption)
+    d = details_of(details)
+    if kind == "audio":
+        length = duration(d["duration"]) if d.get("duration") is not None else ""
+        what = "🎤 Voice note" if d.get("voice") else "🎵 Audio"
+        return f"{what} ({length})" if length else what
+    if kind == "sticker":
+        return preview(f"Sticker {d.get('emoji') or ''}")
+    if kind == "location":
+        return preview(f"📍 Location{': ' + d['name'] if d.get('name') else ''}")
+    if kind == "contact":
+        people = d.get("contacts") or []
+        first = people[0].get("name") if people and isinstance(people[0], dict) else None
+        more = f" (+{len(people) - 1})" if len(people) > 1 else ""
+        return preview(f"👤 Contact{': ' + first if first else ''}{more}")
+    return f"[{kind}]"
 
 
 def contact_name(name: str | None) -> str:

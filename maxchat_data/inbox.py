@@ -6,9 +6,10 @@ labels, channels, name search, page) becomes one page query plus one count
 query over the same filters, both reading only the ``chats`` table."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from .common import CHANNELS, STATUSES, TABS, search_key
+from .common import CHANNELS, STATUSES, TABS, details_of, search_key
 from .errors import NotFound, ValidationError
 from .store import Store
 from .window import reply_window
@@ -124,15 +125,37 @@ def resolved_by(store: Store, chat_id: int) -> tuple[str | None, object]:
 
 
 def thread(store: Store, chat_id: int, limit: int = 200) -> list[dict]:
-    """The last ``limit`` messages and activity lines, oldest first."""
-    return store.dicts(
+    """The last ``limit`` messages and activity lines, oldest first. An
+    edited or deleted message carries its ``history`` (earlier texts, oldest
+    first)."""
+    rows = store.dicts(
         "SELECT * FROM (SELECT m.id, m.session_id, m.direction, m.kind, m.body, m.caption, m.status, m.error,"
-        " m.sent_at, m.sender_agent_id, a.display_name AS sender_name, m.template_id,"
+        " m.sent_at, m.sender_agent_id, a.display_name AS sender_name, m.template_id, m.details, m.reaction,"
+        " m.edited_at, m.deleted_at, m.channel,"
         " f.id AS attachment_id, f.filename, f.mime, f.size, f.path AS attachment_path, s.initiated_by"
         " FROM messages m LEFT JOIN agents a ON a.id = m.sender_agent_id"
         " LEFT JOIN attachments f ON f.id = m.attachment_id LEFT JOIN sessions s ON s.id = m.session_id"
         " WHERE m.chat_id = ? ORDER BY m.sent_at DESC, m.id DESC LIMIT ?) ORDER BY sent_at, id",
         [chat_id, limit])
+    changed = [r["id"] for r in rows if r["edited_at"] is not None or r["deleted_at"] is not None]
+    history: dict[int, list[dict]] = {}
+    if changed:
+        for h in store.dicts("SELECT message_id, change, old_body, old_caption, changed_at FROM message_changes"
+                             " WHERE message_id IN (SELECT unnest(?)) ORDER BY changed_at", [changed]):
+            history.setdefault(h["message_id"], []).append(h)
+    for r in rows:
+        r["details"] = details_of(r["details"])
+        r["history"] = history.get(r["id"], [])
+    return rows
+
+
+def whatsapp_chats_for(store: Store, numbers: list[str]) -> dict[str, int]:
+    """The WhatsApp chat of each phone number (digits only) we already have."""
+    digits = sorted({re.sub(r"\D", "", n) for n in numbers if n} - {""})
+    if not digits:
+        return {}
+    return dict(store.all("SELECT channel_user_id, id FROM chats WHERE channel = 'whatsapp'"
+                          " AND channel_user_id IN (SELECT unnest(?))", [digits]))
 
 
 def latest_message_id(store: Store) -> int:

@@ -9,6 +9,7 @@ much for 300 rows as for one). The provider message id is the idempotency
 key: the same delivery twice stores one message."""
 from __future__ import annotations
 
+import json
 import logging
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -22,8 +23,8 @@ from .templates import record_review, verdict_of
 
 log = logging.getLogger(__name__)
 
-KINDS = ("text", "image", "video", "document", "unsupported")
-UNSUPPORTED = "Unsupported message: open it in the customer's app."
+KINDS = ("text", "image", "video", "document", "audio", "sticker", "location", "contact", "unsupported")
+UNSUPPORTED = "The customer sent something this inbox cannot show: open it in the customer's app."
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Inbound:
     attachment: Attachment | None = None
     sent_at: datetime | None = None      # provider timestamp; now when missing
     phone: str | None = None
+    details: dict | None = None          # location, contacts, audio duration, sticker emoji (see common.details_of)
 
     def check(self) -> None:
         if self.channel not in CHANNELS:
@@ -99,6 +101,22 @@ class TemplateUpdate:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Change:
+    """Something the customer did to a message already sent: a reaction
+    (``emoji`` None takes it back), an edit (the new ``body`` / ``caption``)
+    or a deletion. ``change_id`` is the provider's id of the change itself,
+    so a repeated webhook changes nothing twice."""
+    channel: str
+    target: str                # provider message id of the message changed
+    what: str                  # reaction | edited | deleted
+    change_id: str
+    at: datetime | None = None
+    emoji: str | None = None
+    body: str | None = None
+    caption: str | None = None
+
+
 @dataclass
 class Parsed:
     messages: list[Inbound] = field(default_factory=list)
@@ -107,10 +125,11 @@ class Parsed:
     watermarks: list[Watermark] = field(default_factory=list)
     templates: list[TemplateUpdate] = field(default_factory=list)
     profiles: list[tuple[str, str]] = field(default_factory=list)  # (channel, user id) to look up
+    changes: list[Change] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (len(self.messages) + len(self.statuses) + len(self.watermarks)
-                + len(self.templates))
+                + len(self.templates) + len(self.changes))
 
 
 @dataclass
@@ -148,7 +167,7 @@ def _receive_batch(w: Writer, items: list[Inbound], careful: bool) -> list[Recei
 
     chats = _chats_for(w, [items[i] for i in todo], now)
     rows = Columns("id", "chat", "session", "channel", "kind", "body", "caption", "attachment", "pmid", "notify",
-                   "sent_at")
+                   "sent_at", "details")
     for i in todo:
         m = items[i]
         chat = chats[(m.channel, m.channel_user_id)]
@@ -158,6 +177,7 @@ def _receive_batch(w: Writer, items: list[Inbound], careful: bool) -> list[Recei
         rows.add(id=message_id, chat=chat.id, session=chat.session_id, channel=m.channel, kind=m.kind, body=m.body,
                  caption=m.caption, pmid=m.provider_message_id, sent_at=sent_at,
                  attachment=insert_attachment(w, m.attachment, now) if m.attachment is not None else None,
+                 details=json.dumps(m.details, ensure_ascii=False) if m.details else None,
                  notify=not chat.blocked)  # P6: a blocked contact's message is kept but raises no notification
         results[i] = Received(message_id, chat.id)
     if todo:
@@ -165,9 +185,9 @@ def _receive_batch(w: Writer, items: list[Inbound], careful: bool) -> list[Recei
         # batch with careful=True, which looks every id up first.
         w.execute(
             "INSERT INTO messages (id, chat_id, session_id, channel, direction, kind, body, caption, attachment_id,"
-            " provider_message_id, status, notify, sent_at, created_at)"
+            " provider_message_id, status, notify, sent_at, details, created_at)"
             " SELECT unnest(?), unnest(?), unnest(?), unnest(?), 'in', unnest(?), unnest(?), unnest(?), unnest(?),"
-            " unnest(?), 'received', unnest(?), unnest(?), ?",
+            " unnest(?), 'received', unnest(?), unnest(?), unnest(?), ?",
             rows.lists() + [now])
         _update_chats(w, [c for c in chats.values() if c.messages], now)
     for i, m in enumerate(items):
@@ -231,7 +251,7 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
     for chat in chats:
         chat.messages.sort(key=lambda pair: pair[0])
         last_at, last = chat.messages[-1]
-        shown = message_preview(last.kind, last.body, last.caption)
+        shown = message_preview(last.kind, last.body, last.caption, last.details)
         if chat.row is not None:
             # New chat: one INSERT with its final state instead of INSERT + UPDATE.
             channel, uid, name, search = chat.row
@@ -341,6 +361,7 @@ def queue_parsed(store: Store, parsed: Parsed) -> list[Future]:
     futures += [record_status_async(store, s) for s in parsed.statuses]
     futures += [store.submit(_watermark, w) for w in parsed.watermarks]
     futures += [store.submit(_template_status, t) for t in parsed.templates]
+    futures += [store.submit(_change, c) for c in parsed.changes]
     return futures
 
 
@@ -391,6 +412,41 @@ def _watermark(w: Writer, mark: Watermark) -> int:
         " AND sent_at <= ? AND chat_id IN (SELECT id FROM chats WHERE channel = ? AND channel_user_id = ?)",
         [mark.status, mark.watermark, mark.channel, mark.channel_user_id]) or (0,)
     return n
+
+
+def _change(w: Writer, c: Change) -> bool:
+    """A reaction, edit or deletion lands on the message it is about, never
+    as a message of its own: no new line in the thread, no notification, no
+    reopened or un-archived chat. Unknown target: logged and skipped."""
+    found = w.one("SELECT id, body, caption, reacted_at, edited_at, chat_id, sent_at, kind, details FROM messages"
+                  " WHERE channel = ? AND provider_message_id = ?", [c.channel, c.target])
+    if found is None:
+        log.info("%s %s for unknown message %s skipped", c.channel, c.what, c.target)
+        return False
+    message_id, body, caption, reacted_at, edited_at, chat_id, sent_at, kind, details = found
+    at = c.at or utcnow()
+    if c.what == "reaction":
+        if reacted_at is not None and at < reacted_at:
+            return True  # an older reaction delivered late
+        w.execute("UPDATE messages SET reaction = ?, reacted_at = ? WHERE id = ?", [c.emoji or None, at, message_id])
+        return True
+    if w.one("SELECT 1 FROM message_changes WHERE channel = ? AND change_id = ?", [c.channel, c.change_id]):
+        return True  # the same edit or deletion delivered again
+    w.execute("INSERT INTO message_changes VALUES (?, ?, ?, ?, ?, ?, ?)",
+              [c.channel, c.change_id, message_id, c.what, body, caption, at])
+    if c.what == "deleted":
+        w.execute("UPDATE messages SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", [at, message_id])
+        shown = "Deleted by the customer"
+    elif edited_at is None or at >= edited_at:  # an older edit delivered late stays in the history only
+        w.execute("UPDATE messages SET body = coalesce(?, body), caption = coalesce(?, caption), edited_at = ?"
+                  " WHERE id = ?", [c.body, c.caption, at, message_id])
+        shown = message_preview(kind, body if c.body is None else c.body,
+                                caption if c.caption is None else c.caption, details)
+    else:
+        return True
+    # The chat list shows the message as it is now when it is the chat's last one.
+    w.execute("UPDATE chats SET last_preview = ? WHERE id = ? AND last_message_at = ?", [shown, chat_id, sent_at])
+    return True
 
 
 def _template_status(w: Writer, t: TemplateUpdate) -> bool:

@@ -1,5 +1,6 @@
 """T3: attachments. The type comes from the file's bytes, never its name;
-at most 1 MB; only documents, images and videos. Files are stored under the
+agents send at most 1 MB, only documents, images and videos; customers may
+also send audio (voice notes) and stickers. Files are stored under the
 media directory by content hash."""
 from __future__ import annotations
 
@@ -32,7 +33,13 @@ _SIGNATURES = [
     (b"%PDF-", "application/pdf", "document"),
     (b"\x1a\x45\xdf\xa3", "video/webm", "video"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/msword", "document"),
+    (b"ID3", "audio/mpeg", "audio"),
+    (b"#!AMR", "audio/amr", "audio"),
+    (b"fLaC", "audio/flac", "audio"),
 ]
+SENDABLE = ("image", "video", "document")  # what an agent may attach
+# Brands of an ISO media file ("ftyp") that hold sound only.
+_AUDIO_BRANDS = (b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B ")
 _OOXML = {"word/": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "document"),
           "xl/": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "document"),
           "ppt/": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "document")}
@@ -54,13 +61,25 @@ class Attachment:
     path: str  # relative to the media directory
 
 
-def sniff(data: bytes) -> tuple[str, str] | None:
+def sniff(data: bytes, expected: str | None = None) -> tuple[str, str] | None:
     """(mime, kind) from the content, or None when it is not a type we take.
     An image is decoded to be believed: one that does not decode is
-    ``DAMAGED_IMAGE``, so no page ever tries to draw it."""
+    ``DAMAGED_IMAGE``, so no page ever tries to draw it.
+
+    ``expected`` is what the provider called the message. It never makes
+    bytes acceptable; it only reads a container that holds either sound or
+    pictures (MP4, WebM) as the one the message is: a voice note in an MP4
+    box is audio, a WebP or WebM sticker is a sticker (shown small)."""
     found = _signature(data)
     if found is not None and found[1] == "image" and not _decodes(data):
         return DAMAGED_IMAGE
+    if found is None:
+        return None
+    mime, kind = found
+    if expected == "audio" and mime in ("video/mp4", "video/webm", "video/3gpp"):
+        return "audio/" + mime.split("/")[1], "audio"
+    if expected == "sticker" and (kind == "image" or mime == "video/webm"):
+        return mime, "sticker"
     return found
 
 
@@ -87,8 +106,21 @@ def _signature(data: bytes) -> tuple[str, str] | None:
             return mime, kind
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp", "image"
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "audio/wav", "audio"
+    if data.startswith(b"OggS"):
+        # Ogg holds Opus (WhatsApp and Telegram voice notes) or Vorbis sound;
+        # anything else in it (Theora video) is not taken.
+        head = data[:512]
+        return ("audio/ogg", "audio") if (b"OpusHead" in head or b"\x01vorbis" in head) else None
+    if len(data) >= 4 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0 and data[1] & 0x06:
+        return "audio/mpeg", "audio"   # an MP3 frame header (no ID3 tag); layer bits 00 are ADTS below
+    if len(data) >= 7 and data[0] == 0xFF and data[1] & 0xF6 == 0xF0:
+        return "audio/aac", "audio"    # ADTS: raw AAC, as Messenger's audio clips come
     if data[4:8] == b"ftyp":
         brand = data[8:12]
+        if brand in _AUDIO_BRANDS:
+            return "audio/mp4", "audio"
         if brand.startswith(b"3g"):
             return "video/3gpp", "video"
         if brand == b"qt  ":
@@ -130,7 +162,7 @@ def check_upload(filename: str, data: bytes, limit: int = MAX_UPLOAD) -> tuple[s
     if len(data) > limit:
         raise ValidationError(f"{filename} is {len(data) / 1024 / 1024:.1f} MB: attachments can be at most 1 MB.")
     found = sniff(data)
-    if found is None:
+    if found is None or found[1] not in SENDABLE:
         raise ValidationError(f"{filename} is not a document, image or video: only those can be sent.")
     if found == DAMAGED_IMAGE:
         raise ValidationError(f"{filename} looks like an image but cannot be opened: the file is damaged "
@@ -169,6 +201,7 @@ def save(media_dir: Path, filename: str, data: bytes, mime: str, kind: str) -> A
 def insert_attachment(w, a: Attachment, now) -> int:
     """Writer side: one attachments row."""
     attachment_id = w.ids.next("attachments")
-    w.execute("INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    w.execute("INSERT INTO attachments (id, sha256, filename, mime, kind, size, path, created_at)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
               [attachment_id, a.sha256, a.filename, a.mime, a.kind, a.size, a.path, now])
     return attachment_id

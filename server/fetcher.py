@@ -1,6 +1,8 @@
 """Background provider calls that must not happen inside a request: inbound
-media (downloaded, typed by its bytes, attached to the stored message), Messenger profile names, and new WhatsApp templates sent to Meta
-for review (their verdict comes back on the webhook)."""
+media (downloaded, typed by its bytes, attached to the stored message:
+pictures, videos, documents, voice notes and audio, stickers), Messenger
+profile names, and new WhatsApp templates sent to Meta for review (their
+verdict comes back on the webhook)."""
 from __future__ import annotations
 
 import logging
@@ -85,9 +87,9 @@ class Fetcher(TopicWorker):
             if client is None or client.missing:
                 raise RetryLater(client.missing if client else "no client")
             data = client.fetch(ref)
-            found = sniff(data)
+            found = sniff(data, expected=kind)
             if found is None:
-                raise Permanent("the file is not a document, image or video we can show")
+                raise Permanent("the file is not a document, image or video (or audio) we can show")
             # The stored kind is what the bytes are: a "photo" that does not
             # decode is kept as a file to download (see media.sniff).
             mime, sniffed_kind = found

@@ -578,7 +578,7 @@ def test_duplicates_inside_one_group_commit(store):
 
 def test_inbound_bad_input_refused(store):
     for bad in (Inbound("sms", "1", "x"), Inbound("whatsapp", "", "x"), Inbound("whatsapp", "1", ""),
-                Inbound("whatsapp", "1", "x", kind="sticker")):
+                Inbound("whatsapp", "1", "x", kind="hologram")):
         with pytest.raises(ValidationError):
             receive(store, bad)
     assert store.one("SELECT count(*) FROM messages")[0] == 0
@@ -586,7 +586,8 @@ def test_inbound_bad_input_refused(store):
 
 def test_unsupported_message_is_visible(store):
     r = receive(store, Inbound("telegram", "77", "tg.1", "Ana", kind="unsupported"))
-    assert inbox.thread(store, r.chat_id)[-1]["body"].startswith("Unsupported message")
+    assert inbox.thread(store, r.chat_id)[-1]["body"] == (
+        "The customer sent something this inbox cannot show: open it in the customer's app.")
 
 
 def test_unknown_ids_are_clear_errors(store, team):

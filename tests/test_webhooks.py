@@ -95,9 +95,9 @@ def test_whatsapp_media_is_stored_first_and_queued_for_download(gw):
     rows = {r["provider_message_id"]: r for r in store.dicts("SELECT * FROM messages WHERE direction = 'in'")}
     assert rows["wamid.IMG"]["kind"] == "image" and rows["wamid.IMG"]["caption"] == "foto"
     assert rows["wamid.DOC"]["kind"] == "document" and rows["wamid.VID"]["kind"] == "video"
-    assert rows["wamid.STK"]["kind"] == "unsupported" and "sticker" in rows["wamid.STK"]["body"]
+    assert rows["wamid.STK"]["kind"] == "sticker"  # a sticker is fetched like any file (issue 14)
     pending = dict(store.all("SELECT provider_message_id, ref FROM pending_media"))
-    assert pending == {"wamid.IMG": "MID-1", "wamid.DOC": "MID-2", "wamid.VID": "MID-3"}
+    assert pending == {"wamid.IMG": "MID-1", "wamid.DOC": "MID-2", "wamid.VID": "MID-3", "wamid.STK": "S1"}
     assert store.one("SELECT filename FROM pending_media WHERE ref = 'MID-2'")[0] == "inv.pdf"
 
 
@@ -117,19 +117,20 @@ def test_messenger_text_attachment_echo_and_unknown(gw):
     assert store.all("SELECT channel_user_id, done FROM pending_profiles") == [("PSID9", False)]
 
 
-def test_telegram_text_photo_document_and_sticker(gw):
+def test_telegram_text_photo_document_and_poll(gw):
     client, store = gw
     assert post_tg(client, tg_update(tg_message(777, "halo", message_id=1))).status_code == 200
     photo = tg_message(777, None, message_id=2, caption="pic",
                        photo=[{"file_id": "small", "width": 90}, {"file_id": "big", "width": 1280}])
     doc = tg_message(777, None, message_id=3, document={"file_id": "DOC1", "file_name": "a.pdf", "mime_type": "application/pdf"})
-    sticker = tg_message(777, None, message_id=4, sticker={"file_id": "st"})
+    sticker = tg_message(777, None, message_id=4, poll={"id": "p", "question": "?"})
     for m in (photo, doc, sticker):
         assert post_tg(client, tg_update(m)).status_code == 200
     rows = {r["provider_message_id"]: r for r in store.dicts("SELECT * FROM messages WHERE direction = 'in'")}
     assert rows["777:1"]["body"] == "halo"
     assert rows["777:2"]["kind"] == "image" and rows["777:2"]["caption"] == "pic"
     assert rows["777:3"]["kind"] == "document" and rows["777:4"]["kind"] == "unsupported"
+    assert rows["777:4"]["body"] == "The customer sent a poll — not shown here: open it in Telegram."
     assert dict(store.all("SELECT provider_message_id, ref FROM pending_media")) == {"777:2": "big", "777:3": "DOC1"}
     assert store.one("SELECT contact_name FROM chats WHERE channel = 'telegram'")[0] == "Budi Hartono"
 

@@ -3,8 +3,6 @@ the composer (text + emoji, attachment, or the template when the window is
 closed)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from maxchat_data import actions, emoji, inbox, roles
@@ -15,7 +13,7 @@ from maxchat_data.media import MAX_UPLOAD
 from maxchat_data.window import reply_window
 from server import runtime
 
-from . import auth, chat_dialogs as dlg
+from . import auth, chat_dialogs as dlg, chat_message
 from .chat_labels import label_popover
 from .chat_list import LIVE_EVERY
 from .chat_text import CHANNEL_ICON, TICKS, plain, status_badge, when
@@ -177,8 +175,11 @@ def _message(store, m: dict, contact_name: str) -> None:
             meta += f" · {TICKS.get(m['status'], m['status'])}"
             if m["kind"] == "template":
                 meta += " · Template"
+        if m["edited_at"] is not None and m["deleted_at"] is None:
+            meta += " · edited"
         st.caption(meta)
         _body(store, m)
+        chat_message.reaction(m)
         if m["status"] == "failed":
             st.error(f"Not delivered: {plain(m['error'] or 'unknown reason')}", icon=":material/error:")
             st.button("Retry", key=f"chat_retry_{m['id']}", icon=":material/refresh:", on_click=_retry,
@@ -186,33 +187,7 @@ def _message(store, m: dict, contact_name: str) -> None:
 
 
 def _body(store, m: dict) -> None:
-    if m["attachment_id"] is not None:
-        path = Path(store.media_dir) / m["attachment_path"]
-        if not path.is_file():
-            st.caption(f":material/broken_image: {plain(m['filename'])} (file missing)")
-        else:
-            _attachment(m, path)
-        if m["caption"]:
-            st.text(m["caption"])
-    elif m["body"]:
-        st.text(m["body"])  # plain text: customer text is never markup (T1)
-
-
-def _attachment(m: dict, path: Path) -> None:
-    """A picture or video in place; any other file, or one that cannot be
-    shown (a damaged image an older version accepted), as a download."""
-    kind = m["kind"]
-    if kind in ("image", "video"):
-        try:
-            if kind == "image":
-                st.image(str(path), width=260)
-            else:
-                st.video(str(path))
-            return
-        except Exception:  # noqa: BLE001 - one bad file must not take the chat down for everyone
-            st.caption(f":material/broken_image: This {kind} could not be shown: download it instead.")
-    st.download_button(plain(m["filename"]), data=path.read_bytes(), file_name=m["filename"], mime=m["mime"],
-                       key=f"chat_dl_{m['id']}", icon=":material/download:", on_click="ignore")
+    chat_message.body(store, m)
 
 
 def _retry(store, message_id: int) -> None:

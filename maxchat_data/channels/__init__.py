@@ -11,7 +11,8 @@ Configuration (environment, or .streamlit/secrets.toml via ``config.get``):
              MESSENGER_VERIFY_TOKEN; webhook: GET+POST /webhooks/messenger
   Telegram   TELEGRAM_API_BASE (default https://api.telegram.org), TELEGRAM_BOT_TOKEN,
              TELEGRAM_WEBHOOK_SECRET; with the secret: POST /webhooks/telegram (register it
-             with setWebhook(url, secret_token=...)); without it: long polling.
+             with setWebhook(url, secret_token=..., allowed_updates=["message", "edited_message",
+             "message_reaction"])); without it: long polling.
 A channel without its settings is "not connected": nothing crashes, the
 composer says so before anyone types, and a message queued for it ends
 failed with the setting to add. In demo mode such a channel delivers to the

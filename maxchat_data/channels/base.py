@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,6 +15,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError
 
 from .. import config
+from ..common import preview
 
 MAX_MEDIA = 16 * 1024 * 1024  # inbound files larger than this are not fetched
 TIMEOUT = (5, 30)             # (connect, read) seconds on every provider call
@@ -66,6 +68,38 @@ def from_epoch(value, millis: bool = False) -> datetime | None:
     except (TypeError, ValueError, OverflowError, OSError):  # OverflowError/OSError: past what a datetime holds
         return None
     return None if when > datetime.now(timezone.utc) + timedelta(days=1) else when
+
+
+def not_shown(what: str, app: str) -> str:
+    """What a message this inbox cannot show was, in the customer's words."""
+    return f"The customer sent {what} — not shown here: open it in {app}."
+
+
+def location(lat, lon, name=None, address=None) -> dict | None:
+    """A shared place as stored (``details``): coordinates that are real
+    numbers on the globe, name and address as one line each; None when the
+    coordinates are not."""
+    try:
+        lat, lon = float(lat), float(lon)
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    place = {"lat": lat, "lon": lon}
+    for key, value in (("name", name), ("address", address)):
+        if isinstance(value, str) and value.strip():
+            place[key] = preview(value, 200)
+    return place
+
+
+def contact_card(name, phones, emails=()) -> dict:
+    """One shared contact as stored: a name, at most 10 phone numbers (with
+    the WhatsApp id when the channel gave one) and 10 emails, each one line."""
+    card = {"name": preview(str(name or ""), 100) or "No name",
+            "phones": [{"phone": preview(str(p), 40), **({"wa_id": preview(str(w), 40)} if w else {})}
+                       for p, w in list(phones)[:10] if p],
+            "emails": [preview(str(e), 120) for e in list(emails)[:10] if e]}
+    return card
 
 
 def need(obj, key, kind=dict):

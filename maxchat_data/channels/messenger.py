@@ -7,13 +7,16 @@ from pathlib import Path
 
 import requests
 
-from ..ingest import DeliveryStatus, Inbound, MediaRef, Parsed, Watermark
+from ..ingest import Change, DeliveryStatus, Inbound, MediaRef, Parsed, Watermark
 from .base import (WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, Step, call, download,
-                   from_epoch, json_of, need, retry_after_header)
+                   from_epoch, json_of, location, need, not_shown, retry_after_header)
 
 log = logging.getLogger(__name__)
 CHANNEL = "messenger"
-ATTACHMENT_KINDS = {"image": "image", "video": "video", "file": "document"}
+ATTACHMENT_KINDS = {"image": "image", "video": "video", "file": "document", "audio": "audio"}
+LIKE_STICKERS = {369239263222822, 369239343222814, 369239383222810}  # the thumbs-up, in its three sizes
+ATTACHMENT_WORDS = {"template": "a card", "ig_reel": "an Instagram reel", "reel": "a reel", "story_mention": "a story mention",
+                    "product": "a product", "share": "a shared post"}
 SEND_TYPES = {"image": "image", "video": "video", "document": "file"}
 RATE_LIMIT_CODES = {4, 17, 32, 613}
 
@@ -23,12 +26,19 @@ def parse(payload) -> Parsed:
         raise BadPayload("not a page webhook")
     out = Parsed()
     for entry in need(payload, "entry", list):
-        for event in (entry.get("messaging") if isinstance(entry, dict) else None) or []:
+        # "standby": messages another app of the page answers; the team still sees them.
+        events = [e for key in ("messaging", "standby")
+                  for e in ((entry.get(key) if isinstance(entry, dict) else None) or [])]
+        for event in events:
             if not isinstance(event, dict):
                 raise BadPayload("a messaging event must be an object")
             sender = str((event.get("sender") or {}).get("id") or "")
             if "message" in event:
                 _message(out, event, sender)
+            elif "postback" in event:
+                _postback(out, event, sender)
+            elif "reaction" in event:
+                _reaction(out, event, sender)
             elif "delivery" in event:
                 d = need(event, "delivery")
                 if not sender:
@@ -42,7 +52,33 @@ def parse(payload) -> Parsed:
                 if not sender or not r.get("watermark"):
                     raise BadPayload("a read receipt needs a sender and a watermark")
                 out.watermarks.append(Watermark(CHANNEL, sender, from_epoch(r["watermark"], True), "read"))
+            else:
+                log.info("Messenger event %s skipped", sorted(k for k in event if k not in ("sender", "recipient", "timestamp")))
     return out
+
+
+def _postback(out: Parsed, event: dict, sender: str) -> None:
+    """"Get Started" or a menu button: stored as what the customer tapped."""
+    p = need(event, "postback")
+    if not sender:
+        raise BadPayload("a postback needs a sender")
+    # Newer postbacks carry a mid; older ones only the time, which with the
+    # sender still names this one tap.
+    pmid = str(p.get("mid") or f"postback:{sender}:{event.get('timestamp')}")
+    title = str(p.get("title") or p.get("payload") or "a button")
+    out.messages.append(Inbound(channel=CHANNEL, channel_user_id=sender, provider_message_id=pmid, body=title,
+                                sent_at=from_epoch(event.get("timestamp"), True), details={"tapped": "button"}))
+    out.profiles.append((CHANNEL, sender))
+
+
+def _reaction(out: Parsed, event: dict, sender: str) -> None:
+    r = need(event, "reaction")
+    if not r.get("mid"):
+        log.info("Messenger reaction without the message it is about skipped")
+        return
+    emoji = None if r.get("action") == "unreact" else (str(r.get("emoji") or "") or None)
+    out.changes.append(Change(CHANNEL, str(r["mid"]), "reaction", f"reaction:{sender}:{event.get('timestamp')}",
+                              from_epoch(event.get("timestamp"), True), emoji=emoji))
 
 
 def _message(out: Parsed, event: dict, sender: str) -> None:
@@ -62,23 +98,44 @@ def _message(out: Parsed, event: dict, sender: str) -> None:
         att = att if isinstance(att, dict) else {}
         pmid = mid if i == 0 else f"{mid}#{i}"
         msg = Inbound(channel=CHANNEL, channel_user_id=sender, provider_message_id=pmid, sent_at=sent_at)
-        kind = ATTACHMENT_KINDS.get(att.get("type"))
-        url = (att.get("payload") or {}).get("url") if isinstance(att.get("payload"), dict) else None
+        payload = att.get("payload") if isinstance(att.get("payload"), dict) else {}
+        kind, url = ATTACHMENT_KINDS.get(att.get("type")), payload.get("url")
+        sticker = m.get("sticker_id") or payload.get("sticker_id")
+        if kind == "image" and sticker:
+            kind = "sticker"
+            msg.details = {"emoji": "👍"} if sticker in LIKE_STICKERS else {}
         if kind and url:
             msg.kind, msg.caption = kind, (text or None) if i == 0 else None
+            if kind == "audio":
+                # The voice recorder names its clips audioclip-…
+                msg.details = {"voice": "audioclip" in str(url)}
             out.media.append(MediaRef(CHANNEL, pmid, str(url)))
+        elif att.get("type") == "location" and location(*_coordinates(payload)):
+            msg.kind, msg.details = "location", location(*_coordinates(payload), att.get("title"))
+        elif att.get("type") == "fallback" and (att.get("url") or att.get("title")):
+            # A shared link: its title and address, as text (never a link we make clickable).
+            msg.body = " — ".join(str(x) for x in (att.get("title"), att.get("url")) if x)
         else:
+            log.info("Messenger attachment %r stored as not shown", att.get("type"))
             msg.kind = "unsupported"
-            msg.body = f"Unsupported Messenger attachment ({att.get('type')}): open it in Messenger."
+            msg.body = not_shown(ATTACHMENT_WORDS.get(att.get("type"), "an attachment"), "Messenger")
         out.messages.append(msg)
     if not attachments:
         msg = Inbound(channel=CHANNEL, channel_user_id=sender, provider_message_id=mid, sent_at=sent_at)
         if text is not None:
             msg.body = str(text)
+            if isinstance(m.get("quick_reply"), dict):
+                msg.details = {"tapped": "quick reply"}
         else:
             msg.kind = "unsupported"
+            msg.body = not_shown("a kind of message", "Messenger")
         out.messages.append(msg)
     out.profiles.append((CHANNEL, sender))
+
+
+def _coordinates(payload: dict) -> tuple:
+    c = payload.get("coordinates") if isinstance(payload.get("coordinates"), dict) else {}
+    return c.get("lat"), c.get("long")
 
 
 def reason_for(err: dict) -> str:

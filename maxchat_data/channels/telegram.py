@@ -7,13 +7,20 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..ingest import Inbound, MediaRef, Parsed
-from .base import ApiClient, BadPayload, Permanent, RetryLater, Step, call, download, from_epoch, json_of
+import re
+
+from ..ingest import Change, Inbound, MediaRef, Parsed
+from .base import (ApiClient, BadPayload, Permanent, RetryLater, Step, call, contact_card, download, from_epoch,
+                   json_of, location, not_shown)
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 BLOCKED = "The customer blocked the bot"
 SEND = {"image": ("sendPhoto", "photo"), "video": ("sendVideo", "video"), "document": ("sendDocument", "document")}
+UPDATES = ["message", "edited_message", "message_reaction"]  # what the inbox asks Telegram for
+# Messages this inbox does not show, in the customer's words.
+WHAT = {"poll": "a poll", "dice": "a dice roll", "game": "a game", "invoice": "an invoice", "story": "a story",
+        "successful_payment": "a payment", "giveaway": "a giveaway", "paid_media": "paid media"}
 
 
 def parse(updates) -> Parsed:
@@ -22,11 +29,39 @@ def parse(updates) -> Parsed:
     for update in updates if isinstance(updates, list) else [updates]:
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             raise BadPayload("an update needs an integer update_id")
-        m = update.get("message")
-        if m is None:
-            continue  # edits, channel posts, callbacks: nothing for the inbox
-        _message(out, m)
+        if update.get("message") is not None:
+            _message(out, update["message"])
+        elif isinstance(update.get("edited_message"), dict):
+            _edited(out, update["edited_message"])
+        elif isinstance(update.get("message_reaction"), dict):
+            _reaction(out, update["message_reaction"])
+        else:  # channel posts, callbacks, inline queries, membership: nothing for the inbox
+            log.info("Telegram update %s skipped", sorted(k for k in update if k != "update_id"))
     return out
+
+
+def _pmid(m: dict) -> str:
+    chat = m.get("chat") if isinstance(m.get("chat"), dict) else {}
+    if chat.get("id") is None or m.get("message_id") is None:
+        raise BadPayload("a message needs chat and message_id")
+    return f"{chat['id']}:{m['message_id']}"
+
+
+def _edited(out: Parsed, m: dict) -> None:
+    pmid = _pmid(m)
+    text = m.get("text") if isinstance(m.get("text"), str) else None
+    caption = m.get("caption") if isinstance(m.get("caption"), str) else None
+    out.changes.append(Change(CHANNEL, pmid, "edited", f"{pmid}:edit:{m.get('edit_date')}",
+                              from_epoch(m.get("edit_date")), body=text, caption=caption))
+
+
+def _reaction(out: Parsed, r: dict) -> None:
+    pmid = _pmid(r)
+    # Custom emoji are pictures only Telegram can draw: the plain ones are shown.
+    emoji = "".join(str(x.get("emoji")) for x in r.get("new_reaction") or []
+                    if isinstance(x, dict) and x.get("type") == "emoji" and x.get("emoji"))
+    out.changes.append(Change(CHANNEL, pmid, "reaction", f"{pmid}:reaction:{r.get('date')}",
+                              from_epoch(r.get("date")), emoji=emoji or None))
 
 
 def _message(out: Parsed, m) -> None:
@@ -40,25 +75,59 @@ def _message(out: Parsed, m) -> None:
     pmid = f"{chat_id}:{m['message_id']}"
     msg = Inbound(channel=CHANNEL, channel_user_id=str(chat_id), provider_message_id=pmid,
                   contact_name=name, sent_at=from_epoch(m.get("date")))
+    file_of = _file(m)
     if m.get("photo"):
         sizes = m["photo"]
         if not isinstance(sizes, list) or not isinstance(sizes[-1], dict) or not sizes[-1].get("file_id"):
             raise BadPayload("photo sizes need file_id")
         msg.kind, msg.caption = "image", m.get("caption")
         out.media.append(MediaRef(CHANNEL, pmid, sizes[-1]["file_id"], None, "image/jpeg"))  # largest is last
-    elif isinstance(m.get("video"), dict) or isinstance(m.get("document"), dict):
-        key = "video" if isinstance(m.get("video"), dict) else "document"
-        f = m[key]
-        if not f.get("file_id"):
-            raise BadPayload(f"{key} needs file_id")
-        msg.kind, msg.caption = key, m.get("caption")
+    elif isinstance(m.get("sticker"), dict):
+        st = m["sticker"]
+        msg.kind, msg.details = "sticker", {"emoji": str(st.get("emoji") or ""), "animated": bool(st.get("is_animated"))}
+        # An animated sticker is Lottie (.tgs) that no page here can draw: its emoji says what it was.
+        if not st.get("is_animated") and st.get("file_id"):
+            out.media.append(MediaRef(CHANNEL, pmid, st["file_id"], None, None))
+    elif file_of is not None:
+        key, kind, f = file_of
+        msg.kind, msg.caption = kind, m.get("caption")
+        if kind == "audio":
+            msg.details = {"voice": key == "voice", **({"duration": f["duration"]} if isinstance(f.get("duration"), int) else {})}
         out.media.append(MediaRef(CHANNEL, pmid, f["file_id"], f.get("file_name"), f.get("mime_type")))
+    elif isinstance(m.get("location"), dict):
+        place = m["location"]
+        venue = m.get("venue") if isinstance(m.get("venue"), dict) else {}
+        msg.details = location(place.get("latitude"), place.get("longitude"), venue.get("title"), venue.get("address"))
+        msg.kind = "location" if msg.details else "unsupported"
+        msg.body = None if msg.details else not_shown("a location that could not be read", "Telegram")
+    elif isinstance(m.get("contact"), dict):
+        c = m["contact"]
+        vcard = str(c.get("vcard") or "")
+        emails = re.findall(r"^EMAIL[^:\n]*:(.+)$", vcard, re.MULTILINE)
+        full = " ".join(p for p in (c.get("first_name"), c.get("last_name")) if p)
+        msg.kind, msg.details = "contact", {"contacts": [contact_card(full, [(c.get("phone_number"), None)], emails)]}
     elif isinstance(m.get("text"), str):
         msg.body = m["text"]
+        start = re.fullmatch(r"/start(?:@\w+)?(?:\s+(\S.*))?", m["text"].strip(), re.DOTALL)
+        if start:
+            msg.details = {"started": start.group(1) or ""}  # the deep link's payload, if any
     else:
-        msg.kind = "unsupported"
-        msg.body = "Unsupported Telegram message (sticker, voice, location …): open it in Telegram."
+        what = next((WHAT[k] for k in WHAT if k in m), "a kind of message")
+        log.info("Telegram message %s stored as not shown", sorted(k for k in m if k not in ("from", "chat", "date")))
+        msg.kind, msg.body = "unsupported", not_shown(what, "Telegram")
     out.messages.append(msg)
+
+
+def _file(m: dict) -> tuple[str, str, dict] | None:
+    """(field, kind, file) of a message that carries one file."""
+    for key, kind in (("voice", "audio"), ("audio", "audio"), ("animation", "video"), ("video", "video"),
+                      ("video_note", "video"), ("document", "document")):
+        f = m.get(key)
+        if isinstance(f, dict):
+            if not f.get("file_id"):
+                raise BadPayload(f"{key} needs file_id")
+            return key, kind, f
+    return None
 
 
 class Client(ApiClient):
@@ -110,7 +179,7 @@ class Client(ApiClient):
         return download(self.session, f"{self.base}/file/bot{self.token}/{info['file_path']}")
 
     def get_updates(self, offset: int | None, timeout: int) -> list[dict]:
-        params = {"timeout": timeout, "allowed_updates": ["message"]}
+        params = {"timeout": timeout, "allowed_updates": UPDATES}
         if offset is not None:
             params["offset"] = offset
         # The HTTP read timeout must outlast the long poll.

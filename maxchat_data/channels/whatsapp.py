@@ -8,13 +8,17 @@ from pathlib import Path
 import requests
 
 from .. import config
-from ..ingest import DeliveryStatus, Inbound, MediaRef, Parsed, TemplateUpdate
+from ..ingest import Change, DeliveryStatus, Inbound, MediaRef, Parsed, TemplateUpdate
 from .base import (MAX_MEDIA, WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, Step, call,
-                   download, from_epoch, json_of, need, retry_after_header)
+                   contact_card, download, from_epoch, json_of, location, need, not_shown, retry_after_header)
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
 MEDIA_KINDS = ("image", "video", "document")
+INBOUND_FILES = MEDIA_KINDS + ("audio", "sticker")
+# A status WhatsApp sends that moves no tick of ours is logged and skipped.
+STATUSES = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed",
+            "played": "read"}  # a voice note played has been read
 RATE_LIMIT_CODES = {4, 80007, 130429, 131048, 131056}
 REASONS = {
     131047: WINDOW_CLOSED,
@@ -44,6 +48,7 @@ def parse(payload, phone_number_id: str | None = None) -> Parsed:
                 out.templates.append(_template_update(value))
                 continue
             if field != "messages":
+                log.info("WhatsApp webhook field %r skipped", field)
                 continue
             their = str(need(value, "metadata").get("phone_number_id") or "")
             if not their:
@@ -58,7 +63,9 @@ def parse(payload, phone_number_id: str | None = None) -> Parsed:
             for m in value.get("messages") or []:
                 _message(out, m, names)
             for s in value.get("statuses") or []:
-                out.statuses.append(_status(s))
+                status = _status(s)
+                if status is not None:
+                    out.statuses.append(status)
     return out
 
 
@@ -66,45 +73,120 @@ def _message(out: Parsed, m, names: dict) -> None:
     if not isinstance(m, dict) or not m.get("from") or not m.get("id"):
         raise BadPayload("a message needs 'from' and 'id'")
     sender, pmid, kind = str(m["from"]), str(m["id"]), m.get("type")
+    sent_at = from_epoch(m.get("timestamp"))
+    if kind in ("reaction", "edit", "revoke"):
+        _change(out, m, kind, pmid, sent_at)
+        return
     msg = Inbound(channel=CHANNEL, channel_user_id=sender, provider_message_id=pmid,
-                  contact_name=names.get(sender, ""), sent_at=from_epoch(m.get("timestamp")), phone="+" + sender)
+                  contact_name=names.get(sender, ""), sent_at=sent_at, phone="+" + sender)
     if kind == "text":
         msg.body = str(need(m, "text").get("body") or "")
-    elif kind in MEDIA_KINDS:
+    elif kind in INBOUND_FILES:
         media = need(m, kind)
         if not media.get("id"):
             raise BadPayload(f"{kind} without a media id")
         msg.kind = kind
         msg.caption = media.get("caption") or None
+        if kind == "audio":
+            msg.details = {"voice": bool(media.get("voice"))}
+        elif kind == "sticker":
+            msg.details = {"animated": bool(media.get("animated"))}
         out.media.append(MediaRef(CHANNEL, pmid, str(media["id"]), media.get("filename"), media.get("mime_type")))
+    elif kind == "location":
+        place = need(m, "location")
+        msg.details = location(place.get("latitude"), place.get("longitude"), place.get("name"), place.get("address"))
+        msg.kind = "location" if msg.details else "unsupported"
+        msg.body = None if msg.details else not_shown("a location that could not be read", "WhatsApp")
+    elif kind == "contacts":
+        cards = [_card(c) for c in need(m, "contacts", list) if isinstance(c, dict)]
+        msg.kind, msg.details = "contact", {"contacts": cards[:20]}
     elif kind == "button" and isinstance(m.get("button"), dict) and m["button"].get("text"):
-        msg.body = str(m["button"]["text"])  # a quick-reply button on a template
+        msg.body, msg.details = str(m["button"]["text"]), {"tapped": "button"}  # a quick-reply button on a template
     elif kind == "interactive" and isinstance(m.get("interactive"), dict) and _choice(m["interactive"]):
-        msg.body = _choice(m["interactive"])
-    else:
+        msg.body, msg.details = _choice(m["interactive"])
+    elif kind == "order" and isinstance(m.get("order"), dict):
+        msg.kind, msg.body = "unsupported", _order(m["order"])
+    elif kind == "system" and isinstance(m.get("system"), dict):
+        system = m["system"]
+        if system.get("type") == "user_changed_number" and system.get("wa_id"):
+            msg.body = f"The customer changed their WhatsApp number to +{system['wa_id']}."
+        else:
+            msg.body = "WhatsApp: " + str(system.get("body") or "the customer's account changed")
         msg.kind = "unsupported"
-        msg.body = f"Unsupported WhatsApp message ({kind}): open it in WhatsApp."
+    else:
+        what = kind
+        if kind == "unsupported" and isinstance(m.get("unsupported"), dict):
+            what = m["unsupported"].get("type") or kind
+        log.info("WhatsApp message type %r (%r) stored as not shown", kind, what)
+        msg.kind, msg.body = "unsupported", not_shown(WHAT.get(what, "a kind of message"), "WhatsApp")
     out.messages.append(msg)
 
 
-def _choice(interactive: dict) -> str | None:
-    """The title of the button or list row the customer picked."""
-    for key in ("button_reply", "list_reply"):
+# Message types this inbox does not show, in the customer's words.
+WHAT = {"interactive": "a reply to a button that WhatsApp did not describe", "poll": "a poll", "pool": "a poll",
+        "event": "an event invitation", "view_once": "a view-once photo or video", "ephemeral": "a disappearing message",
+        "button": "a button reply without text", "request_welcome": "a request to start chatting",
+        "unknown": "a kind of message", "unsupported": "a kind of message"}
+
+
+def _change(out: Parsed, m: dict, kind: str, pmid: str, sent_at) -> None:
+    part = m.get(kind) if isinstance(m.get(kind), dict) else {}
+    if kind == "reaction":
+        target = part.get("message_id")
+        change = Change(CHANNEL, str(target or ""), "reaction", pmid, sent_at, emoji=str(part.get("emoji") or "") or None)
+    elif kind == "edit":
+        target, new = part.get("original_message_id"), part.get("message") if isinstance(part.get("message"), dict) else {}
+        content = new.get(new.get("type")) if isinstance(new.get(new.get("type")), dict) else {}
+        body = content.get("body") if new.get("type") == "text" else None
+        caption = content.get("caption") if new.get("type") != "text" else None
+        change = Change(CHANNEL, str(target or ""), "edited", pmid, sent_at,
+                        body=str(body) if body is not None else None, caption=str(caption) if caption is not None else None)
+    else:
+        target = part.get("original_message_id")
+        change = Change(CHANNEL, str(target or ""), "deleted", pmid, sent_at)
+    if not target:
+        log.info("WhatsApp %s without the message it is about skipped", kind)
+        return
+    out.changes.append(change)
+
+
+def _card(c: dict) -> dict:
+    name = c.get("name") if isinstance(c.get("name"), dict) else {}
+    full = name.get("formatted_name") or " ".join(p for p in (name.get("first_name"), name.get("last_name")) if p)
+    phones = [(p.get("phone"), p.get("wa_id")) for p in c.get("phones") or [] if isinstance(p, dict)]
+    emails = [e.get("email") for e in c.get("emails") or [] if isinstance(e, dict)]
+    return contact_card(full, phones, emails)
+
+
+def _order(order: dict) -> str:
+    items = [i for i in order.get("product_items") or [] if isinstance(i, dict)]
+    listed = ", ".join(f"{i.get('quantity', '?')} × {i.get('product_retailer_id', '?')}" for i in items[:10])
+    text = f" “{order['text']}”" if order.get("text") else ""
+    return (f"The customer sent an order from the catalog ({listed or 'no items'}){text} — "
+            "prices and totals are not shown here: open it in WhatsApp.")
+
+
+def _choice(interactive: dict) -> tuple[str, dict] | None:
+    """The title of the button or list row the customer picked, and which it was."""
+    for key, what in (("button_reply", "button"), ("list_reply", "list")):
         picked = interactive.get(key)
         if isinstance(picked, dict) and picked.get("title"):
-            return str(picked["title"])
+            return str(picked["title"]), {"tapped": what}
     return None
 
 
-def _status(s) -> DeliveryStatus:
-    if not isinstance(s, dict) or not s.get("id") or s.get("status") not in ("sent", "delivered", "read", "failed"):
-        raise BadPayload("a status needs 'id' and a known 'status'")
+def _status(s) -> DeliveryStatus | None:
+    """A tick for one of our messages; None (logged) for one we do not know."""
+    status = STATUSES.get(s.get("status")) if isinstance(s, dict) else None
+    if status is None or not s.get("id"):
+        log.info("WhatsApp status %r skipped", s.get("status") if isinstance(s, dict) else s)
+        return None
     error = None
-    if s["status"] == "failed":
+    if status == "failed":
         errors = s.get("errors") or [{}]
-        first = errors[0] if isinstance(errors[0], dict) else {}
+        first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
         error = reason_for(first.get("code"), first.get("title") or first.get("message"))
-    return DeliveryStatus(CHANNEL, str(s["id"]), s["status"], error)
+    return DeliveryStatus(CHANNEL, str(s["id"]), status, error)
 
 
 def _template_update(value: dict) -> TemplateUpdate:
