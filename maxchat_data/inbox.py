@@ -166,7 +166,7 @@ def new_inbound_since(store: Store, after_message_id: int, limit: int = 20) -> l
     """L7: inbound messages newer than what a browser has seen, for toasts.
     Blocked contacts raise none (P6)."""
     return store.dicts(
-        "SELECT m.id, m.chat_id, m.kind, m.body, m.caption, c.contact_name, c.channel FROM messages m"
+        "SELECT m.id, m.chat_id, m.kind, m.body, m.caption, m.details, c.contact_name, c.channel FROM messages m"
         " JOIN chats c ON c.id = m.chat_id WHERE m.id > ? AND m.direction = 'in' AND m.notify"
         " ORDER BY m.id LIMIT ?", [after_message_id, limit])
 

@@ -154,7 +154,7 @@ def notify(store, agent: dict) -> None:
     fresh = new if ss.get("chat_bell", agent.get("notify", True)) else []
     if fresh:
         shown = [t for t in ss.get(_TOASTS, []) if t[0] > now]
-        added = [(now + TOAST_SECONDS, m["contact_name"], message_preview(m["kind"], m["body"], m["caption"]))
+        added = [(now + TOAST_SECONDS, m["contact_name"], message_preview(m["kind"], m["body"], m["caption"], m["details"]))
                  for m in fresh[-3:]]
         ss[_TOASTS] = (shown + added)[-3:]
     toasts = [t for t in ss.get(_TOASTS, []) if t[0] > now]
