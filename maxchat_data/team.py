@@ -207,6 +207,12 @@ def availability(store: Store) -> dict[int, str]:
             for i, chosen, active in store.all("SELECT id, availability, active FROM agents")}
 
 
+def with_availability(store: Store, agents: list[dict]) -> list[dict]:
+    """The agents, each with the availability that counts now (the assign dropdown)."""
+    now_state = availability(store)
+    return [{**a, "availability": now_state.get(a["id"], "Offline")} for a in agents]
+
+
 def chosen_availability(store: Store, agent_id: int) -> str:
     found = store.one("SELECT availability FROM agents WHERE id = ?", [agent_id])
     return found[0] if found and found[0] in AVAILABILITY else "Offline"
