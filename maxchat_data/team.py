@@ -33,7 +33,7 @@ AVAILABILITY = ("Online", "Away", "Offline")
 METHODS = {"off": "Off", "round_robin": "Round robin", "least_busy": "Least busy"}
 TOPIC = "team"
 SETTINGS_KEY = "team"
-CAPACITY_LIMIT = 500
+CAPACITY_LIMIT = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # The queue: chats waiting for an agent. Archived and blocked chats wait for nobody.
 WAITING = "{c}status = 'Open' AND {c}assignee_id IS NULL AND NOT {c}archived AND NOT {c}blocked"
