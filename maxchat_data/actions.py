@@ -66,7 +66,9 @@ def _resolve(w: Writer, chat_id, actor_id):
     if chat["status"] == "Resolved":
         record(w, chat_id, actor_id, "resolve", "already resolved: no change", now)
         return False
-    w.execute("UPDATE chats SET status = 'Resolved', assignee_id = NULL WHERE id = ?", [chat_id])
+    # The agent is remembered: a returning customer goes back to them (team.py).
+    w.execute("UPDATE chats SET status = 'Resolved', assignee_id = NULL, last_agent_id = coalesce(assignee_id,"
+              " last_agent_id) WHERE id = ?", [chat_id])
     w.execute("UPDATE sessions SET resolved_at = ?, resolved_by = ? WHERE id = ?", [now, actor_id, chat["session_id"]])
     record(w, chat_id, actor_id, "resolve", f"assignee was {chat['assignee_id']}", now,
            f"{actor_name(w, actor_id)} resolved the chat", chat)

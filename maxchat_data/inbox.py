@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from . import team
 from .common import CHANNELS, STATUSES, TABS, details_of, search_key
-from .errors import NotFound, ValidationError
+from .errors import NotAllowed, NotFound, ValidationError
 from .store import Store
 from .window import reply_window
 
 PAGE_SIZE = 30
+OWN_ONLY = "Agents see only their own chats and unassigned ones (a team setting)."
+TABS_FOR_OWN_ONLY = ("My Chat", "Unassigned")
 
 _TAB_WHERE = {
     "My Chat": "NOT archived AND assignee_id = $agent",
@@ -60,6 +63,11 @@ def find_chats(store: Store, agent_id: int | None, query: InboxQuery) -> InboxPa
     query.check()
     version = store.version  # read first: a change after this shows next poll
     where, params = ["TRUE"], {"agent": agent_id if agent_id is not None else -1}
+    if team.sees_only_own(store, agent_id):
+        # W3, here and not only in the tabs: every tab and count is cut down.
+        if query.tab == "All":
+            raise NotAllowed(OWN_ONLY)
+        where.append("(assignee_id = $agent OR assignee_id IS NULL)")
     # list_contains on a list parameter: measured faster than IN (subquery)
     # and list_has_any on 100k rows.
     if query.statuses:
@@ -101,9 +109,9 @@ def find_chats(store: Store, agent_id: int | None, query: InboxQuery) -> InboxPa
     return InboxPage(chats, counts, total, query.page, max(1, -(-total // query.page_size)), version, query)
 
 
-def get_chat(store: Store, chat_id: int) -> dict:
+def get_chat(store: Store, chat_id: int, viewer: int | None = None) -> dict:
     """One chat with its contact, session and reply window: the thread
-    header and Info Profile."""
+    header and Info Profile. With ``viewer``: only a chat that agent may see (W3)."""
     found = store.dicts(
         "SELECT c.*, a.display_name AS assignee, ct.email, ct.company, ct.phone,"
         " s.initiated_by, s.started_at AS session_started_at"
@@ -112,6 +120,8 @@ def get_chat(store: Store, chat_id: int) -> dict:
     if not found:
         raise NotFound(f"Chat {chat_id} does not exist.")
     chat = found[0]
+    if chat["assignee_id"] not in (None, viewer) and team.sees_only_own(store, viewer):
+        raise NotAllowed("This chat is assigned to another agent: " + OWN_ONLY)
     chat["window"] = reply_window(chat["channel"], chat["last_inbound_at"])
     return chat
 

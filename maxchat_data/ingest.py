@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from . import team
 from .common import CHANNELS, contact_name, message_preview, search_key
 from .errors import ValidationError
 from .media import Attachment, insert_attachment
@@ -190,6 +191,10 @@ def _receive_batch(w: Writer, items: list[Inbound], careful: bool) -> list[Recei
             " unnest(?), 'received', unnest(?), unnest(?), unnest(?), ?",
             rows.lists() + [now])
         _update_chats(w, [c for c in chats.values() if c.messages], now)
+        if any(c.new or c.reopened for c in chats.values()):
+            # In this same transaction: nobody sees the new chat unassigned
+            # and grabs it while the auto-assignment is on its way (A5).
+            team.assign_waiting(w, now)
     for i, m in enumerate(items):
         if results[i] is None:
             first = results[first_of[(m.channel, m.provider_message_id)]]

@@ -19,7 +19,15 @@ def list_labels(store: Store) -> list[dict]:
     return store.dicts("SELECT id, name, color FROM labels ORDER BY name_key")
 
 
-def create_label(store: Store, name: str, color: str, actor_id: int | None) -> int:
+def labels_in_use(store: Store) -> list[dict]:
+    """The Labels page: every label with how many chats carry it."""
+    return store.dicts(
+        "SELECT l.id, l.name, l.color, coalesce(u.chats, 0) AS chats FROM labels l LEFT JOIN"
+        " (SELECT label_id, count(*) AS chats FROM (SELECT unnest(label_ids) AS label_id FROM chats) GROUP BY ALL) u"
+        " ON u.label_id = l.id ORDER BY l.name_key")
+
+
+def _clean(name: str, color: str) -> str:
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError("Give the label a name.")
@@ -27,7 +35,31 @@ def create_label(store: Store, name: str, color: str, actor_id: int | None) -> i
         raise ValidationError("A label name can be at most 40 characters.")
     if color not in PALETTE.values():
         raise ValidationError("Pick a colour from the palette.")
-    return store.write(_create, name, color, actor_id)
+    return name
+
+
+def create_label(store: Store, name: str, color: str, actor_id: int | None) -> int:
+    return store.write(_create, _clean(name, color), color, actor_id)
+
+
+def update_label(store: Store, label_id: int, name: str, color: str, actor_id: int) -> None:
+    """Rename or recolour: every chat carrying it shows the new name and colour."""
+    store.write(_update, label_id, _clean(name, color), color, actor_id)
+
+
+def _update(w: Writer, label_id, name, color, actor_id):
+    check_actor(w, actor_id)
+    if not can_delete_labels(agent_row(w, actor_id)["role"]):
+        raise NotAllowed("Only a supervisor or an admin can rename or recolour a label: every contact carrying it changes.")
+    old = w.one("SELECT name, color FROM labels WHERE id = ?", [label_id])
+    if old is None:
+        raise NotFound(f"Label {label_id} does not exist.")
+    if w.one("SELECT 1 FROM labels WHERE name_key = ? AND id <> ?", [name.casefold(), label_id]):
+        raise ValidationError(f"A label named {name!r} already exists.")
+    if (name, color) == old:
+        return
+    w.execute("UPDATE labels SET name = ?, name_key = ?, color = ? WHERE id = ?", [name, name.casefold(), color, label_id])
+    record(w, None, actor_id, "label_updated", f"{label_id} {old[0]} {old[1]} -> {name} {color}", utcnow())
 
 
 def _create(w: Writer, name, color, actor_id):

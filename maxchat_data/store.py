@@ -30,7 +30,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Tables whose ids the writer hands out itself: cheaper than sequences and
 # safe because only the writer thread inserts.
 ID_TABLES = ("agents", "contacts", "chats", "sessions", "messages", "attachments",
-             "labels", "notes", "templates", "events")
+             "labels", "notes", "templates", "events", "quick_replies")
 MAX_GROUP = 512
 IDLE_CHECKPOINT_S = 2.0
 
@@ -114,6 +114,9 @@ class Writer:
         self._chat_keys: dict[tuple[str, str], int] | None = None
         self._added_keys: list[tuple[str, str]] = []  # this transaction's, undone on rollback
         self.touched: set[str] = set()
+        # Process memory about this database that write functions may read
+        # (who is at their desk: team.py). The same dict as Store.memory.
+        self.memory: dict = {}
 
     def touch(self, topic: str) -> None:
         """Say this transaction gave a worker something to do (e.g. "outbox"),
@@ -206,6 +209,7 @@ class Store:
         self._writer_con = self._con.cursor()
         self._writer_con.execute("SET TimeZone='UTC'")
         self._w = Writer(self._writer_con, Ids(self._writer_con))
+        self.memory = self._w.memory
         self._thread = threading.Thread(target=self._run, name="maxchat-writer", daemon=True)
         self._thread.start()
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import accounts
+from maxchat_data import accounts, team
 from server import runtime
 from ui import admin
 from ui.access import require
+from ui.team import badge
 
 me = require("admin")
 store = runtime.store()
@@ -55,8 +56,33 @@ agents = accounts.list_agents(store)
 st.subheader("Team")
 st.dataframe(
     [{"Name": a["display_name"], "Username": a["username"], "Role": a["role"].title(),
-      "Status": "Active" if a["active"] else "Deactivated"} for a in agents],
+      "Status": "Active" if a["active"] else "Deactivated",
+      "Availability": "—" if a["role"] == "analyst" else badge(a["availability"]),
+      "Open chats": a["open_chats"]} for a in team.team_overview(store)],
     hide_index=True, width="stretch")
+
+
+def _save_assignment() -> None:
+    s = st.session_state
+    admin.run(team.save_settings, store, me["id"], auto_assign=s["team_auto"], capacity=s["team_capacity"],
+              offline_returns=s["team_returns"], agents_see_own=s["team_own"], success="Assignment settings saved.")
+
+
+current = team.settings(store)
+with st.form("team_settings"):
+    st.subheader("Assignment")
+    left, right = st.columns(2)
+    left.selectbox("Auto-assignment", list(team.METHODS), index=list(team.METHODS).index(current.auto_assign),
+                   format_func=team.METHODS.__getitem__, key="team_auto",
+                   help="New and reopened chats, and chats back in the queue, go to an Online agent under"
+                        " capacity. Round robin: by turns. Least busy: fewest open chats first.")
+    right.number_input("Capacity (open chats per agent)", min_value=1, max_value=team.CAPACITY_LIMIT,
+                       value=current.capacity, step=1, key="team_capacity")
+    left.toggle("Agents going Offline hand their open chats back to the queue", value=current.offline_returns,
+                key="team_returns")
+    right.toggle("Agents see only My Chat and Unassigned", value=current.agents_see_own, key="team_own",
+                 help="Supervisors and admins always see All.")
+    st.form_submit_button("Save assignment settings", type="primary", on_click=_save_assignment)
 
 st.subheader("Edit agent")
 by_id = {a["id"]: a for a in agents}

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import accounts, actions, inbox, labels, roles
+from maxchat_data import accounts, actions, inbox, labels, roles, team
 from server import runtime
-from maxchat_data.errors import NotFound
+from maxchat_data.errors import NotAllowed, NotFound
 from ui import chat_dialogs, chat_list, chat_readonly, chat_state
 from ui.chat_profile import render_profile
 from ui.chat_text import CHIP_CSS
@@ -80,14 +80,16 @@ with st.container(horizontal=True, vertical_alignment="center", key="chat_topbar
               help="Sound and pop-up for new customer messages")
 
 labels_all = labels.list_labels(store)
-agents = accounts.assignable_agents(store)
+agents = team.with_availability(store, accounts.assignable_agents(store))
 
 chat = None
 if chat_state.open_chat_id() is not None:
     try:
-        chat = inbox.get_chat(store, chat_state.open_chat_id())
-    except NotFound:
+        chat = inbox.get_chat(store, chat_state.open_chat_id(), agent["id"])
+    except (NotFound, NotAllowed) as exc:
         chat_state.open_chat(None)
+        if isinstance(exc, NotAllowed):
+            st.warning(str(exc))
 if chat is not None and chat["unread"] and acts:
     actions.mark_read(store, chat["id"])  # opening a chat reads it
     chat["unread"] = 0

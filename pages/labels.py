@@ -1,5 +1,7 @@
 """B2/B4: the labels agents attach to contacts. Create with `Label Name` and
-a colour from `Add Color`; delete with the trash can, after confirmation."""
+a colour from `Add Color`; each label shows how many chats carry it; rename
+or recolour it; delete with the trash can, after a confirmation that says
+how many chats lose it."""
 from __future__ import annotations
 
 import streamlit as st
@@ -33,6 +35,13 @@ def _delete(label: dict) -> None:
               success=f"Label {label['name']} deleted (and removed from every contact).")
 
 
+def _update(label: dict) -> None:
+    s, lid = st.session_state, label["id"]
+    name = " ".join((s.get(f"label_rename_{lid}") or "").split())
+    color = labels.PALETTE.get(s.get(f"label_recolor_{lid}") or "", "")
+    admin.run(labels.update_label, store, lid, name, color, me["id"], success=f"Label {name} saved.")
+
+
 def _cancel() -> None:
     st.session_state.pop(CONFIRM, None)
 
@@ -47,19 +56,30 @@ with st.form("label_add"):
     st.form_submit_button("Add", type="primary", icon=":material/add:", on_click=_add)
 
 st.subheader("Current Label")
-current = labels.list_labels(store)
+current = labels.labels_in_use(store)
 if not current:
     st.caption("No labels yet.")
+colour_names = {hex_: name for name, hex_ in labels.PALETTE.items()}
 for label in current:
-    dot, name, trash = st.columns([0.05, 0.85, 0.1], vertical_alignment="center")
-    with dot:
-        st.html(admin.swatch(label["color"], 16))
-    name.text(label["name"])
-    trash.button("", icon=":material/delete:", key=f"label_delete_{label['id']}", help="Delete label",
-                 on_click=_ask, args=(label["id"],))
-    if st.session_state.get(CONFIRM) == label["id"]:
+    lid = label["id"]
+    with st.container(horizontal=True, vertical_alignment="center", key=f"label_row_{lid}"):
+        st.html(admin.swatch(label["color"], 16), width="content")
+        st.text(label["name"])
+        st.caption(f"{label['chats']} chat{'' if label['chats'] == 1 else 's'}")
+        st.space("stretch")
+        with st.popover("", icon=":material/edit:", key=f"label_edit_pop_{lid}", help="Rename or recolour"):
+            with st.form(f"label_edit_{lid}", border=False):
+                st.text_input("Label Name", value=label["name"], key=f"label_rename_{lid}", max_chars=40)
+                st.pills("Color", list(labels.PALETTE), default=colour_names.get(label["color"]),
+                         key=f"label_recolor_{lid}")
+                st.form_submit_button("Save", type="primary", on_click=_update, args=(label,))
+        st.button("", icon=":material/delete:", key=f"label_delete_{lid}", help="Delete label",
+                  on_click=_ask, args=(lid,))
+    if st.session_state.get(CONFIRM) == lid:
         with st.container(border=True):
-            st.warning(f"Delete the label {plain(label['name'])}? It is removed from every contact.")
+            n = label["chats"]
+            st.warning(f"Delete the label {plain(label['name'])}? {n} chat{'' if n == 1 else 's'} will lose it;"
+                       " it is removed from every contact.")
             yes, no = st.columns(2)
             yes.button("Delete", type="primary", key="label_confirm_yes", on_click=_delete, args=(label,))
             no.button("Cancel", key="label_confirm_no", on_click=_cancel)

@@ -16,6 +16,7 @@ from . import runtime
 from .delivery import DeliveryWorker
 from .fetcher import Fetcher
 from .sandbox import SandboxReader
+from .team_worker import TeamWorker
 from .telegram_poll import Poller
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def workers(store):
         log.debug("TCP_NODELAY set on the listening socket")
     demo = runtime.demo_mode()
     shared = clients(sandbox=demo)
-    running = [DeliveryWorker(store, shared).start(), Fetcher(store, shared).start()]
+    running = [DeliveryWorker(store, shared).start(), Fetcher(store, shared).start(), TeamWorker(store).start()]
     if demo:
         running.append(SandboxReader(store).start())
     if config.get("TELEGRAM_BOT_TOKEN") and not config.get("TELEGRAM_WEBHOOK_SECRET"):

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import customer_writes, point_runtime_at
-from maxchat_data import accounts, actions, inbox, labels, templates
+from maxchat_data import accounts, actions, inbox, labels, team, templates
 from server import runtime
 from tests.fakes.helpers import BROKEN_GIF, PNG
 from maxchat_data.store import utcnow
@@ -137,10 +137,13 @@ def test_opening_a_chat_marks_it_read_and_shows_customer_text_literally(env):
 
 def test_assign_from_header_dropdown_moves_chat_to_that_agents_my_chat(three):
     store, ids, c = three
+    team.heartbeat(store, ids["sari"], "sari-tab")  # Sari's browser polls and she chose Online (W1)
+    team.set_availability(store, ids["sari"], "Online")
     at = open_chat(ok(run_as(store, ids["budi"])), c["joko"])
     box = at.selectbox(key=f"assign_hdr_{c['joko']}")
     assert box.value == 0 and box.format_func(0) == "BOT (unassigned)"
-    assert box.format_func(ids["sari"]) == "Sari Wulandari"
+    assert box.format_func(ids["sari"]) == "🟢 Sari Wulandari · Online"  # availability beside every name
+    assert box.format_func(ids["budi"]) == "⚪ Budi Santoso · Offline"
     ok(box.set_value(ids["sari"]).run())
     assert inbox.get_chat(store, c["joko"])["assignee_id"] == ids["sari"]
     assert listed(ok(run_as(store, ids["sari"]))) == {c["joko"]}

@@ -12,7 +12,7 @@ import json
 
 import streamlit as st
 
-from maxchat_data import accounts, login
+from maxchat_data import accounts, login, team
 from server import runtime
 
 AGENT_KEY = "agent"
@@ -144,6 +144,7 @@ def logout() -> None:
     session = st.session_state.get(_SESSION)
     if session is not None:
         login.revoke(runtime.store(), session)
+        team.logged_out(runtime.store(), session.agent_id)  # logging out is Offline (W1)
     _forget()
     st.session_state[_GOTO] = "/auth/logout"  # clears the cookie
 
@@ -151,4 +152,6 @@ def logout() -> None:
 def sidebar_account(agent: dict) -> None:
     with st.sidebar:
         st.text(f"{agent['display_name']} ({agent['role']})")
+        from .team import sidebar_availability  # ui.team uses this module's gate
+        sidebar_availability(agent)
         st.button("Logout", key="logout", icon=":material/logout:", on_click=logout, width="stretch")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from maxchat_data import inbox
+from maxchat_data import inbox, team
 from maxchat_data.common import CHANNEL_LABELS, STATUSES, message_preview
 from maxchat_data.inbox import InboxQuery
 
@@ -84,6 +84,9 @@ def live_list(store, agent: dict, labels_all: list[dict]) -> None:
     ss = st.session_state
     auth.check_in_fragment()
     notify(store, agent)
+    own_only = team.sees_only_own(store, agent["id"])  # W3: no All tab (the finder refuses it too)
+    if own_only and ss.get(vs.K_TAB) not in inbox.TABS_FOR_OWN_ONLY:
+        ss[vs.K_TAB] = "My Chat"
     page = load_page(store, agent["id"], current_query())
     counts = page.counts
     if ss.get(vs.K_ARCHIVED):
@@ -97,7 +100,8 @@ def live_list(store, agent: dict, labels_all: list[dict]) -> None:
                 _leave_archived()
                 st.rerun(scope="app")  # the Archived button outside this fragment changes too
     else:
-        st.segmented_control("Tabs", list(vs.LIST_TABS), key=vs.K_TAB, required=True, persist_state="session",
+        tabs = inbox.TABS_FOR_OWN_ONLY if own_only else vs.LIST_TABS
+        st.segmented_control("Tabs", list(tabs), key=vs.K_TAB, required=True, persist_state="session",
                              format_func=lambda t: f"{t} ({counts.get(t, 0)})", on_change=_leave_archived,
                              label_visibility="collapsed", width="stretch", wrap=False)
     by_id = {l["id"]: l for l in labels_all}

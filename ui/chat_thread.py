@@ -13,10 +13,11 @@ from maxchat_data.media import MAX_UPLOAD
 from maxchat_data.window import reply_window
 from server import runtime
 
-from . import auth, chat_dialogs as dlg, chat_message
+from . import auth, chat_dialogs as dlg, chat_message, quick_replies as quick
 from .chat_labels import label_popover
 from .chat_list import LIVE_EVERY
 from .chat_text import CHANNEL_ICON, TICKS, plain, status_badge, when
+from .team import labelled
 
 # Enter sends and Shift+Enter makes a new line, as in WhatsApp Web. Our own
 # fixed script, no data in it: blurring the box commits its text to
@@ -29,6 +30,7 @@ if (!window.maxchatEnterSends) {
     const box = e.target;
     if (!(box instanceof HTMLTextAreaElement) || !box.closest("[class*='st-key-chat_draft_']")) return;
     e.preventDefault();
+    if (/^\/\S*$/.test(box.value.trim())) { box.blur(); return; }  // a quick reply's /shortcut: insert, not send
     const send = document.querySelector(".st-key-chat_send button");
     if (!send || !box.value.trim()) return;
     box.blur();
@@ -91,7 +93,8 @@ def assign_select(store, agent: dict, chat: dict, agents: list[dict], where: str
     the store before drawing, so a change made elsewhere shows up. BOT is 0
     (a selectbox reads None as "nothing chosen")."""
     options = [0] + [a["id"] for a in agents]
-    names = {0: "BOT (unassigned)"} | {a["id"]: a["display_name"] for a in agents}
+    names = {0: "BOT (unassigned)"} | {a["id"]: labelled(a["display_name"], a.get("availability", "Offline"))
+                                       for a in agents}
     current = chat["assignee_id"] or 0
     if current not in names:  # assigned to an agent deactivated since
         options.append(current)
@@ -219,6 +222,7 @@ def render_composer(store, agent: dict, chat: dict) -> None:
         st.button("Send Template", key="chat_tpl_open", type="primary", icon=":material/description:",
                   on_click=dlg.ask, args=("template", chat_id))
         return
+    replies = quick.expand_typed(store, agent, chat, draft_key)
     st.text_area("Message", key=draft_key, placeholder="Type a message… Enter sends, Shift+Enter for a new line",
                  height=68, label_visibility="collapsed", persist_state="session")
     st.html(ENTER_SENDS, unsafe_allow_javascript=True)
@@ -229,9 +233,11 @@ def render_composer(store, agent: dict, chat: dict) -> None:
                     st.button(e, key=f"chat_emoji_{i}", type="tertiary", on_click=_add_emoji, args=(draft_key, e))
         with st.popover("", icon=":material/attach_file:", key="chat_attach_pop", help="Attach a file"):
             _attachment_form(store, agent, chat_id)
+        quick.picker(agent, chat, draft_key, replies)
         st.space("stretch")
         st.button("Send", key="chat_send", type="primary", icon=":material/send:", on_click=_send,
                   args=(store, agent["id"], chat_id, draft_key))
+    quick.suggestions(agent, chat, draft_key, replies)
     show_flash(chat_id)
 
 

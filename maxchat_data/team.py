@@ -1,0 +1,420 @@
+"""The team (SPEC §11, W1-W3): who is at their desk, who gets the next chat,
+and which chats an agent may see.
+
+Availability is what an agent chose (`Online` / `Away` / `Offline`, in the
+database) *and* whether a browser of theirs still polls (presence, in this
+process's memory: one process owns the database, and a write per poll per
+agent would cost more than everything else the page does). An agent whose
+browsers all stopped polling for MAXCHAT_PRESENCE_TIMEOUT counts as
+`Offline`, whatever they chose.
+
+Auto-assignment runs on the writer thread, inside the transaction that
+changes the queue (a new or reopened chat: the ingest batch; an agent going
+Online: their own write; capacity freed or chats returned: the team worker's
+pass). Writes never interleave, so a manual assignment and an automatic one
+on the same chat settle as one outcome with one event each (A5): the
+automatic one only takes a chat that is still Open and unassigned when it
+runs."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+
+from . import config
+from .common import agent_row, record
+from .errors import NotAllowed, ValidationError
+from .roles import can, can_act
+from .store import Store, Writer, utcnow
+
+AVAILABILITY = ("Online", "Away", "Offline")
+METHODS = {"off": "Off", "round_robin": "Round robin", "least_busy": "Least busy"}
+TOPIC = "team"
+SETTINGS_KEY = "team"
+CAPACITY_LIMIT = 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# The queue: chats waiting for an agent. Archived and blocked chats wait for nobody.
+WAITING = "{c}status = 'Open' AND {c}assignee_id IS NULL AND NOT {c}archived AND NOT {c}blocked"
+
+
+# ---- settings ------------------------------------------------------------------
+@dataclass(frozen=True)
+class TeamSettings:
+    auto_assign: str = "off"        # off | round_robin | least_busy
+    capacity: int = 10              # open chats per agent that auto-assignment fills up to
+    offline_returns: bool = False   # an agent going Offline hands their open chats back to the queue
+    agents_see_own: bool = False    # agents see only My Chat and Unassigned (W3)
+
+    @property
+    def auto(self) -> bool:
+        return self.auto_assign != "off"
+
+
+def _parse(raw: str | None) -> TeamSettings:
+    if not raw:
+        return TeamSettings()
+    known = {k: v for k, v in json.loads(raw).items() if k in TeamSettings.__dataclass_fields__}
+    return TeamSettings(**known)
+
+
+def settings(store: Store) -> TeamSettings:
+    """The team settings, read again only after a commit that changed them."""
+    version = store.topic_version(TOPIC)
+    cached = store.memory.get("team_settings")
+    if cached and cached[0] == version:
+        return cached[1]
+    found = store.one("SELECT value FROM settings WHERE key = ?", [SETTINGS_KEY])
+    value = _parse(found[0] if found else None)
+    store.memory["team_settings"] = (version, value)
+    return value
+
+
+def _settings_w(w: Writer) -> TeamSettings:
+    found = w.one("SELECT value FROM settings WHERE key = ?", [SETTINGS_KEY])
+    return _parse(found[0] if found else None)
+
+
+def save_settings(store: Store, actor_id: int, *, auto_assign: str, capacity: int, offline_returns: bool,
+                  agents_see_own: bool) -> TeamSettings:
+    """Admins only. Turning auto-assignment on hands waiting chats out at once."""
+    if auto_assign not in METHODS:
+        raise ValidationError(f"Auto-assignment is one of: {', '.join(METHODS.values())}.")
+    try:
+        capacity = int(capacity)
+    except (TypeError, ValueError):
+        raise ValidationError("Capacity is a whole number of open chats.") from None
+    if not 1 <= capacity <= CAPACITY_LIMIT:
+        raise ValidationError(f"Capacity is between 1 and {CAPACITY_LIMIT} open chats per agent.")
+    value = TeamSettings(auto_assign, capacity, bool(offline_returns), bool(agents_see_own))
+    return store.write(_save_settings, actor_id, value)
+
+
+def _save_settings(w: Writer, actor_id, value: TeamSettings):
+    actor = agent_row(w, actor_id)
+    if not can(actor["role"], "admin"):
+        raise NotAllowed("Only an admin can change the team settings.")
+    w.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+              [SETTINGS_KEY, json.dumps(asdict(value))])
+    record(w, None, actor_id, "team_settings", json.dumps(asdict(value)), utcnow())
+    w.touch(TOPIC)
+    assign_waiting(w, utcnow(), value)
+    return value
+
+
+# ---- presence --------------------------------------------------------------------
+def presence_timeout() -> float:
+    raw = config.get("MAXCHAT_PRESENCE_TIMEOUT", "120")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"MAXCHAT_PRESENCE_TIMEOUT={raw!r} is not a number of seconds.") from None
+    return max(value, 1.0)
+
+
+class Presence:
+    """Which browsers of which agents polled lately. ``browser`` is one tab
+    (one Streamlit session): an agent is present while any tab of theirs is."""
+
+    def __init__(self, timeout: float, clock=time.monotonic):
+        self.timeout = timeout
+        self.clock = clock
+        self._seen: dict[int, dict[str, float]] = {}
+        self._came: set[int] = set()   # came back since the last drain()
+        self._gone: set[int] = set()   # every tab went silent since the last drain()
+        self._lock = threading.Lock()
+
+    def beat(self, agent_id: int, browser: str) -> bool:
+        """This tab is polling. True when the agent was absent until now."""
+        now = self.clock()
+        with self._lock:
+            was = self._present(agent_id, now)
+            self._seen.setdefault(agent_id, {})[browser] = now
+            if not was:
+                self._came.add(agent_id)
+                self._gone.discard(agent_id)
+        return not was
+
+    def drain(self) -> tuple[set[int], set[int]]:
+        """(came back, went silent) since the last call: what the team
+        worker acts on, however long it slept between looks."""
+        self.present_ids()  # notices the tabs that went silent
+        with self._lock:
+            came, gone = self._came - self._gone, set(self._gone)
+            self._came, self._gone = set(), set()
+        return came, gone
+
+    def leave(self, agent_id: int) -> None:
+        """Logout: every tab of the agent is gone at once."""
+        with self._lock:
+            self._seen.pop(agent_id, None)
+
+    def present(self, agent_id: int) -> bool:
+        with self._lock:
+            return self._present(agent_id, self.clock())
+
+    def present_ids(self) -> set[int]:
+        now = self.clock()
+        with self._lock:
+            return {a for a in list(self._seen) if self._present(a, now)}
+
+    def _present(self, agent_id: int, now: float) -> bool:
+        tabs = self._seen.get(agent_id)
+        if not tabs:
+            return False
+        for browser, at in list(tabs.items()):
+            if now - at > self.timeout:
+                del tabs[browser]  # a closed tab is forgotten, not kept forever
+        if not tabs:
+            del self._seen[agent_id]
+            self._gone.add(agent_id)
+            return False
+        return True
+
+
+def presence(store: Store) -> Presence:
+    found = store.memory.get("presence")
+    if found is None:
+        found = store.memory.setdefault("presence", Presence(presence_timeout()))
+    return found
+
+
+def _presence_w(w: Writer) -> Presence:
+    found = w.memory.get("presence")
+    if found is None:
+        found = w.memory.setdefault("presence", Presence(presence_timeout()))
+    return found
+
+
+def heartbeat(store: Store, agent_id: int, browser: str) -> None:
+    """A tab of the agent polled (memory only). Coming back after an absence
+    is noticed by the team worker, which then hands out waiting chats."""
+    presence(store).beat(agent_id, browser)
+
+
+def effective(chosen: str | None, active: bool, present: bool) -> str:
+    """W1: what counts. A closed laptop is Offline whatever was chosen."""
+    if not active or not present or chosen not in AVAILABILITY:
+        return "Offline"
+    return chosen
+
+
+def availability(store: Store) -> dict[int, str]:
+    """Every agent's availability as it counts now (id -> Online/Away/Offline)."""
+    here = presence(store).present_ids()
+    return {i: effective(chosen, active, i in here)
+            for i, chosen, active in store.all("SELECT id, availability, active FROM agents")}
+
+
+def with_availability(store: Store, agents: list[dict]) -> list[dict]:
+    """The agents, each with the availability that counts now (the assign dropdown)."""
+    now_state = availability(store)
+    return [{**a, "availability": now_state.get(a["id"], "Offline")} for a in agents]
+
+
+def chosen_availability(store: Store, agent_id: int) -> str:
+    found = store.one("SELECT availability FROM agents WHERE id = ?", [agent_id])
+    return found[0] if found and found[0] in AVAILABILITY else "Offline"
+
+
+def set_availability(store: Store, agent_id: int, value: str) -> bool:
+    """The agent's own choice. Going Online hands them waiting chats at once;
+    going Offline (when the team says so) hands their open chats back."""
+    if value not in AVAILABILITY:
+        raise ValidationError(f"Availability is one of: {', '.join(AVAILABILITY)}.")
+    return store.write(_set_availability, agent_id, value, "")
+
+
+def logged_out(store: Store, agent_id: int) -> None:
+    """Logging out is Offline: for the choice and for every tab."""
+    presence(store).leave(agent_id)
+    store.write(_set_availability, agent_id, "Offline", " (logged out)")
+
+
+def _set_availability(w: Writer, agent_id, value, why):
+    agent = agent_row(w, agent_id, must_be_active=value != "Offline")  # analysts take no chats
+    (old,) = w.one("SELECT availability FROM agents WHERE id = ?", [agent_id])
+    if old == value:
+        return False
+    now = utcnow()
+    w.execute("UPDATE agents SET availability = ? WHERE id = ?", [value, agent_id])
+    record(w, None, agent_id, "availability", f"{agent['display_name']}: {old} -> {value}{why}", now)
+    w.touch(TOPIC)
+    if value == "Offline":
+        _return_chats(w, agent_id, now, f"{agent['display_name']} went Offline{why}")
+    assign_waiting(w, now)
+    return True
+
+
+def _return_chats(w: Writer, agent_id: int, now: datetime, why: str, s: TeamSettings | None = None) -> int:
+    """When the team says so, an agent going Offline hands their open chats
+    back to the queue (oldest waiting first, like any other)."""
+    s = s or _settings_w(w)
+    if not s.offline_returns:
+        return 0
+    chats = w.all("SELECT id FROM chats WHERE assignee_id = ? AND status = 'Answered' ORDER BY id", [agent_id])
+    if not chats:
+        return 0
+    w.execute("UPDATE chats SET assignee_id = NULL, status = 'Open', last_agent_id = ?"
+              " WHERE assignee_id = ? AND status = 'Answered'", [agent_id, agent_id])
+    for (chat_id,) in chats:
+        record(w, chat_id, None, "assign", f"{agent_id} -> None (went offline)", now,
+               f"{why}: chat back to the queue")
+    return len(chats)
+
+
+def _timed_out(w: Writer, agent_id: int):
+    """The team worker saw every tab of the agent stop polling."""
+    if _presence_w(w).present(agent_id):
+        return 0  # back meanwhile
+    name = w.agents().get(agent_id, {}).get("display_name", f"agent {agent_id}")
+    return _return_chats(w, agent_id, utcnow(), f"{name} stopped responding (Offline)")
+
+
+# ---- auto-assignment ---------------------------------------------------------------
+class Assigner:
+    """One decision pass on the writer: the agents who can take chats now
+    (Online, present, active, acting, under capacity) and their loads, kept up
+    to date as chats are handed out in this pass."""
+
+    def __init__(self, w: Writer, s: TeamSettings):
+        self.s = s
+        here = _presence_w(w).present_ids()
+        roster = w.all("SELECT id, role, last_assigned_at FROM agents WHERE active AND availability = 'Online'")
+        self.last = {i: at or _EPOCH for i, role, at in roster if i in here and can_act(role)}
+        self.load = dict.fromkeys(self.last, 0)
+        if self.last:
+            # Open chats = assigned and not resolved; C3 makes that status Answered.
+            self.load.update(w.all("SELECT assignee_id, count(*) FROM chats WHERE status = 'Answered'"
+                                   " AND assignee_id IN (SELECT unnest(?)) GROUP BY ALL", [sorted(self.last)]))
+
+    def room(self) -> int:
+        """How many more chats this pass can hand out."""
+        return sum(max(0, self.s.capacity - n) for n in self.load.values())
+
+    def pick(self, previous: int | None = None) -> int | None:
+        """The agent for the next chat, or None when nobody can take it. A
+        returning customer's previous agent first, if Online and under capacity."""
+        if previous in self.load and self.load[previous] < self.s.capacity:
+            return previous
+        free = [a for a, n in self.load.items() if n < self.s.capacity]
+        if not free:
+            return None
+        if self.s.auto_assign == "least_busy":
+            return min(free, key=lambda a: (self.load[a], self.last[a], a))
+        return min(free, key=lambda a: (self.last[a], a))  # round robin: whose turn came longest ago
+
+    def took(self, agent_id: int, at: datetime) -> None:
+        self.load[agent_id] += 1
+        self.last[agent_id] = at
+
+
+def assign_waiting(w: Writer, now: datetime, s: TeamSettings | None = None, limit: int | None = None) -> int:
+    """Hand waiting chats, oldest waiting first, to whoever can take them.
+    Returns how many were assigned. Cheap when auto-assignment is off or
+    nobody is Online: no chat is read."""
+    s = s or _settings_w(w)
+    if not s.auto:
+        return 0
+    team = Assigner(w, s)
+    room = team.room()
+    if room == 0:
+        return 0
+    # A customer waits from their session's first unanswered message, else
+    # from their last message (as the Monitor counts it).
+    waiting = w.all(
+        "SELECT c.id, c.last_agent_id FROM chats c LEFT JOIN sessions s ON s.id = c.session_id"
+        f" WHERE {WAITING.format(c='c.')}"
+        " ORDER BY CASE WHEN s.first_response_at IS NULL THEN least(s.started_at, c.last_inbound_at)"
+        " ELSE c.last_inbound_at END NULLS LAST, c.id LIMIT ?", [min(room, limit or room)])
+    given: list[tuple[int, int, datetime]] = []
+    for i, (chat_id, previous) in enumerate(waiting):
+        agent_id = team.pick(previous)
+        if agent_id is None:
+            break
+        at = now + timedelta(microseconds=i)  # keeps the turn order within one pass
+        team.took(agent_id, at)
+        given.append((chat_id, agent_id, at))
+    if given:
+        _give(w, given, now)
+    return len(given)
+
+
+def _give(w: Writer, given: list[tuple[int, int, datetime]], now: datetime) -> None:
+    chat_ids = [c for c, _, _ in given]
+    agent_ids = [a for _, a, _ in given]
+    # The WAITING guard again: nothing in this transaction can have taken
+    # them, but an assignment is only ever made to a chat still waiting.
+    w.execute("UPDATE chats SET assignee_id = b.agent, status = 'Answered'"
+              " FROM (SELECT unnest(?) AS id, unnest(?) AS agent) b"
+              " WHERE chats.id = b.id AND chats.status = 'Open' AND chats.assignee_id IS NULL",
+              [chat_ids, agent_ids])
+    latest: dict[int, datetime] = {}
+    for _, a, at in given:
+        latest[a] = at
+    w.execute("UPDATE agents SET last_assigned_at = b.at FROM (SELECT unnest(?) AS id, unnest(?) AS at) b"
+              " WHERE agents.id = b.id", [list(latest), list(latest.values())])
+    names = {a: w.agents()[a]["display_name"] for a in latest}
+    event_ids = list(w.ids.take("events", len(given)))
+    line_ids = list(w.ids.take("messages", len(given)))
+    w.execute("INSERT INTO events SELECT unnest(?), unnest(?), NULL, 'assign', unnest(?), ?",
+              [event_ids, chat_ids, [f"None -> {a} (auto)" for a in agent_ids], now])
+    w.execute("INSERT INTO messages (id, chat_id, session_id, channel, direction, kind, body, status, sent_at,"
+              " created_at) SELECT b.id, c.id, c.session_id, c.channel, 'activity', 'activity', b.body, 'received', ?, ?"
+              " FROM (SELECT unnest(?) AS id, unnest(?) AS chat, unnest(?) AS body) b JOIN chats c ON c.id = b.chat",
+              [now, now, line_ids, chat_ids, [f"BOT assigned the chat to {names[a]} (auto-assignment)"
+                                             for a in agent_ids]])
+
+
+def assign_waiting_now(store: Store) -> int:
+    """One pass, from outside the writer (the team worker, tests)."""
+    return store.write(lambda w: assign_waiting(w, utcnow()))
+
+
+def tick(store: Store) -> dict:
+    """One look by the team worker: tabs that stopped polling (their agent
+    goes Offline; their chats back to the queue when the team says so), and
+    waiting chats for whoever can take them: after someone came Online, or
+    when anything was committed (a chat resolved, returned, reassigned).
+    Idle it reads nothing: a look at memory and at the store's version."""
+    mem = store.memory
+    s = settings(store)
+    came, gone = presence(store).drain()
+    here = presence(store).present_ids()
+    done = {"gone": sorted(gone), "returned": 0, "assigned": 0}
+    if s.offline_returns:
+        for agent_id in gone:
+            done["returned"] += store.write(_timed_out, agent_id)
+    if not s.auto or not here:
+        return done
+    version = store.version
+    if came or gone or done["returned"] or version != mem.get("team_seen_version"):
+        if store.one(f"SELECT count(*) FROM (SELECT 1 FROM chats WHERE {WAITING.format(c='')} LIMIT 1)")[0]:
+            done["assigned"] = assign_waiting_now(store)
+        mem["team_seen_version"] = store.version  # our own commit is no news
+    return done
+
+
+# ---- what an agent may see (W3) ------------------------------------------------------
+def sees_only_own(store: Store, agent_id: int | None) -> bool:
+    """Agents (not supervisors, admins or analysts) see only their own and
+    unassigned chats when the team says so."""
+    if agent_id is None or not settings(store).agents_see_own:
+        return False
+    found = store.one("SELECT role FROM agents WHERE id = ?", [agent_id])
+    return found is not None and found[0] == "agent"
+
+
+def team_overview(store: Store) -> list[dict]:
+    """The Agents page: each agent's availability and open chats."""
+    now_state = availability(store)
+    loads = dict(store.all("SELECT assignee_id, count(*) FROM chats WHERE status = 'Answered'"
+                           " AND assignee_id IS NOT NULL GROUP BY ALL"))
+    rows = store.dicts("SELECT id, username, display_name, role, active, availability AS chosen, last_assigned_at"
+                       " FROM agents ORDER BY display_name")
+    for r in rows:
+        r["availability"] = now_state.get(r["id"], "Offline")
+        r["open_chats"] = loads.get(r["id"], 0)
+    return rows
+

@@ -1,0 +1,70 @@
+"""Q1: quick replies. Everyone who answers chats keeps personal ones here;
+admins manage the shared ones (others read them)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from maxchat_data import quick_replies as qr, roles
+from server import runtime
+from ui import admin
+from ui.auth import require_role
+from ui.chat_text import plain
+
+me = require_role("agent")
+store = runtime.store()
+is_admin = roles.can(me["role"], "admin")
+HELP = "Type / and the shortcut in a chat's message box, or use the ⚡ button beside it."
+VARS = "Variables: {{contact.name}} (the customer) and {{agent.name}} (you)."
+
+
+def _add(scope: str) -> None:
+    s = st.session_state
+    if admin.run(qr.create, store, me["id"], s.get(f"qr_new_short_{scope}", ""), s.get(f"qr_new_body_{scope}", ""),
+                 shared=scope == "shared", success="Quick reply saved."):
+        s[f"qr_new_short_{scope}"] = s[f"qr_new_body_{scope}"] = ""
+
+
+def _save(reply_id: int) -> None:
+    s = st.session_state
+    admin.run(qr.update, store, me["id"], reply_id, s.get(f"qr_short_{reply_id}", ""), s.get(f"qr_body_{reply_id}", ""),
+              success="Quick reply saved.")
+
+
+def _delete(reply: dict) -> None:
+    admin.run(qr.delete, store, me["id"], reply["id"], success=f"/{reply['shortcut']} deleted.")
+
+
+def section(title: str, scope: str, replies: list[dict], editable: bool) -> None:
+    st.subheader(title)
+    if editable:
+        with st.form(f"qr_add_{scope}", border=True):
+            st.text_input("Shortcut", key=f"qr_new_short_{scope}", placeholder="/thanks", max_chars=33)
+            st.text_area("Text", key=f"qr_new_body_{scope}", height=90, help=VARS,
+                         placeholder="Terima kasih {{contact.name}}, salam dari {{agent.name}}.")
+            st.form_submit_button("Add quick reply", type="primary", icon=":material/add:", on_click=_add, args=(scope,))
+    if not replies:
+        st.caption("None yet.")
+    for r in replies:
+        with st.container(border=True, key=f"qr_row_{r['id']}"):
+            if not editable:
+                st.markdown(f"**/{plain(r['shortcut'])}**")
+                st.text(r["body"])
+                continue
+            with st.form(f"qr_edit_{r['id']}", border=False):
+                st.text_input("Shortcut", value=f"/{r['shortcut']}", key=f"qr_short_{r['id']}", max_chars=33)
+                st.text_area("Text", value=r["body"], key=f"qr_body_{r['id']}", height=80)
+                with st.container(horizontal=True):
+                    st.form_submit_button("Save", icon=":material/save:", on_click=_save, args=(r["id"],))
+                    st.form_submit_button("Delete", icon=":material/delete:", on_click=_delete, args=(r,))
+
+
+st.title("Quick replies")
+st.caption(f"{HELP} {VARS}")
+admin.show_flash()
+mine, shared = st.tabs(["My quick replies", "Shared"])
+with mine:
+    section("My quick replies", "mine", qr.personal(store, me["id"]), True)
+with shared:
+    if not is_admin:
+        st.caption("Shared quick replies are managed by admins.")
+    section("Shared quick replies", "shared", qr.shared(store), is_admin)

@@ -1,0 +1,70 @@
+"""Q1 in the composer: ``/shortcut`` then Enter inserts a quick reply (its
+variables filled in); a partial ``/sho`` lists the matches under the
+composer to click; the bolt button opens a searchable picker. Streamlit's
+text area sends its text on Enter (our listener only commits a lone
+``/word`` instead of sending it) or on leaving the box, so the list is
+shown on that run. Everything here runs before or after the text area,
+outside the live fragments: a draft survives every tick."""
+from __future__ import annotations
+
+import streamlit as st
+
+from maxchat_data import quick_replies as qr
+
+from .chat_text import plain
+
+SHOWN = 6
+
+
+def _fill(reply: dict, chat: dict, agent: dict) -> str:
+    return qr.fill(reply["body"], chat["contact_name"], agent["display_name"])
+
+
+def expand_typed(store, agent: dict, chat: dict, draft_key: str) -> list[dict]:
+    """Before the text area is drawn: a draft that is exactly one reply's
+    ``/shortcut`` becomes that reply's text. Returns the agent's replies."""
+    replies = qr.for_agent(store, agent["id"])
+    draft = (st.session_state.get(draft_key) or "").strip()
+    found = qr.matching(replies, draft)
+    if found and found[0]["shortcut"] == draft[1:].lower():
+        st.session_state[draft_key] = _fill(found[0], chat, agent)
+    return replies
+
+
+def _insert(draft_key: str, text: str, replace: bool) -> None:
+    ss = st.session_state
+    current = (ss.get(draft_key) or "").rstrip()
+    ss[draft_key] = text if replace or not current else f"{current} {text}"
+
+
+def suggestions(agent: dict, chat: dict, draft_key: str, replies: list[dict]) -> None:
+    """Under the composer: the replies a typed ``/sho`` asks for."""
+    draft = st.session_state.get(draft_key) or ""
+    found = qr.matching(replies, draft)[:SHOWN]
+    if not draft.strip().startswith("/") or any(c.isspace() for c in draft.strip()):
+        return
+    if not found:
+        st.caption(f"No quick reply {plain(draft.strip())}: Send sends it as typed.")
+        return
+    with st.container(horizontal=True, gap="xsmall", key="chat_qr_matches"):
+        for r in found:
+            st.button(plain(f"/{r['shortcut']}"), key=f"chat_qr_match_{r['id']}", type="tertiary",
+                      help=plain(_fill(r, chat, agent)[:200]), on_click=_insert,
+                      args=(draft_key, _fill(r, chat, agent), True))
+
+
+def picker(agent: dict, chat: dict, draft_key: str, replies: list[dict]) -> None:
+    """The bolt button: every quick reply, searchable; a click inserts it."""
+    with st.popover("", icon=":material/bolt:", key="chat_qr_pop", help="Quick replies (or type / in the box)"):
+        if not replies:
+            st.caption("No quick replies yet: add yours on the Quick replies page.")
+            return
+        needle = st.text_input("Search", key="chat_qr_search", placeholder="Search quick replies",
+                               label_visibility="collapsed").strip().lower()
+        shown = [r for r in replies if not needle or needle in r["shortcut"] or needle in r["body"].lower()]
+        for r in shown[:20]:
+            text = _fill(r, chat, agent)
+            st.button(plain(f"/{r['shortcut']} · {text[:60]}"), key=f"chat_qr_pick_{r['id']}", type="tertiary",
+                      on_click=_insert, args=(draft_key, text, False))
+        if not shown:
+            st.caption("No quick reply matches.")
