@@ -7,10 +7,10 @@ import streamlit as st
 from maxchat_data import quick_replies as qr, roles
 from server import runtime
 from ui import admin
-from ui.auth import require_role
+from ui.access import require
 from ui.chat_text import plain
 
-me = require_role("agent")
+me = require("act")
 store = runtime.store()
 is_admin = roles.can(me["role"], "admin")
 HELP = "Type / and the shortcut in a chat's message box, or use the ⚡ button beside it."
