@@ -49,6 +49,14 @@ def normalize_number(text: str) -> str:
     return "+" + number
 
 
+def find_contacts(store: Store, name: str, limit: int = 20) -> list[dict]:
+    """Chats whose contact name holds ``name`` (accents and case aside), for
+    choosing whom to write to; newest activity first."""
+    return store.dicts("SELECT id, contact_name, channel, channel_user_id, blocked FROM chats"
+                       " WHERE NOT archived AND contains(search_name, ?)"
+                       " ORDER BY last_message_at DESC NULLS LAST, id DESC LIMIT ?", [search_key(name or ""), limit])
+
+
 def start(store: Store, agent_id: int, template_id: int, values: list[str], *, chat_id: int | None = None,
           number: str | None = None, name: str = "") -> tuple[int, int]:
     """Send an initiate template to an existing chat (``chat_id``) or to a
