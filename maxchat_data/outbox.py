@@ -40,6 +40,13 @@ def due(store: Store, limit: int = 50, now: datetime | None = None, channel: str
         [now or utcnow(), channel, channel, broadcast_id, limit])
 
 
+def agents_due(store: Store, now: datetime | None = None) -> bool:
+    """Is any agent's message (any channel) due? Reads the outbox alone: a
+    lane asks this on every round of a broadcast before the costlier ``due``."""
+    return store.one("SELECT count(*) > 0 FROM outbox WHERE state = 'queued' AND broadcast_id IS NULL"
+                     " AND next_attempt_at <= ?", [now or utcnow()])[0]
+
+
 def next_due(store: Store, channel: str) -> datetime | None:
     """When the channel's earliest waiting agent's message comes due (None:
     nothing waits); broadcasts are paced by the lane itself."""

@@ -142,7 +142,7 @@ class Lane(TopicWorker):
     def run_once(self) -> int:
         """Send every due message of the channel once (agents' first, then what
         the broadcasts' rates allow); returns how many were handled."""
-        rows = outbox.due(self.store, limit=50, channel=self.channel)
+        rows = outbox.due(self.store, limit=50, channel=self.channel) if outbox.agents_due(self.store) else []
         rows += self.pacer.take()
         by_chat: dict[int, list[dict]] = {}
         for row in rows:
