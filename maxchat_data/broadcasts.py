@@ -23,7 +23,7 @@ from . import config, roles
 from .common import agent_row, contact_name, message_preview, record, search_key
 from .errors import NotAllowed, NotFound, ValidationError
 from .new_chat import CANNOT_WRITE_FIRST, normalize_number
-from .store import Columns, Store, Writer, utcnow
+from .store import Store, Writer, utcnow
 from .templates import render, usable_template
 
 CHANNEL = "whatsapp"

@@ -13,7 +13,6 @@ from server import runtime
 from ui import admin
 from ui.access import require
 from ui.chat_text import plain, when
-from ui.new_chat import preview as render_preview
 
 me = require("broadcast")
 store = runtime.store()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from maxchat_data import broadcasts, config, templates
-from ui_support import ROOT, agent_named, app, texts, ui_store, visible  # noqa: F401
+from ui_support import agent_named, app, texts, ui_store, visible  # noqa: F401
 
 
 @pytest.fixture
