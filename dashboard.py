@@ -16,6 +16,7 @@ st.set_page_config(page_title="Maxchat Inbox", page_icon=":material/forum:", lay
 PAGES = [
     ("pages/chat.py", "Chat", ":material/chat:", "read_chats", "Inbox"),
     ("pages/quick_replies.py", "Quick replies", ":material/bolt:", "act", "Inbox"),
+    ("pages/broadcasts.py", "Broadcasts", ":material/campaign:", "broadcast", "Inbox"),
     ("pages/monitor.py", "Monitor", ":material/monitor_heart:", "reports", "Insight"),
     ("pages/reports.py", "Reports", ":material/analytics:", "reports", "Insight"),
     ("pages/sql.py", "SQL console", ":material/terminal:", "sql", "Insight"),

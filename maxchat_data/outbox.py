@@ -22,37 +22,51 @@ def unsure(detail: str) -> str:
     return f"Not sure it was sent ({detail}): check with the customer, then retry"
 
 
-def due(store: Store, limit: int = 50, now: datetime | None = None, channel: str | None = None) -> list[dict]:
-    """Messages whose next attempt is due, oldest first, with what a sender needs."""
+def due(store: Store, limit: int = 50, now: datetime | None = None, channel: str | None = None,
+        broadcast_id: int | None = None) -> list[dict]:
+    """Messages whose next attempt is due, oldest first, with what a sender
+    needs: agents' messages, or (with ``broadcast_id``) that broadcast's,
+    which the lane takes only as fast as the broadcast's rate allows."""
     return store.dicts(
-        "SELECT o.message_id, o.attempts, o.step, o.upload_id, o.provider_message_id AS first_part_id,"
+        "SELECT o.message_id, o.broadcast_id, o.attempts, o.step, o.upload_id, o.provider_message_id AS first_part_id,"
         " m.chat_id, m.channel, m.kind, m.body, m.caption, m.template_id,"
         " m.template_params, c.channel_user_id, f.path AS attachment_path, f.mime, f.filename, f.kind AS attachment_kind,"
         " t.name AS template_name, t.language AS template_language"
         " FROM outbox o JOIN messages m ON m.id = o.message_id JOIN chats c ON c.id = m.chat_id"
         " LEFT JOIN attachments f ON f.id = m.attachment_id LEFT JOIN templates t ON t.id = m.template_id"
         " WHERE o.state = 'queued' AND o.next_attempt_at <= ? AND (? IS NULL OR m.channel = ?)"
+        " AND o.broadcast_id IS NOT DISTINCT FROM ?"
         " ORDER BY o.next_attempt_at, o.message_id LIMIT ?",
-        [now or utcnow(), channel, channel, limit])
+        [now or utcnow(), channel, channel, broadcast_id, limit])
+
+
+def agents_due(store: Store, now: datetime | None = None) -> bool:
+    """Is any agent's message (any channel) due? Reads the outbox alone: a
+    lane asks this on every round of a broadcast before the costlier ``due``."""
+    return store.one("SELECT count(*) > 0 FROM outbox WHERE state = 'queued' AND broadcast_id IS NULL"
+                     " AND next_attempt_at <= ?", [now or utcnow()])[0]
 
 
 def next_due(store: Store, channel: str) -> datetime | None:
-    """When the channel's earliest waiting message comes due (None: nothing waits)."""
+    """When the channel's earliest waiting agent's message comes due (None:
+    nothing waits); broadcasts are paced by the lane itself."""
     return store.one("SELECT min(o.next_attempt_at) FROM outbox o JOIN messages m ON m.id = o.message_id"
-                     " WHERE o.state = 'queued' AND m.channel = ?", [channel])[0]
+                     " WHERE o.state = 'queued' AND m.channel = ? AND o.broadcast_id IS NULL", [channel])[0]
 
 
 def pending_count(store: Store) -> int:
     return store.one("SELECT count(*) FROM outbox WHERE state <> 'failed'")[0]
 
 
-def sending(store: Store, message_id: int) -> None:
-    """Durably say a send call is about to be made (before making it)."""
-    store.write(_set_state, message_id, "sending")
+def sending(store: Store, message_id: int) -> bool:
+    """Durably say a send call is about to be made (before making it). False
+    when the row is no longer waiting (a cancelled broadcast): do not send."""
+    return store.write(_sending, message_id)
 
 
-def _set_state(w: Writer, message_id, state):
-    w.execute("UPDATE outbox SET state = ? WHERE message_id = ?", [state, message_id])
+def _sending(w: Writer, message_id):
+    return bool(w.all("UPDATE outbox SET state = 'sending' WHERE message_id = ? AND state = 'queued' RETURNING 1",
+                      [message_id]))
 
 
 def step_done(store: Store, message_id: int, upload_id: str | None, part_id: str | None) -> None:

@@ -13,6 +13,7 @@ CAN = {
     "act": frozenset({"agent", "supervisor", "admin"}),       # reply, assign, resolve, label, notes ...
     "reports": frozenset({"analyst", "supervisor", "admin"}),  # Monitor and Reports
     "sql": frozenset({"analyst", "admin"}),                    # the SQL console
+    "broadcast": frozenset({"supervisor", "admin"}),           # one template to many contacts (N2)
     "admin": frozenset({"admin"}),
 }
 ANALYST_REFUSAL = "An analyst can read chats but not act on them."

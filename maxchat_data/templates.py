@@ -73,7 +73,10 @@ def set_status(store: Store, template_id: int, status: str, reason: str | None =
 
 
 # WhatsApp's review words -> ours; anything else (PENDING, PAUSED …) waits.
-PROVIDER_VERDICTS = {"APPROVED": "Accepted", "REJECTED": "Rejected"}
+# "Deleted" is not a status: a template deleted on WhatsApp keeps its last
+# status and gets ``deleted_at`` (see record_review), so it is never offered again.
+PROVIDER_VERDICTS = {"APPROVED": "Accepted", "REINSTATED": "Accepted", "REJECTED": "Rejected",
+                     "DISABLED": "Rejected", "DELETED": "Deleted", "PENDING_DELETION": "Deleted"}
 
 
 def verdict_of(provider_status: str) -> str:
@@ -84,7 +87,11 @@ def record_review(w: Writer, template_id, status, reason):
     """Writer side of ``set_status``: the webhook's and the submitter's verdicts too."""
     if not w.one("SELECT 1 FROM templates WHERE id = ?", [template_id]):
         raise NotFound(f"Template {template_id} does not exist.")
-    w.execute("UPDATE templates SET status = ?, status_reason = ? WHERE id = ?", [status, reason, template_id])
+    if status == "Deleted":
+        w.execute("UPDATE templates SET deleted_at = coalesce(deleted_at, ?) WHERE id = ?", [utcnow(), template_id])
+    else:
+        w.execute("UPDATE templates SET status = ?, status_reason = ?, deleted_at = NULL WHERE id = ?",
+                  [status, reason, template_id])
     record(w, None, None, "template_status", f"template {template_id} -> {status} {reason or ''}", utcnow())
 
 
@@ -107,7 +114,7 @@ def initiate_templates(store: Store, channel: str) -> list[dict]:
     """T5: what the Send Template pop-up offers: Accepted and Set as Initiate
     Message, for the chat's channel."""
     return store.dicts("SELECT * FROM templates WHERE channel = ? AND status = 'Accepted' AND initiate"
-                       " ORDER BY name, language", [channel])
+                       " AND deleted_at IS NULL ORDER BY name, language", [channel])
 
 
 def usable_template(w: Writer, template_id: int, channel: str) -> dict:
@@ -116,6 +123,8 @@ def usable_template(w: Writer, template_id: int, channel: str) -> dict:
         raise NotFound(f"Template {template_id} does not exist.")
     if tpl["channel"] != channel:
         raise NotAllowed(f"Template {tpl['name']} is not for this channel.")
+    if tpl["deleted_at"] is not None:
+        raise NotAllowed(f"Template {tpl['name']} was deleted on WhatsApp: it can no longer be sent.")
     if tpl["status"] != "Accepted":
         raise NotAllowed(f"Template {tpl['name']} is {tpl['status']}: only Accepted templates can be sent.")
     if not tpl["initiate"]:

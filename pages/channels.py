@@ -1,19 +1,34 @@
-"""H1: which channels are connected. Connecting is configuration
-(environment or .streamlit/secrets.toml, see the README); this page shows
-what the running server has."""
+"""H1, N3: each channel: connected or not and why, the exact webhook URL to
+register, the last inbound message and the last delivery error, its
+settings (secrets masked), and `Send test`: one harmless authenticated call.
+Connecting is configuration (environment or .streamlit/secrets.toml, see
+the README); this page shows what the running server has."""
 from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data.channels import channel_status
+from maxchat_data import channel_health, retry
+from server import runtime
 from ui.access import require
-from ui.chat_text import plain
+from ui.chat_text import plain, when
 
 require("admin")
+store = runtime.store()
+ss = st.session_state
+
+
+def _test(channel: str) -> None:
+    try:
+        ss[f"channel_test_{channel}"] = ("success", channel_health.send_test(channel))
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer to show
+        ss[f"channel_test_{channel}"] = ("error", retry.describe(exc))
+
 
 st.title("Channels")
-for item in channel_status():
-    with st.container(border=True):
+headers = st.context.headers
+for item in channel_health.overview(store, headers.get("Host"), headers.get("X-Forwarded-Proto")):
+    channel = item["channel"]
+    with st.container(border=True, key=f"channel_{channel}"):
         name, state = st.columns([3, 1], vertical_alignment="center")
         name.subheader(item["label"])
         if item["connected"]:
@@ -21,5 +36,22 @@ for item in channel_status():
         else:
             state.badge("Not connected", icon=":material/cancel:", color="gray")
         st.caption(plain(item["detail"]))
+        st.markdown("**Webhook URL**")
+        st.code(item["webhook_url"], language=None)
+        st.caption(plain(item["webhook_note"]))
+        last_in, last_err = st.columns(2)
+        last_in.markdown("**Last inbound message**")
+        last_in.caption(when(item["last_inbound_at"], full=True) if item["last_inbound_at"] else "None yet")
+        last_err.markdown("**Last delivery error**")
+        last_err.caption(plain(f"{item['last_error']} (message of {when(item['last_error_at'], full=True)})")
+                         if item["last_error"] else "None")
+        with st.expander("Settings"):
+            st.dataframe([{"Setting": k, "Value": v} for k, v in item["settings"]], hide_index=True)
+        st.button("Send test", key=f"channel_test_btn_{channel}", icon=":material/network_check:",
+                  on_click=_test, args=(channel,), disabled=not item["connected"],
+                  help="One harmless call with the channel's token: nothing reaches a customer")
+        answer = ss.get(f"channel_test_{channel}")
+        if answer:
+            (st.success if answer[0] == "success" else st.error)(plain(answer[1]))
 st.caption("Set the channel's settings (tokens, secrets) in the environment or .streamlit/secrets.toml and "
-           "restart the server to connect it.")
+           "restart the server to connect it. MAXCHAT_PUBLIC_URL sets the address shown in the webhook URLs.")

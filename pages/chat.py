@@ -10,7 +10,7 @@ import streamlit as st
 from maxchat_data import accounts, actions, inbox, labels, roles, team
 from server import runtime
 from maxchat_data.errors import NotAllowed, NotFound
-from ui import chat_dialogs, chat_list, chat_readonly, chat_state
+from ui import chat_dialogs, chat_list, chat_readonly, chat_state, new_chat
 from ui.chat_profile import render_profile
 from ui.chat_text import CHIP_CSS
 from ui.chat_thread import header_state, live_thread, render_composer, render_header
@@ -76,6 +76,9 @@ def _bell() -> None:
 with st.container(horizontal=True, vertical_alignment="center", key="chat_topbar"):
     st.subheader("Chat")
     st.space("stretch")
+    if acts:
+        st.button("New chat", key="new_chat_btn", icon=":material/add_comment:", on_click=new_chat.open_dialog,
+                  help="Write first to a contact or a WhatsApp number with an initiate template")
     st.toggle(":material/notifications: Notifications", key="chat_bell", on_change=_bell,
               help="Sound and pop-up for new customer messages")
 
@@ -114,4 +117,6 @@ with col_profile:
             render_profile(store, agent, chat, agents, labels_all)
 
 chat_dialogs.show(store, agent, chat)
+if acts:
+    new_chat.show(store, agent)
 chat_state.write_url()

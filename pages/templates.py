@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import templates
+from maxchat_data import template_sync, templates
+from maxchat_data.channels import clients
 from server import runtime
 from maxchat_data.common import CHANNEL_LABELS, CHANNELS
+from maxchat_data import retry
 from ui import admin
 from ui.chat_text import plain
 from ui.access import require
@@ -42,6 +44,22 @@ def _status_key(tpl: dict) -> str:
     return f"template_status_{tpl['id']}_{tpl['status']}"
 
 
+def _sync() -> None:
+    """N3: the WhatsApp account's templates, all pages, into the list."""
+    try:
+        result = template_sync.sync(store, clients()["whatsapp"])
+    except Exception as exc:  # noqa: BLE001 - a provider's refusal or a network error: its sentence
+        st.session_state[admin.FLASH_KEY] = ("error", f"Sync with WhatsApp failed: {retry.describe(exc)}")
+    else:
+        st.session_state[admin.FLASH_KEY] = ("success", f"Synced with WhatsApp: {result}.")
+
+
+def _status_text(t: dict) -> str:
+    if t.get("deleted_at") is not None:
+        return "🗑 Deleted on WhatsApp"
+    return f"{STATUS_ICON[t['status']]} {t['status']}"
+
+
 def _set_initiate(tpl: dict) -> None:
     on = bool(st.session_state.get(f"template_initiate_{tpl['id']}"))
     admin.run(templates.set_initiate, store, tpl["id"], on,
@@ -50,6 +68,9 @@ def _set_initiate(tpl: dict) -> None:
 
 st.title("Templates")
 st.caption("Template messages open a conversation when the 24-hour window is closed (Send Template in the Chat).")
+st.button("Sync with WhatsApp", key="template_sync", icon=":material/sync:", on_click=_sync,
+          help="Bring every template of the WhatsApp Business Account in: status, body, rejection reason; "
+               "templates deleted there are shown as deleted")
 admin.show_flash()
 
 with st.form("template_add"):
@@ -76,7 +97,7 @@ if not rows:
 else:
     st.dataframe(
         [{"Channel": CHANNEL_LABELS[t["channel"]], "Name": t["name"], "Language": t["language"],
-          "Category": t["category"].title(), "Status": f"{STATUS_ICON[t['status']]} {t['status']}",
+          "Category": t["category"].title(), "Status": _status_text(t),
           "Initiate": bool(t["initiate"]), "Variables": t["variables"], "Body": t["body"]} for t in rows],
         hide_index=True, width="stretch")
 
@@ -89,7 +110,7 @@ else:
     with st.container(border=True):
         st.text(tpl["body"])
         # The status is read fresh on every run (a picker label could show the old one).
-        st.markdown(f"**Status:** {STATUS_ICON[tpl['status']]} {tpl['status']}")
+        st.markdown(f"**Status:** {_status_text(tpl)}")
         st.caption(f"{tpl['variables']} variable(s)"
                    + (f" · {plain(tpl['status_reason'])}" if tpl.get("status_reason") else ""))
         st.toggle("Set as Initiate Message", value=bool(tpl["initiate"]), key=f"template_initiate_{tpl['id']}",

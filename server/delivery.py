@@ -16,7 +16,10 @@ way. Uploads are repeated freely.
 Lanes poll cheaply: the store's "outbox" topic counter (in memory) tells
 whether a commit queued anything since the last look, so a queued reply is
 picked up within one poll interval without a query per tick; rescheduled
-rows are picked up when their time comes."""
+rows are picked up when their time comes.
+
+Broadcasts ride the same lanes, paced by their rate after the agents'
+replies of each round (``broadcaster.Pacer``)."""
 from __future__ import annotations
 
 import logging
@@ -28,6 +31,7 @@ from maxchat_data.channels import MaybeDone, Permanent, RetryLater, clients as m
 from maxchat_data.common import CHANNELS
 from maxchat_data.store import Store, utcnow
 
+from .broadcaster import Pacer
 from .worker import TopicWorker
 
 log = logging.getLogger(__name__)
@@ -71,8 +75,8 @@ class DeliveryWorker:
             return None
         for number in range(row["step"], len(steps)):
             step = steps[number]
-            if not step.upload:
-                outbox.sending(self.store, message_id)  # durable before the call: see unsure_after_restart
+            if not step.upload and not outbox.sending(self.store, message_id):
+                return None  # durable before the call (see unsure_after_restart); gone: a cancelled broadcast
             try:
                 result = step.run(row, self.store.media_dir)
             except Exception as exc:  # noqa: BLE001 - every failure ends the row failed or rescheduled
@@ -121,6 +125,7 @@ class Lane(TopicWorker):
         super().__init__(worker.store)
         self.worker, self.channel, self.poll = worker, channel, poll
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix=f"maxchat-send-{channel}")
+        self.pacer = Pacer(worker.store, channel)
 
     def stop(self, timeout: float = 10) -> None:
         super().stop(timeout)
@@ -131,11 +136,14 @@ class Lane(TopicWorker):
         if handled:
             return 0.0
         when = outbox.next_due(self.store, self.channel)
-        return 30.0 if when is None else max(0.0, min(30.0, (when - utcnow()).total_seconds()))
+        wait = 30.0 if when is None else max(0.0, min(30.0, (when - utcnow()).total_seconds()))
+        return wait if self.pacer.next_look is None else min(wait, self.pacer.next_look)
 
     def run_once(self) -> int:
-        """Send every due message of the channel once; returns how many were handled."""
-        rows = outbox.due(self.store, limit=50, channel=self.channel)
+        """Send every due message of the channel once (agents' first, then what
+        the broadcasts' rates allow); returns how many were handled."""
+        rows = outbox.due(self.store, limit=50, channel=self.channel) if outbox.agents_due(self.store) else []
+        rows += self.pacer.take()
         by_chat: dict[int, list[dict]] = {}
         for row in rows:
             by_chat.setdefault(row["chat_id"], []).append(row)
@@ -145,7 +153,15 @@ class Lane(TopicWorker):
 
     def _deliver_chat(self, rows: list[dict]) -> None:
         for i, row in enumerate(rows):
+            held = self.pacer.held(row["broadcast_id"]) if row["broadcast_id"] is not None else None
+            if held is not None:
+                # Another send of this broadcast was just told to wait: this
+                # one, taken in the same round, waits too (not an attempt).
+                outbox.hold(self.store, [r["message_id"] for r in rows[i:]], held)
+                return
             when = self.worker.deliver(row)
+            if when is not None and row["broadcast_id"] is not None:
+                self.pacer.hold(row["broadcast_id"], when)
             if when is not None and rows[i + 1:]:
                 # Keep the chat's order: later messages wait for the earlier one.
                 outbox.hold(self.store, [r["message_id"] for r in rows[i + 1:]], when)

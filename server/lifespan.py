@@ -18,6 +18,7 @@ from .fetcher import Fetcher
 from .sandbox import SandboxReader
 from .team_worker import TeamWorker
 from .telegram_poll import Poller
+from .template_syncer import StartupSync
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ def workers(store):
     running = [DeliveryWorker(store, shared).start(), Fetcher(store, shared).start(), TeamWorker(store).start()]
     if demo:
         running.append(SandboxReader(store).start())
+    if StartupSync.wanted(shared["whatsapp"]):
+        running.append(StartupSync(store, shared["whatsapp"]).start())
     if config.get("TELEGRAM_BOT_TOKEN") and not config.get("TELEGRAM_WEBHOOK_SECRET"):
         running.append(Poller(store, telegram.Client()).start())
         log.info("Telegram long polling started")

@@ -7,7 +7,7 @@ import streamlit as st
 from maxchat_data import roles
 
 _WHO = {"reports": "supervisors, analysts and admins", "sql": "analysts and admins",
-        "act": "agents, supervisors and admins", "admin": "admins", "read_chats": "logged-in users"}
+        "act": "agents, supervisors and admins", "admin": "admins", "broadcast": "supervisors and admins", "read_chats": "logged-in users"}
 
 
 def require(what: str) -> dict:

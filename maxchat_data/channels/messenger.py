@@ -198,6 +198,12 @@ class Client(ApiClient):
     def fetch(self, ref: MediaRef) -> bytes:
         return download(self.session, ref.ref)
 
+    def check(self) -> str:
+        """Send test: one harmless authenticated call (GET /me: the page)."""
+        data = self._check(call(self.session, "GET", f"{self.base}/me",
+                                params={"fields": "name,id", "access_token": self.token}))
+        return f"Page {data.get('name', '?')} (id {data.get('id', '?')})"
+
     def profile(self, psid: str) -> str | None:
         data = self._check(call(self.session, "GET", f"{self.base}/{psid}",
                                 params={"fields": "first_name,last_name", "access_token": self.token}))

@@ -152,6 +152,11 @@ class Client(ApiClient):
             raise Permanent("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN")
         raise Permanent(f"Telegram refused the message: {description}")
 
+    def check(self) -> str:
+        """Send test: one harmless authenticated call (getMe: the bot)."""
+        me = self.method("getMe") or {}
+        return f"Bot @{me.get('username', '?')} ({me.get('first_name', '')})"
+
     def steps(self, row: dict) -> list[Step]:
         if row["kind"] not in ("text", "template", *SEND):
             raise Permanent(f"Telegram cannot send a {row['kind']} message")

@@ -293,6 +293,34 @@ class Client(ApiClient):
             raise Permanent("WhatsApp did not return a template id")
         return str(data["id"]), str(data.get("status") or "PENDING")
 
+    TEMPLATE_FIELDS = "name,status,category,language,components,rejected_reason"
+    MAX_PAGES = 200  # 100 templates a page: far beyond any account, and a stop for a looping cursor
+
+    def list_templates(self, waba_id: str) -> list[dict]:
+        """Every template of the account: GET /{waba-id}/message_templates,
+        following ``paging.next`` until the last page."""
+        url = f"{self.base}/{waba_id}/message_templates"
+        params: dict | None = {"fields": self.TEMPLATE_FIELDS, "limit": 100}
+        out: list[dict] = []
+        for _ in range(self.MAX_PAGES):
+            data = self._check(call(self.session, "GET", url, params=params))
+            page = data.get("data")
+            if not isinstance(page, list):
+                raise Permanent("WhatsApp's template list has no 'data'")
+            out += [t for t in page if isinstance(t, dict)]
+            following = (data.get("paging") or {}).get("next") if isinstance(data.get("paging"), dict) else None
+            if not following:
+                return out
+            url, params = following, None  # the next link carries the cursor and the fields
+        raise Permanent(f"WhatsApp's template list did not end after {self.MAX_PAGES} pages")
+
+    def check(self) -> str:
+        """Send test: one harmless authenticated call (GET the phone number)."""
+        data = self._check(call(self.session, "GET", f"{self.base}/{self.phone_number_id}",
+                                params={"fields": "verified_name,display_phone_number,quality_rating"}))
+        return (f"Phone number {data.get('display_phone_number', '?')} ({data.get('verified_name', 'no name')}), "
+                f"quality {data.get('quality_rating', 'unknown')}")
+
     def fetch(self, ref: MediaRef) -> bytes:
         """Inbound media: GET /{media-id} for the URL, then the bytes (both with the token)."""
         info = self._check(call(self.session, "GET", f"{self.base}/{ref.ref}"))

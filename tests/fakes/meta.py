@@ -35,6 +35,8 @@ class FakeWhatsApp(FakeServer):
         self.token, self.phone_number_id = token, phone_number_id
         self.media: dict[str, tuple[bytes, str]] = {}   # media id -> (bytes, mime): uploads and inbound files
         self.templates: list[tuple[str, dict]] = []     # (waba id, body) of submitted templates
+        self.listed: list[dict] = []                    # the account's templates, as GET message_templates lists them
+        self.page_size = 2
         self._ids = itertools.count(1)
         super().__init__()
 
@@ -70,6 +72,11 @@ class FakeWhatsApp(FakeServer):
                 return graph_error(400, 100, "(#100) Invalid parameter")
             self.templates.append((parts[0], body))
             return Reply(200, {"id": f"{next(self._ids) + 5000}", "status": "PENDING", "category": body["category"]})
+        if req.method == "GET" and len(parts) == 2 and parts[1] == "message_templates":
+            return self._list_templates(req)
+        if req.method == "GET" and parts == [self.phone_number_id]:
+            return Reply(200, {"verified_name": "Toko Maju", "display_phone_number": "+62 811-0000-000",
+                               "quality_rating": "GREEN", "id": self.phone_number_id})
         if req.method == "GET" and len(parts) == 1 and parts[0] in self.media:
             data, mime = self.media[parts[0]]
             return Reply(200, {"messaging_product": "whatsapp", "url": f"{self.url}/download/{parts[0]}",
@@ -79,6 +86,29 @@ class FakeWhatsApp(FakeServer):
             data, mime = self.media[parts[1]]
             return Reply(200, data, content_type=mime)
         return graph_error(404, 100, f"Unsupported request {req.method} {req.path}")
+
+    def _list_templates(self, req: Recorded) -> Reply:
+        """Cursor paging as Graph does it: ``paging.next`` until the last page."""
+        limit = int(req.query.get("limit") or self.page_size)
+        limit = min(limit, self.page_size)
+        start = int(req.query.get("after") or 0)
+        page = self.listed[start:start + limit]
+        body = {"data": page, "paging": {"cursors": {"before": str(start), "after": str(start + len(page))}}}
+        if start + limit < len(self.listed):
+            fields = req.query.get("fields", "")
+            body["paging"]["next"] = (f"{self.url}{req.path}?fields={fields}&limit={limit}&after={start + limit}")
+        return Reply(200, body)
+
+
+def listed_template(name: str, body: str, status: str = "APPROVED", language: str = "id", category: str = "MARKETING",
+                    tid: str | None = None, reason: str | None = None) -> dict:
+    """One template as GET /{waba-id}/message_templates lists it."""
+    out = {"name": name, "language": language, "category": category, "status": status,
+           "components": [{"type": "HEADER", "format": "TEXT", "text": "Hi"}, {"type": "BODY", "text": body}],
+           "id": tid or str(abs(hash((name, language))) % 10**12)}
+    if reason:
+        out["rejected_reason"] = reason
+    return out
 
 
 class FakeMessenger(FakeServer):
@@ -111,6 +141,8 @@ class FakeMessenger(FakeServer):
             if not recipient.get("id") or not message:
                 return graph_error(400, 100, "(#100) param recipient must be non-empty.")
             return Reply(200, {"recipient_id": recipient["id"], "message_id": f"m_OUT{next(self._ids)}"})
+        if req.method == "GET" and parts == ["me"]:
+            return Reply(200, {"name": "Toko Maju Page", "id": "PAGE1"})
         if req.method == "GET" and len(parts) == 1 and parts[0] in self.profiles:
             first, last = self.profiles[parts[0]]
             return Reply(200, {"first_name": first, "last_name": last, "id": parts[0]})

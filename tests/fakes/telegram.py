@@ -70,6 +70,9 @@ class FakeTelegram(FakeServer):
             args.update(req.json)
         if method == "getUpdates":
             return self._get_updates(args)
+        if method == "getMe":
+            return Reply(200, {"ok": True, "result": {"id": int(self.token.split(":")[0]), "is_bot": True,
+                                                      "first_name": "Toko Maju", "username": "tokomaju_bot"}})
         if method == "getFile":
             found = self.files.get(args.get("file_id"))
             if not found:

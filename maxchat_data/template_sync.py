@@ -1,0 +1,119 @@
+"""N3, M2: the store's WhatsApp templates follow the account's. A sync lists
+every template of the WhatsApp Business Account (``Client.list_templates``,
+all pages) and brings name, language, category, body, variables, status and
+rejection reason in; the review webhooks keep them current between syncs.
+A template the account no longer has is marked deleted (it stays listed,
+since old messages name it, but can no longer be sent). Templates written
+here and not yet submitted for review are left alone."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from . import config
+from .common import record
+from .errors import ValidationError
+from .store import Store, Writer, utcnow
+from .templates import CATEGORIES, variables_in, verdict_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncResult:
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    skipped: list[str] = field(default_factory=list)  # "name (language): why"
+
+    def __str__(self) -> str:
+        text = (f"{self.added} added, {self.updated} updated, {self.deleted} marked deleted on WhatsApp")
+        if self.skipped:
+            text += f"; {len(self.skipped)} skipped ({'; '.join(self.skipped[:3])}{' …' if len(self.skipped) > 3 else ''})"
+        return text
+
+
+def from_listing(item: dict) -> dict:
+    """One listed template in the store's words; ValidationError when it
+    cannot be used here (say why)."""
+    name, language = str(item.get("name") or ""), str(item.get("language") or "")
+    if not name or not language:
+        raise ValidationError("no name or language")
+    body = next((str(c.get("text") or "") for c in item.get("components") or []
+                 if isinstance(c, dict) and str(c.get("type", "")).upper() == "BODY"), "")
+    if not body:
+        raise ValidationError("no body text")
+    category = str(item.get("category") or "").upper()
+    if category not in CATEGORIES:
+        raise ValidationError(f"category {category or 'missing'}")
+    provider_status = str(item.get("status") or "").upper()
+    verdict = verdict_of(provider_status)
+    reason = item.get("rejected_reason")
+    reason = None if reason in (None, "", "NONE") else str(reason)
+    if provider_status in ("PAUSED", "DISABLED", "IN_APPEAL", "LIMIT_EXCEEDED"):
+        reason = reason or f"{provider_status.replace('_', ' ').title()} on WhatsApp"
+    return {"provider_template_id": str(item["id"]) if item.get("id") is not None else None, "name": name,
+            "language": language, "category": category, "body": body, "variables": variables_in(body),
+            "status": "Accepted" if verdict == "Deleted" else verdict, "deleted": verdict == "Deleted",
+            "reason": reason, "provider_status": provider_status}
+
+
+def sync(store: Store, client, waba_id: str | None = None) -> SyncResult:
+    """List the account's templates and bring them into the store. Provider
+    errors (RetryLater, Permanent) reach the caller with their sentence."""
+    waba_id = waba_id or config.get("WHATSAPP_WABA_ID")
+    if not waba_id:
+        raise ValidationError("Set WHATSAPP_WABA_ID (the WhatsApp Business Account id) to sync templates.")
+    if client.missing:
+        raise ValidationError(client.missing)
+    listed = client.list_templates(waba_id)
+    result, items = SyncResult(), []
+    for item in listed:
+        try:
+            items.append(from_listing(item))
+        except ValidationError as exc:
+            result.skipped.append(f"{item.get('name')} ({item.get('language')}): {exc}")
+    return store.write(_apply, items, result)
+
+
+def _apply(w: Writer, items: list[dict], result: SyncResult) -> SyncResult:
+    now = utcnow()
+    seen: set[int] = set()
+    for t in items:
+        found = None
+        if t["provider_template_id"]:
+            found = w.one("SELECT id FROM templates WHERE channel = 'whatsapp' AND provider_template_id = ?",
+                          [t["provider_template_id"]])
+        if found is None:
+            found = w.one("SELECT id FROM templates WHERE channel = 'whatsapp' AND name = ? AND language = ?",
+                          [t["name"], t["language"]])
+        deleted_at = now if t["deleted"] else None
+        if found is None:
+            template_id = w.ids.next("templates")
+            w.execute("INSERT INTO templates (id, channel, name, language, category, body, variables, status, initiate,"
+                      " provider_template_id, status_reason, created_at, provider_status, synced_at, deleted_at)"
+                      " VALUES (?, 'whatsapp', ?, ?, ?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?)",
+                      [template_id, t["name"], t["language"], t["category"], t["body"], t["variables"], t["status"],
+                       t["provider_template_id"], t["reason"], now, t["provider_status"], now, deleted_at])
+            result.added += 1
+        else:
+            template_id = found[0]
+            # `Set as Initiate Message` is ours: a sync keeps it.
+            w.execute("UPDATE templates SET name = ?, language = ?, category = ?, body = ?, variables = ?, status = ?,"
+                      " provider_template_id = ?, status_reason = ?, provider_status = ?, synced_at = ?,"
+                      " deleted_at = CASE WHEN ? THEN coalesce(deleted_at, ?) END WHERE id = ?",
+                      [t["name"], t["language"], t["category"], t["body"], t["variables"], t["status"],
+                       t["provider_template_id"], t["reason"], t["provider_status"], now, t["deleted"], now,
+                       template_id])
+            result.updated += 1
+        seen.add(template_id)
+    # Gone from the account: known to WhatsApp before (an id) or usable here.
+    gone = [i for (i,) in w.all(
+        "SELECT id FROM templates WHERE channel = 'whatsapp' AND deleted_at IS NULL"
+        " AND (provider_template_id IS NOT NULL OR status = 'Accepted') AND id NOT IN (SELECT unnest(?::INTEGER[]))",
+        [sorted(seen)])]
+    if gone:
+        w.execute("UPDATE templates SET deleted_at = ? WHERE id IN (SELECT unnest(?::INTEGER[]))", [now, gone])
+        result.deleted = len(gone)
+    record(w, None, None, "templates_synced", str(result), now)
+    return result

@@ -1,0 +1,148 @@
+"""N2: Broadcasts (supervisors and admins): one initiate template to many
+WhatsApp contacts, chosen by label, the whole channel or a CSV file; a
+preview, then `Send`; each broadcast's progress live, per recipient."""
+from __future__ import annotations
+
+import streamlit as st
+
+from maxchat_data import broadcasts, labels, templates
+from maxchat_data.broadcasts import Audience
+from maxchat_data.errors import MaxchatError
+from maxchat_data.new_chat import CANNOT_WRITE_FIRST
+from server import runtime
+from ui import admin
+from ui.access import require
+from ui.chat_text import plain, when
+
+me = require("broadcast")
+store = runtime.store()
+ss = st.session_state
+BY_LABEL, BY_CHANNEL, BY_CSV = "Contacts with a label", "Every WhatsApp contact", "Numbers from a CSV file"
+STATUS_ICON = {"queued": "⏳ queued", "sent": "✓ sent", "delivered": "✓✓ delivered", "read": "✓✓ read",
+               "failed": "⚠ failed"}
+
+st.title("Broadcasts")
+st.caption("One initiate template to many WhatsApp contacts. " + CANNOT_WRITE_FIRST)
+admin.show_flash()
+
+
+def _new_broadcast() -> None:
+    offered = templates.initiate_templates(store, "whatsapp")
+    if not offered:
+        st.info("No WhatsApp template can start a conversation yet: an admin must add one that is Accepted and "
+                "set as initiate message.")
+        return
+    by_tid = {t["id"]: t for t in offered}
+    tid = st.selectbox("Template", list(by_tid), key="bc_tpl",
+                       format_func=lambda i: f"{by_tid[i]['name']} ({by_tid[i]['language']})")
+    tpl = by_tid[tid]
+    st.caption(plain(tpl["body"]))
+    how = st.radio("Send to", (BY_LABEL, BY_CHANNEL, BY_CSV), key="bc_how", horizontal=True)
+    audience, values = None, []
+    if how == BY_CSV:
+        columns = ",".join(broadcasts.csv_columns(tpl["variables"]))
+        st.caption(f"The first line names the columns: {columns} (name may be left out). Numbers with their "
+                   "country code, or Indonesian 08…; UTF-8, at most 1 MB.")
+        upload = st.file_uploader("CSV file", type=["csv"], key=f"bc_csv_{tid}")
+        if upload is not None:
+            try:
+                found = broadcasts.read_csv(upload.getvalue(), tpl["variables"])
+            except MaxchatError as exc:
+                st.error(plain(str(exc)), icon=":material/error:")
+                return
+            if found.errors:
+                st.warning(f"{len(found.errors)} row(s) cannot be sent and are left out:", icon=":material/warning:")
+                st.dataframe([{"Line": line, "Why": reason} for line, reason in found.errors[:500]],
+                             hide_index=True, height=min(300, 38 + 35 * len(found.errors)))
+            audience = Audience("csv", rows=tuple(found.rows))
+    else:
+        if how == BY_LABEL:
+            all_labels = labels.list_labels(store)
+            names = {lb["id"]: lb["name"] for lb in all_labels}
+            chosen = st.multiselect("Labels", list(names), key="bc_labels", format_func=names.get)
+            audience = Audience("label", label_ids=tuple(chosen)) if chosen else None
+        else:
+            audience = Audience("channel")
+        st.caption(f"Type a value for each variable; {broadcasts.NAME_TOKEN} becomes each contact's name.")
+        for n in range(1, tpl["variables"] + 1):
+            key = f"bc_val_{tid}_{n}"
+            ss.setdefault(key, broadcasts.NAME_TOKEN if n == 1 else "")
+            values.append(st.text_input(f"{{{{{n}}}}}", key=key))
+    rate = st.number_input("Messages per second", min_value=0.1, max_value=broadcasts.MAX_RATE,
+                           value=broadcasts.default_rate(), step=1.0, key="bc_rate",
+                           help="WhatsApp allows 80 per second per number by default.")
+    if audience is None:
+        return
+    try:
+        plan = broadcasts.preview(store, tid, audience, values)
+    except MaxchatError as exc:
+        st.error(plain(str(exc)), icon=":material/error:")
+        return
+    st.markdown(f"**{plan['recipients']:,} recipient(s)**"
+                + (f" · {plan['skipped_blocked']} blocked contact(s) skipped" if plan["skipped_blocked"] else ""))
+    st.dataframe([{"To": r["to"], "Name": r["name"], "Message": r["message"]} for r in plan["first"]],
+                 hide_index=True)
+    if st.button(f"Send to {plan['recipients']:,} recipient(s)", key="bc_send", type="primary",
+                 icon=":material/campaign:"):
+        try:
+            bid = broadcasts.create(store, me["id"], tid, audience, values, rate)
+        except MaxchatError as exc:
+            st.error(plain(str(exc)), icon=":material/error:")
+            return
+        ss["bc_pick"] = bid
+        ss["_admin_flash"] = ("success", f"Broadcast #{bid} queued: it sends in the background.")
+        st.rerun()
+
+
+with st.expander("New broadcast", expanded=not broadcasts.list_broadcasts(store, 1), icon=":material/add:"):
+    _new_broadcast()
+
+
+def _act(fn, bid: int, done: str) -> None:
+    admin.run(fn, store, bid, me["id"], success=done)
+
+
+@st.fragment(run_every=1.0)
+def live(bid: int) -> None:
+    p = broadcasts.progress(store, bid)
+    c = p["counts"]
+    st.subheader(f"#{bid} · {p['template_name']} · {p['state_label']}")
+    st.caption(plain(f"{p['audience']} · by {p['created_by_name']} · {when(p['created_at'], full=True)}"
+                   f" · {p['rate']:g} per second"))
+    st.progress(p["handled"] / p["total"] if p["total"] else 1.0,
+                text=f"{p['handled']:,} of {p['total']:,} handled")
+    cols = st.columns(6)
+    for col, (label, value) in zip(cols, (("Queued", c["queued"]), ("Sent", c["sent"]), ("Delivered", c["delivered"]),
+                                          ("Read", c["read"]), ("Failed", c["failed"]),
+                                          ("Blocked, skipped", p["skipped_blocked"]))):
+        col.metric(label, f"{value:,}")
+    if not p["done"]:
+        with st.container(horizontal=True):
+            if p["state"] == "running":
+                st.button("Pause", key=f"bc_pause_{bid}", icon=":material/pause:",
+                          on_click=_act, args=(broadcasts.pause, bid, "Broadcast paused."))
+            else:
+                st.button("Resume", key=f"bc_resume_{bid}", icon=":material/play_arrow:",
+                          on_click=_act, args=(broadcasts.resume, bid, "Broadcast resumed."))
+            st.button("Cancel broadcast", key=f"bc_cancel_{bid}", icon=":material/cancel:",
+                      on_click=_act, args=(broadcasts.cancel, bid, "Broadcast cancelled: the rest is not sent."))
+    show = st.segmented_control("Recipients", ("all", "queued", "sent", "delivered", "read", "failed"),
+                                default="all", key=f"bc_filter_{bid}")
+    rows = broadcasts.recipients(store, bid, None if show in (None, "all") else show, limit=200)
+    st.dataframe([{"Line": r["line"], "Number": r["number"], "Name": r["name"], "Status": STATUS_ICON[r["status"]],
+                   "Reason": r["error"] or ""} for r in rows], hide_index=True, height=300)
+    if len(rows) == 200:
+        st.caption("The first 200 shown.")
+
+
+past = broadcasts.list_broadcasts(store)
+if past:
+    st.subheader("Sent broadcasts")
+    by_bid = {b["id"]: b for b in past}
+    if ss.get("bc_pick") not in by_bid:
+        ss["bc_pick"] = past[0]["id"]
+    pick = st.selectbox("Broadcast", list(by_bid), key="bc_pick",
+                        format_func=lambda i: f"#{i} · {by_bid[i]['template_name']} · {by_bid[i]['total']:,} "
+                                              f"recipients · {when(by_bid[i]['created_at'], full=True)}")
+    with st.container(border=True):
+        live(pick)

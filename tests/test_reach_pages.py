@@ -1,0 +1,98 @@
+"""The pages of reaching customers first, through AppTest on a real store:
+the Chat page's `New chat` pop-up, the Broadcasts page (CSV preview, bad
+rows, confirm, live progress), the Channels page and the templates Sync."""
+from __future__ import annotations
+
+import pytest
+
+from maxchat_data import broadcasts, config, templates
+from ui_support import agent_named, app, texts, ui_store, visible  # noqa: F401
+
+
+@pytest.fixture
+def team(ui_store):  # noqa: F811
+    return {name: agent_named(ui_store, name) for name in ("admin", "budi", "sari")}
+
+
+def initiate(store, body="Halo {{1}}, kode {{2}}", name="promo"):
+    tid = templates.create_template(store, None, channel="whatsapp", name=name, language="id", category="MARKETING",
+                                    body=body, initiate=True)
+    templates.set_status(store, tid, "Accepted")
+    return tid
+
+
+def test_new_chat_pop_up_sends_to_a_number_and_opens_the_chat(team, ui_store):  # noqa: F811
+    tid = initiate(ui_store)
+    at = app("dashboard.py", team["budi"])
+    at.button(key="new_chat_btn").click().run()
+    assert "Messenger and Telegram do not let a business write first" in visible(texts(at))
+    at.text_input(key="new_chat_number").input("0812 3456 7890").run()
+    assert "Sends to +6281234567890" in visible(texts(at))
+    at.text_input(key=f"new_chat_{tid}_1").input("Rina").run()
+    assert at.text_area(key="new_chat_preview").value == "Halo Rina, kode {{2}}"
+    at.button(key="new_chat_send").click().run()
+    assert "Fill in value {{2}}" in visible(texts(at))          # a missing value: said, nothing sent
+    assert ui_store.one("SELECT count(*) FROM messages WHERE direction = 'out'")[0] == 0
+    at.text_input(key=f"new_chat_{tid}_2").input("X9").run()
+    at.button(key="new_chat_send").click().run()
+    assert not at.exception
+    chat_id = ui_store.one("SELECT id FROM chats WHERE channel_user_id = '6281234567890'")[0]
+    assert at.session_state["chat_open"] == chat_id
+    assert ui_store.one("SELECT s.initiated_by, c.assignee_id FROM chats c JOIN sessions s ON s.id = c.session_id"
+                        " WHERE c.id = ?", [chat_id]) == ("Business initiate", team["budi"]["id"])
+    assert "Halo Rina, kode X9" in visible(texts(at))
+
+
+def test_new_chat_pop_up_refuses_a_bad_number(team, ui_store):  # noqa: F811
+    initiate(ui_store)
+    at = app("dashboard.py", team["budi"])
+    at.button(key="new_chat_btn").click().run()
+    at.text_input(key="new_chat_number").input("021 555").run()
+    assert "is not a mobile number" in visible(texts(at))
+    at.button(key="new_chat_send").click().run()
+    assert "Type a valid WhatsApp number" in visible(texts(at))
+    assert ui_store.one("SELECT count(*) FROM chats")[0] == 0
+
+
+def test_broadcasts_page_is_for_supervisors_and_admins(team):
+    at = app("pages/broadcasts.py", team["budi"])
+    assert "This page is for supervisors and admins only." in [e.value for e in at.error]
+
+
+def test_broadcast_by_channel_preview_then_confirm_then_live_progress(team, ui_store):  # noqa: F811
+    from tests.conftest import customer_writes
+    tid = initiate(ui_store)
+    for i in range(3):
+        customer_writes(ui_store, user=f"62812000000{i:02d}", name=f"Cust {i}")
+    at = app("pages/broadcasts.py", team["sari"])
+    at.radio(key="bc_how").set_value("Every WhatsApp contact").run()
+    at.text_input(key=f"bc_val_{tid}_2").input("LEBARAN").run()
+    assert "3 recipient(s)" in visible(texts(at))
+    first = at.dataframe[0].value
+    assert list(first["Message"])[0].startswith("Halo Cust ") and "LEBARAN" in list(first["Message"])[0]
+    assert ui_store.one("SELECT count(*) FROM broadcasts")[0] == 0  # nothing until confirmed
+    at.button(key="bc_send").click().run()
+    assert not at.exception
+    (bid,) = ui_store.one("SELECT id FROM broadcasts")
+    assert f"Broadcast #{bid} queued" in visible(texts(at))
+    assert at.session_state["bc_pick"] == bid
+    assert "0 of 3 handled" in [p.proto.text for p in at.get("progress")][0]
+    at.button(key=f"bc_pause_{bid}").click().run()
+    assert broadcasts.progress(ui_store, bid)["state"] == "paused"
+    at.button(key=f"bc_cancel_{bid}").click().run()
+    p = broadcasts.progress(ui_store, bid)
+    assert p["state_label"] == "Cancelled" and p["counts"]["failed"] == 3
+
+
+def test_channels_page_shows_webhook_urls_facts_and_masked_secrets(team, monkeypatch):
+    monkeypatch.setenv("MAXCHAT_PUBLIC_URL", "https://chat.toko.id")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ-secret")
+    config._secrets.cache_clear()
+    at = app("pages/channels.py", team["admin"])
+    assert not at.exception
+    codes = [c.value for c in at.code]
+    assert codes == ["https://chat.toko.id/webhooks/whatsapp", "https://chat.toko.id/webhooks/messenger",
+                     "https://chat.toko.id/webhooks/telegram"]
+    shown = str([d.value.to_dict() for d in at.dataframe]) + texts(at)
+    assert "ABCDEFGHIJKLMNOPQRSTUVWXYZ" not in shown and "…cret (40 characters)" in shown
+    assert "Not connected: set WHATSAPP_TOKEN" in visible(texts(at))

@@ -1,0 +1,102 @@
+"""N1: the `New chat` pop-up of the Chat page: an initiate template to an
+existing contact or a new WhatsApp number, its values filled in, with a
+live preview; `Send` opens the chat."""
+from __future__ import annotations
+
+import streamlit as st
+
+from maxchat_data import new_chat, templates
+from maxchat_data.common import CHANNEL_LABELS
+from maxchat_data.errors import MaxchatError, ValidationError
+
+from . import chat_state
+from .chat_dialogs import close as close_chat_dialog
+from .chat_text import plain
+
+K_OPEN = "new_chat_open"
+NEW_NUMBER, EXISTING = "A new WhatsApp number", "An existing contact"
+
+
+def open_dialog() -> None:
+    close_chat_dialog()  # one pop-up at a time
+    st.session_state[K_OPEN] = True
+
+
+def _close() -> None:
+    st.session_state.pop(K_OPEN, None)
+
+
+def show(store, agent: dict) -> None:
+    if st.session_state.get(K_OPEN):
+        dialog(store, agent)
+
+
+def preview(tpl: dict, values: list[str]) -> str:
+    """The message as it will read; a value not typed yet keeps its {{n}}."""
+    try:
+        return templates.render(tpl["body"], tpl["variables"], values)
+    except ValidationError:
+        text = tpl["body"]
+        for n, v in enumerate(values, 1):
+            if v.strip():
+                text = text.replace(f"{{{{{n}}}}}", v)
+        return text
+
+
+@st.dialog("New chat", width="medium", on_dismiss=_close)
+def dialog(store, agent: dict) -> None:
+    ss = st.session_state
+    to = st.radio("Write to", (NEW_NUMBER, EXISTING), key="new_chat_to", horizontal=True)
+    st.caption(new_chat.CANNOT_WRITE_FIRST)
+    chat_id = number = None
+    name = ""
+    if to == NEW_NUMBER:
+        typed = st.text_input("WhatsApp number", key="new_chat_number", placeholder="0812 3456 7890 or +62…")
+        name = st.text_input("Name (optional)", key="new_chat_name", max_chars=100)
+        if typed.strip():
+            try:
+                number = new_chat.normalize_number(typed)
+                st.caption(f"Sends to {number}")
+            except ValidationError as exc:
+                st.warning(plain(str(exc)), icon=":material/warning:")
+                number = None
+    else:
+        q = st.text_input("Search by name", key="new_chat_q")
+        found = new_chat.find_contacts(store, q) if q.strip() else []
+        if q.strip() and not found:
+            st.caption("No contact has that name.")
+        if found:
+            by_id = {c["id"]: c for c in found}
+            chat_id = st.selectbox("Contact", list(by_id), key="new_chat_contact",
+                                   format_func=lambda i: f"{by_id[i]['contact_name']} · "
+                                                         f"{CHANNEL_LABELS[by_id[i]['channel']]}")
+            if chat_id is not None and by_id[chat_id]["channel"] not in new_chat.FIRST_WRITE_CHANNELS:
+                st.info(new_chat.CANNOT_WRITE_FIRST, icon=":material/block:")
+                chat_id = None
+    offered = templates.initiate_templates(store, "whatsapp")
+    if not offered:
+        st.info("No WhatsApp template can start a conversation yet: an admin must add one that is Accepted and "
+                "set as initiate message.")
+        return
+    by_tid = {t["id"]: t for t in offered}
+    tid = st.selectbox("Template", list(by_tid), key="new_chat_tpl",
+                       format_func=lambda i: f"{by_tid[i]['name']} ({by_tid[i]['language']})")
+    tpl = by_tid[tid]
+    values = [st.text_input(f"{{{{{n}}}}}", key=f"new_chat_{tid}_{n}", live=True)
+              for n in range(1, tpl["variables"] + 1)]
+    ss["new_chat_preview"] = preview(tpl, values)
+    st.text_area("Message", key="new_chat_preview", disabled=True, height=110)
+    if st.button("Send", key="new_chat_send", type="primary", icon=":material/send:"):
+        if chat_id is None and number is None:
+            st.error("Type a valid WhatsApp number or choose a WhatsApp contact first.")
+            return
+        try:
+            opened, _ = new_chat.start(store, agent["id"], tid, values, chat_id=chat_id, number=number, name=name)
+        except MaxchatError as exc:
+            st.error(plain(str(exc)))
+            return
+        _close()
+        chat_state.open_chat(opened)
+        st.toast("Template queued: the chat is open, its ticks show when it is delivered.",
+                 icon=":material/schedule_send:")
+        st.rerun()
