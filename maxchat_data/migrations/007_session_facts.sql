@@ -1,0 +1,78 @@
+-- Per-session facts the reports read instead of scanning messages (SPEC D2, D3).
+-- Kept by the writer as messages are written (facts.fold), backfilled here.
+-- Definitions: reports.DEFINITIONS. A customer message is an inbound one; an
+-- agent reply is outbound, sent by an agent, not a template.
+
+CREATE TABLE session_facts (
+    session_id           BIGINT PRIMARY KEY,
+    first_customer_at    TIMESTAMPTZ,              -- the session's first customer message
+    customer_messages    INTEGER NOT NULL,
+    agent_messages       INTEGER NOT NULL,         -- agent replies
+    first_reply_at       TIMESTAMPTZ,              -- the first agent reply (by time, then id)
+    first_reply_agent_id INTEGER,                  -- who sent it
+    waiting_since        TIMESTAMPTZ               -- oldest customer message no reply has answered yet
+);
+
+-- Agent replies per (session, agent): "Replies sent" per agent.
+CREATE TABLE session_replies (
+    session_id BIGINT NOT NULL,
+    agent_id   INTEGER NOT NULL,
+    replies    INTEGER NOT NULL,
+    PRIMARY KEY (session_id, agent_id)
+);
+
+-- One row per agent reply that answered customer messages: the reply minus
+-- the oldest of them is the customer's waiting time.
+CREATE TABLE waits (
+    session_id    BIGINT NOT NULL,
+    reply_id      BIGINT NOT NULL,
+    waiting_since TIMESTAMPTZ NOT NULL,
+    reply_at      TIMESTAMPTZ NOT NULL
+);
+
+-- Messages up to this id are folded into the tables above.
+CREATE TABLE facts_state (folded_through BIGINT NOT NULL);
+
+-- The messages after ``through`` as "bursts": per session, in the order they
+-- were written (id), the customer messages since the previous agent reply
+-- and the reply that answers them (NULL while none has). The open wait of
+-- each of ``sessions`` (those of the messages; a list, so the lookup uses the
+-- key) is carried over from before ``through`` into its first burst.
+CREATE MACRO fact_bursts(through, sessions) AS TABLE
+WITH m AS (
+    SELECT session_id, id, sent_at, direction = 'in' AS customer,
+           CASE WHEN direction = 'out' THEN sender_agent_id END AS agent_id, FALSE AS carried
+    FROM messages
+    WHERE id > through AND session_id IS NOT NULL
+      AND (direction = 'in' OR (direction = 'out' AND sender_agent_id IS NOT NULL AND kind <> 'template'))),
+open_wait AS (
+    SELECT session_id, 0::BIGINT AS id, waiting_since AS sent_at, TRUE AS customer, NULL::INTEGER AS agent_id,
+           TRUE AS carried
+    FROM session_facts WHERE session_id IN (SELECT unnest(sessions)) AND waiting_since IS NOT NULL),
+numbered AS (
+    SELECT *, count(agent_id) OVER (PARTITION BY session_id ORDER BY id
+                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS burst
+    FROM (SELECT * FROM m UNION ALL SELECT * FROM open_wait))
+SELECT session_id, burst,
+       count(*) FILTER (WHERE customer AND NOT carried) AS customer_messages,
+       min(sent_at) FILTER (WHERE customer AND NOT carried) AS first_customer_at,
+       min(sent_at) FILTER (WHERE customer) AS waiting_since,
+       max(id) FILTER (WHERE agent_id IS NOT NULL) AS reply_id,
+       max(sent_at) FILTER (WHERE agent_id IS NOT NULL) AS reply_at,
+       max(agent_id) AS agent_id
+FROM numbered GROUP BY session_id, burst;
+
+-- Backfill: every message so far (what facts.fold does, on empty tables: no
+-- open wait to carry over).
+CREATE TEMP TABLE fold AS SELECT * FROM fact_bursts(-1, []::BIGINT[]);
+INSERT INTO waits SELECT session_id, reply_id, waiting_since, reply_at FROM fold
+    WHERE reply_id IS NOT NULL AND waiting_since IS NOT NULL ORDER BY session_id, reply_id;
+INSERT INTO session_replies SELECT session_id, agent_id, count(*) FROM fold WHERE reply_id IS NOT NULL
+    GROUP BY ALL ORDER BY session_id;
+INSERT INTO session_facts
+    SELECT session_id, min(first_customer_at), sum(customer_messages), count(reply_id), min(reply_at),
+           arg_min(agent_id, (reply_at, reply_id)) FILTER (WHERE reply_id IS NOT NULL),
+           min(waiting_since) FILTER (WHERE reply_id IS NULL)
+    FROM fold GROUP BY session_id ORDER BY session_id;
+INSERT INTO facts_state SELECT coalesce(max(id), 0) FROM messages;
+DROP TABLE fold;
