@@ -1,0 +1,164 @@
+"""The per-session facts the reports read (facts.py, migration 007): kept by
+the writer as messages come in, equal to a plain reading of the definitions
+however the messages are split between folds, and read per day in the team
+timezone across a daylight-saving change."""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from conftest import customer_writes, wait_until
+from maxchat_data import actions, facts, reports
+from maxchat_data.reports import ReportFilter
+from maxchat_data.store import utcnow
+
+UTC = timezone.utc
+TABLES = {"session_facts": "SELECT * FROM session_facts ORDER BY session_id",
+          "session_replies": "SELECT * FROM session_replies ORDER BY ALL",
+          "waits": "SELECT * FROM waits ORDER BY ALL"}
+
+
+def snapshot(store) -> dict:
+    return {name: store.all(sql) for name, sql in TABLES.items()}
+
+
+def test_the_writer_folds_new_messages_by_itself(store, team):
+    facts.keep(store)
+    chat = customer_writes(store, "6281", "Halo").chat_id
+    actions.reply(store, chat, team["budi"], "Siap kak")
+    # No report asked: the writer folds within a second of the writes.
+    assert wait_until(lambda: store.one("SELECT agent_messages FROM session_facts") == (1,), timeout=5)
+    (customer_at,) = store.one("SELECT sent_at FROM messages WHERE direction = 'in'")
+    (reply_at,) = store.one("SELECT sent_at FROM messages WHERE direction = 'out'")
+    assert store.one("SELECT first_customer_at, customer_messages, first_reply_at, first_reply_agent_id,"
+                     " waiting_since FROM session_facts") == (customer_at, 1, reply_at, team["budi"], None)
+    assert store.all("SELECT waiting_since, reply_at FROM waits") == [(customer_at, reply_at)]
+    # The fold is upkeep: it does not wake every poller as if something changed.
+    version = store.version
+    store.write(facts.fold)
+    assert store.version == version + 1  # the write itself; the chore adds nothing
+
+
+def reference(rows: list[tuple]) -> dict:
+    """The definitions read plainly, message by message in the order they were
+    written: what the facts must say."""
+    out = {"session_facts": [], "session_replies": [], "waits": []}
+    by_session: dict[int, list] = {}
+    for row in sorted(rows):
+        by_session.setdefault(row[1], []).append(row)
+    for sid, msgs in sorted(by_session.items()):
+        customer = [m for m in msgs if m[2] == "in"]
+        replies = [m for m in msgs if m[2] == "out" and m[3] is not None and m[4] != "template"]
+        if not customer and not replies:
+            continue
+        pending = None
+        for mid, _, direction, agent, kind, sent_at in msgs:
+            if direction == "in":
+                pending = sent_at if pending is None else min(pending, sent_at)
+            elif direction == "out" and agent is not None and kind != "template" and pending is not None:
+                out["waits"].append((sid, mid, pending, sent_at))
+                pending = None
+        first = min(replies, key=lambda m: (m[5], m[0])) if replies else None
+        out["session_facts"].append((sid, min((m[5] for m in customer), default=None), len(customer), len(replies),
+                                     first[5] if first else None, first[3] if first else None, pending))
+        per_agent: dict[int, int] = {}
+        for m in replies:
+            per_agent[m[3]] = per_agent.get(m[3], 0) + 1
+        out["session_replies"] += [(sid, a, n) for a, n in per_agent.items()]
+    return {k: sorted(v, key=lambda r: tuple((x is None, x) for x in r)) for k, v in out.items()}
+
+
+def test_folding_in_any_steps_gives_the_definitions(store, team):
+    rnd = random.Random(7)
+    start = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
+    agents = [team["budi"], team["sari"]]
+    rows = []
+
+    def write_chunk(w, chunk):
+        for mid, sid, direction, agent, kind, sent_at in chunk:
+            w.execute("INSERT INTO messages (id, chat_id, session_id, channel, direction, sender_agent_id, kind, body,"
+                      " status, sent_at, created_at) VALUES (?, 1, ?, 'telegram', ?, ?, ?, 'x', 'sent', ?, ?)",
+                      [mid, sid, direction, agent, kind, sent_at, sent_at])
+
+    mid = 100
+    for step in range(12):
+        chunk = []
+        for _ in range(rnd.randint(1, 25)):
+            mid += 1
+            sid = rnd.randint(1, 6)
+            direction, agent, kind = rnd.choice([
+                ("in", None, "text"), ("in", None, "image"), ("out", rnd.choice(agents), "text"),
+                ("out", None, "text"),  # BOT
+                ("out", rnd.choice(agents), "template"), ("activity", rnd.choice(agents), "activity")])
+            # Mostly later and later, sometimes a provider time from before what is already stored.
+            sent_at = start + timedelta(minutes=mid - rnd.choice([0, 0, 0, 30]), seconds=rnd.randint(0, 59))
+            chunk.append((mid, sid, direction, agent, kind, sent_at))
+        rows += chunk
+        store.write(write_chunk, chunk)
+        if step % 3 != 2:  # sometimes two chunks in one fold
+            store.write(facts.fold)
+    store.write(facts.fold)
+    folded = snapshot(store)
+    assert folded == reference(rows)
+
+    # From scratch in one pass (what the migration's backfill does): the same.
+    def forget(w):
+        for table in TABLES:
+            w.execute(f"DELETE FROM {table}")
+        w.execute("UPDATE facts_state SET folded_through = -1")
+    store.write(forget)
+    store.write(facts.fold)
+    assert snapshot(store) == folded
+
+
+def test_a_customer_message_that_arrives_after_a_reply_waits_for_the_next_one(store, team):
+    # The customer's phone stamped 10:00:30; the agent's reply went at 10:01; the
+    # message reached us after that. The reply could not answer it: it waits for
+    # the agent's next reply at 10:05 (the order written, not the stamps).
+    chat = customer_writes(store, "6281", "Halo", sent_at=utcnow() - timedelta(minutes=10)).chat_id
+    actions.reply(store, chat, team["budi"], "Halo kak")
+    (first_reply,) = store.one("SELECT sent_at FROM messages WHERE direction = 'out'")
+    late = first_reply - timedelta(seconds=30)
+    customer_writes(store, "6281", "Tolong", sent_at=late)
+    actions.reply(store, chat, team["budi"], "Baik")
+    (second_reply,) = store.one("SELECT max(sent_at) FROM messages WHERE direction = 'out'")
+    store.write(facts.fold)
+    waits = store.all("SELECT waiting_since, reply_at FROM waits ORDER BY reply_at")
+    assert waits[1] == (late, second_reply)
+    assert len(waits) == 2
+
+
+def test_days_and_hours_follow_daylight_saving_time(store, team):
+    berlin = ZoneInfo("Europe/Berlin")
+    # Summer time starts Sunday 30 March 2025 at 02:00 local (01:00 UTC).
+    starts = [datetime(2025, 3, 29, 22, 30, tzinfo=UTC),   # Sat 23:30 CET
+              datetime(2025, 3, 29, 23, 30, tzinfo=UTC),   # Sun 00:30 CET
+              datetime(2025, 3, 30, 0, 59, tzinfo=UTC),    # Sun 01:59 CET
+              datetime(2025, 3, 30, 1, 0, tzinfo=UTC),     # Sun 03:00 CEST
+              datetime(2025, 3, 30, 21, 59, tzinfo=UTC),   # Sun 23:59 CEST
+              datetime(2025, 3, 30, 22, 0, tzinfo=UTC)]    # Mon 00:00 CEST
+
+    def write(w):
+        w.execute("INSERT INTO contacts (id, name, created_at) VALUES (1, 'A', ?)", [starts[0]])
+        w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
+                  " created_at) VALUES (1, 1, 'telegram', 'u1', 'A', 'a', 'Open', ?)", [starts[0]])
+        for i, t in enumerate(starts, 1):
+            w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at) VALUES (?, 1, 'User initiate', ?)",
+                      [i, t])
+    store.write(write)
+    r = reports.build(store, ReportFilter(date(2025, 3, 29), date(2025, 3, 31)), berlin)
+    expected_days: dict[date, int] = {}
+    expected_hours: dict[tuple[str, int], int] = {}
+    for t in starts:
+        local = t.astimezone(berlin)
+        expected_days[local.date()] = expected_days.get(local.date(), 0) + 1
+        key = (reports.WEEKDAY_NAMES[local.weekday()], local.hour)
+        expected_hours[key] = expected_hours.get(key, 0) + 1
+    assert r.by_day()["Sessions"].to_dict() == expected_days == {
+        date(2025, 3, 29): 1, date(2025, 3, 30): 4, date(2025, 3, 31): 1}
+    heat = r.heatmap().set_index(["Weekday", "Hour"])["Sessions"]
+    assert {k: v for k, v in heat.items() if v} == expected_hours
+    # The last day ends at local midnight, in summer time: 22:00 UTC.
+    assert list(reports.build(store, ReportFilter(date(2025, 3, 30), date(2025, 3, 30)), berlin)
+                .facts["session_id"]) == [2, 3, 4, 5]
