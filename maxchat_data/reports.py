@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import time as clock
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,9 +32,8 @@ from .errors import NotAllowed, ValidationError
 from .roles import can
 from .store import Store, utcnow
 
-HUMAN_REPLY = "m.direction = 'out' AND m.sender_agent_id IS NOT NULL AND m.kind <> 'template'"
 # Provider times of inbound messages may be a little earlier than the session
-# row's start (server time): read messages from this much before the range.
+# row's start (server time): business windows begin this much before the range.
 SLACK = timedelta(days=2)
 BUSINESS_HOURS = "business_hours"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -14,7 +14,8 @@ from maxchat_data.reports import ReportFilter
 from maxchat_data.store import utcnow
 
 UTC = timezone.utc
-TABLES = {"session_facts": "SELECT * FROM session_facts ORDER BY session_id",
+TABLES = {"session_facts": "SELECT session_id, first_customer_at, customer_messages, agent_messages, first_reply_at,"
+                           " first_reply_agent_id, waiting_since FROM session_facts ORDER BY session_id",
           "session_replies": "SELECT * FROM session_replies ORDER BY ALL",
           "waits": "SELECT * FROM waits ORDER BY ALL"}
 
@@ -40,18 +41,16 @@ def test_the_writer_folds_new_messages_by_itself(store, team):
     assert store.version == version + 1  # the write itself; the chore adds nothing
 
 
-def reference(rows: list[tuple]) -> dict:
+def reference(sessions: list[int], rows: list[tuple]) -> dict:
     """The definitions read plainly, message by message in the order they were
     written: what the facts must say."""
     out = {"session_facts": [], "session_replies": [], "waits": []}
-    by_session: dict[int, list] = {}
+    by_session: dict[int, list] = {sid: [] for sid in sessions}
     for row in sorted(rows):
-        by_session.setdefault(row[1], []).append(row)
+        by_session[row[1]].append(row)
     for sid, msgs in sorted(by_session.items()):
         customer = [m for m in msgs if m[2] == "in"]
         replies = [m for m in msgs if m[2] == "out" and m[3] is not None and m[4] != "template"]
-        if not customer and not replies:
-            continue
         pending = None
         for mid, _, direction, agent, kind, sent_at in msgs:
             if direction == "in":
@@ -73,9 +72,15 @@ def test_folding_in_any_steps_gives_the_definitions(store, team):
     rnd = random.Random(7)
     start = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
     agents = [team["budi"], team["sari"]]
-    rows = []
+    rows, sessions = [], []
 
-    def write_chunk(w, chunk):
+    def write_chunk(w, new_session, chunk):
+        if new_session == 1:
+            w.execute("INSERT INTO contacts (id, name, created_at) VALUES (1, 'A', ?)", [start])
+            w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
+                      " created_at) VALUES (1, 1, 'telegram', 'u1', 'A', 'a', 'Open', ?)", [start])
+        w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at) VALUES (?, 1, 'User initiate', ?)",
+                  [new_session, start])
         for mid, sid, direction, agent, kind, sent_at in chunk:
             w.execute("INSERT INTO messages (id, chat_id, session_id, channel, direction, sender_agent_id, kind, body,"
                       " status, sent_at, created_at) VALUES (?, 1, ?, 'telegram', ?, ?, ?, 'x', 'sent', ?, ?)",
@@ -83,10 +88,11 @@ def test_folding_in_any_steps_gives_the_definitions(store, team):
 
     mid = 100
     for step in range(12):
+        sessions.append(step + 1)  # one more session each step, with or without messages
         chunk = []
-        for _ in range(rnd.randint(1, 25)):
+        for _ in range(rnd.randint(0, 25)):
             mid += 1
-            sid = rnd.randint(1, 6)
+            sid = rnd.randint(max(1, step - 3), step + 1)
             direction, agent, kind = rnd.choice([
                 ("in", None, "text"), ("in", None, "image"), ("out", rnd.choice(agents), "text"),
                 ("out", None, "text"),  # BOT
@@ -95,18 +101,19 @@ def test_folding_in_any_steps_gives_the_definitions(store, team):
             sent_at = start + timedelta(minutes=mid - rnd.choice([0, 0, 0, 30]), seconds=rnd.randint(0, 59))
             chunk.append((mid, sid, direction, agent, kind, sent_at))
         rows += chunk
-        store.write(write_chunk, chunk)
+        store.write(write_chunk, step + 1, chunk)
         if step % 3 != 2:  # sometimes two chunks in one fold
             store.write(facts.fold)
     store.write(facts.fold)
     folded = snapshot(store)
-    assert folded == reference(rows)
+    assert folded == reference(sessions, rows)
+    assert len(folded["session_facts"]) == 12
 
     # From scratch in one pass (what the migration's backfill does): the same.
     def forget(w):
         for table in TABLES:
             w.execute(f"DELETE FROM {table}")
-        w.execute("UPDATE facts_state SET folded_through = -1")
+        w.execute("UPDATE facts_state SET sessions_through = -1, folded_through = -1")
     store.write(forget)
     store.write(facts.fold)
     assert snapshot(store) == folded

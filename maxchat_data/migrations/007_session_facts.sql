@@ -3,11 +3,16 @@
 -- Definitions: reports.DEFINITIONS. A customer message is an inbound one; an
 -- agent reply is outbound, sent by an agent, not a template.
 
+-- One row per session, in order of start (so a range of days reads only its
+-- part of the table): what never changes about it, and what its messages say.
 CREATE TABLE session_facts (
     session_id           BIGINT PRIMARY KEY,
+    chat_id              BIGINT NOT NULL,
+    channel              VARCHAR NOT NULL,
+    started_at           TIMESTAMPTZ NOT NULL,
     first_customer_at    TIMESTAMPTZ,              -- the session's first customer message
-    customer_messages    INTEGER NOT NULL,
-    agent_messages       INTEGER NOT NULL,         -- agent replies
+    customer_messages    INTEGER NOT NULL DEFAULT 0,
+    agent_messages       INTEGER NOT NULL DEFAULT 0, -- agent replies
     first_reply_at       TIMESTAMPTZ,              -- the first agent reply (by time, then id)
     first_reply_agent_id INTEGER,                  -- who sent it
     waiting_since        TIMESTAMPTZ               -- oldest customer message no reply has answered yet
@@ -30,8 +35,8 @@ CREATE TABLE waits (
     reply_at      TIMESTAMPTZ NOT NULL
 );
 
--- Messages up to this id are folded into the tables above.
-CREATE TABLE facts_state (folded_through BIGINT NOT NULL);
+-- Sessions and messages up to these ids are folded into the tables above.
+CREATE TABLE facts_state (sessions_through BIGINT NOT NULL, folded_through BIGINT NOT NULL);
 
 -- The messages after ``through`` as "bursts": per session, in the order they
 -- were written (id), the customer messages since the previous agent reply
@@ -62,17 +67,25 @@ SELECT session_id, burst,
        max(agent_id) AS agent_id
 FROM numbered GROUP BY session_id, burst;
 
--- Backfill: every message so far (what facts.fold does, on empty tables: no
--- open wait to carry over).
+-- Bursts (a table's name) summed up per session.
+CREATE MACRO fact_sessions(bursts) AS TABLE
+SELECT session_id, min(first_customer_at) AS first_customer_at, sum(customer_messages) AS customer_messages,
+       count(reply_id) AS agent_messages, min(reply_at) AS first_reply_at,
+       arg_min(agent_id, (reply_at, reply_id)) FILTER (WHERE reply_id IS NOT NULL) AS first_reply_agent_id,
+       min(waiting_since) FILTER (WHERE reply_id IS NULL) AS waiting_since
+FROM query_table(bursts) GROUP BY session_id;
+
+-- Backfill: every session and message so far (what facts.fold does, in one
+-- pass: no open wait to carry over yet).
 CREATE TEMP TABLE fold AS SELECT * FROM fact_bursts(-1, []::BIGINT[]);
 INSERT INTO waits SELECT session_id, reply_id, waiting_since, reply_at FROM fold
     WHERE reply_id IS NOT NULL AND waiting_since IS NOT NULL ORDER BY session_id, reply_id;
 INSERT INTO session_replies SELECT session_id, agent_id, count(*) FROM fold WHERE reply_id IS NOT NULL
     GROUP BY ALL ORDER BY session_id;
 INSERT INTO session_facts
-    SELECT session_id, min(first_customer_at), sum(customer_messages), count(reply_id), min(reply_at),
-           arg_min(agent_id, (reply_at, reply_id)) FILTER (WHERE reply_id IS NOT NULL),
-           min(waiting_since) FILTER (WHERE reply_id IS NULL)
-    FROM fold GROUP BY session_id ORDER BY session_id;
-INSERT INTO facts_state SELECT coalesce(max(id), 0) FROM messages;
+    SELECT s.id, s.chat_id, c.channel, s.started_at, f.first_customer_at, coalesce(f.customer_messages, 0),
+           coalesce(f.agent_messages, 0), f.first_reply_at, f.first_reply_agent_id, f.waiting_since
+    FROM sessions s JOIN chats c ON c.id = s.chat_id LEFT JOIN fact_sessions('fold') f ON f.session_id = s.id
+    ORDER BY s.started_at, s.id;
+INSERT INTO facts_state SELECT (SELECT coalesce(max(id), 0) FROM sessions), (SELECT coalesce(max(id), 0) FROM messages);
 DROP TABLE fold;
