@@ -161,8 +161,13 @@ COUNTS = ("count(*) AS \"Sessions\", count(*) FILTER (WHERE user_initiated) AS \
           " count(*) FILTER (WHERE NOT user_initiated) AS \"Business initiate\","
           " coalesce(sum(customer_messages), 0) AS \"Customer messages\","
           " coalesce(sum(agent_messages), 0) AS \"Agent messages\","
-          " count(resolved_at) AS \"Resolved sessions\","
-          " count(*) FILTER (WHERE first_reply_at IS NULL) AS \"Sessions with no agent reply\"")
+          " count(*) FILTER (WHERE resolved) AS \"Resolved sessions\","
+          " count(*) FILTER (WHERE NOT replied) AS \"Sessions with no agent reply\"")
+# What the aggregations read of the scope: the temporary table holds only this.
+AGGREGATED = ("session_id, chat_id, channel, user_initiated, started_at, local_start, day, resolved_at IS NOT NULL AS"
+              " resolved, resolved_by, agent_id, first_reply_at IS NOT NULL AS replied, customer_messages,"
+              " agent_messages, first_response_s, resolution_s")
+SHOWN = 200  # sessions the page lists (the download has them all)
 COUNT_NAMES = ("Sessions", "User initiate", "Business initiate", "Customer messages", "Agent messages",
                "Resolved sessions", "Sessions with no agent reply")
 
@@ -215,23 +220,23 @@ def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, in
     """Two queries: ``scope``, one row per session in the range with its
     facts, and ``wait_rows`` (reading ``scope``), one row per wait of those
     sessions; business-hours columns when a schedule is set."""
-    where = ["s.started_at >= $lo", "s.started_at < $hi"]
+    where = ["sf.started_at >= $lo", "sf.started_at < $hi"]
     if f.channels:
-        where.append("list_contains($channels, c.channel)")
+        where.append("list_contains($channels, sf.channel)")
     if f.label_ids:
-        where.append("list_has_any(c.label_ids, $labels)")
+        where.append("sf.chat_id IN (SELECT id FROM chats WHERE list_has_any(label_ids, $labels))")
     if f.agent_ids:
         where.append("list_contains($agents, sf.first_reply_agent_id)")
     scope = (
-        "SELECT s.id AS session_id, s.chat_id, c.channel, c.label_ids, s.initiated_by,"
-        " s.initiated_by = 'User initiate' AS user_initiated, s.started_at, s.resolved_at, s.resolved_by,"
-        f" {_local('s.started_at', steps)} AS local_start, CAST(local_start AS DATE) AS day,"
+        "SELECT sf.session_id, sf.chat_id, sf.channel, s.initiated_by,"
+        " s.initiated_by = 'User initiate' AS user_initiated, sf.started_at, s.resolved_at, s.resolved_by,"
+        f" {_local('sf.started_at', steps)} AS local_start, CAST(local_start AS DATE) AS day,"
         " sf.first_customer_at, sf.first_reply_at, sf.first_reply_agent_id AS agent_id,"
-        " coalesce(sf.customer_messages, 0) AS customer_messages, coalesce(sf.agent_messages, 0) AS agent_messages,"
+        " sf.customer_messages, sf.agent_messages,"
         f" CASE WHEN s.initiated_by = 'User initiate' THEN {_secs('sf.first_customer_at', 'sf.first_reply_at')}"
         " END AS first_response_s,"
-        f" {_secs('s.started_at', 's.resolved_at')} AS resolution_s"
-        " FROM sessions s JOIN chats c ON c.id = s.chat_id LEFT JOIN session_facts sf ON sf.session_id = s.id"
+        f" {_secs('sf.started_at', 's.resolved_at')} AS resolution_s"
+        " FROM session_facts sf JOIN sessions s ON s.id = sf.session_id"
         " WHERE " + " AND ".join(where))
     waits = ("SELECT w.session_id, sc.day, w.waiting_since, w.reply_at,"
              f" {_secs('w.waiting_since', 'w.reply_at')} AS waiting_s FROM waits w JOIN scope sc USING (session_id)")
@@ -298,15 +303,18 @@ class Report:
                      " FROM scope GROUP BY GROUPING SETS ((), (day), (agent_id), (resolved_by))",
             "waits": f"WITH wait_rows AS ({self._wait_rows}) SELECT grouping(day) AS no_day, day,"
                      f" {_stats('waiting_s')}{bh_wait} FROM wait_rows GROUP BY GROUPING SETS ((), (day))",
-            "labels": f"SELECT label_id, {COUNTS} FROM (SELECT unnest(CASE WHEN len(label_ids) = 0 THEN [NULL]"
-                      " ELSE label_ids END) AS label_id, * FROM scope) GROUP BY label_id",
+            "labels": f"SELECT label_id, {COUNTS} FROM (SELECT unnest(CASE WHEN len(c.label_ids) = 0 THEN [NULL]"
+                      " ELSE c.label_ids END) AS label_id, sc.* FROM scope sc JOIN chats c ON c.id = sc.chat_id)"
+                      " GROUP BY label_id",
             "replies": "SELECT r.agent_id, sum(r.replies) AS replies FROM session_replies r"
                        " JOIN scope USING (session_id) GROUP BY r.agent_id",
+            "first": f"SELECT session_id FROM scope ORDER BY started_at, session_id LIMIT {SHOWN}",
         }
         cur = self.store.cursor()
         try:
             started = clock.perf_counter()
-            self._run(cur, f"CREATE TEMP TABLE scope AS {self._scope}")
+            bh = ", first_response_bh_s" if self.schedule else ""
+            self._run(cur, f"CREATE TEMP TABLE scope AS SELECT {AGGREGATED}{bh} FROM ({self._scope})")
             self.timings["scope"] = (clock.perf_counter() - started) * 1000
             for name, sql in queries.items():
                 started = clock.perf_counter()
@@ -442,11 +450,15 @@ class Report:
         """One row per customer wait of the sessions in scope."""
         return self._once("wait_rows", lambda: self._frame("SELECT * FROM wait_rows ORDER BY reply_at, session_id"))
 
-    def sessions(self, limit: int | None = None) -> pd.DataFrame:
-        """The one-row-per-session export (the first ``limit`` by start)."""
-        first = "ORDER BY started_at, session_id" + (f" LIMIT {int(limit)}" if limit is not None else "")
-        f = self._frame(f"SELECT sc.* EXCLUDE (local_start), c.contact_name FROM (SELECT * FROM scope {first}) sc"
-                        " JOIN chats c ON c.id = sc.chat_id ORDER BY sc.started_at, sc.session_id")
+    def sessions(self, first: bool = False) -> pd.DataFrame:
+        """The one-row-per-session export, by start (``first``: the first
+        SHOWN only, found by the aggregations' pass)."""
+        only = ""
+        if first:
+            self.params["shown"] = [r["session_id"] for r in self._aggregates()["first"]]
+            only = "WHERE session_id IN (SELECT unnest($shown))"
+        f = self._frame(f"SELECT sc.* EXCLUDE (local_start), c.contact_name, c.label_ids FROM (SELECT * FROM scope {only})"
+                        " sc JOIN chats c ON c.id = sc.chat_id ORDER BY sc.started_at, sc.session_id")
         return pd.DataFrame({
             "session_id": f["session_id"].astype("int64"), "chat_id": f["chat_id"].astype("int64"),
             "contact": f["contact_name"], "channel": f["channel"].map(CHANNEL_LABELS),
