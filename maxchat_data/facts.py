@@ -26,8 +26,9 @@ _FOLD = (
     " SELECT s.id, s.chat_id, c.channel, s.started_at FROM sessions s JOIN chats c ON c.id = s.chat_id"
     " WHERE s.id > $sessions_through ORDER BY s.started_at, s.id",
     "CREATE OR REPLACE TEMP TABLE fold AS SELECT * FROM fact_bursts($through, $sessions)",
-    "INSERT INTO waits SELECT session_id, reply_id, waiting_since, reply_at FROM fold"
-    " WHERE reply_id IS NOT NULL AND waiting_since IS NOT NULL",
+    "INSERT INTO waits SELECT b.session_id, b.reply_id, f.started_at, b.waiting_since, b.reply_at"
+    " FROM fold b JOIN (SELECT session_id, started_at FROM session_facts WHERE session_id IN (SELECT unnest($sessions)))"
+    " f USING (session_id) WHERE b.reply_id IS NOT NULL AND b.waiting_since IS NOT NULL",
     "INSERT INTO session_replies SELECT session_id, agent_id, count(*) FROM fold WHERE reply_id IS NOT NULL"
     " GROUP BY ALL ON CONFLICT (session_id, agent_id) DO UPDATE SET replies = replies + excluded.replies",
     # The bursts' open wait already includes the one carried over, so it replaces it.

@@ -238,8 +238,12 @@ def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, in
         f" {_secs('sf.started_at', 's.resolved_at')} AS resolution_s"
         " FROM session_facts sf JOIN sessions s ON s.id = sf.session_id"
         " WHERE " + " AND ".join(where))
-    waits = ("SELECT w.session_id, sc.day, w.waiting_since, w.reply_at,"
-             f" {_secs('w.waiting_since', 'w.reply_at')} AS waiting_s FROM waits w JOIN scope sc USING (session_id)")
+    # A wait counts on its session's day; read by the session's start, and
+    # matched with the scope only when a filter narrows it.
+    narrowed = " AND w.session_id IN (SELECT session_id FROM scope)" if f.channels or f.label_ids or f.agent_ids else ""
+    waits = (f"SELECT w.session_id, CAST({_local('w.started_at', steps)} AS DATE) AS day, w.waiting_since, w.reply_at,"
+             f" {_secs('w.waiting_since', 'w.reply_at')} AS waiting_s FROM waits w"
+             f" WHERE w.started_at >= $lo AND w.started_at < $hi{narrowed}")
     if not schedule:
         return scope, waits
     win = "win AS (SELECT unnest($win_start) AS s, unnest($win_length) AS l, unnest($win_before) AS b)"

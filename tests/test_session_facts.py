@@ -12,12 +12,13 @@ from conftest import customer_writes, wait_until
 from maxchat_data import actions, facts, reports
 from maxchat_data.reports import ReportFilter
 from maxchat_data.store import utcnow
+from test_reports import JKT, MON, WED, history  # noqa: F401 (the hand-worked history)
 
 UTC = timezone.utc
 TABLES = {"session_facts": "SELECT session_id, first_customer_at, customer_messages, agent_messages, first_reply_at,"
                            " first_reply_agent_id, waiting_since FROM session_facts ORDER BY session_id",
           "session_replies": "SELECT * FROM session_replies ORDER BY ALL",
-          "waits": "SELECT * FROM waits ORDER BY ALL"}
+          "waits": "SELECT session_id, reply_id, waiting_since, reply_at FROM waits ORDER BY ALL"}
 
 
 def snapshot(store) -> dict:
@@ -169,3 +170,17 @@ def test_days_and_hours_follow_daylight_saving_time(store, team):
     # The last day ends at local midnight, in summer time: 22:00 UTC.
     assert list(reports.build(store, ReportFilter(date(2025, 3, 30), date(2025, 3, 30)), berlin)
                 .facts["session_id"]) == [2, 3, 4, 5]
+
+
+def test_filters_narrow_the_waits_to_their_sessions(store, history):
+    # The hand-worked history of test_reports: waits s1 300 and 1200, s2 600, s3 1800, s5 32400.
+    def waits(**narrow):
+        m = reports.build(store, ReportFilter(MON, WED, **narrow), JKT).metrics().loc["Customer waiting time"]
+        return m["Median (s)"], m["Count"]
+    assert waits() == (1200.0, 5)
+    assert waits(channels=("whatsapp",)) == ((600 + 1200) / 2, 4)     # s1, s2, s5
+    assert waits(label_ids=(history["vip"],)) == (600.0, 3)           # s1, s2
+    assert waits(agent_ids=(history["sari"],)) == (None, 0)           # Sari sent no first reply
+    assert waits(agent_ids=(history["budi"],)) == (1200.0, 5)
+    by_day = reports.build(store, ReportFilter(MON, WED, channels=("whatsapp",)), JKT).metrics_by_day()
+    assert by_day["Waits"].to_dict() == {MON: 2, date(2025, 3, 11): 1, WED: 1}

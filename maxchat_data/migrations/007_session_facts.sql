@@ -28,9 +28,11 @@ CREATE TABLE session_replies (
 
 -- One row per agent reply that answered customer messages: the reply minus
 -- the oldest of them is the customer's waiting time.
+-- With the session's start, so a range reads only its part of the table.
 CREATE TABLE waits (
     session_id    BIGINT NOT NULL,
     reply_id      BIGINT NOT NULL,
+    started_at    TIMESTAMPTZ NOT NULL,
     waiting_since TIMESTAMPTZ NOT NULL,
     reply_at      TIMESTAMPTZ NOT NULL
 );
@@ -78,8 +80,9 @@ FROM query_table(bursts) GROUP BY session_id;
 -- Backfill: every session and message so far (what facts.fold does, in one
 -- pass: no open wait to carry over yet).
 CREATE TEMP TABLE fold AS SELECT * FROM fact_bursts(-1, []::BIGINT[]);
-INSERT INTO waits SELECT session_id, reply_id, waiting_since, reply_at FROM fold
-    WHERE reply_id IS NOT NULL AND waiting_since IS NOT NULL ORDER BY session_id, reply_id;
+INSERT INTO waits SELECT b.session_id, b.reply_id, s.started_at, b.waiting_since, b.reply_at
+    FROM fold b JOIN sessions s ON s.id = b.session_id
+    WHERE b.reply_id IS NOT NULL AND b.waiting_since IS NOT NULL ORDER BY s.started_at, b.session_id, b.reply_id;
 INSERT INTO session_replies SELECT session_id, agent_id, count(*) FROM fold WHERE reply_id IS NOT NULL
     GROUP BY ALL ORDER BY session_id;
 INSERT INTO session_facts
