@@ -179,9 +179,9 @@ def sqlite_report(lite: sqlite3.Connection, params: dict) -> dict[str, float]:
 def duck_report(store: Store, f: ReportFilter, tz) -> dict[str, float]:
     r = reports.build(store, f, tz)
     r.by_day()  # runs every aggregation
-    started = time.perf_counter()
-    r.sessions(first=True)
-    return {**r.timings, "first 200 sessions": (time.perf_counter() - started) * 1000}
+    times = dict(r.timings)
+    times["first 200 sessions"] = times.pop("first")
+    return times
 
 
 def page(store: Store, f: ReportFilter, tz) -> None:

@@ -8,6 +8,8 @@ import random
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pandas as pd
+
 from conftest import customer_writes, wait_until
 from maxchat_data import actions, facts, reports
 from maxchat_data.reports import ReportFilter
@@ -184,3 +186,11 @@ def test_filters_narrow_the_waits_to_their_sessions(store, history):
     assert waits(agent_ids=(history["budi"],)) == (1200.0, 5)
     by_day = reports.build(store, ReportFilter(MON, WED, channels=("whatsapp",)), JKT).metrics_by_day()
     assert by_day["Waits"].to_dict() == {MON: 2, date(2025, 3, 11): 1, WED: 1}
+
+
+def test_the_listed_sessions_are_the_first_rows_of_the_download(store, history, monkeypatch):
+    monkeypatch.setattr(reports, "SHOWN", 2)
+    r = reports.build(store, ReportFilter(MON, WED), JKT)
+    listed, everything = r.sessions(first=True), r.sessions()
+    assert list(everything["session_id"]) == [11, 13, 14, 15, 12]
+    pd.testing.assert_frame_equal(listed, everything.head(2))
