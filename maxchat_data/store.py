@@ -305,6 +305,7 @@ class Store:
                 dirty = False
                 continue
             if job is None:
+                self._do_chores(due_only=False)  # a restart then finds the upkeep done
                 break
             dirty = True
             group = [job]
