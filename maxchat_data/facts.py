@@ -25,9 +25,15 @@ _FOLD = (
     "INSERT INTO session_facts (session_id, chat_id, channel, started_at)"
     " SELECT s.id, s.chat_id, c.channel, s.started_at FROM sessions s JOIN chats c ON c.id = s.chat_id"
     " WHERE s.id > $sessions_through ORDER BY s.started_at, s.id",
-    "CREATE OR REPLACE TEMP TABLE fold AS SELECT * FROM fact_bursts($through, $sessions)",
+    # A session whose new messages fall before what is folded already is folded again from nothing.
+    "DELETE FROM waits WHERE session_id IN (SELECT unnest($redo))",
+    "DELETE FROM session_replies WHERE session_id IN (SELECT unnest($redo))",
+    "UPDATE session_facts SET first_customer_at = NULL, customer_messages = 0, agent_messages = 0,"
+    " first_reply_at = NULL, first_reply_agent_id = NULL, waiting_since = NULL, last_at = NULL"
+    " WHERE session_id IN (SELECT unnest($redo))",
+    "CREATE OR REPLACE TEMP TABLE fold AS SELECT * FROM fact_bursts($through, $sessions, $redo)",
     "INSERT INTO waits SELECT b.session_id, b.reply_id, f.started_at, b.waiting_since, b.reply_at"
-    " FROM fold b JOIN (SELECT session_id, started_at FROM session_facts WHERE session_id IN (SELECT unnest($sessions)))"
+    " FROM fold b JOIN (SELECT session_id, started_at FROM session_facts WHERE session_id IN (SELECT unnest($touched)))"
     " f USING (session_id) WHERE b.reply_id IS NOT NULL AND b.waiting_since IS NOT NULL",
     "INSERT INTO session_replies SELECT session_id, agent_id, count(*) FROM fold WHERE reply_id IS NOT NULL"
     " GROUP BY ALL ON CONFLICT (session_id, agent_id) DO UPDATE SET replies = replies + excluded.replies",
@@ -40,7 +46,8 @@ _FOLD = (
     "  OR a.first_reply_at < session_facts.first_reply_at"
     "  THEN a.first_reply_agent_id ELSE session_facts.first_reply_agent_id END,"
     " first_reply_at = least(session_facts.first_reply_at, a.first_reply_at),"
-    " waiting_since = a.waiting_since"
+    " waiting_since = a.waiting_since,"
+    " last_at = greatest(session_facts.last_at, a.last_at)"
     " FROM fact_sessions('fold') a WHERE session_facts.session_id = a.session_id",
     "DROP TABLE fold",
 )
@@ -55,8 +62,20 @@ def fold(w: Writer) -> None:
                           " FROM messages WHERE id > ?", [through])
     if new_sessions is None and top is None:
         return
-    params = {"sessions_through": sessions_through, "through": through, "sessions": sessions or []}
+    sessions = sessions or []
+    # Late: a customer message or reply stamped at or before the latest one folded
+    # (a provider's time a little in the past) may change the bursts before it.
+    (redo,) = w.one(
+        "SELECT list(DISTINCT m.session_id) FROM messages m JOIN (SELECT session_id, last_at FROM session_facts"
+        "  WHERE session_id IN (SELECT unnest(?))) f ON f.session_id = m.session_id"
+        " WHERE m.id > ? AND m.sent_at <= f.last_at AND (m.direction = 'in' OR (m.direction = 'out'"
+        "  AND m.sender_agent_id IS NOT NULL AND m.kind <> 'template'))", [sessions, through])
+    redo = redo or []
+    params = {"sessions_through": sessions_through, "through": through, "redo": redo, "touched": sessions,
+              "sessions": [x for x in sessions if x not in set(redo)]}  # their open waits carry over
     for sql in _FOLD:
+        if "$redo" in sql and "fact_bursts" not in sql and not params["redo"]:
+            continue
         w.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)} or None)
     w.execute("UPDATE facts_state SET sessions_through = ?, folded_through = ?",
               [new_sessions or sessions_through, top or through])

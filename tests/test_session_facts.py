@@ -45,11 +45,12 @@ def test_the_writer_folds_new_messages_by_itself(store, team):
 
 
 def reference(sessions: list[int], rows: list[tuple]) -> dict:
-    """The definitions read plainly, message by message in the order they were
-    written: what the facts must say."""
+    """The definitions read plainly, message by message in time order (a
+    customer message before a reply sent at the same instant): what the facts
+    must say."""
     out = {"session_facts": [], "session_replies": [], "waits": []}
     by_session: dict[int, list] = {sid: [] for sid in sessions}
-    for row in sorted(rows):
+    for row in sorted(rows, key=lambda r: (r[5], r[2] == "out" and r[3] is not None and r[4] != "template", r[0])):
         by_session[row[1]].append(row)
     for sid, msgs in sorted(by_session.items()):
         customer = [m for m in msgs if m[2] == "in"]
@@ -122,21 +123,22 @@ def test_folding_in_any_steps_gives_the_definitions(store, team):
     assert snapshot(store) == folded
 
 
-def test_a_customer_message_that_arrives_after_a_reply_waits_for_the_next_one(store, team):
-    # The customer's phone stamped 10:00:30; the agent's reply went at 10:01; the
-    # message reached us after that. The reply could not answer it: it waits for
-    # the agent's next reply at 10:05 (the order written, not the stamps).
+def test_a_customer_message_stamped_before_a_reply_is_answered_by_it(store, team):
+    # The customer's phone stamped 'Tolong' 30 s before the agent's first reply;
+    # it reached us after that reply was folded. In time order the reply answers
+    # it: one wait, from the first message, and the next reply answers nothing.
     chat = customer_writes(store, "6281", "Halo", sent_at=utcnow() - timedelta(minutes=10)).chat_id
     actions.reply(store, chat, team["budi"], "Halo kak")
-    (first_reply,) = store.one("SELECT sent_at FROM messages WHERE direction = 'out'")
-    late = first_reply - timedelta(seconds=30)
-    customer_writes(store, "6281", "Tolong", sent_at=late)
-    actions.reply(store, chat, team["budi"], "Baik")
-    (second_reply,) = store.one("SELECT max(sent_at) FROM messages WHERE direction = 'out'")
     store.write(facts.fold)
-    waits = store.all("SELECT waiting_since, reply_at FROM waits ORDER BY reply_at")
-    assert waits[1] == (late, second_reply)
-    assert len(waits) == 2
+    (first_at,) = store.one("SELECT sent_at FROM messages WHERE direction = 'in'")
+    (first_reply,) = store.one("SELECT sent_at FROM messages WHERE direction = 'out'")
+    customer_writes(store, "6281", "Tolong", sent_at=first_reply - timedelta(seconds=30))
+    store.write(facts.fold)  # folded late: the session is folded again from its messages
+    assert store.one("SELECT customer_messages, waiting_since FROM session_facts") == (2, None)
+    actions.reply(store, chat, team["budi"], "Baik")
+    store.write(facts.fold)
+    assert store.all("SELECT waiting_since, reply_at FROM waits") == [(first_at, first_reply)]
+    assert store.one("SELECT agent_messages FROM session_facts") == (2,)
 
 
 def test_days_and_hours_follow_daylight_saving_time(store, team):

@@ -15,7 +15,8 @@ CREATE TABLE session_facts (
     agent_messages       INTEGER NOT NULL DEFAULT 0, -- agent replies
     first_reply_at       TIMESTAMPTZ,              -- the first agent reply (by time, then id)
     first_reply_agent_id INTEGER,                  -- who sent it
-    waiting_since        TIMESTAMPTZ               -- oldest customer message no reply has answered yet
+    waiting_since        TIMESTAMPTZ,              -- oldest customer message no reply has answered yet
+    last_at              TIMESTAMPTZ               -- the latest customer message or reply folded in
 );
 
 -- Agent replies per (session, agent): "Replies sent" per agent.
@@ -40,24 +41,27 @@ CREATE TABLE waits (
 -- Sessions and messages up to these ids are folded into the tables above.
 CREATE TABLE facts_state (sessions_through BIGINT NOT NULL, folded_through BIGINT NOT NULL);
 
--- The messages after ``through`` as "bursts": per session, in the order they
--- were written (id), the customer messages since the previous agent reply
--- and the reply that answers them (NULL while none has). The open wait of
--- each of ``sessions`` (those of the messages; a list, so the lookup uses the
--- key) is carried over from before ``through`` into its first burst.
-CREATE MACRO fact_bursts(through, sessions) AS TABLE
+-- Messages as "bursts": per session, in time order, the customer messages
+-- since the previous agent reply and the reply that answers them (NULL while
+-- none has); at the same instant a customer message comes first, as a reply
+-- sent then answers it. Read: the messages after ``through``, and every
+-- message of the sessions in ``redo`` (folded again from nothing). The open
+-- wait of each of ``sessions`` (a list, so the lookup uses the key) is
+-- carried over from before ``through`` into its first burst.
+CREATE MACRO fact_bursts(through, sessions, redo) AS TABLE
 WITH m AS (
     SELECT session_id, id, sent_at, direction = 'in' AS customer,
            CASE WHEN direction = 'out' THEN sender_agent_id END AS agent_id, FALSE AS carried
-    FROM messages
-    WHERE id > through AND session_id IS NOT NULL
+    FROM (SELECT * FROM messages WHERE id > through
+          UNION ALL SELECT * FROM messages WHERE session_id IN (SELECT unnest(redo)) AND id <= through)
+    WHERE session_id IS NOT NULL
       AND (direction = 'in' OR (direction = 'out' AND sender_agent_id IS NOT NULL AND kind <> 'template'))),
 open_wait AS (
     SELECT session_id, 0::BIGINT AS id, waiting_since AS sent_at, TRUE AS customer, NULL::INTEGER AS agent_id,
            TRUE AS carried
     FROM session_facts WHERE session_id IN (SELECT unnest(sessions)) AND waiting_since IS NOT NULL),
 numbered AS (
-    SELECT *, count(agent_id) OVER (PARTITION BY session_id ORDER BY id
+    SELECT *, count(agent_id) OVER (PARTITION BY session_id ORDER BY sent_at, agent_id IS NOT NULL, id
                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS burst
     FROM (SELECT * FROM m UNION ALL SELECT * FROM open_wait))
 SELECT session_id, burst,
@@ -66,7 +70,8 @@ SELECT session_id, burst,
        min(sent_at) FILTER (WHERE customer) AS waiting_since,
        max(id) FILTER (WHERE agent_id IS NOT NULL) AS reply_id,
        max(sent_at) FILTER (WHERE agent_id IS NOT NULL) AS reply_at,
-       max(agent_id) AS agent_id
+       max(agent_id) AS agent_id,
+       max(sent_at) AS last_at
 FROM numbered GROUP BY session_id, burst;
 
 -- Bursts (a table's name) summed up per session.
@@ -74,12 +79,12 @@ CREATE MACRO fact_sessions(bursts) AS TABLE
 SELECT session_id, min(first_customer_at) AS first_customer_at, sum(customer_messages) AS customer_messages,
        count(reply_id) AS agent_messages, min(reply_at) AS first_reply_at,
        arg_min(agent_id, (reply_at, reply_id)) FILTER (WHERE reply_id IS NOT NULL) AS first_reply_agent_id,
-       min(waiting_since) FILTER (WHERE reply_id IS NULL) AS waiting_since
+       min(waiting_since) FILTER (WHERE reply_id IS NULL) AS waiting_since, max(last_at) AS last_at
 FROM query_table(bursts) GROUP BY session_id;
 
 -- Backfill: every session and message so far (what facts.fold does, in one
 -- pass: no open wait to carry over yet).
-CREATE TEMP TABLE fold AS SELECT * FROM fact_bursts(-1, []::BIGINT[]);
+CREATE TEMP TABLE fold AS SELECT * FROM fact_bursts(-1, []::BIGINT[], []::BIGINT[]);
 INSERT INTO waits SELECT b.session_id, b.reply_id, s.started_at, b.waiting_since, b.reply_at
     FROM fold b JOIN sessions s ON s.id = b.session_id
     WHERE b.reply_id IS NOT NULL AND b.waiting_since IS NOT NULL ORDER BY s.started_at, b.session_id, b.reply_id;
@@ -87,7 +92,7 @@ INSERT INTO session_replies SELECT session_id, agent_id, count(*) FROM fold WHER
     GROUP BY ALL ORDER BY session_id;
 INSERT INTO session_facts
     SELECT s.id, s.chat_id, c.channel, s.started_at, f.first_customer_at, coalesce(f.customer_messages, 0),
-           coalesce(f.agent_messages, 0), f.first_reply_at, f.first_reply_agent_id, f.waiting_since
+           coalesce(f.agent_messages, 0), f.first_reply_at, f.first_reply_agent_id, f.waiting_since, f.last_at
     FROM sessions s JOIN chats c ON c.id = s.chat_id LEFT JOIN fact_sessions('fold') f ON f.session_id = s.id
     ORDER BY s.started_at, s.id;
 INSERT INTO facts_state SELECT (SELECT coalesce(max(id), 0) FROM sessions), (SELECT coalesce(max(id), 0) FROM messages);
