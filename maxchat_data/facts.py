@@ -29,7 +29,7 @@ _FOLD = (
     "DELETE FROM waits WHERE session_id IN (SELECT unnest($redo))",
     "DELETE FROM session_replies WHERE session_id IN (SELECT unnest($redo))",
     "UPDATE session_facts SET first_customer_at = NULL, customer_messages = 0, agent_messages = 0,"
-    " first_reply_at = NULL, first_reply_agent_id = NULL, waiting_since = NULL, last_at = NULL"
+    " first_reply_at = NULL, first_reply_agent_id = NULL, waiting_since = NULL, last_at = NULL, last_reply_at = NULL"
     " WHERE session_id IN (SELECT unnest($redo))",
     "CREATE OR REPLACE TEMP TABLE fold AS SELECT * FROM fact_bursts($through, $sessions, $redo)",
     "INSERT INTO waits SELECT b.session_id, b.reply_id, f.started_at, b.waiting_since, b.reply_at"
@@ -47,7 +47,8 @@ _FOLD = (
     "  THEN a.first_reply_agent_id ELSE session_facts.first_reply_agent_id END,"
     " first_reply_at = least(session_facts.first_reply_at, a.first_reply_at),"
     " waiting_since = a.waiting_since,"
-    " last_at = greatest(session_facts.last_at, a.last_at)"
+    " last_at = greatest(session_facts.last_at, a.last_at),"
+    " last_reply_at = greatest(session_facts.last_reply_at, a.last_reply_at)"
     " FROM fact_sessions('fold') a WHERE session_facts.session_id = a.session_id",
     "DROP TABLE fold",
 )
@@ -63,13 +64,15 @@ def fold(w: Writer) -> None:
     if new_sessions is None and top is None:
         return
     sessions = sessions or []
-    # Late: a customer message or reply stamped at or before the latest one folded
-    # (a provider's time a little in the past) may change the bursts before it.
+    # Late (a provider's time a little in the past): a customer message at or before
+    # a reply already folded, or a reply before a message already folded, changes
+    # the bursts before it.
     (redo,) = w.one(
-        "SELECT list(DISTINCT m.session_id) FROM messages m JOIN (SELECT session_id, last_at FROM session_facts"
-        "  WHERE session_id IN (SELECT unnest(?))) f ON f.session_id = m.session_id"
-        " WHERE m.id > ? AND m.sent_at <= f.last_at AND (m.direction = 'in' OR (m.direction = 'out'"
-        "  AND m.sender_agent_id IS NOT NULL AND m.kind <> 'template'))", [sessions, through])
+        "SELECT list(DISTINCT m.session_id) FROM messages m JOIN (SELECT session_id, last_at, last_reply_at"
+        "  FROM session_facts WHERE session_id IN (SELECT unnest(?))) f ON f.session_id = m.session_id"
+        " WHERE m.id > ? AND (m.direction = 'in' AND m.sent_at <= f.last_reply_at OR m.direction = 'out'"
+        "  AND m.sender_agent_id IS NOT NULL AND m.kind <> 'template' AND m.sent_at < f.last_at)",
+        [sessions, through])
     redo = redo or []
     params = {"sessions_through": sessions_through, "through": through, "redo": redo, "touched": sessions,
               "sessions": [x for x in sessions if x not in set(redo)]}  # their open waits carry over

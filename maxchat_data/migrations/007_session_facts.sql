@@ -16,7 +16,8 @@ CREATE TABLE session_facts (
     first_reply_at       TIMESTAMPTZ,              -- the first agent reply (by time, then id)
     first_reply_agent_id INTEGER,                  -- who sent it
     waiting_since        TIMESTAMPTZ,              -- oldest customer message no reply has answered yet
-    last_at              TIMESTAMPTZ               -- the latest customer message or reply folded in
+    last_at              TIMESTAMPTZ,              -- the latest customer message or reply folded in
+    last_reply_at        TIMESTAMPTZ               -- the latest reply folded in
 );
 
 -- Agent replies per (session, agent): "Replies sent" per agent.
@@ -79,7 +80,8 @@ CREATE MACRO fact_sessions(bursts) AS TABLE
 SELECT session_id, min(first_customer_at) AS first_customer_at, sum(customer_messages) AS customer_messages,
        count(reply_id) AS agent_messages, min(reply_at) AS first_reply_at,
        arg_min(agent_id, (reply_at, reply_id)) FILTER (WHERE reply_id IS NOT NULL) AS first_reply_agent_id,
-       min(waiting_since) FILTER (WHERE reply_id IS NULL) AS waiting_since, max(last_at) AS last_at
+       min(waiting_since) FILTER (WHERE reply_id IS NULL) AS waiting_since, max(last_at) AS last_at,
+       max(reply_at) AS last_reply_at
 FROM query_table(bursts) GROUP BY session_id;
 
 -- Backfill: every session and message so far (what facts.fold does, in one
@@ -92,7 +94,8 @@ INSERT INTO session_replies SELECT session_id, agent_id, count(*) FROM fold WHER
     GROUP BY ALL ORDER BY session_id;
 INSERT INTO session_facts
     SELECT s.id, s.chat_id, c.channel, s.started_at, f.first_customer_at, coalesce(f.customer_messages, 0),
-           coalesce(f.agent_messages, 0), f.first_reply_at, f.first_reply_agent_id, f.waiting_since, f.last_at
+           coalesce(f.agent_messages, 0), f.first_reply_at, f.first_reply_agent_id, f.waiting_since, f.last_at,
+           f.last_reply_at
     FROM sessions s JOIN chats c ON c.id = s.chat_id LEFT JOIN fact_sessions('fold') f ON f.session_id = s.id
     ORDER BY s.started_at, s.id;
 INSERT INTO facts_state SELECT (SELECT coalesce(max(id), 0) FROM sessions), (SELECT coalesce(max(id), 0) FROM messages);
