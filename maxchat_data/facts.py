@@ -59,21 +59,23 @@ def fold(w: Writer) -> None:
     transaction too) into the facts."""
     sessions_through, through = w.one("SELECT sessions_through, folded_through FROM facts_state")
     (new_sessions,) = w.one("SELECT max(id) FROM sessions WHERE id > ?", [sessions_through])
-    top, sessions = w.one("SELECT max(id), list(DISTINCT session_id) FILTER (WHERE session_id IS NOT NULL)"
-                          " FROM messages WHERE id > ?", [through])
+    (top,) = w.one("SELECT max(id) FROM messages WHERE id > ?", [through])
     if new_sessions is None and top is None:
         return
-    sessions = sessions or []
+    # Per session of the new messages: its earliest new customer message and reply.
+    new = w.all("SELECT session_id, min(sent_at) FILTER (WHERE direction = 'in'),"
+                " min(sent_at) FILTER (WHERE direction = 'out' AND sender_agent_id IS NOT NULL AND kind <> 'template')"
+                " FROM messages WHERE id > ? AND session_id IS NOT NULL GROUP BY session_id", [through])
+    sessions = [row[0] for row in new]
+    folded = {sid: (last_at, last_reply) for sid, last_at, last_reply in w.all(
+        "SELECT session_id, last_at, last_reply_at FROM session_facts WHERE session_id IN (SELECT unnest(?))",
+        [sessions])}
     # Late (a provider's time a little in the past): a customer message at or before
     # a reply already folded, or a reply before a message already folded, changes
-    # the bursts before it.
-    (redo,) = w.one(
-        "SELECT list(DISTINCT m.session_id) FROM messages m JOIN (SELECT session_id, last_at, last_reply_at"
-        "  FROM session_facts WHERE session_id IN (SELECT unnest(?))) f ON f.session_id = m.session_id"
-        " WHERE m.id > ? AND (m.direction = 'in' AND m.sent_at <= f.last_reply_at OR m.direction = 'out'"
-        "  AND m.sender_agent_id IS NOT NULL AND m.kind <> 'template' AND m.sent_at < f.last_at)",
-        [sessions, through])
-    redo = redo or []
+    # the bursts before it, so the session is folded again from its messages.
+    redo = [sid for sid, first_in, first_reply in new if sid in folded and (
+        first_in is not None and folded[sid][1] is not None and first_in <= folded[sid][1]
+        or first_reply is not None and folded[sid][0] is not None and first_reply < folded[sid][0])]
     params = {"sessions_through": sessions_through, "through": through, "redo": redo, "touched": sessions,
               "sessions": [x for x in sessions if x not in set(redo)]}  # their open waits carry over
     for sql in _FOLD:
