@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 
 from . import facts, settings
@@ -33,7 +32,8 @@ from .roles import can
 from .store import Store, utcnow
 
 # Provider times of inbound messages may be a little earlier than the session
-# row's start (server time): business windows begin this much before the range.
+# row's start (server time), replies later than the range: the team's UTC
+# offsets are worked out this much beyond it.
 SLACK = timedelta(days=2)
 BUSINESS_HOURS = "business_hours"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -127,31 +127,21 @@ def set_business_hours(store: Store, schedule: dict | None, actor_role: str) -> 
     settings.put(store, BUSINESS_HOURS, json.dumps(check_schedule(schedule)) if schedule is not None else "")
 
 
-def business_windows(schedule: dict, tz: ZoneInfo, lo: datetime, hi: datetime) -> dict[str, list[float]]:
-    """The schedule's windows from ``lo`` to ``hi`` as UTC epoch seconds:
-    start, length, and the business seconds before each (the clock the SQL
-    reads a business time from)."""
-    starts, lengths = [], []
-    day = lo.astimezone(tz).date() - timedelta(days=1)
-    last = hi.astimezone(tz).date() + timedelta(days=1)
-    while day <= last:
-        for a, b in schedule.get(WEEKDAYS[day.weekday()]) or []:
-            midnight = datetime.combine(day, time(0), tz)
-            start = (midnight + timedelta(minutes=_minutes(a))).timestamp()
-            starts.append(start)
-            lengths.append((midnight + timedelta(minutes=_minutes(b))).timestamp() - start)
-        day += timedelta(days=1)
-    before = np.concatenate([[0.0], np.cumsum(lengths)[:-1]]) if lengths else np.array([])
-    return {"win_start": starts, "win_length": lengths, "win_before": before.tolist()}
+def business_clock(t: str, schedule: dict, steps: list[tuple[int, int]]) -> str:
+    """SQL for the business seconds from a fixed Monday to instant ``t``, by
+    arithmetic on the team-local wall time: whole weeks times the week's
+    business time, plus the part of each window of the week already gone."""
+    day_us, week_us = 86_400_000_000, 7 * 86_400_000_000
+    spans = [(i * day_us + _minutes(a) * 60_000_000, (_minutes(b) - _minutes(a)) * 60_000_000)
+             for i, day in enumerate(WEEKDAYS) for a, b in schedule.get(day) or []]
+    # Local wall time in µs from Monday 29 December 1969 (the epoch was a Thursday).
+    x = f"({_local_us(t, steps)} + {3 * day_us})"
+    into = f"({x} - floor({x} / {week_us})::BIGINT * {week_us})"
+    done = " + ".join(f"least(greatest({into} - {start}, 0), {length})" for start, length in spans)
+    return f"(floor({x} / {week_us})::BIGINT * {sum(l for _, l in spans)} + {done}) / 1e6"
 
 
 # ---- the data --------------------------------------------------------------------------------
-# Business seconds from the start of the windows to instant ``t`` (epoch s),
-# ``w`` the window ASOF-joined at or before it: none before = 0.
-def _clock(t: str, w: str) -> str:
-    return f"coalesce({w}.b + least(greatest({t} - {w}.s, 0), {w}.l), 0)"
-
-
 def _secs(a: str, b: str) -> str:
     return f"(epoch_us({b}) - epoch_us({a})) / 1e6"
 
@@ -207,14 +197,19 @@ def utc_offsets(tz: ZoneInfo, lo: datetime, hi: datetime) -> list[tuple[int, int
     return steps
 
 
-def _local(col: str, steps: list[tuple[int, int]]) -> str:
-    """``col`` as team-local wall time (a TIMESTAMP) by plain arithmetic:
+def _local_us(col: str, steps: list[tuple[int, int]]) -> str:
+    """``col`` as team-local wall time in µs since 1970, by plain arithmetic:
     ICU's per-row conversion costs a quarter of a second per million rows."""
     us = f"epoch_us({col})"
     offset = str(steps[0][1]) if len(steps) == 1 else (
         "CASE " + " ".join(f"WHEN {us} >= {start} THEN {off}" for start, off in reversed(steps[1:]))
         + f" ELSE {steps[0][1]} END")
-    return f"make_timestamp({us} + {offset})"
+    return f"({us} + {offset})"
+
+
+def _local(col: str, steps: list[tuple[int, int]]) -> str:
+    """``col`` as team-local wall time (a TIMESTAMP)."""
+    return f"make_timestamp({_local_us(col, steps)})"
 
 
 def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, int]]) -> tuple[str, str]:
@@ -247,17 +242,10 @@ def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, in
              f" WHERE w.started_at >= $lo AND w.started_at < $hi{narrowed}")
     if not schedule:
         return scope, waits
-    win = "win AS (SELECT unnest($win_start) AS s, unnest($win_length) AS l, unnest($win_before) AS b)"
-    a, b = "epoch_us(x.first_customer_at) / 1e6", "epoch_us(x.first_reply_at) / 1e6"
-    scope = (
-        f"WITH {win}, scope0 AS ({scope})"
-        " SELECT x.*, CASE WHEN x.user_initiated AND x.first_reply_at IS NOT NULL AND x.first_customer_at IS NOT NULL"
-        f" THEN {_clock(b, 'wb')} - {_clock(a, 'wa')} END AS first_response_bh_s"
-        f" FROM scope0 x ASOF LEFT JOIN win wa ON {a} >= wa.s ASOF LEFT JOIN win wb ON {b} >= wb.s")
-    a, b = "epoch_us(x.waiting_since) / 1e6", "epoch_us(x.reply_at) / 1e6"
-    waits = (f"WITH {win}, wait0 AS ({waits})"
-             f" SELECT x.*, {_clock(b, 'wb')} - {_clock(a, 'wa')} AS waiting_bh_s FROM wait0 x"
-             f" ASOF LEFT JOIN win wa ON {a} >= wa.s ASOF LEFT JOIN win wb ON {b} >= wb.s")
+    clock = lambda t: business_clock(t, schedule, steps)  # noqa: E731
+    scope = (f"SELECT *, CASE WHEN user_initiated THEN {clock('first_reply_at')} - {clock('first_customer_at')}"
+             f" END AS first_response_bh_s FROM ({scope})")
+    waits = f"SELECT *, {clock('reply_at')} - {clock('waiting_since')} AS waiting_bh_s FROM ({waits})"
     return scope, waits
 
 
@@ -279,10 +267,9 @@ class Report:
             self.params["labels"] = [int(x) for x in f.label_ids]
         if f.agent_ids:
             self.params["agents"] = [int(x) for x in f.agent_ids]
-        if schedule:
-            # Waits end after the range (a reply days later): windows up to now.
-            self.params.update(business_windows(schedule, tz, lo - SLACK, max(hi, utcnow()) + SLACK))
-        self._scope, self._wait_rows = _scope_sql(f, schedule, utc_offsets(tz, lo, hi))
+        # Replies come after the range (days later): the offsets up to now.
+        steps = utc_offsets(tz, lo - SLACK, max(hi, utcnow()) + SLACK)
+        self._scope, self._wait_rows = _scope_sql(f, schedule, steps)
         self._cache: dict = {}
         self.timings: dict[str, float] = {}  # ms per query of the last load (the benchmark prints them)
 

@@ -196,3 +196,28 @@ def test_the_listed_sessions_are_the_first_rows_of_the_download(store, history, 
     listed, everything = r.sessions(first=True), r.sessions()
     assert list(everything["session_id"]) == [11, 13, 14, 15, 12]
     pd.testing.assert_frame_equal(listed, everything.head(2))
+
+
+def test_business_hours_across_a_daylight_saving_weekend(store, team):
+    berlin = ZoneInfo("Europe/Berlin")
+    reports.set_business_hours(store, {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}, "admin")
+    # Fri 28 March 2025 16:00 CET -> Mon 31 March 10:00 CEST (summer time began on Sunday):
+    # one business hour on Friday, one on Monday.
+    asked = datetime(2025, 3, 28, 16, 0, tzinfo=berlin)
+    answered = datetime(2025, 3, 31, 10, 0, tzinfo=berlin)
+
+    def write(w):
+        w.execute("INSERT INTO contacts (id, name, created_at) VALUES (1, 'A', ?)", [asked])
+        w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
+                  " created_at) VALUES (1, 1, 'telegram', 'u1', 'A', 'a', 'Open', ?)", [asked])
+        w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at) VALUES (1, 1, 'User initiate', ?)",
+                  [asked])
+        for mid, direction, agent, when in ((1, "in", None, asked), (2, "out", team["budi"], answered)):
+            w.execute("INSERT INTO messages (id, chat_id, session_id, channel, direction, sender_agent_id, kind, body,"
+                      " status, sent_at, created_at) VALUES (?, 1, 1, 'telegram', ?, ?, 'text', 'x', 'sent', ?, ?)",
+                      [mid, direction, agent, when, when])
+    store.write(write)
+    r = reports.build(store, ReportFilter(date(2025, 3, 28), date(2025, 3, 28)), berlin)
+    assert r.facts["first_response_bh_s"].tolist() == [7200.0]
+    assert r.waits["waiting_bh_s"].tolist() == [7200.0]
+    assert r.facts["first_response_s"].tolist() == [65 * 3600.0]  # 66 h on the clock, one of them skipped
