@@ -12,7 +12,7 @@ from collections import deque
 
 from common import big_database, summary, timed
 
-from maxchat_data import accounts, actions, inbox, labels
+from maxchat_data import accounts, actions, inbox, labels, open_store
 from maxchat_data.inbox import InboxQuery
 from maxchat_data.ingest import Inbound, receive_async
 from maxchat_data.store import Store
@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--ingest-seconds", type=float, default=5.0)
     args = parser.parse_args()
     path = big_database(args.chats)
-    store = Store(path, path.parent / "media")
+    store = open_store(str(path), str(path.parent / "media"))  # as the server opens it (its upkeep too)
     chats, messages = store.one("SELECT (SELECT count(*) FROM chats), (SELECT count(*) FROM messages)")
     print(f"data set: {chats:,} chats, {messages:,} messages\n")
     agent = accounts.list_agents(store, active_only=True)[1]["id"]

@@ -1,15 +1,17 @@
 """Reports, Monitor and the inbox finder at 1M chats / 20M messages, and the
-same report SQL on SQLite (stdlib sqlite3, same data, indexed) in the same
-run, printed as a ratio.
+same report SQL on SQLite (stdlib sqlite3, the same tables - sessions, chats
+and the per-session facts - indexed) in the same run, printed per query as a
+ratio, for the last 7 days, the last 30 days and the whole history.
 
     python bench/bench_reports.py [--chats 1000000] [--days 365]
 
 The data set is generated once (in chunks, to bound memory) and cached under
-/tmp/maxchat-bench-reports; the SQLite copy beside it.
+/tmp/maxchat-bench-reports (MAXCHAT_BENCH_REPORTS_DIR); the SQLite copy beside it.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 import time
@@ -19,12 +21,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import summary, timed  # noqa: E402
 
-from maxchat_data import accounts, config, demo, inbox, monitor, reports  # noqa: E402
+from maxchat_data import accounts, config, demo, facts, inbox, monitor, reports  # noqa: E402
 from maxchat_data.inbox import InboxQuery  # noqa: E402
 from maxchat_data.reports import ReportFilter  # noqa: E402
 from maxchat_data.store import Store, utcnow  # noqa: E402
 
-CACHE = Path("/tmp/maxchat-bench-reports")
+CACHE = Path(os.environ.get("MAXCHAT_BENCH_REPORTS_DIR", "/tmp/maxchat-bench-reports"))
 CHUNK = 100_000
 
 
@@ -49,68 +51,149 @@ def database(chats: int, days: float) -> Path:
 
 
 def sqlite_copy(duck: Path) -> Path:
-    """The tables the report reads, as they are, into SQLite with the indexes
-    its queries need. Times as Unix seconds (SQLite has no timestamp type)."""
-    path = duck.with_suffix(".sqlite")
+    """What the report reads, as it is, into SQLite with the indexes its
+    queries need: sessions and chats (labels as rows: SQLite has no lists),
+    and the per-session facts. Times as Unix seconds (no timestamp type)."""
+    path = duck.with_name(duck.stem + "-facts.sqlite")
     if path.exists():
         return path
     started = time.perf_counter()
-    db = sqlite3.connect(path)
+    tmp = path.with_suffix(".part")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
     db.executescript("""
         CREATE TABLE chats (id INTEGER PRIMARY KEY, channel TEXT, contact_name TEXT);
+        CREATE TABLE chat_labels (chat_id INTEGER, label_id INTEGER);
         CREATE TABLE sessions (id INTEGER PRIMARY KEY, chat_id INTEGER, initiated_by TEXT, started_at REAL,
                                resolved_at REAL, resolved_by INTEGER);
-        CREATE TABLE messages (id INTEGER PRIMARY KEY, session_id INTEGER, direction TEXT, sender_agent_id INTEGER,
-                               kind TEXT, sent_at REAL);""")
+        CREATE TABLE session_facts (session_id INTEGER PRIMARY KEY, chat_id INTEGER, channel TEXT, started_at REAL,
+                                    first_customer_at REAL, customer_messages INTEGER, agent_messages INTEGER,
+                                    first_reply_at REAL, first_reply_agent_id INTEGER, waiting_since REAL);
+        CREATE TABLE session_replies (session_id INTEGER, agent_id INTEGER, replies INTEGER);
+        CREATE TABLE waits (session_id INTEGER, reply_id INTEGER, waiting_since REAL, reply_at REAL);""")
     with Store(duck) as s:
+        facts.catch_up(s)
         cur = s.cursor()
         for table, sql in (
                 ("chats", "SELECT id, channel, contact_name FROM chats"),
-                ("sessions", "SELECT id, chat_id, initiated_by, epoch(started_at), epoch(resolved_at), resolved_by FROM sessions"),
-                ("messages", "SELECT id, session_id, direction, sender_agent_id, kind, epoch(sent_at) FROM messages")):
+                ("chat_labels", "SELECT id, unnest(label_ids) FROM chats"),
+                ("sessions", "SELECT id, chat_id, initiated_by, epoch(started_at), epoch(resolved_at), resolved_by"
+                             " FROM sessions"),
+                ("session_facts", "SELECT session_id, chat_id, channel, epoch(started_at), epoch(first_customer_at),"
+                                  " customer_messages, agent_messages, epoch(first_reply_at), first_reply_agent_id,"
+                                  " epoch(waiting_since) FROM session_facts"),
+                ("session_replies", "SELECT * FROM session_replies"),
+                ("waits", "SELECT session_id, reply_id, epoch(waiting_since), epoch(reply_at) FROM waits")):
             rel = cur.execute(sql)
             marks = ", ".join("?" * len(rel.description))
             while rows := rel.fetchmany(200_000):
                 db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
         cur.close()
     db.executescript("""
-        CREATE INDEX sessions_started ON sessions (started_at);
-        CREATE INDEX messages_session ON messages (session_id, sent_at);
+        CREATE INDEX session_facts_started ON session_facts (started_at);
+        CREATE INDEX chat_labels_chat ON chat_labels (chat_id);
+        CREATE INDEX session_replies_session ON session_replies (session_id);
+        CREATE INDEX waits_session ON waits (session_id);
         ANALYZE;""")
     db.commit()
     db.close()
+    tmp.rename(path)
     print(f"SQLite copy in {time.perf_counter() - started:.0f} s")
     return path
 
 
-HUMAN = "m.direction = 'out' AND m.sender_agent_id IS NOT NULL AND m.kind <> 'template'"
+def _lite_quantiles(col: str, source: str, key: str | None = None) -> str:
+    """Median, p90 (interpolated linearly, as quantile_cont), average and count
+    of ``col`` (per ``key``) in SQLite, which has no quantile function: rank
+    the values, keep the two around each position, interpolate."""
+    k, part = (f"{key}, ", f"PARTITION BY {key}") if key else ("", "")
+
+    def q(p: float) -> str:
+        pos, at = f"({p} * (n - 1))", f"CAST({p} * (n - 1) AS INTEGER)"
+        lo = f"max(CASE WHEN i = {at} THEN v END)"
+        hi = f"coalesce(max(CASE WHEN i = {at} + 1 THEN v END), {lo})"
+        return f"{lo} + ({hi} - {lo}) * ({pos} - {at})"
+    return (f"SELECT {k}{q(0.5)} AS median, {q(0.9)} AS p90, mean, n FROM ("
+            f" SELECT {k}v, row_number() OVER ({part} ORDER BY v) - 1 AS i, count(*) OVER ({part}) AS n,"
+            f" avg(v) OVER ({part}) AS mean FROM (SELECT {k}{col} AS v FROM {source} WHERE {col} IS NOT NULL))"
+            f" WHERE i IN (CAST(0.5 * (n - 1) AS INTEGER), CAST(0.5 * (n - 1) AS INTEGER) + 1,"
+            f" CAST(0.9 * (n - 1) AS INTEGER), CAST(0.9 * (n - 1) AS INTEGER) + 1) GROUP BY {k}n, mean")
+
+
+_LITE_COUNTS = ("count(*), sum(ui), sum(NOT ui), sum(cm), sum(am), count(resolved_at),"
+                " sum(first_reply_at IS NULL)")
+# The report's queries in SQLite: the same scope read once into a temporary
+# table, then the same aggregations (GROUPING SETS as UNION ALL). Days by
+# the team's UTC offset at the range's start (SQLite knows no time zones).
 SQLITE = {
-    "facts": f"""
-        WITH scope AS (SELECT s.id AS session_id, s.chat_id, c.channel, s.initiated_by, s.started_at, s.resolved_at,
-                              s.resolved_by FROM sessions s JOIN chats c ON c.id = s.chat_id
-                       WHERE s.started_at >= :lo AND s.started_at < :hi)
-        SELECT scope.*, a.first_in, a.first_reply, a.customer_messages,
-               (SELECT m.sender_agent_id FROM messages m WHERE m.session_id = scope.session_id AND {HUMAN}
-                ORDER BY m.sent_at, m.id LIMIT 1) AS agent_id
-        FROM scope LEFT JOIN (SELECT m.session_id, min(CASE WHEN m.direction = 'in' THEN m.sent_at END) AS first_in,
-                                     min(CASE WHEN {HUMAN} THEN m.sent_at END) AS first_reply,
-                                     sum(m.direction = 'in') AS customer_messages
-                              FROM messages m WHERE m.session_id IN (SELECT session_id FROM scope)
-                              AND m.sent_at >= :lo_slack GROUP BY m.session_id) a USING (session_id)""",
-    "replies": f"""
-        SELECT m.session_id, m.sender_agent_id, count(*) FROM messages m
-        WHERE m.session_id IN (SELECT id FROM sessions WHERE started_at >= :lo AND started_at < :hi)
-          AND m.sent_at >= :lo_slack AND {HUMAN} GROUP BY 1, 2""",
+    "scope": """
+        CREATE TEMP TABLE scope AS
+        SELECT f.session_id, f.chat_id, f.channel, s.initiated_by = 'User initiate' AS ui, f.started_at,
+               s.resolved_at, s.resolved_by, date(f.started_at + :off, 'unixepoch') AS day,
+               CAST(strftime('%w', f.started_at + :off, 'unixepoch') AS INTEGER) AS dow,
+               CAST(strftime('%H', f.started_at + :off, 'unixepoch') AS INTEGER) AS hour,
+               f.first_reply_at, f.first_reply_agent_id AS agent_id, f.customer_messages AS cm,
+               f.agent_messages AS am,
+               CASE WHEN s.initiated_by = 'User initiate' THEN f.first_reply_at - f.first_customer_at END AS frt,
+               s.resolved_at - f.started_at AS res
+        FROM session_facts f JOIN sessions s ON s.id = f.session_id
+        WHERE f.started_at >= :lo AND f.started_at < :hi""",
+    "volumes": f"""
+        SELECT 'day', day, NULL, {_LITE_COUNTS} FROM scope GROUP BY day
+        UNION ALL SELECT 'channel', channel, NULL, {_LITE_COUNTS} FROM scope GROUP BY channel
+        UNION ALL SELECT 'hour', dow, hour, {_LITE_COUNTS} FROM scope GROUP BY dow, hour""",
+    "times": f"""
+        SELECT 'all', NULL, * FROM ({_lite_quantiles('frt', 'scope')})
+        UNION ALL SELECT 'resolution', NULL, * FROM ({_lite_quantiles('res', 'scope')})
+        UNION ALL SELECT 'day', * FROM ({_lite_quantiles('frt', 'scope', 'day')})
+        UNION ALL SELECT 'agent', * FROM ({_lite_quantiles('frt', 'scope', 'agent_id')})
+        UNION ALL SELECT 'handled', agent_id, count(*), NULL, NULL, NULL FROM scope GROUP BY agent_id
+        UNION ALL SELECT 'resolver', resolved_by, count(*), NULL, NULL, NULL FROM scope GROUP BY resolved_by""",
     "waits": f"""
-        WITH i AS (SELECT m.session_id, m.sent_at,
-                          (SELECT min(r.sent_at) FROM messages r WHERE r.session_id = m.session_id
-                           AND r.sent_at >= m.sent_at AND r.direction = 'out' AND r.sender_agent_id IS NOT NULL
-                           AND r.kind <> 'template') AS reply_at
-                   FROM messages m WHERE m.direction = 'in' AND m.sent_at >= :lo_slack
-                   AND m.session_id IN (SELECT id FROM sessions WHERE started_at >= :lo AND started_at < :hi))
-        SELECT session_id, reply_at, min(sent_at) FROM i WHERE reply_at IS NOT NULL GROUP BY 1, 2""",
+        WITH wait_rows AS (SELECT sc.day, w.reply_at - w.waiting_since AS waiting_s
+                           FROM waits w JOIN scope sc ON sc.session_id = w.session_id)
+        SELECT 'all', NULL, * FROM ({_lite_quantiles('waiting_s', 'wait_rows')})
+        UNION ALL SELECT 'day', * FROM ({_lite_quantiles('waiting_s', 'wait_rows', 'day')})""",
+    "labels": f"""
+        SELECT l.label_id, {_LITE_COUNTS} FROM scope LEFT JOIN chat_labels l ON l.chat_id = scope.chat_id
+        GROUP BY l.label_id""",
+    "replies": """
+        SELECT r.agent_id, sum(r.replies) FROM session_replies r JOIN scope USING (session_id) GROUP BY r.agent_id""",
+    "first 200 sessions": """
+        SELECT sc.*, c.contact_name FROM (SELECT * FROM scope ORDER BY started_at, session_id LIMIT 200) sc
+        JOIN chats c ON c.id = sc.chat_id ORDER BY sc.started_at, sc.session_id""",
 }
 
+
+def sqlite_report(lite: sqlite3.Connection, params: dict) -> dict[str, float]:
+    """ms per query, in order, on one connection (its temporary table)."""
+    out = {}
+    for name, sql in SQLITE.items():
+        started = time.perf_counter()
+        lite.execute(sql, params).fetchall()
+        out[name] = (time.perf_counter() - started) * 1000
+    lite.execute("DROP TABLE scope")
+    return out
+
+
+def duck_report(store: Store, f: ReportFilter, tz) -> dict[str, float]:
+    r = reports.build(store, f, tz)
+    r.by_day()  # runs every aggregation
+    times = dict(r.timings)
+    times["first 200 sessions"] = times.pop("first")
+    return times
+
+
+def page(store: Store, f: ReportFilter, tz) -> None:
+    """What the Reports page computes (the full sessions export is made only
+    when its download is clicked)."""
+    r = reports.build(store, f, tz)
+    r.totals(), r.metrics(), r.by_day(), r.metrics_by_day(), r.heatmap(), r.by_channel(), r.by_label()
+    r.by_agent(), r.sessions(first=True)
+
+
+def p50(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
 
 
 def main() -> None:
@@ -120,33 +203,36 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     path = database(args.chats, args.days)
+    started = time.perf_counter()
+    store = Store(path, CACHE / "media")  # migrations (the facts backfill) run here on an older file
+    print(f"opened (and migrated) in {time.perf_counter() - started:.1f} s")
+    facts.catch_up(store)
     lite_path = sqlite_copy(path)
     tz = config.team_timezone()
-    store = Store(path, CACHE / "media")
     lite = sqlite3.connect(lite_path)
-    n = store.one("SELECT (SELECT count(*) FROM chats), (SELECT count(*) FROM sessions), (SELECT count(*) FROM messages)")
-    print(f"\n{n[0]:,} chats, {n[1]:,} sessions, {n[2]:,} messages; timezone {tz.key}; {args.runs} runs each\n")
+    n = store.one("SELECT (SELECT count(*) FROM chats), (SELECT count(*) FROM sessions), (SELECT count(*) FROM messages),"
+                  " (SELECT count(*) FROM waits)")
+    print(f"\n{n[0]:,} chats, {n[1]:,} sessions, {n[2]:,} messages, {n[3]:,} waits; timezone {tz.key};"
+          f" {args.runs} runs each\n")
     today = utcnow().astimezone(tz).date()
     ranges = {"last 7 days": 6, "last 30 days": 29, f"whole history ({int(args.days)} days)": int(args.days)}
     for label, back in ranges.items():
         f = ReportFilter(today - timedelta(days=back), today)
         lo, hi = f.bounds(tz)
-        params = {"lo": lo.timestamp(), "hi": hi.timestamp(), "lo_slack": (lo - reports.SLACK).timestamp()}
-        report = reports.build(store, f, tz)  # warm
-        print(f"{label}: {report.totals()['Sessions']:,} sessions")
-        duck_load = timed(lambda: reports.load(store, f, tz), args.runs)
-        print("  " + summary("DuckDB: the three report reads", duck_load, target=500))
-        full = timed(lambda: reports.build(store, f, tz).tables(), args.runs)
-        print("  " + summary("DuckDB: whole Reports page (reads + tables)", full, target=500))
-        ratio_lines = []
-        lite_total = 0.0
-        for name, sql in SQLITE.items():
-            ms = timed(lambda: lite.execute(sql, params).fetchall(), 1 if "whole" in label else min(3, args.runs))
-            lite_total += sorted(ms)[len(ms) // 2]
-            ratio_lines.append(f"    SQLite {name:<8} {sorted(ms)[len(ms) // 2]:10.1f} ms")
-        print("\n".join(ratio_lines))
-        duck_p50 = sorted(duck_load)[len(duck_load) // 2]
-        print(f"  SQLite the same three reads {lite_total:10.1f} ms; DuckDB is {lite_total / duck_p50:.1f}x faster\n")
+        params = {"lo": lo.timestamp(), "hi": hi.timestamp(),
+                  "off": reports.utc_offsets(tz, lo, hi)[0][1] / 1e6}
+        print(f"{label}: {reports.build(store, f, tz).totals()['Sessions']:,} sessions")
+        duck = [duck_report(store, f, tz) for _ in range(args.runs)]
+        lite_runs = [sqlite_report(lite, params) for _ in range(1 if "whole" in label else min(3, args.runs))]
+        print(f"    {'query':<20} {'DuckDB p50':>12} {'SQLite':>12} {'faster':>8}   (target each <= 500 ms, >= 10x)")
+        for name in SQLITE:
+            d, s_ = p50([r[name] for r in duck]), p50([r[name] for r in lite_runs])
+            print(f"    {name:<20} {d:9.1f} ms {s_:9.1f} ms {s_ / d:7.1f}x")
+        d_total, s_total = p50([sum(r.values()) for r in duck]), p50([sum(r.values()) for r in lite_runs])
+        print(f"    {'all reads':<20} {d_total:9.1f} ms {s_total:9.1f} ms {s_total / d_total:7.1f}x")
+        print("  " + summary("DuckDB: whole Reports page (reads + tables)", timed(lambda: page(store, f, tz), args.runs),
+                             target=500))
+        print()
     print(summary("Monitor refresh", timed(lambda: monitor.snapshot(store, tz), 20), target=100))
     agent = store.one("SELECT id FROM agents WHERE role = 'agent' AND active LIMIT 1")[0]
     for name, q in (("finder: All, page 1 + counts", InboxQuery(tab="All")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import config
+from . import config, facts
 from .errors import MaxchatError, NotAllowed, NotFound, ValidationError
 from .store import Store
 
@@ -16,4 +16,6 @@ def open_store(path: str | None = None, media_dir: str | None = None) -> Store:
     """The store at ``MAXCHAT_DB`` (migrated), with media under ``MAXCHAT_MEDIA_DIR``."""
     path = path or config.get("MAXCHAT_DB")
     media_dir = media_dir or config.get("MAXCHAT_MEDIA_DIR") or str(Path(path).parent / "media")
-    return Store(path, media_dir)
+    store = Store(path, media_dir)
+    facts.keep(store)
+    return store

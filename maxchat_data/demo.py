@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import accounts, labels, settings, templates
+from . import accounts, facts, labels, settings, templates
 from .common import CHANNELS, preview, search_key
 from .store import Store, Writer, utcnow
 
@@ -186,6 +186,7 @@ def _generate(w: Writer, n: int, per_chat: float, seed: int, spread_days: float,
               " FROM chats c JOIN sessions s ON s.id = c.session_id WHERE c.id >= ? AND c.status = 'Resolved'",
               [w.ids.take("events", n).start, int(chat_ids[0])])
     w.forget_caches()  # the chat-key map does not know the bulk-loaded chats
+    facts.fold(w)
     return {"chats": n, "messages": total}
 
 

@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from datetime import datetime, timezone
 from pathlib import Path
@@ -206,6 +207,7 @@ class Store:
         self._version = 0
         self._topics: dict[str, int] = {}
         self._closed = False
+        self._chores: list[list] = []  # [fn, every_s, last run]
         self._writer_con = self._con.cursor()
         self._writer_con.execute("SET TimeZone='UTC'")
         self._w = Writer(self._writer_con, Ids(self._writer_con))
@@ -284,6 +286,12 @@ class Store:
         self._queue.put(job)
         return job.future
 
+    def every(self, seconds: float, fn: Callable) -> None:
+        """Have the writer run ``fn(writer)`` in a transaction of its own at
+        most every ``seconds`` while writes come in, and when they stop:
+        upkeep that is cheaper done for many writes at once."""
+        self._chores.append([fn, seconds, 0.0])
+
     def write(self, fn: Callable, *args, timeout: float | None = 60) -> Any:
         """Run ``fn(writer, *args)`` on the writer thread; return after commit."""
         return self.submit(fn, *args).result(timeout)
@@ -296,10 +304,12 @@ class Store:
             except queue.Empty:
                 # Quiet for a while: fold the WAL into the file now, so the
                 # checkpoint does not land inside a busy commit later.
+                self._do_chores(due_only=False)
                 self._checkpoint()
                 dirty = False
                 continue
             if job is None:
+                self._do_chores(due_only=False)  # a restart then finds the upkeep done
                 break
             dirty = True
             group = [job]
@@ -314,8 +324,21 @@ class Store:
                     break
                 group.append(more)
             self._commit_group(group)
+            self._do_chores(due_only=True)
             if stop:
                 break
+
+    def _do_chores(self, due_only: bool) -> None:
+        now = time.monotonic()
+        for chore in self._chores:
+            fn, every, last = chore
+            if due_only and now - last < every:
+                continue
+            chore[2] = now
+            try:
+                self._transaction([(fn, [Job(fn, (), False)])], True, news=False)
+            except Exception:  # noqa: BLE001 - upkeep: tried again next time
+                log.exception("chore failed: %s", getattr(fn, "__name__", fn))
 
     def _checkpoint(self) -> None:
         try:
@@ -354,7 +377,7 @@ class Store:
                 else:
                     self._deliver(outcomes)
 
-    def _transaction(self, units, careful):
+    def _transaction(self, units, careful, news=True):
         w = self._w
         outcomes = []
         w.con.execute("BEGIN")
@@ -382,7 +405,8 @@ class Store:
         for topic in w.touched:
             self._topics[topic] = self._topics.get(topic, 0) + 1
         w.committed()
-        self._version += 1
+        if news:  # upkeep changes nothing a poll shows
+            self._version += 1
         return outcomes
 
     @staticmethod

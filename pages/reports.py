@@ -107,11 +107,10 @@ downloads(agents_table, "by_agent")
 st.subheader("Sessions")
 st.caption("One row per session: chat, contact, channel, labels, agent (first reply), initiated by, started, "
            "first response, resolved, message counts.")
-sessions = report.sessions()
-st.dataframe(sessions.head(200), hide_index=True, width="stretch")
-if len(sessions) > 200:
-    st.caption(f"First 200 of {len(sessions):,} sessions shown; the downloads hold them all.")
-downloads(sessions, "sessions")
+st.dataframe(report.sessions(first=True), hide_index=True, width="stretch")
+if totals["Sessions"] > reports.SHOWN:
+    st.caption(f"First {reports.SHOWN} of {totals['Sessions']:,} sessions shown; the downloads hold them all.")
+downloads(report.sessions, "sessions")
 
 if accounts.has_role(me["role"], "admin"):
     with st.expander("Business hours (admin)", icon=":material/schedule:"):

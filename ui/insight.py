@@ -2,6 +2,8 @@
 that opens a chat on the Chat page, CSV + Parquet downloads of a table."""
 from __future__ import annotations
 
+from typing import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -29,10 +31,14 @@ def chat_link(chat_id: int, name: str) -> str:
     return f"[{plain(name)}](/?chat={int(chat_id)})"
 
 
-def downloads(table: pd.DataFrame, name: str) -> None:
-    """CSV and Parquet of exactly the table shown."""
+def downloads(table: pd.DataFrame | Callable[[], pd.DataFrame], name: str) -> None:
+    """CSV and Parquet of exactly the table shown. Given a function, the file
+    is made only when clicked (a whole history of sessions is large)."""
+    def file(encode):
+        return (lambda: encode(table())) if callable(table) else encode(table)
+
     with st.container(horizontal=True, gap="small"):
-        st.download_button("CSV", reports.csv_bytes(table), f"{name}.csv", "text/csv", key=f"csv_{name}",
+        st.download_button("CSV", file(reports.csv_bytes), f"{name}.csv", "text/csv", key=f"csv_{name}",
                            icon=":material/download:", on_click="ignore")
-        st.download_button("Parquet", reports.parquet_bytes(table), f"{name}.parquet", "application/octet-stream",
+        st.download_button("Parquet", file(reports.parquet_bytes), f"{name}.parquet", "application/octet-stream",
                            key=f"parquet_{name}", icon=":material/download:", on_click="ignore")
