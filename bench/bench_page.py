@@ -48,7 +48,8 @@ def pct(values: list[float], p: float) -> float:
 
 
 def bench_page_runs(db: Path, runs: int) -> None:
-    os.environ.update(MAXCHAT_DB=str(db), MAXCHAT_MEDIA_DIR=str(db.parent / "media"), MAXCHAT_DEMO="0")
+    # A demo data set (demo logins): opened in demo mode, as ./run.sh would.
+    os.environ.update(MAXCHAT_DB=str(db), MAXCHAT_MEDIA_DIR=str(db.parent / "media"), MAXCHAT_DEMO="1")
     from streamlit.testing.v1 import AppTest
 
     from server import runtime
@@ -154,7 +155,7 @@ def bench_sessions(db: Path, sessions: int, extra_env: dict | None = None) -> No
         finally:
             s.close()
         env = {"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none", **(extra_env or {})}
-        with live_server(tmp, env=env, timeout=120) as base, sync_playwright() as p:
+        with live_server(tmp, env=env, demo=True, timeout=120) as base, sync_playwright() as p:
             pid = server_pid(int(base.rsplit(":", 1)[1]))
             idle = rss_mb(pid)
             c0, t0 = cpu_seconds(pid), time.perf_counter()

@@ -51,6 +51,13 @@ def listed(at: AppTest) -> set[int]:
     return {int(b.key.rsplit("_", 1)[1]) for b in at.button if b.key and b.key.startswith("chat_open_")}
 
 
+def open_labels(at: AppTest, *where: str) -> AppTest:
+    """Open the label pop-ups (drawn only while open), as a click on [+] does."""
+    for w in where:
+        at.session_state[f"chat_labels_pop_{w}"] = True
+    return ok(at.run())
+
+
 def htmls(at: AppTest) -> list[str]:
     """What the run drew with st.html (our own markup: label chips, status lines)."""
     return [e.proto.body for e in at.get("html")]
@@ -241,6 +248,8 @@ def test_block_locks_composer_and_unblock_unlocks(three):
 def test_labels_popup_agent_creates_checks_unchecks_supervisor_deletes(three):
     store, ids, c = three
     at = open_chat(ok(run_as(store, ids["budi"])), c["joko"])
+    assert not [c for c in at.checkbox if (c.key or "").startswith("chat_lbl_")]  # closed: not drawn
+    open_labels(at, "hdr", "prof")
     at.text_input(key="chat_newlabel_name_hdr").input("Reseller")
     at.pills(key="chat_newlabel_color_hdr").set_value("Teal")
     ok(at.button(key="chat_newlabel_add_hdr").click().run())
@@ -263,7 +272,7 @@ def test_labels_popup_agent_creates_checks_unchecks_supervisor_deletes(three):
     assert any("already exists" in e.value for e in at.error)
     # An agent has no trash can: deleting takes the label off every contact.
     assert not [b.key for b in at.button if (b.key or "").startswith("chat_lbl_del")]
-    at = open_chat(ok(run_as(store, ids["sari"])), c["joko"])
+    at = open_labels(open_chat(ok(run_as(store, ids["sari"])), c["joko"]), "hdr")
     ok(at.button(key=f"chat_lbl_del_hdr_{label['id']}").click().run())
     assert labels.list_labels(store)  # not before OK
     ok(at.button(key=f"chat_lbl_delok_hdr_{label['id']}").click().run())

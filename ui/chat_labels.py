@@ -14,8 +14,12 @@ K_DELETE = "chat_label_delete"
 
 
 def label_popover(store, agent: dict, chat: dict, labels_all: list[dict], where: str) -> None:
-    with st.popover("", icon=":material/add:", key=f"chat_labels_pop_{where}", help="Labels"):
-        label_manager(store, agent, chat, labels_all, where)
+    # Drawn only while open: a closed pop-up's contents cost every page run
+    # (two of them, header and profile, were a third of the page's time).
+    pop = st.popover("", icon=":material/add:", key=f"chat_labels_pop_{where}", help="Labels", on_change="rerun")
+    if pop.open:
+        with pop:
+            label_manager(store, agent, chat, labels_all, where)
 
 
 def label_manager(store, agent: dict, chat: dict, labels_all: list[dict], where: str) -> None:

@@ -15,6 +15,7 @@ from .base import Permanent, Step
 PREFIX = "sandbox-"
 DELIVERED_AFTER = timedelta(seconds=1)
 READ_AFTER = timedelta(seconds=3)
+LOOK_BACK = timedelta(minutes=10)  # only recent sends: the look stays cheap on a large store
 
 
 class Client:
@@ -44,5 +45,5 @@ def read_receipts(store: Store) -> list[DeliveryStatus]:
             for channel, pmid, status, sent_at in store.all(
                 "SELECT channel, provider_message_id, status, sent_at FROM messages"
                 " WHERE direction = 'out' AND status IN ('sent', 'delivered') AND starts_with(provider_message_id, ?)"
-                " AND sent_at <= ?", [PREFIX, now - DELIVERED_AFTER])
+                " AND sent_at <= ? AND sent_at > ?", [PREFIX, now - DELIVERED_AFTER, now - LOOK_BACK])
             if not (status == "delivered" and sent_at > now - READ_AFTER)]
