@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import broadcasts, labels, templates
+from maxchat_data import broadcasts, labels
 from maxchat_data.broadcasts import Audience
 from maxchat_data.errors import MaxchatError
 from maxchat_data.new_chat import CANNOT_WRITE_FIRST
@@ -13,6 +13,7 @@ from server import runtime
 from ui import admin
 from ui.access import require
 from ui.chat_text import plain, when
+from ui.template_picker import pick_initiate_template
 
 me = require("broadcast")
 store = runtime.store()
@@ -27,15 +28,10 @@ admin.show_flash()
 
 
 def _new_broadcast() -> None:
-    offered = templates.initiate_templates(store, "whatsapp")
-    if not offered:
-        st.info("No WhatsApp template can start a conversation yet: an admin must add one that is Accepted and "
-                "set as initiate message.")
+    tpl = pick_initiate_template(store, "whatsapp", "bc_tpl")
+    if tpl is None:
         return
-    by_tid = {t["id"]: t for t in offered}
-    tid = st.selectbox("Template", list(by_tid), key="bc_tpl",
-                       format_func=lambda i: f"{by_tid[i]['name']} ({by_tid[i]['language']})")
-    tpl = by_tid[tid]
+    tid = tpl["id"]
     st.caption(plain(tpl["body"]))
     how = st.radio("Send to", (BY_LABEL, BY_CHANNEL, BY_CSV), key="bc_how", horizontal=True)
     audience, values = None, []

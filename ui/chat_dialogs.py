@@ -11,6 +11,7 @@ from maxchat_data import actions, inbox, templates
 from maxchat_data.errors import MaxchatError, ValidationError
 
 from .chat_text import plain, when
+from .template_picker import pick_initiate_template
 
 K_DIALOG = "chat_dialog"
 # what: (question, action, done, said when someone else had already done it)
@@ -91,15 +92,10 @@ def confirm_dialog(store, agent: dict, chat: dict, what: str) -> None:
 def template_dialog(store, agent: dict, chat: dict) -> None:
     """T5: only Accepted templates set as initiate message, for this channel;
     the text with {{n}} filled from editable values; Send."""
-    found = templates.initiate_templates(store, chat["channel"])
-    if not found:
-        st.info("No template can start a conversation on this channel yet: an admin must add one that is "
-                "Accepted and set as initiate message.")
+    tpl = pick_initiate_template(store, chat["channel"], "chat_tpl_pick")
+    if tpl is None:
         return
-    by_id = {t["id"]: t for t in found}
-    tid = st.selectbox("Template", list(by_id), key="chat_tpl_pick",
-                       format_func=lambda i: f"{by_id[i]['name']} ({by_id[i]['language']})")
-    tpl = by_id[tid]
+    tid = tpl["id"]
     values = []
     for n in range(1, tpl["variables"] + 1):
         key = f"chat_tpl_{tid}_{n}"

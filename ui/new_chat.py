@@ -12,6 +12,7 @@ from maxchat_data.errors import MaxchatError, ValidationError
 from . import chat_state
 from .chat_dialogs import close as close_chat_dialog
 from .chat_text import plain
+from .template_picker import pick_initiate_template
 
 K_OPEN = "new_chat_open"
 NEW_NUMBER, EXISTING = "A new WhatsApp number", "An existing contact"
@@ -73,15 +74,10 @@ def dialog(store, agent: dict) -> None:
             if chat_id is not None and by_id[chat_id]["channel"] not in new_chat.FIRST_WRITE_CHANNELS:
                 st.info(new_chat.CANNOT_WRITE_FIRST, icon=":material/block:")
                 chat_id = None
-    offered = templates.initiate_templates(store, "whatsapp")
-    if not offered:
-        st.info("No WhatsApp template can start a conversation yet: an admin must add one that is Accepted and "
-                "set as initiate message.")
+    tpl = pick_initiate_template(store, "whatsapp", "new_chat_tpl")
+    if tpl is None:
         return
-    by_tid = {t["id"]: t for t in offered}
-    tid = st.selectbox("Template", list(by_tid), key="new_chat_tpl",
-                       format_func=lambda i: f"{by_tid[i]['name']} ({by_tid[i]['language']})")
-    tpl = by_tid[tid]
+    tid = tpl["id"]
     values = [st.text_input(f"{{{{{n}}}}}", key=f"new_chat_{tid}_{n}", live=True)
               for n in range(1, tpl["variables"] + 1)]
     ss["new_chat_preview"] = preview(tpl, values)

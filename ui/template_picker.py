@@ -1,0 +1,21 @@
+"""Choosing an initiate template (`Send Template`, `New chat`, broadcasts):
+only Accepted templates marked `Set as Initiate Message` for the channel."""
+from __future__ import annotations
+
+import streamlit as st
+
+from maxchat_data import templates
+from maxchat_data.common import CHANNEL_LABELS
+
+
+def pick_initiate_template(store, channel: str, key: str) -> dict | None:
+    """The chosen template, or None after saying why there is none to choose."""
+    offered = templates.initiate_templates(store, channel)
+    if not offered:
+        st.info(f"No {CHANNEL_LABELS[channel]} template can start a conversation yet: an admin must add one that "
+                "is Accepted and set as initiate message.")
+        return None
+    by_id = {t["id"]: t for t in offered}
+    chosen = st.selectbox("Template", list(by_id), key=key,
+                          format_func=lambda i: f"{by_id[i]['name']} ({by_id[i]['language']})")
+    return by_id[chosen]
