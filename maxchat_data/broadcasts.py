@@ -36,12 +36,7 @@ STATES = {"running": "Sending", "paused": "Paused", "cancelled": "Cancelled"}
 
 def default_rate() -> float:
     """MAXCHAT_BROADCAST_RATE, messages per second (default 20)."""
-    raw = config.get("MAXCHAT_BROADCAST_RATE", "20")
-    try:
-        rate = float(raw)
-    except ValueError:
-        raise ValueError(f"MAXCHAT_BROADCAST_RATE={raw!r} is not a number of messages per second.") from None
-    return check_rate(rate)
+    return check_rate(config.number("MAXCHAT_BROADCAST_RATE", "20", "messages per second"))
 
 
 def check_rate(rate: float) -> float:

@@ -52,3 +52,12 @@ def team_timezone() -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"MAXCHAT_TIMEZONE={name!r} is not a timezone name such as 'Asia/Jakarta'.") from None
+
+
+def number(name: str, default: str, unit: str) -> float:
+    """A setting that must be a number; a clear sentence when it is not."""
+    raw = get(name, default)
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number of {unit}.") from None

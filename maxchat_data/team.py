@@ -105,12 +105,7 @@ def _save_settings(w: Writer, actor_id, value: TeamSettings):
 
 # ---- presence --------------------------------------------------------------------
 def presence_timeout() -> float:
-    raw = config.get("MAXCHAT_PRESENCE_TIMEOUT", "120")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"MAXCHAT_PRESENCE_TIMEOUT={raw!r} is not a number of seconds.") from None
-    return max(value, 1.0)
+    return max(config.number("MAXCHAT_PRESENCE_TIMEOUT", "120", "seconds"), 1.0)
 
 
 class Presence:
