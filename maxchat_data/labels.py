@@ -48,9 +48,7 @@ def update_label(store: Store, label_id: int, name: str, color: str, actor_id: i
 
 
 def _update(w: Writer, label_id, name, color, actor_id):
-    check_actor(w, actor_id)
-    if not can_delete_labels(agent_row(w, actor_id)["role"]):
-        raise NotAllowed("Only a supervisor or an admin can rename or recolour a label: every contact carrying it changes.")
+    _check_may_change_everyone(w, actor_id, "rename or recolour a label: every contact carrying it changes")
     old = w.one("SELECT name, color FROM labels WHERE id = ?", [label_id])
     if old is None:
         raise NotFound(f"Label {label_id} does not exist.")
@@ -107,15 +105,20 @@ def can_delete_labels(role: str) -> bool:
     return has_role(role, "supervisor")
 
 
+def _check_may_change_everyone(w: Writer, actor_id, what: str) -> None:
+    """Renaming, recolouring or deleting a label changes it for every contact."""
+    check_actor(w, actor_id)
+    if not can_delete_labels(agent_row(w, actor_id)["role"]):
+        raise NotAllowed(f"Only a supervisor or an admin can {what}.")
+
+
 def delete_label(store: Store, label_id: int, actor_id: int) -> None:
     """B4: gone from the list and from every contact."""
     store.write(_delete, label_id, actor_id)
 
 
 def _delete(w: Writer, label_id, actor_id):
-    check_actor(w, actor_id)
-    if not can_delete_labels(agent_row(w, actor_id)["role"]):
-        raise NotAllowed("Only a supervisor or an admin can delete a label: it is removed from every contact.")
+    _check_may_change_everyone(w, actor_id, "delete a label: it is removed from every contact")
     label = w.one("SELECT name FROM labels WHERE id = ?", [label_id])
     if label is None:
         raise NotFound(f"Label {label_id} does not exist.")
