@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from common import big_database  # noqa: E402
+from common import big_database, pct, timed_page_run  # noqa: E402
 
 FAKE = """
 import sys, time
@@ -38,21 +38,10 @@ while True:
 """
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-
-
 def page_runs(at, stop: threading.Event | None, runs: int) -> list[float]:
     times = []
     while (stop is None and len(times) < runs) or (stop is not None and not stop.is_set()):
-        for key in ("chat_list_cache", "chat_thread_cache"):
-            if key in at.session_state:
-                del at.session_state[key]
-        started = time.perf_counter()
-        at.run()
-        times.append((time.perf_counter() - started) * 1000)
-        assert not at.exception, at.exception
+        times.append(timed_page_run(at, cold=True))
     return times
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+from common import pct, timed_page_run  # noqa: E402
 PAGE = str(ROOT / "pages" / "chat.py")
 TARGET_MS = 150
 
@@ -40,11 +41,6 @@ def ensure_db(path: Path, chats: int) -> None:
     subprocess.run([sys.executable, "-m", "maxchat_data", "--db", str(path), "demo", "--chats", str(chats),
                     "--messages-per-chat", "20", "--days", "90"], cwd=ROOT, check=True,
                    env={**os.environ, "MAXCHAT_DEMO": "0"})
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def bench_page_runs(db: Path, runs: int) -> None:
@@ -69,16 +65,7 @@ def bench_page_runs(db: Path, runs: int) -> None:
         at.run()
         assert not at.exception, at.exception
         for label, drop in (("cold (every read)", True), ("warm (version unchanged)", False)):
-            times = []
-            for _ in range(runs):
-                if drop:
-                    for key in ("chat_list_cache", "chat_thread_cache"):
-                        if key in at.session_state:
-                            del at.session_state[key]
-                started = time.perf_counter()
-                at.run()
-                times.append((time.perf_counter() - started) * 1000)
-                assert not at.exception, at.exception
+            times = [timed_page_run(at, cold=drop) for _ in range(runs)]
             print(f"full Chat page run, {label}: p50 {statistics.median(times):.0f} ms, "
                   f"p90 {pct(times, 90):.0f} ms, min {min(times):.0f} ms over {runs} runs "
                   f"(target p50 ≤ {TARGET_MS} ms: {'met' if statistics.median(times) <= TARGET_MS else 'NOT met'})")

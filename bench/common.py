@@ -57,3 +57,23 @@ def summary(name: str, ms: list[float], target: float | None = None) -> str:
     if target:
         line += f"  target {target:g} ms  ratio {p50 / target:.2f}"
     return line
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank)."""
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def timed_page_run(at, *, cold: bool) -> float:
+    """One full run of an AppTest'd Chat page, in ms; ``cold`` drops the
+    page's caches first, so every read happens."""
+    if cold:
+        for key in ("chat_list_cache", "chat_thread_cache"):
+            if key in at.session_state:
+                del at.session_state[key]
+    started = time.perf_counter()
+    at.run()
+    elapsed = (time.perf_counter() - started) * 1000
+    assert not at.exception, at.exception
+    return elapsed
