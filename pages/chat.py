@@ -36,7 +36,7 @@ st.html("""<style>
 section[data-testid=stSidebar] {width:220px !important;min-width:220px !important}
 .st-key-resolve_hdr button[kind="primary"], .st-key-resolve_prof button[kind="primary"]
   {background:#FB8C00;border-color:#FB8C00;color:#fff}
-.st-key-chat_sound {position:absolute;width:1px;height:1px;overflow:hidden;opacity:0}
+[class*="st-key-chat_sound_"] {position:absolute;width:1px;height:1px;overflow:hidden;opacity:0}
 .st-key-chat_toasts {position:fixed;right:.75rem;bottom:.75rem;width:16rem;z-index:1000000;pointer-events:none}
 .st-key-chat_toasts p {white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .st-key-chat_toasts > div > div {background:var(--st-background-color, #fff);box-shadow:0 4px 16px rgba(0,0,0,.18)}

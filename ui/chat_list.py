@@ -143,7 +143,11 @@ def _item(chat: dict, labels_by_id: dict, selected: bool) -> None:
 
 
 TOAST_SECONDS = 8.0
+# The ding stays on the page a little longer than one tick: removed by the
+# next tick it could be cut off mid-sound.
+SOUND_SECONDS = 6.0
 _TOASTS = "chat_toasts"
+_DING = "chat_ding"
 
 
 def notify(store, agent: dict) -> None:
@@ -175,8 +179,12 @@ def notify(store, agent: dict) -> None:
                     st.markdown(f":material/chat: **{plain(name)}**")
                     st.text(text)  # customer text: never markup
     if fresh:
+        ss[_DING] = (ss.get(_DING, (0, 0.0))[0] + 1, now + SOUND_SECONDS)
+    ding, until = ss.get(_DING, (0, 0.0))
+    if until > now and ss.get("chat_bell", True):
         # Small, near-invisible player: autoplay needs the element on the page.
-        with st.container(key="chat_sound", height=1, border=False):
+        # A new key per batch makes a new element, so the next batch rings again.
+        with st.container(key=f"chat_sound_{ding}", height=1, border=False):
             st.audio(SOUND, format="audio/wav", autoplay=True)
 
 
