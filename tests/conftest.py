@@ -1,4 +1,6 @@
-"""Shared fixtures: every test gets its own real DuckDB file."""
+"""Shared fixtures: every test gets its own real DuckDB file; the domain
+test files in PG_FILES run once more on a database of their own in a real
+PostgreSQL 15 (tests/pg_cluster.py)."""
 from __future__ import annotations
 
 import itertools
@@ -13,13 +15,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from maxchat_data import accounts, config  # noqa: E402
 from server import runtime  # noqa: E402
 from maxchat_data.ingest import Inbound, receive  # noqa: E402
-from maxchat_data.store import Store  # noqa: E402
+from maxchat_data.store import Store, open_store  # noqa: E402
+
+import pg_cluster  # noqa: E402
 
 _ids = itertools.count(1)
 
+# Domain test files whose ``store`` tests run on both backends.
+PG_FILES: set[str] = set()
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames and Path(str(metafunc.definition.fspath)).name in PG_FILES:
+        metafunc.parametrize("backend", ["duckdb", "postgresql"], indirect=True)
+
 
 @pytest.fixture
-def store(tmp_path):
+def backend(request):
+    """Which database ``store`` is: DuckDB unless the file is in PG_FILES."""
+    return getattr(request, "param", "duckdb")
+
+
+@pytest.fixture
+def store(tmp_path, backend):
+    if backend == "postgresql":
+        url = pg_cluster.fresh_database()
+        s = open_store(url, tmp_path / "media")
+        yield s
+        s.close()
+        pg_cluster.drop_database(url)
+        return
     s = Store(tmp_path / "maxchat.duckdb", tmp_path / "media")
     yield s
     s.close()
