@@ -1,6 +1,7 @@
 """Shared fixtures: every test gets its own real DuckDB file; the domain
-test files in PG_FILES run once more on a database of their own in a real
-PostgreSQL 15 (tests/pg_cluster.py)."""
+tests marked ``both_backends`` (``pytestmark = pytest.mark.both_backends``
+in a file) run once more on a database of their own in a real PostgreSQL 15
+(tests/pg_cluster.py)."""
 from __future__ import annotations
 
 import itertools
@@ -21,18 +22,20 @@ import pg_cluster  # noqa: E402
 
 _ids = itertools.count(1)
 
-# Domain test files whose ``store`` tests run on both backends.
-PG_FILES: set[str] = set()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_backends: the store tests run on DuckDB and on PostgreSQL")
 
 
 def pytest_generate_tests(metafunc):
-    if "backend" in metafunc.fixturenames and Path(str(metafunc.definition.fspath)).name in PG_FILES:
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
         metafunc.parametrize("backend", ["duckdb", "postgresql"], indirect=True)
 
 
 @pytest.fixture
 def backend(request):
-    """Which database ``store`` is: DuckDB unless the file is in PG_FILES."""
+    """Which database ``store`` is: DuckDB unless the test is marked both_backends."""
     return getattr(request, "param", "duckdb")
 
 
