@@ -19,7 +19,7 @@ from . import team
 from .common import CHANNELS, contact_name, message_preview, search_key
 from .errors import ValidationError
 from .media import Attachment, insert_attachment
-from .store import Columns, Store, Writer, batched, utcnow
+from .store import Columns, Store, Writer, batched, row_locks, utcnow
 from .templates import record_review, verdict_of
 
 log = logging.getLogger(__name__)
@@ -144,8 +144,17 @@ class _ChatState:
     new: bool = False
     reopened: bool = False
     unarchived: bool = False
-    messages: list = field(default_factory=list)
-    row: tuple | None = None  # a new chat's (channel, user id, name, search key): inserted with its final state
+    messages: list = field(default_factory=list)  # (sent_at, Inbound) of this batch
+    row: tuple | None = None  # a new chat's (channel, user id, name, search key, phone)
+
+    def last(self) -> tuple[datetime, str]:
+        """When the batch's latest message was sent, and its preview."""
+        self.messages.sort(key=lambda pair: pair[0])
+        last_at, m = self.messages[-1]
+        return last_at, message_preview(m.kind, m.body, m.caption, m.details)
+
+
+_CHAT_STATE = "SELECT id, channel, channel_user_id, contact_id, status, archived, blocked, session_id FROM chats"
 
 
 @batched
@@ -156,42 +165,56 @@ def _receive_batch(w: Writer, items: list[Inbound], careful: bool) -> list[Recei
     todo: list[int] = []
     for i, m in enumerate(items):
         key = (m.channel, m.provider_message_id)
-        if key in first_of:
-            continue  # resolved after the first copy is stored
-        first_of[key] = i
-        if careful:
-            found = w.one("SELECT id, chat_id FROM messages WHERE channel = ? AND provider_message_id = ?", list(key))
-            if found:
-                results[i] = Received(found[0], found[1], True)
-                continue
-        todo.append(i)
+        if key not in first_of:  # a later copy is resolved after the first is stored
+            first_of[key] = i
+            todo.append(i)
 
     chats = _chats_for(w, [items[i] for i in todo], now)
+    ids = list(w.ids.take("messages", len(todo)))
     rows = Columns("id", "chat", "session", "channel", "kind", "body", "caption", "attachment", "pmid", "notify",
                    "sent_at", "details")
-    for i in todo:
+    attachments: dict[int, int] = {}
+    for message_id, i in zip(ids, todo):
         m = items[i]
         chat = chats[(m.channel, m.channel_user_id)]
-        message_id = w.ids.next("messages")
-        sent_at = m.sent_at or now
-        chat.messages.append((sent_at, m))
+        if m.attachment is not None:
+            attachments[message_id] = insert_attachment(w, m.attachment, now)
         rows.add(id=message_id, chat=chat.id, session=chat.session_id, channel=m.channel, kind=m.kind, body=m.body,
-                 caption=m.caption, pmid=m.provider_message_id, sent_at=sent_at,
-                 attachment=insert_attachment(w, m.attachment, now) if m.attachment is not None else None,
+                 caption=m.caption, pmid=m.provider_message_id, sent_at=m.sent_at or now,
+                 attachment=attachments.get(message_id),
                  details=json.dumps(m.details, ensure_ascii=False) if m.details else None,
                  notify=not chat.blocked)  # P6: a blocked contact's message is kept but raises no notification
         results[i] = Received(message_id, chat.id)
+    stored: set[int] = set()
     if todo:
-        # A duplicate provider id raises here; the writer then retries the
-        # batch with careful=True, which looks every id up first.
-        w.execute(
+        # The provider message id is the idempotency key: one already stored
+        # (a repeated webhook, or the same one at another replica at once) is
+        # skipped here and changes nothing below.
+        stored = {i for (i,) in w.all(
             "INSERT INTO messages (id, chat_id, session_id, channel, direction, kind, body, caption, attachment_id,"
             " provider_message_id, status, notify, sent_at, details, created_at)"
-            " SELECT unnest(?), unnest(?), unnest(?), unnest(?), 'in', unnest(?), unnest(?), unnest(?), unnest(?),"
-            " unnest(?), 'received', unnest(?), unnest(?), unnest(?), ?",
-            rows.lists() + [now])
-        _update_chats(w, [c for c in chats.values() if c.messages], now)
-        if any(c.new or c.reopened for c in chats.values()):
+            " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), 'in',"
+            " unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[]),"
+            " unnest(?::VARCHAR[]), 'received', unnest(?::BOOLEAN[]), unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]), ?"
+            " ON CONFLICT (channel, provider_message_id) DO NOTHING RETURNING id",
+            rows.lists() + [now])}
+    repeats = [(message_id, i) for message_id, i in zip(ids, todo) if message_id not in stored]
+    for message_id, i in repeats:
+        m = items[i]
+        found = w.one("SELECT id, chat_id FROM messages WHERE channel = ? AND provider_message_id = ?",
+                      [m.channel, m.provider_message_id])
+        results[i] = Received(found[0], found[1], True)
+    if repeats:
+        gone = {id(items[i]) for _, i in repeats}
+        for chat in chats.values():
+            chat.messages = [(t, m) for t, m in chat.messages if id(m) not in gone]
+        unused = [attachments[message_id] for message_id, _ in repeats if message_id in attachments]
+        if unused:
+            w.execute("DELETE FROM attachments WHERE id IN (SELECT unnest(?::BIGINT[]))", [unused])
+    changed = [c for c in chats.values() if c.messages]
+    if changed:
+        _update_chats(w, changed, now)
+        if any(c.new or c.reopened for c in changed):
             # In this same transaction: nobody sees the new chat unassigned
             # and grabs it while the auto-assignment is on its way (A5).
             team.assign_waiting(w, now)
@@ -202,67 +225,117 @@ def _receive_batch(w: Writer, items: list[Inbound], careful: bool) -> list[Recei
     return results
 
 
+def _locked_chats(w: Writer, keys: list[tuple[str, str]]) -> list[tuple]:
+    """The chats of these senders as they are now (``_CHAT_STATE`` rows); on
+    PostgreSQL locked until commit, so a replica writing to the same chat
+    waits for this transaction and then sees what it did."""
+    if w.dialect == "duckdb":
+        # One writer creates every chat, so its map of chat keys is complete:
+        # found by id, not by a join on the keys (faster, see bench_core).
+        known = w.chat_keys()
+        where, params = "id IN (SELECT unnest(?::BIGINT[]))", [sorted({known[k] for k in keys if k in known})]
+    else:
+        where, params = ("(channel, channel_user_id) IN (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
+                         [[k[0] for k in keys], [k[1] for k in keys]])
+    if not params[0]:
+        return []
+    return w.all(f"{_CHAT_STATE} WHERE {where} ORDER BY id{row_locks(w.dialect)}", params)
+
+
 def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[str, str], _ChatState]:
     """Find or create the chat of every sender (C1), opening a session where
-    the chat is new or Resolved (C2, C4)."""
+    the chat is new or Resolved (C2, C4). Each message is added to its chat's
+    ``messages``. A new chat is inserted here in its final state; its session
+    row, like a reopened chat's, is written by ``_update_chats``."""
+    keys = list(dict.fromkeys((m.channel, m.channel_user_id) for m in messages))
     chats: dict[tuple[str, str], _ChatState] = {}
-    keys = w.chat_keys()
-    known = {keys[(m.channel, m.channel_user_id)] for m in messages if (m.channel, m.channel_user_id) in keys}
-    if known:
-        for cid, channel, uid, contact_id, status, archived, blocked, session_id in w.all(
-                "SELECT id, channel, channel_user_id, contact_id, status, archived, blocked, session_id FROM chats"
-                " WHERE id IN (SELECT unnest(?))", [sorted(known)]):
+
+    def found(rows):
+        for cid, channel, uid, contact_id, status, archived, blocked, session_id in rows:
             chats[(channel, uid)] = _ChatState(cid, contact_id, status, archived, blocked, session_id)
 
-    contacts = Columns("id", "name", "phone")
+    found(_locked_chats(w, keys))
+    first = {}
     for m in messages:
-        key = (m.channel, m.channel_user_id)
-        if key in chats:
-            continue
-        name = contact_name(m.contact_name) or contact_name(m.phone or m.channel_user_id)
-        contact_id, chat_id = w.ids.next("contacts"), w.ids.next("chats")
-        contacts.add(id=contact_id, name=name, phone=m.phone)
-        # The chats row itself is written by _update_chats, in its final state.
-        chats[key] = _ChatState(chat_id, contact_id, "Open", False, False, None, new=True,
-                                row=(m.channel, m.channel_user_id, name, search_key(name)))
-        w.add_chat_key(key, chat_id)
-    if contacts:
-        w.execute("INSERT INTO contacts (id, name, phone, created_at) SELECT unnest(?), unnest(?), unnest(?), ?",
-                  contacts.lists() + [now])
+        first.setdefault((m.channel, m.channel_user_id), m)
+    missing = [k for k in keys if k not in chats]
+    if missing:
+        chat_ids, contact_ids = w.ids.take("chats", len(missing)), w.ids.take("contacts", len(missing))
+        session_ids = w.ids.take("sessions", len(missing))
+        for key, chat_id, contact_id, session_id in zip(missing, chat_ids, contact_ids, session_ids):
+            m = first[key]
+            name = contact_name(m.contact_name) or contact_name(m.phone or m.channel_user_id)
+            chats[key] = _ChatState(chat_id, contact_id, "Open", False, False, session_id, new=True,
+                                    row=(m.channel, m.channel_user_id, name, search_key(name), m.phone))
+    for m in messages:
+        chats[(m.channel, m.channel_user_id)].messages.append((m.sent_at or now, m))
+    if missing:
+        lost = _create_chats(w, [chats[k] for k in missing], now)
+        if lost:  # another replica made them a moment ago: write to its chats
+            pending = {key: chats.pop(key).messages for key in lost}
+            found(_locked_chats(w, lost))
+            for key, mine in pending.items():
+                chats[key].messages = mine
 
-    sessions = Columns("id", "chat")
+    sessions = [c for c in chats.values() if not c.blocked and not c.new
+                and (c.status == "Resolved" or c.session_id is None)]
+    for chat, session_id in zip(sessions, w.ids.take("sessions", len(sessions)) if sessions else []):
+        chat.reopened, chat.session_id, chat.status = True, session_id, "Open"
     for chat in chats.values():
-        if chat.blocked:
-            continue  # P6: stored, but no reopening or un-archiving
-        if chat.new or chat.status == "Resolved" or chat.session_id is None:
-            chat.reopened = not chat.new
-            chat.session_id = w.ids.next("sessions")
-            chat.status = "Open"
-            sessions.add(id=chat.session_id, chat=chat.id)
-        if chat.archived:
+        if chat.archived and not chat.blocked:  # P6: a blocked contact's chat stays where it is
             chat.archived, chat.unarchived = False, True
-    if sessions:
-        w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at)"
-                  " SELECT unnest(?), unnest(?), 'User initiate', ?", sessions.lists() + [now])
     return chats
 
 
+def _create_chats(w: Writer, new: list[_ChatState], now: datetime) -> list[tuple[str, str]]:
+    """Insert new chats (and their contacts) in their final state: one INSERT
+    instead of INSERT + UPDATE. Returns the keys another process created
+    first (PostgreSQL: two replicas got the customer's first message at once;
+    the unique key makes ONE chat)."""
+    rows = Columns("id", "contact", "channel", "uid", "name", "search", "last_at", "preview", "unread", "session")
+    for chat in new:
+        channel, uid, name, search, _ = chat.row
+        last_at, shown = chat.last()
+        rows.add(id=chat.id, contact=chat.contact_id, channel=channel, uid=uid, name=name, search=search,
+                 last_at=last_at, preview=shown, unread=len(chat.messages), session=chat.session_id)
+    made = {i for (i,) in w.all(
+        "INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
+        " last_message_at, last_preview, last_direction, last_inbound_at, unread, session_id, created_at)"
+        " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
+        " unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), 'Open', unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]), 'in',"
+        " unnest(?::TIMESTAMPTZ[]), unnest(?::INTEGER[]), unnest(?::BIGINT[]), ?"
+        " ON CONFLICT (channel, channel_user_id) DO NOTHING RETURNING id",
+        rows.lists("id", "contact", "channel", "uid", "name", "search", "last_at", "preview", "last_at", "unread",
+                   "session") + [now])}
+    contacts = Columns("id", "name", "phone")
+    lost = []
+    for chat in new:
+        key = chat.row[:2]
+        if chat.id in made:
+            contacts.add(id=chat.contact_id, name=chat.row[2], phone=chat.row[4])
+            w.add_chat_key(key, chat.id)
+        else:
+            lost.append(key)
+    if contacts:
+        w.execute("INSERT INTO contacts (id, name, phone, created_at)"
+                  " SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?",
+                  contacts.lists() + [now])
+    return lost
+
+
 def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
+    """What this batch's stored messages change in their chats: sessions
+    opened, the list columns, reopen / un-archive, and their events."""
+    sessions = Columns("id", "chat")
     known = Columns("id", "last_at", "preview", "unread")
     changed = Columns("id", "status", "reopened", "archived", "session")
-    fresh = Columns("id", "contact", "channel", "uid", "name", "search", "last_at", "preview", "unread", "session")
-    events = Columns("id", "chat", "action", "details")
-    lines = Columns("id", "chat", "body")
+    events: list[tuple[int, str, str]] = []
+    lines: list[tuple[int, str]] = []
     for chat in chats:
-        chat.messages.sort(key=lambda pair: pair[0])
-        last_at, last = chat.messages[-1]
-        shown = message_preview(last.kind, last.body, last.caption, last.details)
-        if chat.row is not None:
-            # New chat: one INSERT with its final state instead of INSERT + UPDATE.
-            channel, uid, name, search = chat.row
-            fresh.add(id=chat.id, contact=chat.contact_id, channel=channel, uid=uid, name=name, search=search,
-                      last_at=last_at, preview=shown, unread=len(chat.messages), session=chat.session_id)
-        else:
+        if chat.new or chat.reopened:
+            sessions.add(id=chat.session_id, chat=chat.id)
+        if not chat.new:
+            last_at, shown = chat.last()
             # A blocked contact's messages are not counted as unread (P6).
             known.add(id=chat.id, last_at=last_at, preview=shown, unread=0 if chat.blocked else len(chat.messages))
             if chat.reopened or chat.unarchived:
@@ -272,16 +345,12 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
                                        (chat.reopened, "reopened", "Customer wrote again: new session, chat Open"),
                                        (chat.unarchived, "unarchived", "Customer wrote: chat moved out of Archived")):
             if happened:
-                events.add(id=w.ids.next("events"), chat=chat.id, action=action, details=line)
+                events.append((chat.id, action, line))
                 if action != "chat_created":  # a new chat needs no activity line: its first message says it
-                    lines.add(id=w.ids.next("messages"), chat=chat.id, body=line)
-    if fresh:
-        w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
-                  " last_message_at, last_preview, last_direction, last_inbound_at, unread, session_id, created_at)"
-                  " SELECT unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), 'Open',"
-                  " unnest(?), unnest(?), 'in', unnest(?), unnest(?), unnest(?), ?",
-                  fresh.lists("id", "contact", "channel", "uid", "name", "search", "last_at", "preview",
-                              "last_at", "unread", "session") + [now])
+                    lines.append((chat.id, line))
+    if sessions:
+        w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at)"
+                  " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), 'User initiate', ?", sessions.lists() + [now])
     # Blocked chats keep their status; the window is timed only by messages a
     # reply could answer, so they update last_inbound_at like any other.
     # Two statements, because an UPDATE costs per column it sets: every chat
@@ -295,24 +364,27 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
             " last_direction = 'in',"
             " last_inbound_at = greatest(coalesce(chats.last_inbound_at, b.last_at), b.last_at),"
             " unread = chats.unread + b.unread"
-            " FROM (SELECT unnest(?) AS id, unnest(?) AS last_at, unnest(?) AS preview, unnest(?) AS unread) b"
+            " FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::TIMESTAMPTZ[]) AS last_at,"
+            "       unnest(?::VARCHAR[]) AS preview, unnest(?::INTEGER[]) AS unread) b"
             " WHERE chats.id = b.id",
             known.lists())
     if changed:
         w.execute(
             "UPDATE chats SET status = b.status, assignee_id = CASE WHEN b.reopened THEN NULL ELSE chats.assignee_id END,"
             " archived = b.archived, session_id = b.session"
-            " FROM (SELECT unnest(?) AS id, unnest(?) AS status, unnest(?) AS reopened, unnest(?) AS archived,"
-            "       unnest(?) AS session) b WHERE chats.id = b.id",
+            " FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::VARCHAR[]) AS status, unnest(?::BOOLEAN[]) AS reopened,"
+            "       unnest(?::BOOLEAN[]) AS archived, unnest(?::BIGINT[]) AS session) b WHERE chats.id = b.id",
             changed.lists())
     if events:
-        w.execute("INSERT INTO events SELECT unnest(?), unnest(?), NULL, unnest(?), unnest(?), ?",
-                  events.lists() + [now])
+        w.execute("INSERT INTO events (id, chat_id, actor_id, action, details, created_at)"
+                  " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), NULL, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?",
+                  [list(w.ids.take("events", len(events)))] + [list(col) for col in zip(*events)] + [now])
     if lines:
         w.execute("INSERT INTO messages (id, chat_id, session_id, channel, direction, kind, body, status, sent_at, created_at)"
                   " SELECT b.id, c.id, c.session_id, c.channel, 'activity', 'activity', b.body, 'received', ?, ?"
-                  " FROM (SELECT unnest(?) AS id, unnest(?) AS chat, unnest(?) AS body) b JOIN chats c ON c.id = b.chat",
-                  [now, now] + lines.lists())
+                  " FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::BIGINT[]) AS chat, unnest(?::VARCHAR[]) AS body) b"
+                  " JOIN chats c ON c.id = b.chat",
+                  [now, now, list(w.ids.take("messages", len(lines)))] + [list(col) for col in zip(*lines)])
 
 
 # ---- delivery statuses (ticks) ---------------------------------------------
@@ -390,7 +462,8 @@ def _dedupe(items, key):
 def _pending_media(w: Writer, refs: list[MediaRef], careful: bool) -> list[None]:
     unique = _dedupe(refs, lambda r: (r.channel, r.provider_message_id))
     w.execute("INSERT INTO pending_media (channel, provider_message_id, ref, filename, mime, next_attempt_at)"
-              " SELECT unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), ? ON CONFLICT DO NOTHING",
+              " SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
+              " unnest(?::VARCHAR[]), ? ON CONFLICT DO NOTHING",
               [[r.channel for r in unique], [r.provider_message_id for r in unique], [r.ref for r in unique],
                [r.filename for r in unique], [r.mime for r in unique], utcnow()])
     w.touch("fetch")
@@ -402,7 +475,7 @@ def _pending_profile(w: Writer, people: list[tuple[str, str]], careful: bool) ->
     unique = _dedupe(people, lambda p: p)
     # done rows stay, so a known customer is never looked up again
     w.execute("INSERT INTO pending_profiles (channel, channel_user_id, next_attempt_at)"
-              " SELECT unnest(?), unnest(?), ? ON CONFLICT DO NOTHING",
+              " SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ? ON CONFLICT DO NOTHING",
               [[p[0] for p in unique], [p[1] for p in unique], utcnow()])
     w.touch("fetch")
     return [None] * len(people)
@@ -412,11 +485,10 @@ def _watermark(w: Writer, mark: Watermark) -> int:
     """Messenger receipts: outbound messages of the chat sent up to the
     watermark move to delivered/read (never backwards, never from failed)."""
     allowed = ("'sent'",) if mark.status == "delivered" else ("'sent'", "'delivered'")
-    (n,) = w.one(
+    return len(w.all(
         f"UPDATE messages SET status = ? WHERE direction = 'out' AND status IN ({', '.join(allowed)})"
-        " AND sent_at <= ? AND chat_id IN (SELECT id FROM chats WHERE channel = ? AND channel_user_id = ?)",
-        [mark.status, mark.watermark, mark.channel, mark.channel_user_id]) or (0,)
-    return n
+        " AND sent_at <= ? AND chat_id IN (SELECT id FROM chats WHERE channel = ? AND channel_user_id = ?)"
+        " RETURNING 1", [mark.status, mark.watermark, mark.channel, mark.channel_user_id]))
 
 
 def _change(w: Writer, c: Change) -> bool:

@@ -133,6 +133,9 @@ class PgWriter(Writer):
     def chat_keys(self):  # noqa: D102 - ingest looks chats up in the database instead
         raise RuntimeError("no chat-key map on PostgreSQL: several processes create chats")
 
+    def add_chat_key(self, key, chat_id) -> None:
+        """Nothing to remember: chats are found by their key in the database."""
+
 
 class PgStore(Store):
     dialect = "postgresql"

@@ -196,6 +196,15 @@ def is_database_url(where) -> bool:
     return str(where).startswith(("postgresql://", "postgres://"))
 
 
+def row_locks(dialect: str, of: str | None = None, skip_locked: bool = False) -> str:
+    """The row-lock clause ending a SELECT: PostgreSQL needs it (several
+    processes write the same rows); DuckDB has no such clause and needs none
+    (its one writer thread is alone)."""
+    if dialect != "postgresql":
+        return ""
+    return " FOR UPDATE" + (f" OF {of}" if of else "") + (" SKIP LOCKED" if skip_locked else "")
+
+
 def open_store(where: str | os.PathLike, media_dir: str | os.PathLike | None = None) -> "Store":
     """The database the app runs on: a PostgreSQL URL (several replicas) or a
     DuckDB file (one process; the default)."""

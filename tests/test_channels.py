@@ -21,6 +21,8 @@ from tests.fakes import (FakeMessenger, FakeTelegram, FakeWhatsApp, blocked, err
 from tests.fakes.helpers import (BROKEN_GIF, JPEG, PDF, PNG, PNID, TG_TOKEN, env_for, ms_event, ms_webhook, tg_message,
                                  tg_update, wa_message, wa_webhook)
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def fakes(monkeypatch):

@@ -20,6 +20,8 @@ from tests.fakes.helpers import (AAC, BROKEN_GIF, MP4, OGG_OPUS, PDF, PNID, TG_T
                                  tg_message, tg_update, wa_message, wa_webhook)
 from tests.test_chat_page import env, ok, open_chat, run_as  # noqa: F401 - env is a fixture
 
+pytestmark = pytest.mark.both_backends
+
 TGS = gzip.compress(json.dumps({"v": "5.5.2", "fr": 60, "layers": []}).encode())  # an animated Telegram sticker
 
 

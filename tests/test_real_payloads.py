@@ -27,6 +27,8 @@ from tests.fakes import FakeMessenger, FakeTelegram, FakeWhatsApp
 from tests.fakes.helpers import (AAC, DOC, JPEG, MP4, MS_SECRET, OGG_OPUS, PDF, PNG, TG_SECRET, TG_TOKEN, WA_SECRET,
                                  WEBP, animated_webp, body_of, env_for, meta_headers)
 
+pytestmark = pytest.mark.both_backends
+
 CORPUS = Path(__file__).parent / "fixtures" / "real-payloads"
 PNID, WABA = "1099887766", "2088776655"  # what the corpus's WhatsApp payloads carry (SOURCES.md)
 WA_FILES = {"image": (JPEG, "image/jpeg"), "video": (MP4, "video/mp4"), "document": (PDF, "application/pdf"),
