@@ -321,12 +321,14 @@ def _change(w: Writer, broadcast_id, actor_id, what):
     now = utcnow()
     ended = 0
     if what == "cancel":
-        # Only rows waiting their turn: one in flight ("sending") ends as its call ends.
-        (ended,) = w.one("SELECT count(*) FROM outbox WHERE broadcast_id = ? AND state = 'queued'", [broadcast_id])
+        # Only rows not on the wire (waiting, or claimed by a lane that has not
+        # called yet): one in flight ("sending") ends as its call ends.
+        (ended,) = w.one("SELECT count(*) FROM outbox WHERE broadcast_id = ? AND state IN ('queued', 'claimed')",
+                         [broadcast_id])
         w.execute("UPDATE messages SET status = 'failed', error = ? WHERE id IN"
-                  " (SELECT message_id FROM outbox WHERE broadcast_id = ? AND state = 'queued')",
+                  " (SELECT message_id FROM outbox WHERE broadcast_id = ? AND state IN ('queued', 'claimed'))",
                   [CANCELLED, broadcast_id])
-        w.execute("DELETE FROM outbox WHERE broadcast_id = ? AND state = 'queued'", [broadcast_id])
+        w.execute("DELETE FROM outbox WHERE broadcast_id = ? AND state IN ('queued', 'claimed')", [broadcast_id])
         w.execute("UPDATE broadcasts SET state = 'cancelled', ended_at = ? WHERE id = ?", [now, broadcast_id])
     else:
         w.execute("UPDATE broadcasts SET state = ? WHERE id = ?",

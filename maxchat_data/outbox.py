@@ -4,40 +4,92 @@ status ``pending`` and an outbox row in one transaction; the send ends as
 reason; the row stays with its progress, so a retry by hand resumes at the
 step that failed).
 
+A row's ``state``: ``queued`` (waiting), ``claimed`` (one sender took it:
+``claimed_by``), ``sending`` (the call that puts it in front of the customer
+may have started), ``failed``. Several replicas each run the lanes, so a
+sender *claims* due rows in one transaction (PostgreSQL: ``FOR UPDATE SKIP
+LOCKED``, so two replicas never take the same row) and only then sends them.
+
 A send is a list of provider calls (``channels.base.Step``); ``step`` counts
 those done. Before a call that puts something in front of the customer the
-row is committed as ``sending``: a row still ``sending`` when the process
-starts is one we cannot tell was sent (see ``unsure_after_restart``)."""
+row is committed as ``sending``. A ``sending`` row whose sender is gone is one
+we cannot tell was sent: it ends failed for a person to check, never resent
+(``settle_orphans``). "Gone": on DuckDB (one process per file) every sender
+but this run's is gone when the worker starts; on PostgreSQL a sender
+holding rows beats every ``BEAT`` and is gone once silent for ``STALE``, so a
+replica starting (or restarting) never touches rows another live one is
+sending, and a replica that died has its rows settled by the others. A gone
+sender's ``claimed`` rows simply go back to the queue (nothing reached the
+customer; uploads are repeated freely)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from .store import Store, Writer, utcnow
+from .store import Store, Writer, row_locks, utcnow
 
 UNSURE_AFTER_RESTART = ("Not sure it was sent (the server stopped while sending): "
                         "check with the customer, then retry")
+BEAT = 5.0                        # seconds between a busy sender's "alive"
+STALE = timedelta(seconds=60)     # silent this long: the sender is gone
 
 
 def unsure(detail: str) -> str:
     return f"Not sure it was sent ({detail}): check with the customer, then retry"
 
 
+# What a sender needs to send a row.
+_ROWS = ("SELECT o.message_id, o.broadcast_id, o.attempts, o.step, o.upload_id, o.provider_message_id AS first_part_id,"
+         " m.chat_id, m.channel, m.kind, m.body, m.caption, m.template_id,"
+         " m.template_params, c.channel_user_id, f.path AS attachment_path, f.mime, f.filename, f.kind AS attachment_kind,"
+         " t.name AS template_name, t.language AS template_language"
+         " FROM outbox o JOIN messages m ON m.id = o.message_id JOIN chats c ON c.id = m.chat_id"
+         " LEFT JOIN attachments f ON f.id = m.attachment_id LEFT JOIN templates t ON t.id = m.template_id")
+# Due, oldest first: agents' messages, or (with a broadcast id) that broadcast's.
+# Parameters: now, channel, channel, broadcast id.
+_DUE = ("o.state = 'queued' AND o.next_attempt_at <= ? AND (? IS NULL OR m.channel = ?)"
+        " AND o.broadcast_id IS NOT DISTINCT FROM ?")
+_OLDEST_FIRST = " ORDER BY o.next_attempt_at, o.message_id"
+
+
 def due(store: Store, limit: int = 50, now: datetime | None = None, channel: str | None = None,
         broadcast_id: int | None = None) -> list[dict]:
-    """Messages whose next attempt is due, oldest first, with what a sender
-    needs: agents' messages, or (with ``broadcast_id``) that broadcast's,
-    which the lane takes only as fast as the broadcast's rate allows."""
-    return store.dicts(
-        "SELECT o.message_id, o.broadcast_id, o.attempts, o.step, o.upload_id, o.provider_message_id AS first_part_id,"
-        " m.chat_id, m.channel, m.kind, m.body, m.caption, m.template_id,"
-        " m.template_params, c.channel_user_id, f.path AS attachment_path, f.mime, f.filename, f.kind AS attachment_kind,"
-        " t.name AS template_name, t.language AS template_language"
-        " FROM outbox o JOIN messages m ON m.id = o.message_id JOIN chats c ON c.id = m.chat_id"
-        " LEFT JOIN attachments f ON f.id = m.attachment_id LEFT JOIN templates t ON t.id = m.template_id"
-        " WHERE o.state = 'queued' AND o.next_attempt_at <= ? AND (? IS NULL OR m.channel = ?)"
-        " AND o.broadcast_id IS NOT DISTINCT FROM ?"
-        " ORDER BY o.next_attempt_at, o.message_id LIMIT ?",
-        [now or utcnow(), channel, channel, broadcast_id, limit])
+    """Messages whose next attempt is due, oldest first (a look: sending
+    takes them with ``claim``)."""
+    return store.dicts(f"{_ROWS} WHERE {_DUE}{_OLDEST_FIRST} LIMIT ?",
+                       [now or utcnow(), channel, channel, broadcast_id, limit])
+
+
+def claim(store: Store, sender: str, limit: int = 50, channel: str | None = None,
+          broadcast_id: int | None = None) -> list[dict]:
+    """Take up to ``limit`` due rows for ``sender``, oldest first: agents'
+    messages, or (with ``broadcast_id``) that broadcast's, which the lane
+    takes only as fast as the broadcast's rate allows. A row is taken by one
+    sender only, also with several replicas claiming at once."""
+    ids = store.write(_claim, sender, limit, utcnow(), channel, broadcast_id)
+    if not ids:
+        return []
+    return store.dicts(f"{_ROWS} WHERE o.message_id IN (SELECT unnest(?::BIGINT[])){_OLDEST_FIRST}", [ids])
+
+
+def _claim(w: Writer, sender, limit, now, channel, broadcast_id) -> list[int]:
+    ids = [i for (i,) in w.all(
+        "UPDATE outbox SET state = 'claimed', claimed_by = ? WHERE state = 'queued' AND message_id IN"
+        f" (SELECT o.message_id FROM outbox o JOIN messages m ON m.id = o.message_id WHERE {_DUE}{_OLDEST_FIRST}"
+        f" LIMIT ?{row_locks(w.dialect, of='o', skip_locked=True)}) RETURNING message_id",
+        [sender, now, channel, channel, broadcast_id, limit])]
+    if ids:
+        _alive(w, sender, now)
+    return ids
+
+
+def alive(store: Store, sender: str) -> None:
+    """The sender holds rows and is working on them (see ``STALE``)."""
+    store.write(_alive, sender, utcnow())
+
+
+def _alive(w: Writer, sender, now) -> None:
+    w.execute("INSERT INTO senders (id, seen_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
+              [sender, now])
 
 
 def agents_due(store: Store, now: datetime | None = None) -> bool:
@@ -58,15 +110,16 @@ def pending_count(store: Store) -> int:
     return store.one("SELECT count(*) FROM outbox WHERE state <> 'failed'")[0]
 
 
-def sending(store: Store, message_id: int) -> bool:
+def sending(store: Store, message_id: int, sender: str) -> bool:
     """Durably say a send call is about to be made (before making it). False
-    when the row is no longer waiting (a cancelled broadcast): do not send."""
-    return store.write(_sending, message_id)
+    when the row is no longer this sender's to send (a cancelled broadcast,
+    or settled while this sender looked gone): do not send."""
+    return store.write(_sending, message_id, sender)
 
 
-def _sending(w: Writer, message_id):
-    return bool(w.all("UPDATE outbox SET state = 'sending' WHERE message_id = ? AND state = 'queued' RETURNING 1",
-                      [message_id]))
+def _sending(w: Writer, message_id, sender):
+    return bool(w.all("UPDATE outbox SET state = 'sending' WHERE message_id = ? AND state = 'claimed'"
+                      " AND claimed_by = ? RETURNING 1", [message_id, sender]))
 
 
 def step_done(store: Store, message_id: int, upload_id: str | None, part_id: str | None) -> None:
@@ -75,7 +128,8 @@ def step_done(store: Store, message_id: int, upload_id: str | None, part_id: str
 
 
 def _step_done(w: Writer, message_id, upload_id, part_id):
-    w.execute("UPDATE outbox SET step = step + 1, state = 'queued', attempts = 0, last_error = NULL,"
+    # Still the sender's: it goes on with the next step.
+    w.execute("UPDATE outbox SET step = step + 1, state = 'claimed', attempts = 0, last_error = NULL,"
               " upload_id = coalesce(?, upload_id), provider_message_id = coalesce(provider_message_id, ?)"
               " WHERE message_id = ?", [upload_id, part_id, message_id])
 
@@ -93,42 +147,67 @@ def _mark_sent(w: Writer, message_id, provider_message_id):
 
 
 def mark_failed(store: Store, message_id: int, reason: str) -> None:
-    store.write(_mark_failed, message_id, reason)
+    store.write(_mark_failed, [message_id], reason)
 
 
-def _mark_failed(w: Writer, message_id, reason):
-    w.execute("UPDATE messages SET status = 'failed', error = ? WHERE id = ?", [reason, message_id])
-    w.execute("UPDATE outbox SET state = 'failed', last_error = ? WHERE message_id = ?", [reason, message_id])
+def _mark_failed(w: Writer, message_ids: list[int], reason: str) -> None:
+    w.execute("UPDATE messages SET status = 'failed', error = ? WHERE id IN (SELECT unnest(?::BIGINT[]))",
+              [reason, message_ids])
+    w.execute("UPDATE outbox SET state = 'failed', last_error = ? WHERE message_id IN (SELECT unnest(?::BIGINT[]))",
+              [reason, message_ids])
 
 
 def reschedule(store: Store, message_id: int, when: datetime, error: str) -> None:
-    """A temporary failure (429, 5xx, a timeout): try again at ``when``."""
+    """A temporary failure (429, 5xx, a timeout): back in the queue, tried again at ``when``."""
     store.write(_reschedule, message_id, when, error)
 
 
 def _reschedule(w: Writer, message_id, when, error):
-    w.execute("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, state = 'queued'"
-              " WHERE message_id = ?", [when, error, message_id])
+    w.execute("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, state = 'queued',"
+              " claimed_by = NULL WHERE message_id = ?", [when, error, message_id])
 
 
 def hold(store: Store, message_ids: list[int], when: datetime) -> None:
-    """Postpone without counting an attempt (they were not tried)."""
+    """Give claimed rows back to the queue, not before ``when``, without
+    counting an attempt (they were not tried)."""
     store.write(_hold, message_ids, when)
 
 
 def _hold(w: Writer, message_ids, when):
-    w.execute("UPDATE outbox SET next_attempt_at = greatest(next_attempt_at, ?) WHERE message_id IN (SELECT unnest(?))",
-              [when, message_ids])
+    w.execute("UPDATE outbox SET next_attempt_at = greatest(next_attempt_at, ?), state = 'queued', claimed_by = NULL"
+              " WHERE message_id IN (SELECT unnest(?::BIGINT[])) AND state = 'claimed'", [when, message_ids])
 
 
-def unsure_after_restart(store: Store) -> list[int]:
-    """At start, before any sending: sends interrupted in flight end failed
-    for a person to check, never resent blindly. Returns their message ids."""
-    return store.write(_unsure_after_restart)
+# Rows of a gone sender (parameters: this sender, seen after). A row
+# 'sending' from before claims existed has no sender: gone too.
+_ORPHAN = ("claimed_by IS DISTINCT FROM ? AND NOT EXISTS"
+           " (SELECT 1 FROM senders s WHERE s.id = outbox.claimed_by AND s.seen_at > ?)")
 
 
-def _unsure_after_restart(w: Writer):
-    ids = [i for (i,) in w.all("SELECT message_id FROM outbox WHERE state = 'sending'")]
-    for message_id in ids:
-        _mark_failed(w, message_id, UNSURE_AFTER_RESTART)
+def orphans(store: Store, sender: str) -> int:
+    """How many rows gone senders left (a cheap look before ``settle_orphans``)."""
+    return store.one(f"SELECT count(*) FROM outbox WHERE state IN ('claimed', 'sending') AND {_ORPHAN}",
+                     [sender, utcnow() - STALE])[0]
+
+
+def settle_orphans(store: Store, sender: str, at_start: bool = False) -> list[int]:
+    """Rows gone senders left: a claimed one back to the queue; one being
+    sent ends failed for a person to check, never resent blindly. Returns
+    the ids of those. ``at_start``: before this worker sends anything."""
+    return store.write(_settle_orphans, sender, at_start)
+
+
+def _settle_orphans(w: Writer, sender, at_start):
+    now = utcnow()
+    # DuckDB: one process per file, so at start every other sender is a
+    # past run of this server; PostgreSQL: one silent for STALE is gone.
+    seen_after = now if at_start and w.dialect == "duckdb" else now - STALE
+    w.execute(f"UPDATE outbox SET state = 'queued', claimed_by = NULL WHERE state = 'claimed' AND {_ORPHAN}",
+              [sender, seen_after])
+    ids = [i for (i,) in w.all(f"SELECT message_id FROM outbox WHERE state = 'sending' AND {_ORPHAN}"
+                               f" ORDER BY message_id{row_locks(w.dialect)}", [sender, seen_after])]
+    if ids:
+        _mark_failed(w, ids, UNSURE_AFTER_RESTART)
+    w.execute("DELETE FROM senders WHERE seen_at <= ? AND id <> ?", [seen_after, sender])
+    w.touch("outbox")
     return ids

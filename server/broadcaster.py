@@ -55,8 +55,8 @@ class TokenBucket:
 class Pacer:
     """The buckets of one lane's broadcasts."""
 
-    def __init__(self, store: Store, channel: str):
-        self.store, self.channel = store, channel
+    def __init__(self, store: Store, channel: str, sender: str):
+        self.store, self.channel, self.sender = store, channel, sender
         self._buckets: dict[int, TokenBucket] = {}
         self._lock = threading.Lock()
         self.next_look: float | None = None  # seconds until a waiting broadcast row may go
@@ -78,7 +78,7 @@ class Pacer:
                     continue
                 n = min(bucket.available(), limit)
                 if n:
-                    got = outbox.due(self.store, limit=n, channel=self.channel, broadcast_id=b["id"])
+                    got = outbox.claim(self.store, self.sender, limit=n, channel=self.channel, broadcast_id=b["id"])
                     bucket.take(len(got))
                     rows += got
                 waits.append(bucket.wait())

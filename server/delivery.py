@@ -10,8 +10,11 @@ each step done is committed before the next. Before a call that puts
 something in front of the customer the row is committed as ``sending``, and
 a call that may have gone through without an answer is never repeated: the
 message ends failed for a person to check ("at most once"). Rows still
-``sending`` when the worker starts were cut off by a crash and end the same
-way. Uploads are repeated freely.
+``sending`` when their sender is gone (a crash; see outbox.py for how a
+replica tells) end the same way. Uploads are repeated freely.
+
+Several replicas may each run a worker: a lane *claims* the rows it sends
+(outbox.claim), so each row is sent by one worker only.
 
 Lanes poll cheaply: the store's "outbox" topic counter (in memory) tells
 whether a commit queued anything since the last look, so a queued reply is
@@ -23,6 +26,10 @@ replies of each round (``broadcaster.Pacer``)."""
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -32,7 +39,7 @@ from maxchat_data.common import CHANNELS
 from maxchat_data.store import Store, utcnow
 
 from .broadcaster import Pacer
-from .worker import TopicWorker
+from .worker import TopicWorker, Worker
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +52,36 @@ class DeliveryWorker:
         self.store = store
         self.clients = clients if clients is not None else make_clients()
         self.policy = policy
+        # Who claims rows: unique per run, also across replicas and restarts.
+        self.sender = f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
+        self._busy = 0  # lanes holding claimed rows right now
+        self._busy_lock = threading.Lock()
         self.lanes = [Lane(self, channel, poll, threads) for channel in CHANNELS]
+        self.heartbeat = Heartbeat(self)
 
     def start(self):
-        unsure = outbox.unsure_after_restart(self.store)
+        unsure = outbox.settle_orphans(self.store, self.sender, at_start=True)
         if unsure:
             log.warning("messages %s were being sent when the server stopped: marked failed, not resent", unsure)
         for lane in self.lanes:
             lane.start()
+        self.heartbeat.start()
         return self
 
     def stop(self, timeout: float = 10) -> None:
-        for lane in self.lanes:
+        for lane in [*self.lanes, self.heartbeat]:
             lane._stop.set()  # all at once: a lane in a slow call must not delay the others' stop
         for lane in self.lanes:
             lane.stop(timeout)
+        self.heartbeat.stop(timeout)
+
+    @property
+    def busy(self) -> bool:
+        return self._busy > 0
+
+    def holding(self, delta: int) -> None:
+        with self._busy_lock:
+            self._busy += delta
 
     def deliver(self, row: dict) -> datetime | None:
         """Make the row's remaining steps; returns the retry time when it was rescheduled."""
@@ -75,8 +97,8 @@ class DeliveryWorker:
             return None
         for number in range(row["step"], len(steps)):
             step = steps[number]
-            if not step.upload and not outbox.sending(self.store, message_id):
-                return None  # durable before the call (see unsure_after_restart); gone: a cancelled broadcast
+            if not step.upload and not outbox.sending(self.store, message_id, self.sender):
+                return None  # durable before the call (see settle_orphans); not ours: e.g. a cancelled broadcast
             try:
                 result = step.run(row, self.store.media_dir)
             except Exception as exc:  # noqa: BLE001 - every failure ends the row failed or rescheduled
@@ -125,7 +147,7 @@ class Lane(TopicWorker):
         super().__init__(worker.store)
         self.worker, self.channel, self.poll = worker, channel, poll
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix=f"maxchat-send-{channel}")
-        self.pacer = Pacer(worker.store, channel)
+        self.pacer = Pacer(worker.store, channel, worker.sender)
 
     def stop(self, timeout: float = 10) -> None:
         super().stop(timeout)
@@ -142,27 +164,65 @@ class Lane(TopicWorker):
     def run_once(self) -> int:
         """Send every due message of the channel once (agents' first, then what
         the broadcasts' rates allow); returns how many were handled."""
-        rows = outbox.due(self.store, limit=50, channel=self.channel) if outbox.agents_due(self.store) else []
+        sender = self.worker.sender
+        rows = outbox.claim(self.store, sender, limit=50, channel=self.channel) if outbox.agents_due(self.store) else []
         rows += self.pacer.take()
+        if not rows:
+            return 0
         by_chat: dict[int, list[dict]] = {}
         for row in rows:
             by_chat.setdefault(row["chat_id"], []).append(row)
-        # Wait for the whole batch, so the next look never re-reads a row in flight.
-        list(self._pool.map(self._deliver_chat, by_chat.values()))
+        self.worker.holding(1)
+        try:
+            list(self._pool.map(self._deliver_chat, by_chat.values()))
+        finally:
+            self.worker.holding(-1)
         return len(rows)
 
     def _deliver_chat(self, rows: list[dict]) -> None:
-        for i, row in enumerate(rows):
-            held = self.pacer.held(row["broadcast_id"]) if row["broadcast_id"] is not None else None
-            if held is not None:
-                # Another send of this broadcast was just told to wait: this
-                # one, taken in the same round, waits too (not an attempt).
-                outbox.hold(self.store, [r["message_id"] for r in rows[i:]], held)
-                return
-            when = self.worker.deliver(row)
-            if when is not None and row["broadcast_id"] is not None:
-                self.pacer.hold(row["broadcast_id"], when)
-            if when is not None and rows[i + 1:]:
-                # Keep the chat's order: later messages wait for the earlier one.
-                outbox.hold(self.store, [r["message_id"] for r in rows[i + 1:]], when)
-                return
+        i = 0
+        try:
+            for i, row in enumerate(rows):
+                held = self.pacer.held(row["broadcast_id"]) if row["broadcast_id"] is not None else None
+                if held is not None:
+                    # Another send of this broadcast was just told to wait: this
+                    # one, taken in the same round, waits too (not an attempt).
+                    outbox.hold(self.store, [r["message_id"] for r in rows[i:]], held)
+                    return
+                when = self.worker.deliver(row)
+                if when is not None and row["broadcast_id"] is not None:
+                    self.pacer.hold(row["broadcast_id"], when)
+                if when is not None and rows[i + 1:]:
+                    # Keep the chat's order: later messages wait for the earlier one.
+                    outbox.hold(self.store, [r["message_id"] for r in rows[i + 1:]], when)
+                    return
+        except Exception:
+            # This round's rows not settled go back to the queue (hold takes
+            # only 'claimed' ones: a row 'sending' may have gone out).
+            outbox.hold(self.store, [r["message_id"] for r in rows[i:]], utcnow())
+            raise
+
+
+class Heartbeat(Worker):
+    """While its lanes hold claimed rows, the worker says it is alive (other
+    replicas leave its rows alone); and it settles rows a gone sender left."""
+
+    name = "maxchat-send-heartbeat"
+
+    def __init__(self, worker: DeliveryWorker):
+        super().__init__(worker.store)
+        self.worker = worker
+
+    def _run(self) -> None:
+        sender = self.worker.sender
+        while not self._stop.wait(outbox.BEAT):
+            try:
+                if self.worker.busy:
+                    outbox.alive(self.store, sender)
+                if outbox.orphans(self.store, sender):
+                    unsure = outbox.settle_orphans(self.store, sender)
+                    if unsure:
+                        log.warning("messages %s were being sent by a server that stopped: marked failed,"
+                                    " not resent", unsure)
+            except Exception:  # noqa: BLE001 - tried again next beat
+                log.exception("delivery heartbeat failed")

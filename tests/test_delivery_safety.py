@@ -102,7 +102,8 @@ def test_a_send_cut_off_by_a_crash_is_failed_not_resent(tmp_path, fakes):  # noq
     agent = accounts.create_agent(s1, "rina", "Rina", "rina-pass-1", "agent")
     cut = actions.reply(s1, chat_on(s1, "telegram"), agent, "in flight")
     waiting = actions.reply(s1, chat_on(s1, "whatsapp"), agent, "still queued")
-    outbox.sending(s1, cut)  # committed; then the process died during the call
+    assert [r["message_id"] for r in outbox.claim(s1, "run-1", channel="telegram")] == [cut]
+    assert outbox.sending(s1, cut, "run-1")  # committed; then the process died during the call
     s1.close()
     s2 = Store(path, tmp_path / "media")
     w = DeliveryWorker(s2, clients(), poll=0.05).start()
