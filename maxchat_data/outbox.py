@@ -46,8 +46,8 @@ _ROWS = ("SELECT o.message_id, o.broadcast_id, o.attempts, o.step, o.upload_id, 
          " LEFT JOIN attachments f ON f.id = m.attachment_id LEFT JOIN templates t ON t.id = m.template_id")
 # Due, oldest first: agents' messages, or (with a broadcast id) that broadcast's.
 # Parameters: now, channel, channel, broadcast id.
-_DUE = ("o.state = 'queued' AND o.next_attempt_at <= ? AND (? IS NULL OR m.channel = ?)"
-        " AND o.broadcast_id IS NOT DISTINCT FROM ?")
+_DUE = ("o.state = 'queued' AND o.next_attempt_at <= ? AND (?::VARCHAR IS NULL OR m.channel = ?)"
+        " AND o.broadcast_id IS NOT DISTINCT FROM ?::BIGINT")
 _OLDEST_FIRST = " ORDER BY o.next_attempt_at, o.message_id"
 
 
