@@ -51,6 +51,14 @@ class Inbound:
             raise ValidationError(f"Unknown message kind {self.kind!r}.")
         if self.kind == "unsupported" and not self.body:
             self.body = UNSUPPORTED
+        for name in ("body", "caption", "contact_name", "phone"):
+            setattr(self, name, _text(getattr(self, name)))
+
+
+def _text(value) -> str | None:
+    """Text a webhook gave in some other JSON shape is kept as what it was,
+    as text (never refused: nothing acknowledged is lost)."""
+    return value if value is None or isinstance(value, str) else str(value)
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,13 @@ class MediaRef:
     ref: str
     filename: str | None = None
     mime: str | None = None
+
+    def __post_init__(self):
+        # A webhook may put anything here: a name or type that is not text is none.
+        for name in ("filename", "mime"):
+            if not isinstance(getattr(self, name), str):
+                object.__setattr__(self, name, None)
+        object.__setattr__(self, "ref", _text(self.ref))
 
 
 @dataclass(frozen=True)

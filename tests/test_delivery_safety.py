@@ -25,6 +25,8 @@ from tests.fakes.helpers import PDF, PNG, PNID, TG_TOKEN, env_for, ms_event, ms_
 from tests.live_server import live_server
 from tests.test_channels import chat_on, fakes, message, settled  # noqa: F401 - fakes is a fixture
 
+pytestmark = pytest.mark.both_backends
+
 FAST = RetryPolicy(max_attempts=3, base=0.01, floor=0.01)
 
 

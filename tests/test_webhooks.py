@@ -14,9 +14,12 @@ from maxchat_data import config, templates
 from server import lifespan, webhooks
 from server import runtime
 from maxchat_data.store import utcnow
+import pg_cluster  # the same module as conftest's: one cluster per run
 from tests.fakes.helpers import (MS_SECRET, MS_VERIFY, PNID, TG_SECRET, WA_SECRET, WA_VERIFY, body_of, env_for,
                                  meta_headers, ms_event, ms_receipt, ms_webhook, tg_message, tg_update, wa_message,
                                  wa_status, wa_template_update, wa_webhook)
+
+pytestmark = pytest.mark.both_backends
 
 
 class _Dummy:
@@ -24,9 +27,12 @@ class _Dummy:
 
 
 @pytest.fixture
-def gw(tmp_path, monkeypatch):
+def gw(tmp_path, monkeypatch, backend):
     env = env_for(_Dummy(), _Dummy(), _Dummy(), telegram_webhook=True)
     env.update(MAXCHAT_DB=str(tmp_path / "gw.duckdb"), MAXCHAT_MEDIA_DIR=str(tmp_path / "media"), MAXCHAT_DEMO="0")
+    url = pg_cluster.fresh_database() if backend == "postgresql" else None
+    if url:
+        env["MAXCHAT_DATABASE_URL"] = url
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     config._secrets.cache_clear()
@@ -35,6 +41,8 @@ def gw(tmp_path, monkeypatch):
     yield client, runtime.store()
     runtime.close()
     config._secrets.cache_clear()
+    if url:
+        pg_cluster.drop_database(url)
 
 
 def count(store, sql="SELECT count(*) FROM messages WHERE direction = 'in'", params=None):
