@@ -176,6 +176,16 @@ class Writer:
         return self.execute(sql, params).fetchall()
 
 
+class Leadership:
+    """``held()``: may this process run the job now? Asked before each round."""
+
+    def held(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
 class DatabaseInUse(MaxchatError):
     """Another process holds the database file."""
 
@@ -307,6 +317,11 @@ class Store:
         job = Job(fn, args, getattr(fn, "batched", False))
         self._queue.put(job)
         return job.future
+
+    def leadership(self, name: str) -> "Leadership":
+        """Who runs a job that must run in one process only (Telegram polling,
+        the template sync): with one DuckDB file, always this process."""
+        return Leadership()
 
     def every(self, seconds: float, fn: Callable) -> None:
         """Have the writer run ``fn(writer)`` in a transaction of its own at
