@@ -63,8 +63,14 @@ def _configure(con: psycopg.Connection) -> None:
         con.adapters.register_loader(name, TextLoader)
 
 
+def _settings() -> dict:
+    # The process id in application_name: an operator (and a test) can tell
+    # which replica holds a lock or a connection in pg_stat_activity.
+    return {"autocommit": True, "options": "-c TimeZone=UTC", "application_name": f"maxchat-{os.getpid()}"}
+
+
 def _connect(url: str) -> psycopg.Connection:
-    con = psycopg.connect(url, autocommit=True, options="-c TimeZone=UTC")
+    con = psycopg.connect(url, **_settings())
     _configure(con)
     return con
 
@@ -185,7 +191,7 @@ class PgStore(Store):
         self.media_dir.mkdir(parents=True, exist_ok=True)
         self._migrate()
         self._pool = ConnectionPool(url, min_size=1, max_size=int(os.environ.get("MAXCHAT_PG_POOL", "16")),
-                                    kwargs={"autocommit": True, "options": "-c TimeZone=UTC"},
+                                    kwargs=_settings(),
                                     configure=_configure, open=True, name="maxchat-readers")
         import queue
         self._queue = queue.Queue()
