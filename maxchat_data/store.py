@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import threading
 import time
 from concurrent.futures import Future
@@ -108,9 +109,10 @@ class Writer:
     caches only the writer may fill (it is the only thread that writes, so
     they cannot go stale behind its back)."""
 
-    def __init__(self, con, ids):
+    def __init__(self, con, ids, dialect: str = "duckdb"):
         self.con = con
         self.ids = ids
+        self.dialect = dialect
         self._agents: dict[int, dict] | None = None
         self._chat_keys: dict[tuple[str, str], int] | None = None
         self._added_keys: list[tuple[str, str]] = []  # this transaction's, undone on rollback
@@ -190,7 +192,24 @@ def _connect(path: str) -> duckdb.DuckDBPyConnection:
             f" Stop that server first, or use another MAXCHAT_DB. ({exc})") from None
 
 
+def is_database_url(where) -> bool:
+    return str(where).startswith(("postgresql://", "postgres://"))
+
+
+def open_store(where: str | os.PathLike, media_dir: str | os.PathLike | None = None) -> "Store":
+    """The database the app runs on: a PostgreSQL URL (several replicas) or a
+    DuckDB file (one process; the default)."""
+    if is_database_url(where):
+        from .pg_store import PgStore
+        return PgStore(str(where), media_dir)
+    return Store(where, media_dir)
+
+
 class Store:
+    """One DuckDB file owned by this process (PgStore: the PostgreSQL twin)."""
+
+    dialect = "duckdb"
+
     def __init__(self, path: str | os.PathLike, media_dir: str | os.PathLike | None = None):
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -210,8 +229,11 @@ class Store:
         self._chores: list[list] = []  # [fn, every_s, last run]
         self._writer_con = self._con.cursor()
         self._writer_con.execute("SET TimeZone='UTC'")
-        self._w = Writer(self._writer_con, Ids(self._writer_con))
-        self.memory = self._w.memory
+        self._start_writer(Writer(self._writer_con, Ids(self._writer_con)))
+
+    def _start_writer(self, w: Writer) -> None:
+        self._w = w
+        self.memory = w.memory
         self._thread = threading.Thread(target=self._run, name="maxchat-writer", daemon=True)
         self._thread.start()
 
@@ -380,7 +402,7 @@ class Store:
     def _transaction(self, units, careful, news=True):
         w = self._w
         outcomes = []
-        w.con.execute("BEGIN")
+        self._begin(w)
         try:
             for fn, jobs in units:
                 if jobs[0].batched:
@@ -394,6 +416,8 @@ class Store:
                     except MaxchatError as exc:
                         # Refused before writing anything: the batch goes on.
                         outcomes.append((job, False, exc))
+            if news:
+                self._announce(w)
             w.con.execute("COMMIT")
         except BaseException:
             try:
@@ -408,6 +432,12 @@ class Store:
         if news:  # upkeep changes nothing a poll shows
             self._version += 1
         return outcomes
+
+    def _begin(self, w: Writer) -> None:
+        w.con.execute("BEGIN")
+
+    def _announce(self, w: Writer) -> None:
+        """Tell other processes about this transaction (none share a DuckDB file)."""
 
     @staticmethod
     def _deliver(outcomes) -> None:

@@ -1,4 +1,7 @@
-"""Shared fixtures: every test gets its own real DuckDB file."""
+"""Shared fixtures: every test gets its own real DuckDB file; the domain
+tests marked ``both_backends`` (``pytestmark = pytest.mark.both_backends``
+in a file) run once more on a database of their own in a real PostgreSQL 15
+(tests/pg_cluster.py)."""
 from __future__ import annotations
 
 import itertools
@@ -13,13 +16,38 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from maxchat_data import accounts, config  # noqa: E402
 from server import runtime  # noqa: E402
 from maxchat_data.ingest import Inbound, receive  # noqa: E402
-from maxchat_data.store import Store  # noqa: E402
+from maxchat_data.store import Store, open_store  # noqa: E402
+
+import pg_cluster  # noqa: E402
 
 _ids = itertools.count(1)
 
 
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_backends: the store tests run on DuckDB and on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+        metafunc.parametrize("backend", ["duckdb", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def store(tmp_path):
+def backend(request):
+    """Which database ``store`` is: DuckDB unless the test is marked both_backends."""
+    return getattr(request, "param", "duckdb")
+
+
+@pytest.fixture
+def store(tmp_path, backend):
+    if backend == "postgresql":
+        url = pg_cluster.fresh_database()
+        s = open_store(url, tmp_path / "media")
+        yield s
+        s.close()
+        pg_cluster.drop_database(url)
+        return
     s = Store(tmp_path / "maxchat.duckdb", tmp_path / "media")
     yield s
     s.close()

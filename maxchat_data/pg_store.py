@@ -1,0 +1,235 @@
+"""The PostgreSQL twin of ``store.Store``: the same API, for several replicas
+sharing one database (MAXCHAT_DATABASE_URL).
+
+What changes with several processes, and how it is kept right:
+- Each process keeps its own writer thread and group commit (fewer commits),
+  and rows two processes both write are settled by PostgreSQL's row locks.
+- Ids come from each table's identity sequence, never from process memory.
+- A commit NOTIFYs the others; a listener thread here bumps ``version`` and
+  the topics for every commit anywhere, so live pages and workers of every
+  replica see each other's writes within their usual poll.
+- SQL is written once, DuckDB style (``?`` and ``$name``); ``to_pg`` turns
+  the placeholders into psycopg's.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg.types.numeric import FloatLoader
+from psycopg.types.string import TextLoader
+from psycopg_pool import ConnectionPool
+
+from .store import ID_TABLES, MIGRATIONS_DIR, Store, Writer, utcnow
+
+log = logging.getLogger(__name__)
+
+PG_MIGRATIONS_DIR = MIGRATIONS_DIR / "postgresql"
+CHANNEL = "maxchat"
+MIGRATION_LOCK = 7_305_001  # pg_advisory_lock key: one replica migrates, the others wait
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|\?|\$([A-Za-z_]\w*)|%")
+
+
+@functools.lru_cache(maxsize=4096)
+def to_pg(sql: str) -> str:
+    """``?`` -> ``%s``, ``$name`` -> ``%(name)s``, ``%`` -> ``%%`` (psycopg
+    reads ``%`` inside quotes too); a ``?`` in quotes or comments stays."""
+    def swap(m: re.Match) -> str:
+        token = m.group(0)
+        if token == "?":
+            return "%s"
+        if token == "%":
+            return "%%"
+        if m.group(1):
+            return f"%({m.group(1)})s"
+        return token.replace("%", "%%")
+    return _TOKENS.sub(swap, sql)
+
+
+def _configure(con: psycopg.Connection) -> None:
+    # The same Python values as DuckDB gives: floats, not Decimals; JSON as
+    # its text (callers json.loads it).
+    for name in ("numeric",):
+        con.adapters.register_loader(name, FloatLoader)
+    for name in ("json", "jsonb"):
+        con.adapters.register_loader(name, TextLoader)
+
+
+def _connect(url: str) -> psycopg.Connection:
+    con = psycopg.connect(url, autocommit=True, options="-c TimeZone=UTC")
+    _configure(con)
+    return con
+
+
+class Cursor:
+    """A DuckDB-like cursor over one connection: ``execute`` returns itself."""
+
+    def __init__(self, con: psycopg.Connection, release=None):
+        self._con = con
+        self._cur = con.cursor()
+        self._release = release
+
+    def execute(self, sql: str, params=None):
+        if params:
+            self._cur.execute(to_pg(sql), params)
+        else:
+            self._cur.execute(sql)
+        return self
+
+    def fetchone(self):
+        return self._cur.fetchone()
+
+    def fetchall(self):
+        return self._cur.fetchall()
+
+    @property
+    def description(self):
+        return self._cur.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cur.rowcount
+
+    def cursor(self) -> "Cursor":
+        return Cursor(self._con)
+
+    def close(self) -> None:
+        self._cur.close()
+        if self._release is not None:
+            self._release(self._con)
+            self._release = None
+
+
+class PgIds:
+    """Ids from each table's identity sequence: unique across replicas."""
+
+    def __init__(self, con: Cursor):
+        self._con = con
+        self._seq = {t: con.execute("SELECT pg_get_serial_sequence(?, 'id')", [t]).fetchone()[0]
+                     for t in ID_TABLES}
+
+    def next(self, table: str) -> int:
+        return self._con.execute("SELECT nextval(?)", [self._seq[table]]).fetchone()[0]
+
+    def take(self, table: str, n: int) -> list[int]:
+        """``n`` ids, in one round trip (not necessarily consecutive)."""
+        if n <= 0:
+            return []
+        return [i for (i,) in self._con.execute(
+            "SELECT nextval(?) FROM generate_series(1, ?)", [self._seq[table], n]).fetchall()]
+
+
+class PgWriter(Writer):
+    """On PostgreSQL the writer's caches can go stale behind its back (another
+    replica writes too), so they live for one transaction only."""
+
+    def chat_keys(self):  # noqa: D102 - ingest looks chats up in the database instead
+        raise RuntimeError("no chat-key map on PostgreSQL: several processes create chats")
+
+
+class PgStore(Store):
+    dialect = "postgresql"
+
+    def __init__(self, url: str, media_dir: str | os.PathLike | None = None):
+        self.path = url
+        self.url = url
+        self.media_dir = Path(media_dir or os.environ.get("MAXCHAT_MEDIA_DIR") or "data/media")
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+        self._pool = ConnectionPool(url, min_size=1, max_size=int(os.environ.get("MAXCHAT_PG_POOL", "16")),
+                                    kwargs={"autocommit": True, "options": "-c TimeZone=UTC"},
+                                    configure=_configure, open=True, name="maxchat-readers")
+        import queue
+        self._queue = queue.Queue()
+        self._version = 0
+        self._topics: dict[str, int] = {}
+        self._closed = False
+        self._chores: list[list] = []
+        self._writer_raw = _connect(url)
+        writer_con = Cursor(self._writer_raw)
+        self._listening = threading.Event()
+        self._listener = threading.Thread(target=self._listen, name="maxchat-listener", daemon=True)
+        self._listener.start()
+        self._listening.wait(10)
+        self._start_writer(PgWriter(writer_con, PgIds(writer_con), "postgresql"))
+
+    # ---- migrations -------------------------------------------------------
+    def _migrate(self) -> None:
+        with _connect(self.url) as con:
+            con.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
+            try:
+                con.execute("CREATE TABLE IF NOT EXISTS schema_migrations"
+                            " (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
+                done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
+                for f in sorted(PG_MIGRATIONS_DIR.glob("*.sql")):
+                    version = int(f.name.split("_", 1)[0])
+                    if version in done:
+                        continue
+                    with con.transaction():
+                        con.execute(f.read_text())
+                        con.execute("INSERT INTO schema_migrations VALUES (%s, %s)", [version, utcnow()])
+                    log.info("applied migration postgresql/%s", f.name)
+            finally:
+                con.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
+
+    # ---- reads ------------------------------------------------------------
+    def cursor(self) -> Cursor:
+        return Cursor(self._pool.getconn(), self._pool.putconn)
+
+    # ---- writes -----------------------------------------------------------
+    def _begin(self, w: Writer) -> None:
+        w.forget_agents()  # an admin on another replica may have changed them
+        w.con.execute("BEGIN")
+
+    def _announce(self, w: Writer) -> None:
+        # Delivered to every listener (this process's too) when the
+        # transaction commits, and only then.
+        w.con.execute("SELECT pg_notify(?, ?)", [CHANNEL, ",".join(sorted(w.touched))])
+
+    def _checkpoint(self) -> None:
+        """PostgreSQL checkpoints on its own."""
+
+    def _listen(self) -> None:
+        """Bump the version and topics for every commit of every replica."""
+        while not self._closed:
+            try:
+                con = _connect(self.url)
+                con.execute(f"LISTEN {CHANNEL}")
+                # A commit may have happened while not listening: count one.
+                self._version += 1
+                self._listening.set()
+                for note in con.notifies():
+                    self._version += 1
+                    for topic in filter(None, note.payload.split(",")):
+                        self._topics[topic] = self._topics.get(topic, 0) + 1
+                    if self._closed:
+                        break
+                con.close()
+            except Exception:  # noqa: BLE001 - the database went away: listen again shortly
+                if self._closed:
+                    return
+                log.warning("lost the change listener; reconnecting", exc_info=True)
+                self._listening.set()
+                time.sleep(1)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+        try:  # wake the listener so it sees _closed
+            with _connect(self.url) as con:
+                con.execute(f"NOTIFY {CHANNEL}")
+        except Exception:  # noqa: BLE001
+            pass
+        self._listener.join(timeout=5)
+        self._writer_raw.close()
+        self._pool.close()
