@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from maxchat_data.store import ID_TABLES, Store
-from tests import pg_cluster
+import pg_cluster
 
 pytestmark = pytest.mark.skipif(not pg_cluster.available(), reason="PostgreSQL 15 is not installed")
 
@@ -28,8 +28,6 @@ PG_TYPES = {
     "VARCHAR[]": {"ARRAY _varchar", "ARRAY _text"},
     "JSON": {"json", "jsonb"},
 }
-import itertools
-_n = itertools.count()
 SKIPPED = {"schema_migrations"}  # the runners' own table: its rows are the migrations applied
 
 
@@ -41,18 +39,9 @@ def duck(tmp_path):
 
 
 @pytest.fixture
-def pg(tmp_path):
+def pg():
     """A connection to a new database migrated by the PostgreSQL runner."""
-    import itertools, os
-    name = f"schema_{os.getpid()}_{next(_n)}"
-    with psycopg.connect(pg_cluster.cluster(), autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    url = pg_cluster.cluster().rsplit("/", 1)[0] + "/" + name
-    from maxchat_data.store import MIGRATIONS_DIR
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
-        with con.transaction():
-            con.execute((MIGRATIONS_DIR / "postgresql" / "001_schema.sql").read_text())
+    url = pg_cluster.fresh_database()  # migrated by open_store, as the app does
     try:
         with psycopg.connect(url, autocommit=True) as con:
             yield con
