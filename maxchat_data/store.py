@@ -190,9 +190,9 @@ class DatabaseInUse(MaxchatError):
     """Another process holds the database file."""
 
 
-def _connect(path: str) -> duckdb.DuckDBPyConnection:
+def connect_file(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(path)
+        return duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" not in str(exc).lower():
             raise
@@ -225,7 +225,7 @@ class Store:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.media_dir = Path(media_dir or Path(self.path).parent / "media")
         self.media_dir.mkdir(parents=True, exist_ok=True)
-        self._con = _connect(self.path)
+        self._con = connect_file(self.path)
         self._con.execute("SET TimeZone='UTC'")
         # DuckDB checkpoints inside a commit once the WAL passes the threshold;
         # at the default 16 MB that stalls the writer every few seconds under
