@@ -23,7 +23,7 @@ from . import config, roles
 from .common import agent_row, contact_name, message_preview, record, search_key
 from .errors import NotAllowed, NotFound, ValidationError
 from .new_chat import CANNOT_WRITE_FIRST, normalize_number
-from .store import Store, Writer, utcnow
+from .store import Store, Writer, has_any, utcnow
 from .templates import render, usable_template
 
 CHANNEL = "whatsapp"
@@ -175,9 +175,8 @@ def _targets(w: Writer, tpl: dict, audience: Audience, values: list[str]) -> tup
     """Every recipient with its rendered message (blocked contacts left out,
     and counted). A new CSV number has ``chat`` None."""
     if audience.kind == "csv":
-        keys = w.chat_keys()
-        known = {keys[(CHANNEL, r.number[1:])]: r for r in audience.rows if (CHANNEL, r.number[1:]) in keys}
-        chats = _chats(w, "id IN (SELECT unnest(?))", [list(known)]) if known else []
+        keys = w.chat_ids((CHANNEL, r.number[1:]) for r in audience.rows)
+        chats = _chats(w, "id = ANY(?::BIGINT[])", [list(keys.values())]) if keys else []
         by_uid = {c["uid"]: c for c in chats}
         wanted = []
         for r in audience.rows:
@@ -188,9 +187,10 @@ def _targets(w: Writer, tpl: dict, audience: Audience, values: list[str]) -> tup
         # The values first: a missing one is the message, whoever the audience.
         render(tpl["body"], tpl["variables"], ["name" if v == NAME_TOKEN else v for v in values])
         if audience.kind == "label":
-            chats = _chats(w, "list_has_any(label_ids, ?::INTEGER[])", [list(audience.label_ids)])
+            labels = {f"label{i}": int(x) for i, x in enumerate(audience.label_ids)}
+            chats = _chats(w, has_any(w.dialect, "label_ids", list(labels)), labels)
         else:
-            chats = _chats(w, "TRUE", [])
+            chats = _chats(w, "TRUE", None)
         wanted = [{**c, "values": [c["name"] if v == NAME_TOKEN else v for v in values], "line": None}
                   for c in chats]
     targets = [t for t in wanted if not t["blocked"]]
@@ -202,7 +202,7 @@ def _targets(w: Writer, tpl: dict, audience: Audience, values: list[str]) -> tup
     return targets, len(wanted) - len(targets)
 
 
-def _chats(w: Writer, where: str, params: list) -> list[dict]:
+def _chats(w: Writer, where: str, params) -> list[dict]:
     rows = w.all(f"SELECT id, channel_user_id, blocked, contact_name, status, session_id FROM chats"
                  f" WHERE channel = '{CHANNEL}' AND {where} ORDER BY id", params)
     return [{"chat": i, "uid": u, "blocked": b, "name": n, "status": s, "session": sid}
@@ -287,7 +287,7 @@ def _describe(w: Writer, audience: Audience) -> str:
         return f"CSV file, {len(audience.rows)} numbers"
     if audience.kind == "channel":
         return "Every WhatsApp contact"
-    names = [n for (n,) in w.all("SELECT name FROM labels WHERE id IN (SELECT unnest(?)) ORDER BY name",
+    names = [n for (n,) in w.all("SELECT name FROM labels WHERE id = ANY(?::INTEGER[]) ORDER BY name",
                                  [list(audience.label_ids)])]
     return "Label " + ", ".join(names)
 
