@@ -18,12 +18,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from . import config, roles
 from .common import agent_row, contact_name, message_preview, record, search_key
 from .errors import NotAllowed, NotFound, ValidationError
 from .new_chat import CANNOT_WRITE_FIRST, normalize_number
-from .store import Store, Writer, has_any, utcnow
+from .store import Store, Writer, for_update, has_any, utcnow
 from .templates import render, usable_template
 
 CHANNEL = "whatsapp"
@@ -334,6 +335,62 @@ def _change(w: Writer, broadcast_id, actor_id, what):
         w.touch("outbox")
     record(w, None, actor_id, f"broadcast_{what}", f"broadcast {broadcast_id}", now)
     return ended
+
+
+# ---- pacing (server/broadcaster.py) --------------------------------------------------------
+BURST_SECONDS = 0.25  # a broadcast may send a quarter of a second of messages at once (at least one)
+CLAIM_LEASE_S = 3.0  # a taken row is hidden this long from other replicas (only an economy: `sending` decides)
+
+
+def claim(store: Store, broadcast_id: int, message_ids: list[int]) -> tuple[list[int], float]:
+    """Take as many of these due rows as the broadcast's pace allows now, for
+    this process alone; returns (the ids taken, seconds until the next may go).
+
+    The pace is kept in the database (``paced_until``: when the next message
+    may go, a token bucket as one timestamp), so the rate is per broadcast
+    whatever number of replicas send it. A taken row is hidden from the
+    other replicas for CLAIM_LEASE_S (its next attempt moves on); the
+    outbox's ``sending`` step still decides, once, who sends it."""
+    return store.write(_claim, broadcast_id, message_ids)
+
+
+def _claim(w: Writer, broadcast_id, message_ids):
+    found = w.one("SELECT rate, paced_until FROM broadcasts WHERE id = ? AND state = 'running'"
+                  + for_update(w.dialect), [broadcast_id])
+    if found is None:
+        return [], 1.0
+    rate, paced_until = found
+    now = utcnow()
+    step = 1.0 / rate
+    start = max(paced_until or now, now)
+    room = int(((now - start).total_seconds() + max(1.0, rate * BURST_SECONDS) * step) / step + 1e-9)
+    taken = []
+    if room > 0 and message_ids:
+        taken = sorted(i for (i,) in w.all(
+            "UPDATE outbox SET next_attempt_at = ? WHERE message_id IN (SELECT message_id FROM outbox"
+            " WHERE message_id = ANY(?::BIGINT[]) AND broadcast_id = ? AND state = 'queued' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at, message_id LIMIT ?" + for_update(w.dialect, skip_locked=True) + ")"
+            " RETURNING message_id",
+            [now + timedelta(seconds=CLAIM_LEASE_S), message_ids, broadcast_id, now, room]))
+        if taken:
+            start += timedelta(seconds=len(taken) * step)
+            w.execute("UPDATE broadcasts SET paced_until = ? WHERE id = ?", [start, broadcast_id])
+    # The next one may go when the bucket holds one token again.
+    wait = (start - now).total_seconds() - (max(1.0, rate * BURST_SECONDS) - 1) * step
+    return taken, max(0.0, wait)
+
+
+def hold(store: Store, broadcast_id: int, until: datetime) -> None:
+    """A send was told to wait: the whole broadcast waits, at every replica."""
+    store.write(_hold, broadcast_id, until)
+
+
+def _hold(w: Writer, broadcast_id, until):
+    w.execute("UPDATE broadcasts SET paced_until = greatest(coalesce(paced_until, ?), ?) WHERE id = ?",
+              [until, until, broadcast_id])
+    # Rows taken but not sent yet wait until then, not for their lease.
+    w.execute("UPDATE outbox SET next_attempt_at = ? WHERE broadcast_id = ? AND state = 'queued'"
+              " AND next_attempt_at > ?", [until, broadcast_id, until])
 
 
 # ---- reading ---------------------------------------------------------------------------------
