@@ -6,12 +6,13 @@ finder and the chat actions run on both backends with one SQL each."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 import pytest
 
 import pg_cluster
-from maxchat_data import accounts, actions, inbox, labels, team
+from maxchat_data import accounts, actions, broadcasts, inbox, labels, team
 from maxchat_data.common import search_key
 from maxchat_data.inbox import InboxQuery, find_chats
 from maxchat_data.store import open_store, utcnow
@@ -185,3 +186,31 @@ def test_auto_assignment_on_both_replicas_never_exceeds_capacity(replicas):
     for chat in chats:  # an event for each assignment made, and for nothing else
         assigned = a.one("SELECT assignee_id FROM chats WHERE id = ?", [chat])[0]
         assert assign_events(a, chat) == ([f"None -> {assigned} (auto)"] if assigned else [])
+
+
+def _queued_broadcast(w, n, rate):
+    now = utcnow()
+    w.execute("INSERT INTO broadcasts (id, template_id, channel, audience, rate, state, total, created_by, created_at)"
+              " VALUES (1, 1, 'whatsapp', 'test', ?, 'running', ?, 1, ?)", [rate, n, now])
+    ids = list(w.ids.take("messages", n))
+    w.execute("INSERT INTO outbox (message_id, next_attempt_at, broadcast_id) SELECT unnest(?::BIGINT[]), ?, 1",
+              [ids, now])
+    return ids
+
+
+def test_two_replicas_pacing_one_broadcast_share_its_rate_and_never_take_a_row_twice(replicas):
+    a, b = replicas
+    ids = a.write(_queued_broadcast, 200, 40.0)   # 40/s: a quarter second is 10 messages
+    first = at_once(lambda: broadcasts.claim(a, 1, ids), lambda: broadcasts.claim(b, 1, ids))
+    taken = [i for got, _ in first for i in got]
+    assert len(taken) == len(set(taken)) == 10    # one bucket for both, not one each
+    waits = [wait for _, wait in first]
+    assert max(waits) == pytest.approx(1 / 40, abs=0.01)  # ... and the next token comes in 1/rate
+    # Over a second and a half both together send at the rate, each row once.
+    stop = time.monotonic() + 1.5
+    while time.monotonic() < stop:
+        for got, _ in at_once(lambda: broadcasts.claim(a, 1, ids), lambda: broadcasts.claim(b, 1, ids)):
+            taken += got
+        time.sleep(0.02)
+    assert len(taken) == len(set(taken))
+    assert 10 + 40 * 1.5 - 5 <= len(taken) <= 10 + 40 * 1.5 + 1
