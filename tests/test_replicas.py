@@ -1,216 +1,162 @@
-"""Issue 13, the agents' side: two PgStores on one PostgreSQL database are two
-replicas. Presence beaten at one counts at the other; two agents acting on
-one chat at once from different replicas settle as one outcome (A5);
-auto-assignment running on both never fills an agent past capacity. The
-finder and the chat actions run on both backends with one SQL each."""
+"""Two replicas of the real server on two ports, one PostgreSQL (issue 13):
+what one receives shows on a page of the other, a reply is sent by exactly
+one of them, and when one is killed nothing acknowledged is lost and the
+other takes over Telegram polling."""
 from __future__ import annotations
 
-import threading
+import concurrent.futures
+import os
+import signal
 import time
-from collections import Counter
+import zlib
+from pathlib import Path
 
 import pytest
+import requests
 
 import pg_cluster
-from maxchat_data import accounts, actions, broadcasts, inbox, labels, team
-from maxchat_data.common import search_key
-from maxchat_data.inbox import InboxQuery, find_chats
-from maxchat_data.store import open_store, utcnow
+from fakes.helpers import WA_SECRET, body_of, env_for, meta_headers, tg_message, wa_message, wa_webhook
+from fakes.meta import FakeWhatsApp
+from fakes.telegram import FakeTelegram
+from live_server import PROCESSES, live_server
+from maxchat_data import accounts, actions, open_store
+
+pytestmark = pytest.mark.skipif(not pg_cluster.available(), reason="needs PostgreSQL 15 (postgresql-15)")
+CHROMIUM = "/usr/bin/chromium"
 
 
-def _waiting(w, names):
-    """New customers' chats, Open and waiting, then a queue pass in the same
-    transaction (what an inbound batch does)."""
-    now = utcnow()
-    ids = []
-    for name in names:
-        contact, chat, session = w.ids.next("contacts"), w.ids.next("chats"), w.ids.next("sessions")
-        w.execute("INSERT INTO contacts (id, name, created_at) VALUES (?, ?, ?)", [contact, name, now])
-        w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
-                  " last_message_at, last_inbound_at, last_direction, session_id, created_at)"
-                  " VALUES (?, ?, 'telegram', ?, ?, ?, 'Open', ?, ?, 'in', ?, ?)",
-                  [chat, contact, f"u-{name}", name, search_key(name), now, now, session, now])
-        w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at) VALUES (?, ?, 'User initiate', ?)",
-                  [session, chat, now])
-        ids.append(chat)
-    team.assign_waiting(w, now)
-    return ids
-
-
-def waiting_chats(store, *names):
-    return store.write(_waiting, list(names))
-
-
-@pytest.fixture
-def replicas(tmp_path):
-    if not pg_cluster.available():
-        pytest.skip("PostgreSQL 15 is not installed")
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory):
+    root = tmp_path_factory.mktemp("replicas")
     url = pg_cluster.fresh_database()
-    a, b = open_store(url, tmp_path / "media"), open_store(url, tmp_path / "media")
-    yield a, b
-    a.close()
-    b.close()
+    wa, tg = FakeWhatsApp(), FakeTelegram()
+    # Telegram by long polling: both replicas run a poller, one polls.
+    env = {**env_for(wa=wa, tg=tg, telegram_webhook=False), "MAXCHAT_DATABASE_URL": url,
+           "MAXCHAT_MEDIA_DIR": str(root / "shared-media")}
+    (root / "a").mkdir()
+    (root / "b").mkdir()
+    with live_server(root / "a", env) as a, live_server(root / "b", env) as b:
+        db = open_store(url, root / "shared-media")  # the test's own look at the database
+        try:
+            yield {"a": a, "b": b, "url": url, "wa": wa, "tg": tg, "db": db, "root": root}
+        finally:
+            db.close()
+    wa.close()
+    tg.close()
     pg_cluster.drop_database(url)
 
 
-def crew(store, n=3):
-    admin = accounts.create_agent(store, "admin", "Admin", "admin-pass-1", "admin")
-    return admin, [accounts.create_agent(store, f"agent{i}", f"Agent {i}", "agent-pass-1") for i in range(n)]
+def whatsapp(base: str, sender: str, text: str, mid: str, name: str = "Rina Kusuma") -> requests.Response:
+    body = body_of(wa_webhook([wa_message(sender=sender, text=text, mid=mid)], names={sender: name}))
+    return requests.post(base + "/webhooks/whatsapp", data=body, headers=meta_headers(WA_SECRET, body), timeout=10)
 
 
-def assign_events(store, chat_id):
-    return [e["details"] for e in inbox.events(store, chat_id) if e["action"] == "assign"]
+def stored(db, mid: str) -> bool:
+    return db.one("SELECT count(*) FROM messages WHERE provider_message_id = ?", [mid])[0] == 1
 
 
-def at_once(*calls):
-    """Run the calls in threads released together; their results (or errors)."""
-    start = threading.Barrier(len(calls))
-    out = [None] * len(calls)
-
-    def run(i, fn):
-        start.wait()
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+def test_a_message_received_by_one_replica_shows_on_a_page_of_the_other(replicas):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from test_browser_chat import login, settle, tab, item
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
         try:
-            out[i] = fn()
-        except Exception as exc:  # noqa: BLE001 - returned to the test
-            out[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return out
-
-
-# ---- both backends, one SQL each ------------------------------------------------------------
-@pytest.mark.both_backends
-def test_finder_labels_and_actions_run_on_both_backends(store):
-    admin, (budi, sari, _) = crew(store)
-    rina, dewi, desi = waiting_chats(store, "Rina Kusuma", "Dewi Lestari", "Désirée")
-    vip = labels.create_label(store, "VIP", labels.PALETTE["Red"], admin)
-    promo = labels.create_label(store, "Promo", labels.PALETTE["Blue"], admin)
-    labels.set_label(store, rina, vip, True, budi)
-    labels.set_label(store, dewi, promo, True, budi)
-    assert find_chats(store, budi, InboxQuery(label_ids=(vip, promo))).total == 2
-    assert [c["id"] for c in find_chats(store, budi, InboxQuery(label_ids=(vip,))).chats] == [rina]
-    assert [c["id"] for c in find_chats(store, budi, InboxQuery(search="desiree")).chats] == [desi]
-    actions.assign(store, rina, budi, admin)
-    actions.reply(store, dewi, sari, "Halo kak")  # C5: replying takes the chat
-    page = find_chats(store, budi, InboxQuery(statuses=("Answered",), channels=("telegram",)))
-    assert {c["id"] for c in page.chats} == {rina, dewi}
-    assert page.counts == {"My Chat": 1, "All": 2, "Unassigned": 0, "Archived": 0}
-    assert actions.resolve(store, rina, budi) is True
-    assert find_chats(store, budi, InboxQuery(statuses=("Resolved",))).total == 1
-    assert {l["name"]: l["chats"] for l in labels.labels_in_use(store)} == {"Promo": 1, "VIP": 1}
-    labels.delete_label(store, vip, admin)
-    assert inbox.chat_label_ids(store, rina) == [] and inbox.chat_label_ids(store, dewi) == [promo]
-    assert [m["body"] for m in inbox.thread(store, dewi) if m["direction"] == "out"] == ["Halo kak"]
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            login(page, replicas["a"], "admin", "admin-pass-1")
+            tab(page, "Unassigned")
+            # Warm: the first message makes the list and its live tick run.
+            assert whatsapp(replicas["b"], "6281300000001", "Pertama", "wamid.REP1", "Dewi Lestari").ok
+            sync_api.expect(item(page, "Dewi Lestari")).to_be_visible(timeout=10000)
+            settle(page)
+            started = time.monotonic()
+            assert whatsapp(replicas["b"], "6281300000002", "Dari replika B", "wamid.REP2", "Eko Prasetyo").ok
+            sync_api.expect(item(page, "Eko Prasetyo")).to_contain_text("Dari replika B", timeout=3000)
+            print(f"replica B -> page on replica A: {time.monotonic() - started:.2f} s")
+        finally:
+            browser.close()
 
 
-@pytest.mark.both_backends
-def test_presence_is_in_the_database(store):
-    _, (a0, a1, _) = crew(store)
-    team.heartbeat(store, a0, "tab")
-    team.set_availability(store, a0, "Online")
-    team.set_availability(store, a1, "Online")  # chose Online, but no tab polls
-    assert store.one("SELECT seen_at IS NOT NULL FROM agents WHERE id = ?", [a0])[0]
-    assert team.availability(store)[a0] == "Online" and team.availability(store)[a1] == "Offline"
+def test_replies_queued_across_replicas_are_each_sent_exactly_once(replicas):
+    db, wa = replicas["db"], replicas["wa"]
+    agent = accounts.create_agent(db, "rep_agent", "Replica Agent", "rep-agent-pass-1", "supervisor")
+    chats = []
+    for i in range(50):  # customers write first: the 24-hour window is open
+        mid = f"wamid.RQ{i}"
+        assert whatsapp(replicas["a" if i % 2 else "b"], f"62814000{i:04d}", f"Tanya {i}", mid, f"Pelanggan {i}").ok
+        chats.append(db.one("SELECT chat_id FROM messages WHERE provider_message_id = ?", [mid])[0])
+    before = len(wa.sent())
+    texts = [f"balasan {n}" for n in range(500)]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: actions.reply(db, chats[n % 50], agent, texts[n]), range(500)))
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        left = db.one("SELECT count(*) FROM messages WHERE body LIKE 'balasan %' AND status <> 'sent'")[0]
+        if left == 0:
+            break
+        time.sleep(0.5)
+    assert left == 0, f"{left} replies not sent"
+    time.sleep(1)  # a second send of anything would have happened by now
+    sent = [m["text"]["body"] for m in wa.sent()[before:]]
+    assert sorted(sent) == sorted(texts)  # every reply once, none twice
 
 
-# ---- two replicas on one PostgreSQL database ------------------------------------------------
-def test_presence_beaten_at_one_replica_counts_at_the_other(replicas):
-    a, b = replicas
-    admin, (a0, a1, _) = crew(a)
-    team.heartbeat(a, a0, "tab-at-a")            # a0's browser polls replica A only
-    team.set_availability(a, a0, "Online")
-    team.set_availability(b, a1, "Online")       # a1 chose Online, no tab polls anywhere
-    assert team.availability(b)[a0] == "Online"
-    assert team.availability(b)[a1] == "Offline"
-    team.save_settings(b, admin, auto_assign="round_robin", capacity=5, offline_returns=False,
-                       agents_see_own=False)
-    (chat,) = waiting_chats(b, "Rina")          # the customer's message reaches replica B
-    assert b.one("SELECT assignee_id FROM chats WHERE id = ?", [chat])[0] == a0
-    # B's team worker sees a0 present, then gone once A stops writing beats.
-    p = team.presence(b)
-    assert p.drain(b)[2] == {a0}
-    p.clock = lambda: team.time.time() + p.timeout + 1
-    assert p.drain(b)[1] == {a0}
+def _telegram_leader(db) -> int:
+    """The process id of the replica holding the Telegram polling lock."""
+    row = db.one("SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                 " WHERE l.locktype = 'advisory' AND l.granted AND l.objid = ?",
+                 [zlib.crc32(b"telegram-poll") & 0xFFFFFFFF])
+    assert row, "no replica polls Telegram"
+    return int(row[0].split("-", 1)[1])
 
 
-def test_the_same_agent_taking_one_chat_at_two_replicas_at_once_is_one_assignment(replicas):
-    a, b = replicas
-    admin, (budi, _, _) = crew(a)
-    chats = waiting_chats(a, *[f"C{i}" for i in range(10)])
-    for chat in chats:
-        # Budi clicks Assign to me in a tab served by A and in one served by B.
-        out = at_once(lambda: actions.assign(a, chat, budi, budi), lambda: actions.assign(b, chat, budi, budi))
-        assert out == ["Answered", "Answered"]
-        details = assign_events(a, chat)
-        assert sorted(details) == [f"None -> {budi}", "already assigned to Agent 0: no change"], details
-        lines = [m["body"] for m in inbox.thread(a, chat) if m["direction"] == "activity"]
-        assert lines == ["Agent 0 assigned the chat to Agent 0"]
+def test_killing_a_replica_mid_burst_loses_nothing_acknowledged_and_the_other_takes_over_polling(replicas):
+    db, tg = replicas["db"], replicas["tg"]
+    tg.push(tg_message(chat_id=7000001, text="sebelum", first="Tono"))
+    deadline = time.monotonic() + 20
+    while not db.one("SELECT count(*) FROM messages WHERE body = 'sebelum'")[0] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert db.one("SELECT count(*) FROM messages WHERE body = 'sebelum'")[0] == 1
+    leader_pid = _telegram_leader(db)
+    by_pid = {proc.pid: base for base, proc in PROCESSES.items() if base in (replicas["a"], replicas["b"])}
+    assert leader_pid in by_pid
+    victim = by_pid[leader_pid]
+    survivor = replicas["b"] if victim == replicas["a"] else replicas["a"]
 
+    acknowledged: list[str] = []
+    stop = time.monotonic() + 6
 
-def test_two_agents_taking_one_chat_at_two_replicas_at_once_settle_as_one_outcome(replicas):
-    a, b = replicas
-    admin, (budi, sari, _) = crew(a)
-    chats = waiting_chats(a, *[f"C{i}" for i in range(10)])
-    for chat in chats:
-        at_once(lambda: actions.assign(a, chat, budi, budi), lambda: actions.assign(b, chat, sari, sari))
-        details = assign_events(b, chat)
-        first, second = details
-        # Whoever came second saw the first one's outcome: no update is lost.
-        assert first in (f"None -> {budi}", f"None -> {sari}")
-        holder = int(first.split(" -> ")[1])
-        other = sari if holder == budi else budi
-        assert second == f"{holder} -> {other}"
-        assert b.one("SELECT assignee_id, status FROM chats WHERE id = ?", [chat]) == (other, "Answered")
+    def send(n: int) -> None:
+        base = victim if n % 2 else survivor
+        mid = f"wamid.KILL{n}"
+        try:
+            r = whatsapp(base, f"62815000{n % 40:04d}", f"burst {n}", mid)
+        except requests.RequestException:
+            return  # never acknowledged
+        if r.status_code == 200:
+            acknowledged.append(mid)
 
+    def burst(start: int) -> None:
+        n = start
+        while time.monotonic() < stop:
+            send(n)
+            n += 4
 
-def test_auto_assignment_on_both_replicas_never_exceeds_capacity(replicas):
-    a, b = replicas
-    admin, agents = crew(a)
-    for agent in agents:
-        team.heartbeat(a, agent, "tab")
-        team.set_availability(a, agent, "Online")
-    team.save_settings(a, admin, auto_assign="least_busy", capacity=4, offline_returns=False,
-                       agents_see_own=False)
-    # A burst of new customers, half reaching each replica, many writes in flight.
-    futures = [(a if i % 2 else b).submit(_waiting, [f"burst{i}"]) for i in range(60)]
-    chats = [f.result(60)[0] for f in futures]
-    team.assign_waiting_now(b)
-    team.assign_waiting_now(a)
-    loads = Counter(a.one("SELECT assignee_id FROM chats WHERE id = ?", [c])[0] for c in chats)
-    assert loads.pop(None) == 60 - 3 * 4
-    assert loads == {agent: 4 for agent in agents}
-    for chat in chats:  # an event for each assignment made, and for nothing else
-        assigned = a.one("SELECT assignee_id FROM chats WHERE id = ?", [chat])[0]
-        assert assign_events(a, chat) == ([f"None -> {assigned} (auto)"] if assigned else [])
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        workers = [pool.submit(burst, k) for k in range(4)]
+        time.sleep(2.5)
+        os.kill(PROCESSES[victim].pid, signal.SIGKILL)
+        for w in workers:
+            w.result()
+    assert len(acknowledged) > 100
+    missing = [m for m in acknowledged if not stored(db, m)]
+    assert missing == []
 
-
-def _queued_broadcast(w, n, rate):
-    now = utcnow()
-    w.execute("INSERT INTO broadcasts (id, template_id, channel, audience, rate, state, total, created_by, created_at)"
-              " VALUES (1, 1, 'whatsapp', 'test', ?, 'running', ?, 1, ?)", [rate, n, now])
-    ids = list(w.ids.take("messages", n))
-    w.execute("INSERT INTO outbox (message_id, next_attempt_at, broadcast_id) SELECT unnest(?::BIGINT[]), ?, 1",
-              [ids, now])
-    return ids
-
-
-def test_two_replicas_pacing_one_broadcast_share_its_rate_and_never_take_a_row_twice(replicas):
-    a, b = replicas
-    ids = a.write(_queued_broadcast, 200, 40.0)   # 40/s: a quarter second is 10 messages
-    first = at_once(lambda: broadcasts.claim(a, 1, ids), lambda: broadcasts.claim(b, 1, ids))
-    taken = [i for got, _ in first for i in got]
-    assert len(taken) == len(set(taken)) == 10    # one bucket for both, not one each
-    waits = [wait for _, wait in first]
-    assert max(waits) == pytest.approx(1 / 40, abs=0.01)  # ... and the next token comes in 1/rate
-    # Over a second and a half both together send at the rate, each row once.
-    stop = time.monotonic() + 1.5
-    while time.monotonic() < stop:
-        for got, _ in at_once(lambda: broadcasts.claim(a, 1, ids), lambda: broadcasts.claim(b, 1, ids)):
-            taken += got
-        time.sleep(0.02)
-    assert len(taken) == len(set(taken))
-    assert 10 + 40 * 1.5 - 5 <= len(taken) <= 10 + 40 * 1.5 + 1
+    # The survivor takes over polling.
+    tg.push(tg_message(chat_id=7000002, text="sesudah", first="Tini"))
+    deadline = time.monotonic() + 30
+    while not db.one("SELECT count(*) FROM messages WHERE body = 'sesudah'")[0] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert db.one("SELECT count(*) FROM messages WHERE body = 'sesudah'")[0] == 1
+    assert _telegram_leader(db) == PROCESSES[survivor].pid
+    assert requests.get(survivor + "/healthz", timeout=5).ok
