@@ -217,7 +217,7 @@ def _create(w: Writer, actor_id, template_id, audience: Audience, values, rate):
     tpl = _template(w, template_id)
     targets, skipped = _targets(w, tpl, audience, values)
     now = utcnow()
-    (broadcast_id,) = w.one("SELECT coalesce(max(id), 0) + 1 FROM broadcasts")
+    broadcast_id = w.ids.next("broadcasts")
     who = agent["display_name"]
 
     # New numbers: a contact and a chat each.

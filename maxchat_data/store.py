@@ -32,7 +32,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Tables whose ids the writer hands out itself: cheaper than sequences and
 # safe because only the writer thread inserts.
 ID_TABLES = ("agents", "contacts", "chats", "sessions", "messages", "attachments",
-             "labels", "notes", "templates", "events", "quick_replies")
+             "labels", "notes", "templates", "events", "quick_replies", "broadcasts")
 MAX_GROUP = 512
 IDLE_CHECKPOINT_S = 2.0
 
