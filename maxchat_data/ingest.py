@@ -19,7 +19,7 @@ from . import team
 from .common import CHANNELS, contact_name, message_preview, search_key
 from .errors import ValidationError
 from .media import Attachment, insert_attachment
-from .store import Columns, Store, Writer, batched, row_locks, utcnow
+from .store import Columns, Store, Writer, batched, for_update, utcnow
 from .templates import record_review, verdict_of
 
 log = logging.getLogger(__name__)
@@ -244,17 +244,10 @@ def _locked_chats(w: Writer, keys: list[tuple[str, str]]) -> list[tuple]:
     """The chats of these senders as they are now (``_CHAT_STATE`` rows); on
     PostgreSQL locked until commit, so a replica writing to the same chat
     waits for this transaction and then sees what it did."""
-    if w.dialect == "duckdb":
-        # One writer creates every chat, so its map of chat keys is complete:
-        # found by id, not by a join on the keys (faster, see bench_core).
-        known = w.chat_keys()
-        where, params = "id IN (SELECT unnest(?::BIGINT[]))", [sorted({known[k] for k in keys if k in known})]
-    else:
-        where, params = ("(channel, channel_user_id) IN (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
-                         [[k[0] for k in keys], [k[1] for k in keys]])
-    if not params[0]:
+    ids = sorted(w.chat_ids(keys).values())
+    if not ids:
         return []
-    return w.all(f"{_CHAT_STATE} WHERE {where} ORDER BY id{row_locks(w.dialect)}", params)
+    return w.all(f"{_CHAT_STATE} WHERE id IN (SELECT unnest(?::BIGINT[])) ORDER BY id{for_update(w.dialect)}", [ids])
 
 
 def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[str, str], _ChatState]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .store import Store, Writer, row_locks, utcnow
+from .store import Store, Writer, for_update, utcnow
 
 UNSURE_AFTER_RESTART = ("Not sure it was sent (the server stopped while sending): "
                         "check with the customer, then retry")
@@ -72,13 +72,20 @@ def claim(store: Store, sender: str, limit: int = 50, channel: str | None = None
 
 
 def _claim(w: Writer, sender, limit, now, channel, broadcast_id) -> list[int]:
+    return claim_rows(w, sender, _DUE, [now, channel, channel, broadcast_id], limit)
+
+
+def claim_rows(w: Writer, sender: str, where: str, params: list, limit: int) -> list[int]:
+    """Claim for ``sender`` up to ``limit`` rows matching ``where`` (over
+    outbox ``o`` and messages ``m``), oldest first; rows another replica is
+    claiming right now are skipped, not waited for. Returns their ids."""
     ids = [i for (i,) in w.all(
         "UPDATE outbox SET state = 'claimed', claimed_by = ? WHERE state = 'queued' AND message_id IN"
-        f" (SELECT o.message_id FROM outbox o JOIN messages m ON m.id = o.message_id WHERE {_DUE}{_OLDEST_FIRST}"
-        f" LIMIT ?{row_locks(w.dialect, of='o', skip_locked=True)}) RETURNING message_id",
-        [sender, now, channel, channel, broadcast_id, limit])]
+        f" (SELECT o.message_id FROM outbox o LEFT JOIN messages m ON m.id = o.message_id WHERE {where}{_OLDEST_FIRST}"
+        f" LIMIT ?{for_update(w.dialect, skip_locked=True, of='o')}) RETURNING message_id",
+        [sender, *params, limit])]
     if ids:
-        _alive(w, sender, now)
+        _alive(w, sender, utcnow())
     return ids
 
 
@@ -205,7 +212,7 @@ def _settle_orphans(w: Writer, sender, at_start):
     w.execute(f"UPDATE outbox SET state = 'queued', claimed_by = NULL WHERE state = 'claimed' AND {_ORPHAN}",
               [sender, seen_after])
     ids = [i for (i,) in w.all(f"SELECT message_id FROM outbox WHERE state = 'sending' AND {_ORPHAN}"
-                               f" ORDER BY message_id{row_locks(w.dialect)}", [sender, seen_after])]
+                               f" ORDER BY message_id{for_update(w.dialect)}", [sender, seen_after])]
     if ids:
         _mark_failed(w, ids, UNSURE_AFTER_RESTART)
     w.execute("DELETE FROM senders WHERE seen_at <= ? AND id <> ?", [seen_after, sender])
