@@ -35,18 +35,13 @@ class Fetcher(TopicWorker):
         return 2.0  # rescheduled rows come due on their own
 
     def run_once(self) -> int:
-        now = utcnow()
-        jobs = self.store.all(
-            "SELECT p.channel, p.provider_message_id, p.ref, p.filename, p.mime, p.attempts, m.kind"
-            " FROM pending_media p JOIN messages m ON m.channel = p.channel AND m.provider_message_id = p.provider_message_id"
-            " WHERE p.next_attempt_at <= ? ORDER BY p.next_attempt_at LIMIT 20", [now])
-        for channel, pmid, ref, filename, mime, attempts, kind in jobs:
-            self._media(MediaRef(channel, pmid, ref, filename, mime), attempts, kind)
-        people = self.store.all("SELECT channel, channel_user_id, attempts FROM pending_profiles"
-                                " WHERE NOT done AND next_attempt_at <= ? LIMIT 20", [now])
+        jobs = ingest.take_media(self.store)
+        for ref, attempts, kind in jobs:
+            self._media(ref, attempts, kind)
+        people = ingest.take_profiles(self.store)
         for channel, user, attempts in people:
             self._profile(channel, user, attempts)
-        return len(jobs) + len(people) + self._templates(now)
+        return len(jobs) + len(people) + self._templates()
 
     def _later(self, attempts: int, exc: Exception, what: str):
         """The time of the next try, or None to give up; logs the failure."""
@@ -55,15 +50,12 @@ class Fetcher(TopicWorker):
         delay = self.policy.decide(attempts, exc)
         return None if delay is None else utcnow() + timedelta(seconds=delay)
 
-    def _templates(self, now) -> int:
+    def _templates(self) -> int:
         """WhatsApp templates saved here but not yet known to Meta."""
         client, waba = self.clients.get("whatsapp"), config.get("WHATSAPP_WABA_ID")
         if client is None or client.missing or not waba:
             return 0
-        todo = self.store.dicts("SELECT id, name, language, category, body, variables, submit_attempts FROM templates"
-                                " WHERE channel = 'whatsapp' AND status = 'Pending' AND provider_template_id IS NULL"
-                                " AND status_reason IS NULL AND coalesce(submit_next_at, ?) <= ? ORDER BY id LIMIT 10",
-                                [now, now])
+        todo = ingest.take_templates(self.store)
         for tpl in todo:
             try:
                 provider_id, status = client.submit_template(waba, tpl)
