@@ -77,12 +77,19 @@ def _claim(w: Writer, sender, limit, now, channel, broadcast_id) -> list[int]:
 
 def claim_rows(w: Writer, sender: str, where: str, params: list, limit: int) -> list[int]:
     """Claim for ``sender`` up to ``limit`` rows matching ``where`` (over
-    outbox ``o`` and messages ``m``), oldest first; rows another replica is
-    claiming right now are skipped, not waited for. Returns their ids."""
+    outbox ``o`` and messages ``m``), oldest first. Returns their ids.
+
+    A chat with a row in flight (claimed or being sent, by anyone) is left
+    alone: its later messages must not overtake it at another replica. So
+    that a claim sees the others' claims, claims take turns (PostgreSQL: a
+    transaction lock; DuckDB's one writer already does)."""
+    w.serialize("outbox claim")
     ids = [i for (i,) in w.all(
         "UPDATE outbox SET state = 'claimed', claimed_by = ? WHERE state = 'queued' AND message_id IN"
-        f" (SELECT o.message_id FROM outbox o LEFT JOIN messages m ON m.id = o.message_id WHERE {where}{_OLDEST_FIRST}"
-        f" LIMIT ?{for_update(w.dialect, skip_locked=True, of='o')}) RETURNING message_id",
+        f" (SELECT o.message_id FROM outbox o LEFT JOIN messages m ON m.id = o.message_id WHERE {where}"
+        " AND NOT EXISTS (SELECT 1 FROM outbox b JOIN messages f ON f.id = b.message_id"
+        "   WHERE b.state IN ('claimed', 'sending') AND f.chat_id = m.chat_id)"
+        f"{_OLDEST_FIRST} LIMIT ?{for_update(w.dialect, skip_locked=True, of='o')}) RETURNING message_id",
         [sender, *params, limit])]
     if ids:
         _alive(w, sender, utcnow())
