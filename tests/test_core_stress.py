@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from maxchat_data import actions, labels
 from maxchat_data.errors import MaxchatError
 from maxchat_data.ingest import Inbound, receive
@@ -19,6 +21,7 @@ from maxchat_data.store import Store
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.both_backends
 def test_eight_threads_mixed_actions_and_ingest(store, team):
     vip = labels.create_label(store, "VIP", labels.PALETTE["Purple"], team["admin"])
     agents = [team["budi"], team["sari"], team["admin"]]
@@ -87,7 +90,7 @@ def test_eight_threads_mixed_actions_and_ingest(store, team):
                      " OR (status = 'Resolved' AND assignee_id IS NULL))") == []
     # Every reply sits in the outbox; labels on chat rows match the contacts'.
     assert store.one("SELECT count(*) FROM messages WHERE direction = 'out'")[0] == store.one("SELECT count(*) FROM outbox")[0]
-    assert store.all("SELECT c.id FROM chats c WHERE list_contains(c.label_ids, ?) <> EXISTS ("
+    assert store.all("SELECT c.id FROM chats c WHERE (?::INTEGER = ANY(c.label_ids)) <> EXISTS ("
                      "SELECT 1 FROM contact_labels cl WHERE cl.contact_id = c.contact_id AND cl.label_id = ?)",
                      [vip, vip]) == []
 
