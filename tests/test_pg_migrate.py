@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from maxchat_data import accounts, actions, broadcasts, copy_to_pg, demo, open_store, quick_replies
+from maxchat_data import accounts, actions, broadcasts, copy_to_pg, demo, open_store, outbox, quick_replies
 from maxchat_data.__main__ import main
 from maxchat_data.ingest import Change, Inbound, MediaRef, Parsed, store_parsed
 from maxchat_data.login import sessions
@@ -40,6 +40,7 @@ def fill(path: Path) -> None:
         customer_writes(s, user="6281299990002", pmid="wamid.fill3", text="foto", kind="image")
         actions.reply(s, got.chat_id, admin, "Baik kak, kami cek dulu ya.")
         actions.send_attachment(s, got.chat_id, admin, "photo.png", PNG, caption="Ini fotonya")
+        assert outbox.claim(s, "fill-sender", limit=1)  # a reply a delivery lane has taken (claimed_by, senders)
         store_parsed(s, Parsed(
             media=[MediaRef("whatsapp", "wamid.fill3", "media-123", "a.jpg", "image/jpeg")],
             profiles=[("messenger", "psid-7")],
