@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pytest
 
 from conftest import customer_writes, wait_until
 from maxchat_data import actions, facts, reports
@@ -16,11 +17,12 @@ from maxchat_data.reports import ReportFilter
 from maxchat_data.store import utcnow
 from test_reports import JKT, MON, WED, history  # noqa: F401 (the hand-worked history)
 
+pytestmark = pytest.mark.both_backends
 UTC = timezone.utc
 TABLES = {"session_facts": "SELECT session_id, first_customer_at, customer_messages, agent_messages, first_reply_at,"
                            " first_reply_agent_id, waiting_since FROM session_facts ORDER BY session_id",
-          "session_replies": "SELECT * FROM session_replies ORDER BY ALL",
-          "waits": "SELECT session_id, reply_id, waiting_since, reply_at FROM waits ORDER BY ALL"}
+          "session_replies": "SELECT * FROM session_replies ORDER BY session_id, agent_id",
+          "waits": "SELECT session_id, reply_id, waiting_since, reply_at FROM waits ORDER BY session_id, reply_id"}
 
 
 def snapshot(store) -> dict:
