@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Run every test from a fresh clone: installs the Python packages (the app's
-# and the tests', requirements-dev.txt) into .venv and Debian's chromium for
-# the browser tests, then runs pytest.
+# and the tests', requirements-dev.txt) into .venv, Debian's chromium for the
+# browser tests and PostgreSQL 15 for the tests on PostgreSQL (each test run
+# starts a throwaway cluster of its own), then runs pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
-if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

@@ -1,7 +1,10 @@
 """Inbox core at 100k chats / 2M messages: finder page + counts, actions,
 ingest from 8 producer threads, the change-version poll.
 
-    python bench/bench_core.py [--chats 100000]
+    python bench/bench_core.py [--chats 100000] [--database-url postgresql://…]
+
+With ``--database-url`` (an empty PostgreSQL database) the same data set is
+copied there (``migrate --to``) and the same figures are taken on it.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from collections import deque
 
 from common import big_database, summary, timed
 
-from maxchat_data import accounts, actions, inbox, labels, open_store
+from maxchat_data import accounts, actions, copy_to_pg, inbox, labels, open_store
 from maxchat_data.inbox import InboxQuery
 from maxchat_data.ingest import Inbound, receive_async
 from maxchat_data.store import Store
@@ -58,9 +61,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chats", type=int, default=100_000)
     parser.add_argument("--ingest-seconds", type=float, default=5.0)
+    parser.add_argument("--database-url", help="an empty PostgreSQL database to copy the data set into and measure")
     args = parser.parse_args()
     path = big_database(args.chats)
-    store = open_store(str(path), str(path.parent / "media"))  # as the server opens it (its upkeep too)
+    where = str(path)
+    if args.database_url:
+        started = time.perf_counter()
+        copy_to_pg.copy_database(path, args.database_url, say=lambda line: None)
+        print(f"copied to PostgreSQL in {time.perf_counter() - started:.0f} s")
+        where = args.database_url
+    store = open_store(where, str(path.parent / "media"))  # as the server opens it (its upkeep too)
+    print(f"backend: {store.dialect}")
     chats, messages = store.one("SELECT (SELECT count(*) FROM chats), (SELECT count(*) FROM messages)")
     print(f"data set: {chats:,} chats, {messages:,} messages\n")
     agent = accounts.list_agents(store, active_only=True)[1]["id"]

@@ -46,11 +46,6 @@ def timed(fn, runs: int) -> list[float]:
     return out
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-
-
 def summary(name: str, ms: list[float], target: float | None = None) -> str:
     p50 = statistics.median(ms)
     line = f"{name:<44} p50 {p50:8.3f} ms  p95 {pct(ms, 95):8.3f} ms"

@@ -7,7 +7,8 @@ import sys
 import time
 from datetime import date
 
-from . import MaxchatError, accounts, config, demo, export, open_store
+from . import MaxchatError, accounts, config, copy_to_pg, demo, export, open_store
+from .store import is_database_url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,12 +23,16 @@ def main(argv: list[str] | None = None) -> int:
     x = sub.add_parser("export", help="write sessions, messages, chats and events as day-partitioned Parquet")
     x.add_argument("--parquet", required=True, metavar="DIR", help="output directory (dt=YYYY-MM-DD/ under each table)")
     x.add_argument("--since", type=date.fromisoformat, metavar="DATE", help="only rows from this UTC day on")
-    sub.add_parser("migrate", help="create or upgrade the schema")
+    m = sub.add_parser("migrate", help="create or upgrade the schema; with --to, copy the DuckDB file to PostgreSQL")
+    m.add_argument("--to", metavar="URL", help="an empty PostgreSQL database (postgresql://…) to copy the file into;"
+                   " stop the server first")
     a = sub.add_parser("create-admin", help="add an admin account (asks for the password)")
     a.add_argument("username")
     p = sub.add_parser("set-password", help="set an agent's password (asks for it; ends their sessions)")
     p.add_argument("username")
     args = parser.parse_args(argv)
+    if args.command == "migrate" and args.to:
+        return _copy_to_postgresql(args.db or config.get("MAXCHAT_DB"), args.to)
 
     try:
         store = open_store(args.db)
@@ -63,6 +68,21 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         store.close()
     return 0
+
+
+def _copy_to_postgresql(path: str, url: str) -> int:
+    """0 when every table's row count matches, 1 when one differs, 2 when the
+    copy was refused (nothing changed)."""
+    if not is_database_url(url):
+        print(f"--to takes a PostgreSQL URL (postgresql://user:password@host/database), not {url!r}.",
+              file=sys.stderr)
+        return 2
+    print(f"copying {path} to {copy_to_pg.hide_password(url)}")
+    try:
+        return 0 if copy_to_pg.copy_database(path, url) else 1
+    except MaxchatError as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
 
 def _new_password() -> str:

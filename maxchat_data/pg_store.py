@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import zlib
 import os
 import re
 import threading
@@ -26,7 +27,7 @@ from psycopg.types.numeric import FloatLoader
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
-from .store import ID_TABLES, MIGRATIONS_DIR, Store, Writer, utcnow
+from .store import ID_TABLES, MIGRATIONS_DIR, Leadership, Store, Writer, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,14 @@ def _configure(con: psycopg.Connection) -> None:
         con.adapters.register_loader(name, TextLoader)
 
 
+def _settings() -> dict:
+    # The process id in application_name: an operator (and a test) can tell
+    # which replica holds a lock or a connection in pg_stat_activity.
+    return {"autocommit": True, "options": "-c TimeZone=UTC", "application_name": f"maxchat-{os.getpid()}"}
+
+
 def _connect(url: str) -> psycopg.Connection:
-    con = psycopg.connect(url, autocommit=True, options="-c TimeZone=UTC")
+    con = psycopg.connect(url, **_settings())
     _configure(con)
     return con
 
@@ -126,6 +133,46 @@ class PgIds:
             "SELECT nextval(?) FROM generate_series(1, ?)", [self._seq[table], n]).fetchall()]
 
 
+class PgLeadership(Leadership):
+    """A session-level advisory lock on a connection of its own: held while
+    this process lives and its connection does; when the process dies,
+    PostgreSQL drops the connection and the lock, and the next replica to ask
+    takes over."""
+
+    def __init__(self, url: str, name: str):
+        self._url, self._key = url, zlib.crc32(name.encode())
+        self._con: psycopg.Connection | None = None
+        self._mine = False
+        self._lock = threading.Lock()
+
+    def held(self) -> bool:
+        with self._lock:
+            try:
+                if self._con is None or self._con.closed:
+                    self._con, self._mine = _connect(self._url), False
+                if self._mine:
+                    self._con.execute("SELECT 1")  # still connected: still ours
+                else:
+                    self._mine = self._con.execute("SELECT pg_try_advisory_lock(%s)", [self._key]).fetchone()[0]
+                return self._mine
+            except psycopg.Error:
+                log.warning("leadership connection lost", exc_info=True)
+                self._drop()
+                return False
+
+    def _drop(self) -> None:
+        if self._con is not None:
+            try:
+                self._con.close()
+            except psycopg.Error:
+                pass
+        self._con, self._mine = None, False
+
+    def release(self) -> None:
+        with self._lock:
+            self._drop()
+
+
 class PgWriter(Writer):
     """On PostgreSQL the writer's caches can go stale behind its back (another
     replica writes too), so they live for one transaction only."""
@@ -144,7 +191,7 @@ class PgStore(Store):
         self.media_dir.mkdir(parents=True, exist_ok=True)
         self._migrate()
         self._pool = ConnectionPool(url, min_size=1, max_size=int(os.environ.get("MAXCHAT_PG_POOL", "16")),
-                                    kwargs={"autocommit": True, "options": "-c TimeZone=UTC"},
+                                    kwargs=_settings(),
                                     configure=_configure, open=True, name="maxchat-readers")
         import queue
         self._queue = queue.Queue()
@@ -159,6 +206,9 @@ class PgStore(Store):
         self._listener.start()
         self._listening.wait(10)
         self._start_writer(PgWriter(writer_con, PgIds(writer_con), "postgresql"))
+
+    def leadership(self, name: str) -> PgLeadership:
+        return PgLeadership(self.url, name)
 
     # ---- migrations -------------------------------------------------------
     def _migrate(self) -> None:

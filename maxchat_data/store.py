@@ -176,13 +176,23 @@ class Writer:
         return self.execute(sql, params).fetchall()
 
 
+class Leadership:
+    """``held()``: may this process run the job now? Asked before each round."""
+
+    def held(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
 class DatabaseInUse(MaxchatError):
     """Another process holds the database file."""
 
 
-def _connect(path: str) -> duckdb.DuckDBPyConnection:
+def connect_file(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(path)
+        return duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" not in str(exc).lower():
             raise
@@ -215,7 +225,7 @@ class Store:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.media_dir = Path(media_dir or Path(self.path).parent / "media")
         self.media_dir.mkdir(parents=True, exist_ok=True)
-        self._con = _connect(self.path)
+        self._con = connect_file(self.path)
         self._con.execute("SET TimeZone='UTC'")
         # DuckDB checkpoints inside a commit once the WAL passes the threshold;
         # at the default 16 MB that stalls the writer every few seconds under
@@ -307,6 +317,11 @@ class Store:
         job = Job(fn, args, getattr(fn, "batched", False))
         self._queue.put(job)
         return job.future
+
+    def leadership(self, name: str) -> "Leadership":
+        """Who runs a job that must run in one process only (Telegram polling,
+        the template sync): with one DuckDB file, always this process."""
+        return Leadership()
 
     def every(self, seconds: float, fn: Callable) -> None:
         """Have the writer run ``fn(writer)`` in a transaction of its own at

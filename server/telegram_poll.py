@@ -17,6 +17,7 @@ from .worker import Worker
 
 log = logging.getLogger(__name__)
 OFFSET_KEY = settings.TELEGRAM_OFFSET
+LEADER_RETRY_S = 2.0  # how soon a replica takes over polling from one that died
 
 
 class Poller(Worker):
@@ -35,8 +36,14 @@ class Poller(Worker):
         super().stop(timeout)
 
     def _run(self) -> None:
+        # One poller for the whole team: Telegram answers only one getUpdates
+        # per bot at a time, and two would fetch the same updates.
+        leader = self.store.leadership("telegram-poll")
         failures = 0
         while not self._stop.is_set():
+            if not leader.held():
+                self._stop.wait(LEADER_RETRY_S)
+                continue
             try:
                 self.poll_once()
                 failures = 0
@@ -50,6 +57,7 @@ class Poller(Worker):
                 else:
                     log.exception("Telegram polling error; again in %.1fs", delay)
                 self._stop.wait(delay)
+        leader.release()
 
     def poll_once(self) -> int:
         saved = settings.get(self.store, OFFSET_KEY)

@@ -27,6 +27,16 @@ class StartupSync(Worker):
         return bool(config.get("WHATSAPP_WABA_ID")) and not client.missing and hasattr(client, "list_templates")
 
     def _run(self) -> None:
+        # With several replicas starting together, one syncs.
+        leader = self.store.leadership("template-sync")
+        if not leader.held():
+            return
+        try:
+            self._sync()
+        finally:
+            leader.release()
+
+    def _sync(self) -> None:
         attempts = 0
         while not self._stop.is_set():
             attempts += 1

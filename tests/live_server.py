@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+PROCESSES: dict[str, subprocess.Popen] = {}  # base URL -> the server's process (kill tests)
 
 
 def free_port() -> int:
@@ -53,8 +54,10 @@ def live_server(tmp_path: Path, env: dict | None = None, demo: bool = False, tim
             if time.monotonic() > end:
                 raise RuntimeError("server did not start")
             time.sleep(0.2)
+        PROCESSES[base] = proc
         yield base
     finally:
+        PROCESSES.pop(base, None)
         proc.terminate()
         try:
             proc.wait(15)

@@ -1,0 +1,152 @@
+"""Moving to several replicas: copy a DuckDB file into an empty PostgreSQL
+database (``python -m maxchat_data migrate --to postgresql://…``).
+
+Everything happens in one PostgreSQL transaction, so a copy that fails leaves
+the target as empty as it was. The source is opened read-only, which DuckDB
+refuses while a server holds the file: the copy cannot miss a late write.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import psycopg
+
+from .errors import MaxchatError
+from .store import ID_TABLES, connect_file, open_store
+
+# Parents before the rows that name them (there are no foreign keys today;
+# this keeps the copy right when some are added). Tables not named here come
+# after, in name order.
+ORDER = ("agents", "contacts", "labels", "templates", "chats", "contact_labels", "sessions", "attachments",
+         "messages", "message_changes", "outbox", "notes", "events", "quick_replies", "broadcasts",
+         "broadcast_recipients", "session_facts", "session_replies", "waits", "facts_state")
+NOT_COPIED = {"schema_migrations"}  # each engine records its own migrations
+# Rows the PostgreSQL migrations put in an empty database: replaced by the
+# source's, and no sign that the target is in use.
+SEED_ROWS = {"facts_state": [(0, 0)]}
+BATCH = 20_000
+
+
+class CopyRefused(MaxchatError):
+    """The copy did not start: nothing was changed."""
+
+
+def hide_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def copy_database(duck_path: str | Path, url: str, say: Callable[[str], None] = print) -> bool:
+    """Copy every table of the DuckDB file at ``duck_path`` into the empty
+    PostgreSQL database at ``url`` (migrated first if it has no tables yet),
+    move the id sequences past the copied ids and compare the row counts
+    table by table. True when every count matches; raises CopyRefused, having
+    changed nothing, when the copy cannot start."""
+    if not Path(duck_path).is_file():
+        raise CopyRefused(f"There is no database file at {duck_path}.")
+    try:
+        pg = psycopg.connect(url, autocommit=True, connect_timeout=10, options="-c TimeZone=UTC")
+    except psycopg.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CopyRefused(f"Cannot connect to {hide_password(url)}: {first}") from None
+    duck = None
+    try:
+        _refuse_unless_empty(pg, url)
+        duck = connect_file(str(duck_path), read_only=True)
+        duck.execute("SET TimeZone='UTC'")
+        _migrate(url)
+        _refuse_unless_empty(pg, url)
+        tables = _tables(duck, pg)
+        started = time.perf_counter()
+        with pg.transaction():
+            for table in tables:
+                _copy_table(duck, pg, table)
+            for table in ID_TABLES:
+                pg.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
+                           " HAVING max(id) IS NOT NULL")
+        copied_s = time.perf_counter() - started
+        ok = True
+        for table in tables:
+            (want,) = duck.execute(f"SELECT count(*) FROM {table}").fetchone()
+            (got,) = pg.execute(f"SELECT count(*) FROM {table}").fetchone()
+            ok &= want == got
+            say(f"{table}: {want:,} = {got:,} ✓" if want == got else f"{table}: {want:,} ≠ {got:,} ✗ MISMATCH")
+        say(f"copied {len(tables)} tables in {copied_s:.1f} s" if ok else
+            "the row counts differ: do not switch the app to this database")
+        return ok
+    finally:
+        if duck is not None:
+            duck.close()
+        pg.close()
+
+
+def _refuse_unless_empty(pg: psycopg.Connection, url: str) -> None:
+    tables = [t for (t,) in pg.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        " AND table_type = 'BASE TABLE' ORDER BY 1").fetchall()]
+    if tables and "schema_migrations" not in tables:
+        raise CopyRefused(f"{hide_password(url)} already holds tables that are not Maxchat's"
+                          f" ({', '.join(tables[:5])}): copy into a new, empty database.")
+    used = []
+    for table in tables:
+        if table in NOT_COPIED:
+            continue
+        rows = pg.execute(f"SELECT * FROM {table} LIMIT 2").fetchall()
+        if rows and rows != SEED_ROWS.get(table):
+            used.append(table)
+    if used:
+        raise CopyRefused(f"{hide_password(url)} is not empty ({', '.join(used[:5])} hold rows): the copy goes"
+                          " only into a new, empty database. Nothing was changed.")
+
+
+def _migrate(url: str) -> None:
+    """The PostgreSQL migrations, applied as the app applies them."""
+    media = tempfile.mkdtemp(prefix="maxchat-copy-")  # a store needs one; the copy writes no files
+    try:
+        open_store(url, media).close()
+    finally:
+        shutil.rmtree(media, ignore_errors=True)
+
+
+def _columns(rows) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for table, column in rows:
+        out.setdefault(table, []).append(column)
+    return out
+
+
+def _tables(duck, pg) -> list[str]:
+    """The tables to copy, parents first; refused unless both databases have
+    the same tables with the same columns (both fully migrated)."""
+    query = ("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = {}"
+             " AND table_name IN (SELECT table_name FROM information_schema.tables"
+             " WHERE table_schema = {} AND table_type = 'BASE TABLE') ORDER BY table_name, ordinal_position")
+    source = _columns(duck.execute(query.format("'main'", "'main'")).fetchall())
+    target = _columns(pg.execute(query.format("'public'", "'public'")).fetchall())
+    for name in NOT_COPIED:
+        source.pop(name, None)
+        target.pop(name, None)
+    if source != target:
+        differ = sorted(t for t in set(source) | set(target) if source.get(t) != target.get(t))
+        raise CopyRefused(f"The two schemas differ ({', '.join(differ[:5])}): start the server once on the DuckDB"
+                          " file (or run `python -m maxchat_data migrate`) so it is fully migrated, and use a"
+                          " Maxchat of the same version for both.")
+    return sorted(source, key=lambda t: (ORDER.index(t) if t in ORDER else len(ORDER), t))
+
+
+def _copy_table(duck, pg: psycopg.Connection, table: str) -> None:
+    types = [oid for (oid,) in pg.execute(
+        "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped"
+        " ORDER BY attnum", [table]).fetchall()]
+    if table in SEED_ROWS:
+        pg.execute(f"DELETE FROM {table}")
+    source = duck.execute(f"SELECT * FROM {table}")
+    with pg.cursor().copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
+        while rows := source.fetchmany(BATCH):
+            for row in rows:
+                copy.write_row(row)

@@ -1,0 +1,162 @@
+"""Two replicas of the real server on two ports, one PostgreSQL (issue 13):
+what one receives shows on a page of the other, a reply is sent by exactly
+one of them, and when one is killed nothing acknowledged is lost and the
+other takes over Telegram polling."""
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import signal
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+import requests
+
+import pg_cluster
+from fakes.helpers import WA_SECRET, body_of, env_for, meta_headers, tg_message, wa_message, wa_webhook
+from fakes.meta import FakeWhatsApp
+from fakes.telegram import FakeTelegram
+from live_server import PROCESSES, live_server
+from maxchat_data import accounts, actions, open_store
+
+pytestmark = pytest.mark.skipif(not pg_cluster.available(), reason="needs PostgreSQL 15 (postgresql-15)")
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory):
+    root = tmp_path_factory.mktemp("replicas")
+    url = pg_cluster.fresh_database()
+    wa, tg = FakeWhatsApp(), FakeTelegram()
+    # Telegram by long polling: both replicas run a poller, one polls.
+    env = {**env_for(wa=wa, tg=tg, telegram_webhook=False), "MAXCHAT_DATABASE_URL": url,
+           "MAXCHAT_MEDIA_DIR": str(root / "shared-media")}
+    (root / "a").mkdir()
+    (root / "b").mkdir()
+    with live_server(root / "a", env) as a, live_server(root / "b", env) as b:
+        db = open_store(url, root / "shared-media")  # the test's own look at the database
+        try:
+            yield {"a": a, "b": b, "url": url, "wa": wa, "tg": tg, "db": db, "root": root}
+        finally:
+            db.close()
+    wa.close()
+    tg.close()
+    pg_cluster.drop_database(url)
+
+
+def whatsapp(base: str, sender: str, text: str, mid: str, name: str = "Rina Kusuma") -> requests.Response:
+    body = body_of(wa_webhook([wa_message(sender=sender, text=text, mid=mid)], names={sender: name}))
+    return requests.post(base + "/webhooks/whatsapp", data=body, headers=meta_headers(WA_SECRET, body), timeout=10)
+
+
+def stored(db, mid: str) -> bool:
+    return db.one("SELECT count(*) FROM messages WHERE provider_message_id = ?", [mid])[0] == 1
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+def test_a_message_received_by_one_replica_shows_on_a_page_of_the_other(replicas):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from test_browser_chat import login, settle, tab, item
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            login(page, replicas["a"], "admin", "admin-pass-1")
+            tab(page, "Unassigned")
+            # Warm: the first message makes the list and its live tick run.
+            assert whatsapp(replicas["b"], "6281300000001", "Pertama", "wamid.REP1", "Dewi Lestari").ok
+            sync_api.expect(item(page, "Dewi Lestari")).to_be_visible(timeout=10000)
+            settle(page)
+            started = time.monotonic()
+            assert whatsapp(replicas["b"], "6281300000002", "Dari replika B", "wamid.REP2", "Eko Prasetyo").ok
+            sync_api.expect(item(page, "Eko Prasetyo")).to_contain_text("Dari replika B", timeout=3000)
+            print(f"replica B -> page on replica A: {time.monotonic() - started:.2f} s")
+        finally:
+            browser.close()
+
+
+def test_replies_queued_across_replicas_are_each_sent_exactly_once(replicas):
+    db, wa = replicas["db"], replicas["wa"]
+    agent = accounts.create_agent(db, "rep_agent", "Replica Agent", "rep-agent-pass-1", "supervisor")
+    chats = []
+    for i in range(50):  # customers write first: the 24-hour window is open
+        mid = f"wamid.RQ{i}"
+        assert whatsapp(replicas["a" if i % 2 else "b"], f"62814000{i:04d}", f"Tanya {i}", mid, f"Pelanggan {i}").ok
+        chats.append(db.one("SELECT chat_id FROM messages WHERE provider_message_id = ?", [mid])[0])
+    before = len(wa.sent())
+    texts = [f"balasan {n}" for n in range(500)]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: actions.reply(db, chats[n % 50], agent, texts[n]), range(500)))
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        left = db.one("SELECT count(*) FROM messages WHERE body LIKE 'balasan %' AND status <> 'sent'")[0]
+        if left == 0:
+            break
+        time.sleep(0.5)
+    assert left == 0, f"{left} replies not sent"
+    time.sleep(1)  # a second send of anything would have happened by now
+    sent = [m["text"]["body"] for m in wa.sent()[before:]]
+    assert sorted(sent) == sorted(texts)  # every reply once, none twice
+
+
+def _telegram_leader(db) -> int:
+    """The process id of the replica holding the Telegram polling lock."""
+    row = db.one("SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                 " WHERE l.locktype = 'advisory' AND l.granted AND l.objid = ?",
+                 [zlib.crc32(b"telegram-poll") & 0xFFFFFFFF])
+    assert row, "no replica polls Telegram"
+    return int(row[0].split("-", 1)[1])
+
+
+def test_killing_a_replica_mid_burst_loses_nothing_acknowledged_and_the_other_takes_over_polling(replicas):
+    db, tg = replicas["db"], replicas["tg"]
+    tg.push(tg_message(chat_id=7000001, text="sebelum", first="Tono"))
+    deadline = time.monotonic() + 20
+    while not db.one("SELECT count(*) FROM messages WHERE body = 'sebelum'")[0] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert db.one("SELECT count(*) FROM messages WHERE body = 'sebelum'")[0] == 1
+    leader_pid = _telegram_leader(db)
+    by_pid = {proc.pid: base for base, proc in PROCESSES.items() if base in (replicas["a"], replicas["b"])}
+    assert leader_pid in by_pid
+    victim = by_pid[leader_pid]
+    survivor = replicas["b"] if victim == replicas["a"] else replicas["a"]
+
+    acknowledged: list[str] = []
+    stop = time.monotonic() + 6
+
+    def send(n: int) -> None:
+        base = victim if n % 2 else survivor
+        mid = f"wamid.KILL{n}"
+        try:
+            r = whatsapp(base, f"62815000{n % 40:04d}", f"burst {n}", mid)
+        except requests.RequestException:
+            return  # never acknowledged
+        if r.status_code == 200:
+            acknowledged.append(mid)
+
+    def burst(start: int) -> None:
+        n = start
+        while time.monotonic() < stop:
+            send(n)
+            n += 4
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        workers = [pool.submit(burst, k) for k in range(4)]
+        time.sleep(2.5)
+        os.kill(PROCESSES[victim].pid, signal.SIGKILL)
+        for w in workers:
+            w.result()
+    assert len(acknowledged) > 100
+    missing = [m for m in acknowledged if not stored(db, m)]
+    assert missing == []
+
+    # The survivor takes over polling.
+    tg.push(tg_message(chat_id=7000002, text="sesudah", first="Tini"))
+    deadline = time.monotonic() + 30
+    while not db.one("SELECT count(*) FROM messages WHERE body = 'sesudah'")[0] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert db.one("SELECT count(*) FROM messages WHERE body = 'sesudah'")[0] == 1
+    assert _telegram_leader(db) == PROCESSES[survivor].pid
+    assert requests.get(survivor + "/healthz", timeout=5).ok
