@@ -4,54 +4,56 @@ The reports read ``session_facts`` (one row per session: its chat, channel
 and start, and from its messages the first customer message, the first
 agent reply and who sent it, message counts, the open wait), ``session_replies``
 (replies per agent) and ``waits`` (one row per reply that answered customer
-messages) instead of scanning every message. Migration 007 creates them and
+messages) instead of scanning every message. Migration 007 creates and
 backfills them; here the writer folds in what was written since, with the
 one rule that derives them from messages (``_BURSTS``), on both engines.
 
-A session or message is folded once: ``facts_state`` says up to which
-*position* (below). The writer folds what came in at most every second and
-when writes stop (``keep``): a fold costs about 10 ms however few messages it
-takes, so it is not paid per webhook or reply. A report folds whatever is
-left before it reads (``catch_up``), so its figures include every message.
+A session or message is folded once: ``facts_state`` says up to which id.
+The writer folds what came in at most every second and when writes stop
+(``keep``): a fold costs about 10 ms however few messages it takes, so it is
+not paid per webhook or reply. A report folds whatever is left before it
+reads (``catch_up``), so its figures include every message committed.
 
-Positions. DuckDB: one writer thread commits in id order, so a row's position
-is its id. PostgreSQL: several replicas take ids from the sequences and
-commit in any order, so a row with a smaller id may commit after a fold has
-passed it; there a row's position is the id of the transaction that inserted
-it (column ``xact``, migration postgresql/011), and a fold takes only rows of
-transactions older than its snapshot's xmin: all of those have ended, so
-nothing can still appear below the mark. Chosen over a time horizon: exact
-whatever the clocks of the replicas or the length of a transaction, and a
-report need not wait 30 s. Two folds at once (every replica's writer folds)
-queue on the ``facts_state`` row (FOR UPDATE), the second then starts from
-where the first stopped.
+Several replicas (PostgreSQL): every replica's writer folds. Two folds at
+once queue on the ``facts_state`` row (FOR UPDATE), so the second starts
+where the first stopped. Ids come from sequences and are not in commit
+order: a message with a smaller id may commit after a fold went past it.
+So a fold reads what it takes once (table ``picked``: one snapshot), and
+the ids below its new mark that it did not see go to ``facts_pending``; each
+later fold takes those of them that have committed since. Chosen over
+folding only rows older than a time horizon: exact whatever the replicas'
+clocks or the length of a transaction, and a report includes every message
+committed without waiting out the horizon. On DuckDB one writer commits in
+id order, so nothing is ever pending there.
 """
 from __future__ import annotations
 
-import logging
 import re
-import time
+from datetime import timedelta
 
-from .store import Store, Writer
+from .store import Store, Writer, utcnow
 
-log = logging.getLogger(__name__)
-
-POSITION = {"duckdb": "id", "postgresql": "xact"}
-# DuckDB has no FOR UPDATE (and needs none: one writer per file).
+KINDS = ("sessions", "messages")
+PENDING_FOR = timedelta(hours=1)  # an id missing this long was never committed (rolled back)
+# DuckDB has no FOR UPDATE and needs none (one writer per file).
 _LOCK = {"duckdb": "", "postgresql": " FOR UPDATE"}
+
 # Messages as "bursts": per session, in time order, the customer messages
 # since the previous agent reply and the reply that answers them (NULL while
 # none has); at the same instant a customer message comes first, as a reply
-# sent then answers it. Read: the messages in (from, to], and every message
-# of the sessions in ``redo`` up to ``from`` (folded again from nothing). The
-# open wait of each of ``sessions`` is carried over into its first burst.
+# sent then answers it. Read: the messages ``picked`` by this fold, and every
+# message of the sessions in ``redo`` folded before (folded again from
+# nothing). The open wait of each of ``sessions`` is carried over into its
+# first burst.
 _BURSTS = """
 WITH m AS (
     SELECT session_id, id, sent_at, direction = 'in' AS customer,
            CASE WHEN direction = 'out' THEN sender_agent_id END AS agent_id, FALSE AS carried
-    FROM (SELECT * FROM messages WHERE {pos} > $from AND {pos} <= $to
-          UNION ALL SELECT * FROM messages WHERE session_id IN (SELECT unnest($redo::BIGINT[])) AND {pos} <= $from
-         ) AS picked
+    FROM (SELECT session_id, id, sent_at, direction, sender_agent_id, kind FROM picked
+          UNION ALL
+          SELECT session_id, id, sent_at, direction, sender_agent_id, kind FROM messages
+          WHERE session_id IN (SELECT unnest($redo::BIGINT[])) AND id <= $through
+            AND id NOT IN (SELECT unnest($pending::BIGINT[]))) AS read
     WHERE session_id IS NOT NULL
       AND (direction = 'in' OR (direction = 'out' AND sender_agent_id IS NOT NULL AND kind <> 'template'))),
 open_wait AS (
@@ -80,6 +82,13 @@ _PER_SESSION = (
     " min(waiting_since) FILTER (WHERE reply_id IS NULL) AS waiting_since, max(last_at) AS last_at,"
     " max(reply_at) AS last_reply_at FROM fold GROUP BY session_id")
 
+# A session's row, however few messages it has; made once, whichever comes
+# first: the session or (PostgreSQL) a message of it whose transaction ended first.
+_SESSION_ROWS = (
+    "INSERT INTO session_facts (session_id, chat_id, channel, started_at)"
+    " SELECT s.id, s.chat_id, c.channel, s.started_at FROM sessions s JOIN chats c ON c.id = s.chat_id"
+    " WHERE {where} ORDER BY s.started_at, s.id ON CONFLICT (session_id) DO NOTHING")
+
 # A session whose new messages fall before what is folded already is folded again from nothing.
 _REDO = (
     "DELETE FROM waits WHERE session_id IN (SELECT unnest($redo::BIGINT[]))",
@@ -88,13 +97,6 @@ _REDO = (
     " first_reply_at = NULL, first_reply_agent_id = NULL, waiting_since = NULL, last_at = NULL, last_reply_at = NULL"
     " WHERE session_id IN (SELECT unnest($redo::BIGINT[]))",
 )
-
-# New sessions: a row each, however few messages they have (a session's
-# row may already be there: see ``fold``).
-_NEW_SESSIONS = (
-    "INSERT INTO session_facts (session_id, chat_id, channel, started_at)"
-    " SELECT s.id, s.chat_id, c.channel, s.started_at FROM sessions s JOIN chats c ON c.id = s.chat_id"
-    " WHERE {where} ORDER BY s.started_at, s.id ON CONFLICT (session_id) DO NOTHING")
 
 _FOLD = (
     "CREATE TEMP TABLE fold AS " + _BURSTS,
@@ -122,86 +124,98 @@ _FOLD = (
 )
 
 
+def _new(through: int, pending: list[int], alias: str = "") -> tuple[str, list]:
+    """The rows past the mark, and those pending that have committed since
+    (the OR only when there are: it would cost DuckDB its range scan)."""
+    if not pending:
+        return f"{alias}id > ?", [through]
+    return f"({alias}id > ? OR {alias}id IN (SELECT unnest(?::BIGINT[])))", [through, pending]
+
+
 def _execute(w: Writer, sql: str, params: dict) -> None:
     w.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)} or None)
 
 
-def _horizon(w: Writer, sessions_from: int, messages_from: int) -> tuple[int, int]:
-    """Up to which positions of sessions and messages a fold may take now."""
-    if w.dialect == "postgresql":
-        (x,) = w.one("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::BIGINT - 1")
-        return max(x, sessions_from), max(x, messages_from)
-    return w.one("SELECT coalesce((SELECT max(id) FROM sessions WHERE id > ?), ?),"
-                 " coalesce((SELECT max(id) FROM messages WHERE id > ?), ?)",
-                 [sessions_from, sessions_from, messages_from, messages_from])
-
-
 def fold(w: Writer) -> None:
-    """Fold every session and message written since the last fold (in this
-    transaction too, on DuckDB) into the facts."""
-    pos = POSITION[w.dialect]
+    """Fold every session and message committed since the last fold (and
+    those of this transaction) into the facts."""
     sessions_from, messages_from = w.one("SELECT sessions_through, folded_through FROM facts_state"
                                          + _LOCK[w.dialect])
-    sessions_to, messages_to = _horizon(w, sessions_from, messages_from)
-    if (sessions_to, messages_to) == (sessions_from, messages_from):
+    pending: dict[str, list[int]] = {kind: [] for kind in KINDS}
+    for kind, i in w.all("SELECT kind, id FROM facts_pending"):
+        pending[kind].append(i)
+    # What this fold takes, each read once: what was not committed then is pending below.
+    where, args = _new(sessions_from, pending["sessions"])
+    new_sessions = [i for (i,) in w.all(f"SELECT id FROM sessions WHERE {where}", args)]
+    where, args = _new(messages_from, pending["messages"])
+    w.execute("CREATE TEMP TABLE picked AS SELECT session_id, id, sent_at, direction, sender_agent_id, kind"
+              f" FROM messages WHERE {where}", args)
+    (messages_to,) = w.one("SELECT max(id) FROM picked")
+    if not new_sessions and messages_to is None:
+        w.execute("DROP TABLE picked")
         return
-    w.execute(_NEW_SESSIONS.format(where=f"s.{pos} > ? AND s.{pos} <= ?"), [sessions_from, sessions_to])
+    sessions_to = max([sessions_from, *new_sessions])
+    messages_to = max(messages_to or messages_from, messages_from)
+    # (Seen again: what committed since is made too, and pending until a fold picks it.)
+    where, args = _new(sessions_from, pending["sessions"], "s.")
+    w.execute(_SESSION_ROWS.format(where=where), args)
     # Per session of the new messages: its earliest new customer message and reply.
     new = w.all("SELECT session_id, min(sent_at) FILTER (WHERE direction = 'in'),"
                 " min(sent_at) FILTER (WHERE direction = 'out' AND sender_agent_id IS NOT NULL AND kind <> 'template')"
-                f" FROM messages WHERE {pos} > ? AND {pos} <= ? AND session_id IS NOT NULL GROUP BY session_id",
-                [messages_from, messages_to])
+                " FROM picked WHERE session_id IS NOT NULL GROUP BY session_id")
     sessions = [row[0] for row in new]
     folded = {sid: (last_at, last_reply) for sid, last_at, last_reply in w.all(
         "SELECT session_id, last_at, last_reply_at FROM session_facts"
         " WHERE session_id IN (SELECT unnest(?::BIGINT[]))", [sessions])}
-    # On PostgreSQL a message's transaction may end before its session's (a
-    # session made by another replica, used as soon as it committed, while an
-    # older transaction held the horizon back): the session's row is made now.
-    orphans = [sid for sid in sessions if sid not in folded]
+    orphans = [sid for sid in sessions if sid not in folded]  # their session is still pending
     if orphans:
-        w.execute(_NEW_SESSIONS.format(where="s.id IN (SELECT unnest(?::BIGINT[]))"), [orphans])
+        w.execute(_SESSION_ROWS.format(where="s.id IN (SELECT unnest(?::BIGINT[]))"), [orphans])
     # Late (a provider's time a little in the past): a customer message at or before
     # a reply already folded, or a reply before a message already folded, changes
     # the bursts before it, so the session is folded again from its messages.
     redo = [sid for sid, first_in, first_reply in new if sid in folded and (
         first_in is not None and folded[sid][1] is not None and first_in <= folded[sid][1]
         or first_reply is not None and folded[sid][0] is not None and first_reply < folded[sid][0])]
-    params = {"from": messages_from, "to": messages_to, "redo": redo, "touched": sessions,
+    params = {"through": messages_from, "pending": pending["messages"], "redo": redo, "touched": sessions,
               "sessions": [x for x in sessions if x not in set(redo)]}  # their open waits carry over
     for sql in _REDO if redo else ():
         _execute(w, sql, params)
     for sql in _FOLD:
-        _execute(w, sql.replace("{pos}", pos), params)
+        _execute(w, sql, params)
+    if w.dialect == "postgresql":
+        _keep_pending(w, pending, new_sessions, sessions_from, sessions_to, messages_from, messages_to)
+    w.execute("DROP TABLE picked")
     w.execute("UPDATE facts_state SET sessions_through = ?, folded_through = ?", [sessions_to, messages_to])
 
 
+def _keep_pending(w: Writer, pending: dict, new_sessions: list[int], sessions_from: int, sessions_to: int,
+                  messages_from: int, messages_to: int) -> None:
+    """Forget the pending ids this fold took and those missing for too long;
+    add the ids below the new marks it did not see."""
+    now = utcnow()
+    w.execute("DELETE FROM facts_pending WHERE kind = 'sessions' AND id IN (SELECT unnest(?::BIGINT[]))"
+              " OR kind = 'messages' AND id IN (SELECT id FROM picked) OR seen_at < ?",
+              [new_sessions, now - PENDING_FOR])
+    w.execute("INSERT INTO facts_pending SELECT 'sessions', g, ? FROM generate_series(?::BIGINT, ?::BIGINT) AS s(g)"
+              " WHERE g NOT IN (SELECT unnest(?::BIGINT[])) ON CONFLICT (kind, id) DO NOTHING",
+              [now, sessions_from + 1, sessions_to, new_sessions])
+    w.execute("INSERT INTO facts_pending SELECT 'messages', g, ? FROM generate_series(?::BIGINT, ?::BIGINT) AS s(g)"
+              " WHERE g NOT IN (SELECT id FROM picked) ON CONFLICT (kind, id) DO NOTHING",
+              [now, messages_from + 1, messages_to])
+
+
 FOLD_EVERY_S = 1.0
-SETTLE_S = 10.0  # the longest a report waits for other replicas' transactions to end
 
 
 def keep(store: Store) -> None:
     store.every(FOLD_EVERY_S, fold)
 
 
-def _settle(store: Store) -> None:
-    """PostgreSQL: wait until every transaction begun before now has ended
-    (a few ms: the writers' transactions are short), so the fold below may
-    take everything committed so far."""
-    (target,) = store.one("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::BIGINT")
-    deadline = time.monotonic() + SETTLE_S
-    while store.one("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::BIGINT")[0] < target:
-        if time.monotonic() > deadline:
-            log.warning("a transaction has been open for over %g s: the report may miss its last messages", SETTLE_S)
-            return
-        time.sleep(0.005)
-
-
 def catch_up(store: Store) -> None:
-    """Fold what the writer has not folded yet, before a report reads."""
-    if store.dialect == "postgresql":
-        _settle(store)
-    pos = POSITION[store.dialect]
-    if store.one(f"SELECT (SELECT max({pos}) FROM sessions) > sessions_through"
-                 f" OR (SELECT max({pos}) FROM messages) > folded_through FROM facts_state")[0]:
+    """Fold what the writers have not folded yet, before a report reads."""
+    if store.one("SELECT (SELECT max(id) FROM sessions) > sessions_through"
+                 " OR (SELECT max(id) FROM messages) > folded_through"
+                 " OR EXISTS (SELECT 1 FROM facts_pending p JOIN sessions s ON s.id = p.id WHERE p.kind = 'sessions')"
+                 " OR EXISTS (SELECT 1 FROM facts_pending p JOIN messages m ON m.id = p.id WHERE p.kind = 'messages')"
+                 " FROM facts_state")[0]:
         store.write(fold)
