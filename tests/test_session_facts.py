@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import pg_cluster
-from conftest import customer_writes, wait_until
+from conftest import customer_writes, through_ingest, wait_until
 from maxchat_data import actions, facts, reports
 from maxchat_data.reports import ReportFilter
 from maxchat_data.store import open_store, utcnow
@@ -25,12 +25,6 @@ TABLES = {"session_facts": "SELECT session_id, first_customer_at, customer_messa
                            " first_reply_agent_id, waiting_since FROM session_facts ORDER BY session_id",
           "session_replies": "SELECT * FROM session_replies ORDER BY session_id, agent_id",
           "waits": "SELECT session_id, reply_id, waiting_since, reply_at FROM waits ORDER BY session_id, reply_id"}
-
-
-def through_ingest(backend):
-    """Tests that write through ingest.receive run on PostgreSQL once ingest does (branch pg-inbound)."""
-    if backend == "postgresql":
-        pytest.skip("ingest does not run on PostgreSQL on this branch yet (pg-inbound)")
 
 
 def snapshot(store) -> dict:
