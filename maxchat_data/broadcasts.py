@@ -18,12 +18,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from . import config, roles
 from .common import agent_row, contact_name, message_preview, record, search_key
 from .errors import NotAllowed, NotFound, ValidationError
 from .new_chat import CANNOT_WRITE_FIRST, normalize_number
-from .store import Store, Writer, utcnow
+from .store import Store, Writer, for_update, has_any, utcnow
 from .templates import render, usable_template
 
 CHANNEL = "whatsapp"
@@ -175,9 +176,8 @@ def _targets(w: Writer, tpl: dict, audience: Audience, values: list[str]) -> tup
     """Every recipient with its rendered message (blocked contacts left out,
     and counted). A new CSV number has ``chat`` None."""
     if audience.kind == "csv":
-        keys = w.chat_keys()
-        known = {keys[(CHANNEL, r.number[1:])]: r for r in audience.rows if (CHANNEL, r.number[1:]) in keys}
-        chats = _chats(w, "id IN (SELECT unnest(?))", [list(known)]) if known else []
+        keys = w.chat_ids((CHANNEL, r.number[1:]) for r in audience.rows)
+        chats = _chats(w, "id = ANY(?::BIGINT[])", [list(keys.values())]) if keys else []
         by_uid = {c["uid"]: c for c in chats}
         wanted = []
         for r in audience.rows:
@@ -188,9 +188,10 @@ def _targets(w: Writer, tpl: dict, audience: Audience, values: list[str]) -> tup
         # The values first: a missing one is the message, whoever the audience.
         render(tpl["body"], tpl["variables"], ["name" if v == NAME_TOKEN else v for v in values])
         if audience.kind == "label":
-            chats = _chats(w, "list_has_any(label_ids, ?::INTEGER[])", [list(audience.label_ids)])
+            labels = {f"label{i}": int(x) for i, x in enumerate(audience.label_ids)}
+            chats = _chats(w, has_any(w.dialect, "label_ids", list(labels)), labels)
         else:
-            chats = _chats(w, "TRUE", [])
+            chats = _chats(w, "TRUE", None)
         wanted = [{**c, "values": [c["name"] if v == NAME_TOKEN else v for v in values], "line": None}
                   for c in chats]
     targets = [t for t in wanted if not t["blocked"]]
@@ -202,7 +203,7 @@ def _targets(w: Writer, tpl: dict, audience: Audience, values: list[str]) -> tup
     return targets, len(wanted) - len(targets)
 
 
-def _chats(w: Writer, where: str, params: list) -> list[dict]:
+def _chats(w: Writer, where: str, params) -> list[dict]:
     rows = w.all(f"SELECT id, channel_user_id, blocked, contact_name, status, session_id FROM chats"
                  f" WHERE channel = '{CHANNEL}' AND {where} ORDER BY id", params)
     return [{"chat": i, "uid": u, "blocked": b, "name": n, "status": s, "session": sid}
@@ -216,7 +217,7 @@ def _create(w: Writer, actor_id, template_id, audience: Audience, values, rate):
     tpl = _template(w, template_id)
     targets, skipped = _targets(w, tpl, audience, values)
     now = utcnow()
-    (broadcast_id,) = w.one("SELECT coalesce(max(id), 0) + 1 FROM broadcasts")
+    broadcast_id = w.ids.next("broadcasts")
     who = agent["display_name"]
 
     # New numbers: a contact and a chat each.
@@ -287,7 +288,7 @@ def _describe(w: Writer, audience: Audience) -> str:
         return f"CSV file, {len(audience.rows)} numbers"
     if audience.kind == "channel":
         return "Every WhatsApp contact"
-    names = [n for (n,) in w.all("SELECT name FROM labels WHERE id IN (SELECT unnest(?)) ORDER BY name",
+    names = [n for (n,) in w.all("SELECT name FROM labels WHERE id = ANY(?::INTEGER[]) ORDER BY name",
                                  [list(audience.label_ids)])]
     return "Label " + ", ".join(names)
 
@@ -334,6 +335,62 @@ def _change(w: Writer, broadcast_id, actor_id, what):
         w.touch("outbox")
     record(w, None, actor_id, f"broadcast_{what}", f"broadcast {broadcast_id}", now)
     return ended
+
+
+# ---- pacing (server/broadcaster.py) --------------------------------------------------------
+BURST_SECONDS = 0.25  # a broadcast may send a quarter of a second of messages at once (at least one)
+CLAIM_LEASE_S = 3.0  # a taken row is hidden this long from other replicas (only an economy: `sending` decides)
+
+
+def claim(store: Store, broadcast_id: int, message_ids: list[int]) -> tuple[list[int], float]:
+    """Take as many of these due rows as the broadcast's pace allows now, for
+    this process alone; returns (the ids taken, seconds until the next may go).
+
+    The pace is kept in the database (``paced_until``: when the next message
+    may go, a token bucket as one timestamp), so the rate is per broadcast
+    whatever number of replicas send it. A taken row is hidden from the
+    other replicas for CLAIM_LEASE_S (its next attempt moves on); the
+    outbox's ``sending`` step still decides, once, who sends it."""
+    return store.write(_claim, broadcast_id, message_ids)
+
+
+def _claim(w: Writer, broadcast_id, message_ids):
+    found = w.one("SELECT rate, paced_until FROM broadcasts WHERE id = ? AND state = 'running'"
+                  + for_update(w.dialect), [broadcast_id])
+    if found is None:
+        return [], 1.0
+    rate, paced_until = found
+    now = utcnow()
+    step = 1.0 / rate
+    start = max(paced_until or now, now)
+    room = int(((now - start).total_seconds() + max(1.0, rate * BURST_SECONDS) * step) / step + 1e-9)
+    taken = []
+    if room > 0 and message_ids:
+        taken = sorted(i for (i,) in w.all(
+            "UPDATE outbox SET next_attempt_at = ? WHERE message_id IN (SELECT message_id FROM outbox"
+            " WHERE message_id = ANY(?::BIGINT[]) AND broadcast_id = ? AND state = 'queued' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at, message_id LIMIT ?" + for_update(w.dialect, skip_locked=True) + ")"
+            " RETURNING message_id",
+            [now + timedelta(seconds=CLAIM_LEASE_S), message_ids, broadcast_id, now, room]))
+        if taken:
+            start += timedelta(seconds=len(taken) * step)
+            w.execute("UPDATE broadcasts SET paced_until = ? WHERE id = ?", [start, broadcast_id])
+    # The next one may go when the bucket holds one token again.
+    wait = (start - now).total_seconds() - (max(1.0, rate * BURST_SECONDS) - 1) * step
+    return taken, max(0.0, wait)
+
+
+def hold(store: Store, broadcast_id: int, until: datetime) -> None:
+    """A send was told to wait: the whole broadcast waits, at every replica."""
+    store.write(_hold, broadcast_id, until)
+
+
+def _hold(w: Writer, broadcast_id, until):
+    w.execute("UPDATE broadcasts SET paced_until = greatest(coalesce(paced_until, ?), ?) WHERE id = ?",
+              [until, until, broadcast_id])
+    # Rows taken but not sent yet wait until then, not for their lease.
+    w.execute("UPDATE outbox SET next_attempt_at = ? WHERE broadcast_id = ? AND state = 'queued'"
+              " AND next_attempt_at > ?", [until, broadcast_id, until])
 
 
 # ---- reading ---------------------------------------------------------------------------------

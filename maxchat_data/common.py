@@ -8,7 +8,7 @@ from datetime import datetime
 
 from .errors import NotAllowed, NotFound
 from .roles import ANALYST_REFUSAL, can_act
-from .store import Writer
+from .store import Writer, for_update
 
 CHANNELS = ("whatsapp", "messenger", "telegram")
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "messenger": "Facebook Messenger", "telegram": "Telegram"}
@@ -107,7 +107,9 @@ def row(w: Writer, sql: str, params: list) -> dict | None:
 
 
 def chat_row(w: Writer, chat_id: int) -> dict:
-    chat = row(w, "SELECT * FROM chats WHERE id = ?", [chat_id])
+    """The chat as this transaction acts on it: locked on PostgreSQL, so an
+    action at another replica waits and then sees this one's outcome (A5)."""
+    chat = row(w, "SELECT * FROM chats WHERE id = ?" + for_update(w.dialect), [chat_id])
     if chat is None:
         raise NotFound(f"Chat {chat_id} does not exist.")
     return chat

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from . import team
 from .common import CHANNELS, STATUSES, TABS, details_of, search_key
 from .errors import NotAllowed, NotFound, ValidationError
-from .store import Store
+from .store import Store, has_any, in_list
 from .window import reply_window
 
 PAGE_SIZE = 30
@@ -68,20 +68,23 @@ def find_chats(store: Store, agent_id: int | None, query: InboxQuery) -> InboxPa
         if query.tab == "All":
             raise NotAllowed(OWN_ONLY)
         where.append("(assignee_id = $agent OR assignee_id IS NULL)")
-    # list_contains on a list parameter: measured faster than IN (subquery)
-    # and list_has_any on 100k rows.
+    # IN (...) of single parameters: measured faster in DuckDB than
+    # list_contains or = ANY of an array, and the same SQL on PostgreSQL.
     if query.statuses:
-        where.append("list_contains($statuses, status)")
-        params["statuses"] = list(query.statuses)
+        sql, more = in_list("status", query.statuses)
+        where.append("status " + sql)
+        params.update(more)
     if query.channels:
-        where.append("list_contains($channels, channel)")
-        params["channels"] = list(query.channels)
+        sql, more = in_list("channel", query.channels)
+        where.append("channel " + sql)
+        params.update(more)
     if query.label_ids:
-        where.append("(" + " OR ".join(f"list_contains(label_ids, $label{i})" for i in range(len(query.label_ids))) + ")")
-        params.update({f"label{i}": int(x) for i, x in enumerate(query.label_ids)})
+        labels = {f"label{i}": int(x) for i, x in enumerate(query.label_ids)}
+        where.append(has_any(store.dialect, "label_ids", list(labels)))
+        params.update(labels)
     needle = search_key(query.search.strip())
     if needle:
-        where.append("contains(search_name, $needle)")
+        where.append("strpos(search_name, $needle) > 0")
         params["needle"] = needle
     filters = " AND ".join(where)
     counts_sql = ("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in _TAB_WHERE.values())
@@ -97,9 +100,9 @@ def find_chats(store: Store, agent_id: int | None, query: InboxQuery) -> InboxPa
         " LEFT JOIN agents a ON a.id = c.assignee_id ORDER BY page.last_message_at DESC NULLS LAST, page.id DESC")
     cur = store.cursor()
     try:
-        count_params = {k: v for k, v in params.items() if f"${k}" in counts_sql}
+        count_params = {k: v for k, v in params.items() if re.search(rf"\${k}\b", counts_sql)}
         counts = dict(zip(TABS, cur.execute(counts_sql, count_params).fetchone()))
-        rel = cur.execute(page_sql, {**{k: v for k, v in params.items() if f"${k}" in page_sql},
+        rel = cur.execute(page_sql, {**{k: v for k, v in params.items() if re.search(rf"\${k}\b", page_sql)},
                                      "limit": query.page_size, "offset": (query.page - 1) * query.page_size})
         cols = [d[0] for d in rel.description]
         chats = [dict(zip(cols, r)) for r in rel.fetchall()]
@@ -145,13 +148,13 @@ def thread(store: Store, chat_id: int, limit: int = 200) -> list[dict]:
         " f.id AS attachment_id, f.filename, f.mime, f.size, f.path AS attachment_path, s.initiated_by"
         " FROM messages m LEFT JOIN agents a ON a.id = m.sender_agent_id"
         " LEFT JOIN attachments f ON f.id = m.attachment_id LEFT JOIN sessions s ON s.id = m.session_id"
-        " WHERE m.chat_id = ? ORDER BY m.sent_at DESC, m.id DESC LIMIT ?) ORDER BY sent_at, id",
+        " WHERE m.chat_id = ? ORDER BY m.sent_at DESC, m.id DESC LIMIT ?) latest ORDER BY sent_at, id",
         [chat_id, limit])
     changed = [r["id"] for r in rows if r["edited_at"] is not None or r["deleted_at"] is not None]
     history: dict[int, list[dict]] = {}
     if changed:
         for h in store.dicts("SELECT message_id, change, old_body, old_caption, changed_at FROM message_changes"
-                             " WHERE message_id IN (SELECT unnest(?)) ORDER BY changed_at", [changed]):
+                             " WHERE message_id = ANY(?::BIGINT[]) ORDER BY changed_at", [changed]):
             history.setdefault(h["message_id"], []).append(h)
     for r in rows:
         r["details"] = details_of(r["details"])
@@ -165,7 +168,7 @@ def whatsapp_chats_for(store: Store, numbers: list[str]) -> dict[str, int]:
     if not digits:
         return {}
     return dict(store.all("SELECT channel_user_id, id FROM chats WHERE channel = 'whatsapp'"
-                          " AND channel_user_id IN (SELECT unnest(?))", [digits]))
+                          " AND channel_user_id = ANY(?::VARCHAR[])", [digits]))
 
 
 def latest_message_id(store: Store) -> int:

@@ -23,7 +23,8 @@ def labels_in_use(store: Store) -> list[dict]:
     """The Labels page: every label with how many chats carry it."""
     return store.dicts(
         "SELECT l.id, l.name, l.color, coalesce(u.chats, 0) AS chats FROM labels l LEFT JOIN"
-        " (SELECT label_id, count(*) AS chats FROM (SELECT unnest(label_ids) AS label_id FROM chats) GROUP BY ALL) u"
+        " (SELECT label_id, count(*) AS chats FROM (SELECT unnest(label_ids) AS label_id FROM chats) carried"
+        " GROUP BY label_id) u"
         " ON u.label_id = l.id ORDER BY l.name_key")
 
 
@@ -130,7 +131,7 @@ def _delete(w: Writer, label_id, actor_id):
     record(w, None, actor_id, "label_deleted", f"{label_id} {label[0]} (from {len(contacts)} contacts)", now)
     # C6: every chat that lost the label says so in its thread.
     line = f"{actor_name(w, actor_id)} deleted the label {label[0]}"
-    for (chat_id,) in w.all("SELECT id FROM chats WHERE contact_id IN (SELECT unnest(?)) ORDER BY id", [contacts]):
+    for (chat_id,) in w.all("SELECT id FROM chats WHERE contact_id = ANY(?::BIGINT[]) ORDER BY id", [contacts]):
         record(w, chat_id, actor_id, "label_removed", f"{label_id} {label[0]} (label deleted)", now, line)
 
 
@@ -138,8 +139,8 @@ def _refresh_chat_labels(w: Writer, contact_ids: list[int]) -> None:
     if not contact_ids:
         return
     w.execute(
-        "UPDATE chats SET label_ids = coalesce(l.ids, []::INTEGER[]) FROM (SELECT c.id AS chat_id,"
-        " list(cl.label_id ORDER BY cl.label_id) FILTER (WHERE cl.label_id IS NOT NULL) AS ids"
+        "UPDATE chats SET label_ids = coalesce(l.ids, ARRAY[]::INTEGER[]) FROM (SELECT c.id AS chat_id,"
+        " array_agg(cl.label_id ORDER BY cl.label_id) FILTER (WHERE cl.label_id IS NOT NULL) AS ids"
         " FROM chats c LEFT JOIN contact_labels cl ON cl.contact_id = c.contact_id"
-        " WHERE c.contact_id IN (SELECT unnest(?)) GROUP BY c.id) l WHERE chats.id = l.chat_id",
+        " WHERE c.contact_id = ANY(?::BIGINT[]) GROUP BY c.id) l WHERE chats.id = l.chat_id",
         [contact_ids])

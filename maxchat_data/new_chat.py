@@ -53,7 +53,7 @@ def find_contacts(store: Store, name: str, limit: int = 20) -> list[dict]:
     """Chats whose contact name holds ``name`` (accents and case aside), for
     choosing whom to write to; newest activity first."""
     return store.dicts("SELECT id, contact_name, channel, channel_user_id, blocked FROM chats"
-                       " WHERE NOT archived AND contains(search_name, ?)"
+                       " WHERE NOT archived AND strpos(search_name, ?) > 0"
                        " ORDER BY last_message_at DESC NULLS LAST, id DESC LIMIT ?", [search_key(name or ""), limit])
 
 
@@ -82,7 +82,7 @@ def _start(w: Writer, agent_id, template_id, values, chat_id, phone, name):
     render(tpl["body"], tpl["variables"], values)  # a missing value is refused before a chat is made
     if chat_id is None:
         uid = phone[1:]  # WhatsApp's wa_id: the number without '+'
-        chat_id = w.chat_keys().get((channel, uid))
+        chat_id = w.chat_ids([(channel, uid)]).get((channel, uid))
         if chat_id is None:
             chat_id = _new_chat(w, agent_id, channel, uid, phone, name or phone)
         # an existing chat: _send refuses a blocked contact before writing

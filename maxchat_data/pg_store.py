@@ -180,6 +180,20 @@ class PgWriter(Writer):
     def chat_keys(self):  # noqa: D102 - ingest looks chats up in the database instead
         raise RuntimeError("no chat-key map on PostgreSQL: several processes create chats")
 
+    def chat_ids(self, keys) -> dict[tuple[str, str], int]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        return {(c, u): i for c, u, i in self.all(
+            "SELECT channel, channel_user_id, id FROM chats WHERE (channel, channel_user_id) IN"
+            " (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))", [[c for c, _ in keys], [u for _, u in keys]])}
+
+    def add_chat_key(self, key, chat_id) -> None:
+        """The database is the map."""
+
+    def serialize(self, what: str) -> None:
+        self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [what])
+
 
 class PgStore(Store):
     dialect = "postgresql"

@@ -32,7 +32,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Tables whose ids the writer hands out itself: cheaper than sequences and
 # safe because only the writer thread inserts.
 ID_TABLES = ("agents", "contacts", "chats", "sessions", "messages", "attachments",
-             "labels", "notes", "templates", "events", "quick_replies")
+             "labels", "notes", "templates", "events", "quick_replies", "broadcasts")
 MAX_GROUP = 512
 IDLE_CHECKPOINT_S = 2.0
 
@@ -134,6 +134,10 @@ class Writer:
             self._agents = {r[0]: dict(zip(cols, r)) for r in rel.fetchall()}
         return self._agents
 
+    def serialize(self, what: str) -> None:
+        """Let only one transaction at a time (in any process) go past here
+        until it ends. One writer thread per DuckDB file already does that."""
+
     def forget_agents(self) -> None:
         self._agents = None
 
@@ -144,6 +148,11 @@ class Writer:
             self._chat_keys = {(c, u): i for i, c, u in self.con.execute(
                 "SELECT id, channel, channel_user_id FROM chats").fetchall()}
         return self._chat_keys
+
+    def chat_ids(self, keys) -> dict[tuple[str, str], int]:
+        """The chat id of each (channel, channel user id) that has a chat."""
+        known = self.chat_keys()
+        return {k: known[k] for k in keys if k in known}
 
     def add_chat_key(self, key: tuple[str, str], chat_id: int) -> None:
         self.chat_keys()[key] = chat_id
@@ -200,6 +209,34 @@ def connect_file(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnectio
         raise DatabaseInUse(
             f"The database {path} is in use by another process: one Maxchat server owns its file."
             f" Stop that server first, or use another MAXCHAT_DB. ({exc})") from None
+
+
+def has_any(dialect: str, column: str, names: list[str]) -> str:
+    """SQL true when the array ``column`` holds any of the ``$names``
+    parameters. PostgreSQL: ``&&`` (its GIN index answers it); DuckDB:
+    ``array_position`` per value, measured 10x faster there than ``&&`` or
+    ``= ANY`` on 200k rows."""
+    if not names:
+        return "FALSE"
+    if dialect == "postgresql":
+        return f"{column} && ARRAY[{', '.join('$' + n for n in names)}]::INTEGER[]"
+    return "(" + " OR ".join(f"array_position({column}, ${n}) IS NOT NULL" for n in names) + ")"
+
+
+def for_update(dialect: str, skip_locked: bool = False) -> str:
+    """The row-lock clause ending a SELECT: on PostgreSQL two replicas'
+    writers must not both act on what they read; DuckDB's one writer per
+    file has no one to lock out (and no such clause)."""
+    if dialect != "postgresql":
+        return ""
+    return " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
+
+
+def in_list(name: str, values) -> tuple[str, dict]:
+    """``IN ($name0, $name1, ...)`` and its parameters: works on both engines
+    and is faster in DuckDB than ``= ANY`` of an array parameter."""
+    params = {f"{name}{i}": v for i, v in enumerate(values)}
+    return "IN (" + ", ".join("$" + k for k in params) + ")", params
 
 
 def is_database_url(where) -> bool:

@@ -2,19 +2,20 @@
 and which chats an agent may see.
 
 Availability is what an agent chose (`Online` / `Away` / `Offline`, in the
-database) *and* whether a browser of theirs still polls (presence, in this
-process's memory: one process owns the database, and a write per poll per
-agent would cost more than everything else the page does). An agent whose
+database) *and* whether a browser of theirs still polls (presence, also in
+the database so that every replica sees it, written at most every quarter
+timeout per agent: see Presence). An agent whose
 browsers all stopped polling for MAXCHAT_PRESENCE_TIMEOUT counts as
 `Offline`, whatever they chose.
 
 Auto-assignment runs on the writer thread, inside the transaction that
 changes the queue (a new or reopened chat: the ingest batch; an agent going
 Online: their own write; capacity freed or chats returned: the team worker's
-pass). Writes never interleave, so a manual assignment and an automatic one
-on the same chat settle as one outcome with one event each (A5): the
-automatic one only takes a chat that is still Open and unassigned when it
-runs."""
+pass). A manual assignment and an automatic one on the same chat settle as
+one outcome with one event each (A5): the automatic one only takes a chat
+that is still Open and unassigned when its UPDATE runs (on PostgreSQL that
+UPDATE waits for another replica's lock on the row, then looks again), and
+passes of several replicas take turns (Writer.serialize)."""
 from __future__ import annotations
 
 import json
@@ -109,63 +110,74 @@ def presence_timeout() -> float:
 
 
 class Presence:
-    """Which browsers of which agents polled lately. ``browser`` is one tab
-    (one Streamlit session): an agent is present while any tab of theirs is."""
+    """Who is at their desk: an agent is present while a tab of theirs polled
+    within ``timeout``. The beats are kept in the database (``agents.seen_at``)
+    so that every replica sees a tab polling any of them; this process writes
+    an agent's beat at most every quarter ``timeout`` (at once when it comes
+    back), so an agent whose tabs stopped turns Offline between 3/4 and all
+    of ``timeout`` after their last poll. ``clock`` is wall-clock seconds
+    (replicas' clocks agree to well under a timeout)."""
 
-    def __init__(self, timeout: float, clock=time.monotonic):
+    def __init__(self, timeout: float, clock=time.time):
         self.timeout = timeout
         self.clock = clock
-        self._seen: dict[int, dict[str, float]] = {}
-        self._came: set[int] = set()   # came back since the last drain()
-        self._gone: set[int] = set()   # every tab went silent since the last drain()
+        self._written: dict[int, float] = {}  # agent -> when this process last wrote their beat
+        self._looked: set[int] = set()        # present at the last drain(), or beat here since
+        self._came: set[int] = set()          # came back here since the last drain()
         self._lock = threading.Lock()
 
-    def beat(self, agent_id: int, browser: str) -> bool:
-        """This tab is polling. True when the agent was absent until now."""
+    def _at(self, seconds: float) -> datetime:
+        return datetime.fromtimestamp(seconds, timezone.utc)
+
+    def beat(self, store: Store, agent_id: int) -> bool:
+        """A tab of the agent is polling. True when this process saw them absent."""
         now = self.clock()
         with self._lock:
-            was = self._present(agent_id, now)
-            self._seen.setdefault(agent_id, {})[browser] = now
+            last = self._written.get(agent_id)
+            was = last is not None and now - last <= self.timeout
+            if was and now - last < self.timeout / 4:
+                return False  # written lately: nothing to do
+            self._written[agent_id] = now
+            self._looked.add(agent_id)
             if not was:
                 self._came.add(agent_id)
-                self._gone.discard(agent_id)
+        store.write(_beat, agent_id, self._at(now))
         return not was
 
-    def drain(self) -> tuple[set[int], set[int]]:
-        """(came back, went silent) since the last call: what the team
-        worker acts on, however long it slept between looks."""
-        self.present_ids()  # notices the tabs that went silent
-        with self._lock:
-            came, gone = self._came - self._gone, set(self._gone)
-            self._came, self._gone = set(), set()
-        return came, gone
-
-    def leave(self, agent_id: int) -> None:
+    def leave(self, w: Writer, agent_id: int) -> None:
         """Logout: every tab of the agent is gone at once."""
         with self._lock:
-            self._seen.pop(agent_id, None)
+            self._written.pop(agent_id, None)
+        w.execute("UPDATE agents SET seen_at = NULL WHERE id = ?", [agent_id])
 
-    def present(self, agent_id: int) -> bool:
+    def since(self) -> datetime:
+        """A beat after this counts."""
+        return self._at(self.clock() - self.timeout)
+
+    def present(self, db, agent_id: int) -> bool:
+        return bool(db.all("SELECT 1 FROM agents WHERE id = ? AND seen_at >= ?", [agent_id, self.since()]))
+
+    def present_ids(self, db) -> set[int]:
+        """``db``: the store or a writer."""
+        return {i for (i,) in db.all("SELECT id FROM agents WHERE seen_at >= ?", [self.since()])}
+
+    def drain(self, store: Store) -> tuple[set[int], set[int], set[int]]:
+        """(came back, went silent, present) since the last call, as this
+        process saw it: what the team worker acts on, however long it slept
+        between looks."""
+        here = self.present_ids(store)
         with self._lock:
-            return self._present(agent_id, self.clock())
+            gone = self._looked - here
+            came = (self._came | (here - self._looked)) - gone
+            self._looked, self._came = set(here), set()
+            for agent_id in gone:
+                self._written.pop(agent_id, None)
+        return came, gone, here
 
-    def present_ids(self) -> set[int]:
-        now = self.clock()
-        with self._lock:
-            return {a for a in list(self._seen) if self._present(a, now)}
 
-    def _present(self, agent_id: int, now: float) -> bool:
-        tabs = self._seen.get(agent_id)
-        if not tabs:
-            return False
-        for browser, at in list(tabs.items()):
-            if now - at > self.timeout:
-                del tabs[browser]  # a closed tab is forgotten, not kept forever
-        if not tabs:
-            del self._seen[agent_id]
-            self._gone.add(agent_id)
-            return False
-        return True
+def _beat(w: Writer, agent_id, at):
+    # Never backwards: another replica may have written a later beat.
+    w.execute("UPDATE agents SET seen_at = greatest(coalesce(seen_at, ?), ?) WHERE id = ?", [at, at, agent_id])
 
 
 def presence(store: Store) -> Presence:
@@ -183,9 +195,10 @@ def _presence_w(w: Writer) -> Presence:
 
 
 def heartbeat(store: Store, agent_id: int, browser: str) -> None:
-    """A tab of the agent polled (memory only). Coming back after an absence
-    is noticed by the team worker, which then hands out waiting chats."""
-    presence(store).beat(agent_id, browser)
+    """A tab (``browser``) of the agent polled; any one tab polling keeps
+    them present. Coming back after an absence is noticed by the team
+    worker, which then hands out waiting chats."""
+    presence(store).beat(store, agent_id)
 
 
 def effective(chosen: str | None, active: bool, present: bool) -> str:
@@ -197,9 +210,9 @@ def effective(chosen: str | None, active: bool, present: bool) -> str:
 
 def availability(store: Store) -> dict[int, str]:
     """Every agent's availability as it counts now (id -> Online/Away/Offline)."""
-    here = presence(store).present_ids()
-    return {i: effective(chosen, active, i in here)
-            for i, chosen, active in store.all("SELECT id, availability, active FROM agents")}
+    return {i: effective(chosen, active, bool(here))
+            for i, chosen, active, here in store.all("SELECT id, availability, active, coalesce(seen_at >= ?, FALSE)"
+                                                     " FROM agents", [presence(store).since()])}
 
 
 def with_availability(store: Store, agents: list[dict]) -> list[dict]:
@@ -223,8 +236,12 @@ def set_availability(store: Store, agent_id: int, value: str) -> bool:
 
 def logged_out(store: Store, agent_id: int) -> None:
     """Logging out is Offline: for the choice and for every tab."""
-    presence(store).leave(agent_id)
-    store.write(_set_availability, agent_id, "Offline", " (logged out)")
+    store.write(_logged_out, agent_id)
+
+
+def _logged_out(w: Writer, agent_id):
+    _presence_w(w).leave(w, agent_id)
+    return _set_availability(w, agent_id, "Offline", " (logged out)")
 
 
 def _set_availability(w: Writer, agent_id, value, why):
@@ -248,12 +265,11 @@ def _return_chats(w: Writer, agent_id: int, now: datetime, why: str, s: TeamSett
     s = s or _settings_w(w)
     if not s.offline_returns:
         return 0
-    chats = w.all("SELECT id FROM chats WHERE assignee_id = ? AND status = 'Answered' ORDER BY id", [agent_id])
-    if not chats:
-        return 0
-    w.execute("UPDATE chats SET assignee_id = NULL, status = 'Open', last_agent_id = ?"
-              " WHERE assignee_id = ? AND status = 'Answered'", [agent_id, agent_id])
-    for (chat_id,) in chats:
+    # Only the chats this very statement returned get an event: another
+    # replica may return or take some of them at the same moment.
+    chats = w.all("UPDATE chats SET assignee_id = NULL, status = 'Open', last_agent_id = ?"
+                  " WHERE assignee_id = ? AND status = 'Answered' RETURNING id", [agent_id, agent_id])
+    for (chat_id,) in sorted(chats):
         record(w, chat_id, None, "assign", f"{agent_id} -> None (went offline)", now,
                f"{why}: chat back to the queue")
     return len(chats)
@@ -261,7 +277,7 @@ def _return_chats(w: Writer, agent_id: int, now: datetime, why: str, s: TeamSett
 
 def _timed_out(w: Writer, agent_id: int):
     """The team worker saw every tab of the agent stop polling."""
-    if _presence_w(w).present(agent_id):
+    if _presence_w(w).present(w, agent_id):
         return 0  # back meanwhile
     name = w.agents().get(agent_id, {}).get("display_name", f"agent {agent_id}")
     return _return_chats(w, agent_id, utcnow(), f"{name} stopped responding (Offline)")
@@ -275,14 +291,14 @@ class Assigner:
 
     def __init__(self, w: Writer, s: TeamSettings):
         self.s = s
-        here = _presence_w(w).present_ids()
-        roster = w.all("SELECT id, role, last_assigned_at FROM agents WHERE active AND availability = 'Online'")
-        self.last = {i: at or _EPOCH for i, role, at in roster if i in here and can_act(role)}
+        roster = w.all("SELECT id, role, last_assigned_at FROM agents WHERE active AND availability = 'Online'"
+                       " AND seen_at >= ?", [_presence_w(w).since()])
+        self.last = {i: at or _EPOCH for i, role, at in roster if can_act(role)}
         self.load = dict.fromkeys(self.last, 0)
         if self.last:
             # Open chats = assigned and not resolved; C3 makes that status Answered.
             self.load.update(w.all("SELECT assignee_id, count(*) FROM chats WHERE status = 'Answered'"
-                                   " AND assignee_id IN (SELECT unnest(?)) GROUP BY ALL", [sorted(self.last)]))
+                                   " AND assignee_id = ANY(?::INTEGER[]) GROUP BY assignee_id", [sorted(self.last)]))
 
     def room(self) -> int:
         """How many more chats this pass can hand out."""
@@ -312,6 +328,9 @@ def assign_waiting(w: Writer, now: datetime, s: TeamSettings | None = None, limi
     s = s or _settings_w(w)
     if not s.auto:
         return 0
+    # Replicas take turns: each pass counts the loads the last one left, so
+    # two passes at once never fill an agent past capacity (A5).
+    w.serialize("auto-assignment")
     team = Assigner(w, s)
     room = team.room()
     if room == 0:
@@ -331,35 +350,42 @@ def assign_waiting(w: Writer, now: datetime, s: TeamSettings | None = None, limi
         at = now + timedelta(microseconds=i)  # keeps the turn order within one pass
         team.took(agent_id, at)
         given.append((chat_id, agent_id, at))
-    if given:
-        _give(w, given, now)
-    return len(given)
+    return _give(w, given, now) if given else 0
 
 
-def _give(w: Writer, given: list[tuple[int, int, datetime]], now: datetime) -> None:
+def _give(w: Writer, given: list[tuple[int, int, datetime]], now: datetime) -> int:
+    # The WAITING guard again, and only what it let through gets an event:
+    # a person at another replica may have taken a chat meanwhile (A5).
+    taken = dict(w.all(
+        "UPDATE chats SET assignee_id = b.agent, status = 'Answered'"
+        " FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::INTEGER[]) AS agent) b"
+        " WHERE chats.id = b.id AND chats.status = 'Open' AND chats.assignee_id IS NULL"
+        " RETURNING chats.id, chats.assignee_id",
+        [[c for c, _, _ in given], [a for _, a, _ in given]]))
+    given = [g for g in given if g[0] in taken]
+    if not given:
+        return 0
     chat_ids = [c for c, _, _ in given]
     agent_ids = [a for _, a, _ in given]
-    # The WAITING guard again: nothing in this transaction can have taken
-    # them, but an assignment is only ever made to a chat still waiting.
-    w.execute("UPDATE chats SET assignee_id = b.agent, status = 'Answered'"
-              " FROM (SELECT unnest(?) AS id, unnest(?) AS agent) b"
-              " WHERE chats.id = b.id AND chats.status = 'Open' AND chats.assignee_id IS NULL",
-              [chat_ids, agent_ids])
     latest: dict[int, datetime] = {}
     for _, a, at in given:
         latest[a] = at
-    w.execute("UPDATE agents SET last_assigned_at = b.at FROM (SELECT unnest(?) AS id, unnest(?) AS at) b"
+    w.execute("UPDATE agents SET last_assigned_at = b.at"
+              " FROM (SELECT unnest(?::INTEGER[]) AS id, unnest(?::TIMESTAMPTZ[]) AS at) b"
               " WHERE agents.id = b.id", [list(latest), list(latest.values())])
     names = {a: w.agents()[a]["display_name"] for a in latest}
     event_ids = list(w.ids.take("events", len(given)))
     line_ids = list(w.ids.take("messages", len(given)))
-    w.execute("INSERT INTO events SELECT unnest(?), unnest(?), NULL, 'assign', unnest(?), ?",
+    w.execute("INSERT INTO events SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), NULL, 'assign',"
+              " unnest(?::VARCHAR[]), ?",
               [event_ids, chat_ids, [f"None -> {a} (auto)" for a in agent_ids], now])
     w.execute("INSERT INTO messages (id, chat_id, session_id, channel, direction, kind, body, status, sent_at,"
               " created_at) SELECT b.id, c.id, c.session_id, c.channel, 'activity', 'activity', b.body, 'received', ?, ?"
-              " FROM (SELECT unnest(?) AS id, unnest(?) AS chat, unnest(?) AS body) b JOIN chats c ON c.id = b.chat",
+              " FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::BIGINT[]) AS chat, unnest(?::VARCHAR[]) AS body) b"
+              " JOIN chats c ON c.id = b.chat",
               [now, now, line_ids, chat_ids, [f"BOT assigned the chat to {names[a]} (auto-assignment)"
                                              for a in agent_ids]])
+    return len(given)
 
 
 def assign_waiting_now(store: Store) -> int:
@@ -372,11 +398,10 @@ def tick(store: Store) -> dict:
     goes Offline; their chats back to the queue when the team says so), and
     waiting chats for whoever can take them: after someone came Online, or
     when anything was committed (a chat resolved, returned, reassigned).
-    Idle it reads nothing: a look at memory and at the store's version."""
+    Idle it reads who is present (one small query) and the store's version."""
     mem = store.memory
     s = settings(store)
-    came, gone = presence(store).drain()
-    here = presence(store).present_ids()
+    came, gone, here = presence(store).drain(store)
     done = {"gone": sorted(gone), "returned": 0, "assigned": 0}
     if s.offline_returns:
         for agent_id in gone:
@@ -405,7 +430,7 @@ def team_overview(store: Store) -> list[dict]:
     """The Agents page: each agent's availability and open chats."""
     now_state = availability(store)
     loads = dict(store.all("SELECT assignee_id, count(*) FROM chats WHERE status = 'Answered'"
-                           " AND assignee_id IS NOT NULL GROUP BY ALL"))
+                           " AND assignee_id IS NOT NULL GROUP BY assignee_id"))
     rows = store.dicts("SELECT id, username, display_name, role, active, availability AS chosen, last_assigned_at"
                        " FROM agents ORDER BY display_name")
     for r in rows:

@@ -1,13 +1,14 @@
 """Pacing broadcasts inside a channel's delivery lane (SPEC N2).
 
 A broadcast's messages wait in the outbox like any other; the lane takes
-them only as fast as the broadcast's token bucket allows, and after the
-agents' replies of the same round, so a broadcast never starves a reply.
-A send that is told to wait (429 with Retry-After, a 5xx) holds the whole
-broadcast until then, not just that one message. The buckets live in
-memory: after a restart a broadcast goes on from its outbox rows, and rows
-that were in flight end as the outbox's ``sending`` rule says (never sent
-twice)."""
+them only as fast as the broadcast's pace allows, and after the agents'
+replies of the same round, so a broadcast never starves a reply. The pace
+lives in the database (``broadcasts.claim``): with several replicas each
+takes its rows from one shared bucket, so together they send at the
+broadcast's rate, and a taken row is hidden from the others (a row is sent
+once whatever happens: the outbox's ``sending`` step). A send that is told
+to wait (429 with Retry-After, a 5xx) holds the whole broadcast until then,
+at every replica; rows already taken in this round wait here."""
 from __future__ import annotations
 
 import threading
@@ -17,47 +18,13 @@ from datetime import datetime, timedelta
 from maxchat_data import broadcasts, outbox
 from maxchat_data.store import Store, utcnow
 
-BURST_SECONDS = 0.25  # a bucket holds a quarter of a second of messages (at least one)
-
-
-class TokenBucket:
-    def __init__(self, rate: float):
-        self.rate = rate
-        self.tokens = self.capacity
-        self.at = time.monotonic()
-        self.held_until = 0.0
-
-    @property
-    def capacity(self) -> float:
-        return max(1.0, self.rate * BURST_SECONDS)
-
-    def _fill(self) -> None:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-
-    def available(self) -> int:
-        self._fill()
-        return 0 if time.monotonic() < self.held_until else int(self.tokens)
-
-    def take(self, n: int) -> None:
-        self.tokens -= n
-
-    def wait(self) -> float:
-        """Seconds until one token is there."""
-        self._fill()
-        return max(self.held_until - time.monotonic(), (1 - self.tokens) / self.rate, 0.0)
-
-    def hold(self, seconds: float) -> None:
-        self.held_until = max(self.held_until, time.monotonic() + seconds)
-
 
 class Pacer:
-    """The buckets of one lane's broadcasts."""
+    """One lane's share of its channel's broadcasts."""
 
     def __init__(self, store: Store, channel: str):
         self.store, self.channel = store, channel
-        self._buckets: dict[int, TokenBucket] = {}
+        self._held: dict[int, float] = {}  # broadcast -> monotonic time a send here was told to wait until
         self._lock = threading.Lock()
         self.next_look: float | None = None  # seconds until a waiting broadcast row may go
 
@@ -70,34 +37,31 @@ class Pacer:
         alive = set()
         for b in broadcasts.running(self.store, self.channel):
             alive.add(b["id"])
-            with self._lock:
-                bucket = self._buckets.setdefault(b["id"], TokenBucket(b["rate"]))
-                bucket.rate = b["rate"]
-                if b["next_at"] > now:  # its rows are all waiting for a retry time
-                    waits.append((b["next_at"] - now).total_seconds())
-                    continue
-                n = min(bucket.available(), limit)
-                if n:
-                    got = outbox.due(self.store, limit=n, channel=self.channel, broadcast_id=b["id"])
-                    bucket.take(len(got))
-                    rows += got
-                waits.append(bucket.wait())
+            if b["next_at"] > now:  # its rows are all waiting for a retry time
+                waits.append((b["next_at"] - now).total_seconds())
+                continue
+            due = outbox.due(self.store, limit=limit, channel=self.channel, broadcast_id=b["id"])
+            if not due:
+                continue
+            taken, wait = broadcasts.claim(self.store, b["id"], [r["message_id"] for r in due])
+            mine = set(taken)
+            rows += [r for r in due if r["message_id"] in mine]
+            waits.append(wait)
         with self._lock:
-            for gone in set(self._buckets) - alive:
-                del self._buckets[gone]
+            for gone in set(self._held) - alive:
+                del self._held[gone]
         self.next_look = min(waits) if waits else None
         return rows
 
     def held(self, broadcast_id: int) -> datetime | None:
-        """Until when the broadcast waits (a send was told to wait), or None."""
+        """Until when the broadcast waits (a send here was told to wait), or None."""
         with self._lock:
-            bucket = self._buckets.get(broadcast_id)
-            left = bucket.held_until - time.monotonic() if bucket is not None else 0
+            left = self._held.get(broadcast_id, 0.0) - time.monotonic()
         return utcnow() + timedelta(seconds=left) if left > 0 else None
 
     def hold(self, broadcast_id: int, until: datetime) -> None:
         """A send of this broadcast was told to wait: so does the broadcast."""
         with self._lock:
-            bucket = self._buckets.get(broadcast_id)
-            if bucket is not None:
-                bucket.hold((until - utcnow()).total_seconds())
+            self._held[broadcast_id] = max(self._held.get(broadcast_id, 0.0),
+                                           time.monotonic() + (until - utcnow()).total_seconds())
+        broadcasts.hold(self.store, broadcast_id, until)
