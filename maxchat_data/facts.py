@@ -150,19 +150,20 @@ def fold(w: Writer) -> None:
     where, args = _new(messages_from, pending["messages"])
     w.execute("CREATE TEMP TABLE picked AS SELECT session_id, id, sent_at, direction, sender_agent_id, kind"
               f" FROM messages WHERE {where}", args)
-    (messages_to,) = w.one("SELECT max(id) FROM picked")
-    if not new_sessions and messages_to is None:
+    # Per session of the new messages: its earliest new customer message and reply.
+    new = w.all("SELECT session_id, min(sent_at) FILTER (WHERE direction = 'in'),"
+                " min(sent_at) FILTER (WHERE direction = 'out' AND sender_agent_id IS NOT NULL AND kind <> 'template'),"
+                " max(id) FROM picked GROUP BY session_id")
+    if not new_sessions and not new:
         w.execute("DROP TABLE picked")
         return
     sessions_to = max([sessions_from, *new_sessions])
-    messages_to = max(messages_to or messages_from, messages_from)
-    # (Seen again: what committed since is made too, and pending until a fold picks it.)
-    where, args = _new(sessions_from, pending["sessions"], "s.")
-    w.execute(_SESSION_ROWS.format(where=where), args)
-    # Per session of the new messages: its earliest new customer message and reply.
-    new = w.all("SELECT session_id, min(sent_at) FILTER (WHERE direction = 'in'),"
-                " min(sent_at) FILTER (WHERE direction = 'out' AND sender_agent_id IS NOT NULL AND kind <> 'template')"
-                " FROM picked WHERE session_id IS NOT NULL GROUP BY session_id")
+    messages_to = max([messages_from, *(row[3] for row in new)])
+    new = [row[:3] for row in new if row[0] is not None]
+    if new_sessions:
+        # (Read again: a session committed since is made too, and stays pending until a fold picks it.)
+        where, args = _new(sessions_from, pending["sessions"], "s.")
+        w.execute(_SESSION_ROWS.format(where=where), args)
     sessions = [row[0] for row in new]
     folded = {sid: (last_at, last_reply) for sid, last_at, last_reply in w.all(
         "SELECT session_id, last_at, last_reply_at FROM session_facts"
