@@ -284,7 +284,7 @@ class Report:
         # Replies come after the range (days later): the offsets up to now.
         steps = utc_offsets(tz, lo - SLACK, max(hi, utcnow()) + SLACK)
         self._scope, self._wait_rows = _scope_sql(f, schedule, steps, store.dialect)
-        self._columns = ", ".join(SCOPE_COLUMNS + (("first_response_bh_s",) if schedule else ()))
+        self._columns = SCOPE_COLUMNS + (("first_response_bh_s",) if schedule else ())
         self._cache: dict = {}
         self.timings: dict[str, float] = {}  # ms per query of the last load (the benchmark prints them)
 
@@ -350,7 +350,7 @@ class Report:
             cur.close()
 
     def _export(self, rows: str) -> str:
-        return EXPORT.format(columns=", ".join(f"sc.{c}" for c in self._columns.split(", ")), rows=rows)
+        return EXPORT.format(columns=", ".join(f"sc.{c}" for c in self._columns), rows=rows)
 
     def _once(self, key: str, make):
         if key not in self._cache:
@@ -459,7 +459,7 @@ class Report:
     @property
     def facts(self) -> pd.DataFrame:
         """One row per session in scope, by start."""
-        return self._once("facts", lambda: self._frame(f"SELECT {self._columns} FROM scope"
+        return self._once("facts", lambda: self._frame(f"SELECT {', '.join(self._columns)} FROM scope"
                                                         " ORDER BY started_at, session_id"))
 
     @property
