@@ -185,7 +185,9 @@ def _run_postgresql(store: Store, sql: str, row_limit: int, time_limit: float) -
         cur.execute("BEGIN READ ONLY")
         cur.execute(f"SET LOCAL statement_timeout = {max(1, int(time_limit * 1000))}")
         cur.execute(f"SET LOCAL search_path = {SCHEMA}")
-        cur.execute(f"DECLARE console_rows NO SCROLL CURSOR FOR {sql.strip().rstrip(';')}")
+        # Backslashes mean the same to both parsers only with this on (the default).
+        cur.execute("SET LOCAL standard_conforming_strings = on")
+        cur.execute_one_statement(f"DECLARE console_rows NO SCROLL CURSOR FOR {sql.strip().rstrip(';')}")
         rel = cur.execute(f"FETCH FORWARD {row_limit + 1} FROM console_rows")
         cols = [d[0] for d in rel.description]
         rows = rel.fetchall()

@@ -93,6 +93,8 @@ REFUSED = [
     ("SELECT lo_import('/etc/passwd')", "lo_import"),
     ("SELECT pg_terminate_backend(1)", "pg_terminate_backend"),
     ("SELECT setval('messages_id_seq', 1)", "setval"),
+    # Strings with backslash escapes end where PostgreSQL ends them (DuckDB's parser is PostgreSQL's).
+    ("SELECT E'\\'' AS x, password_hash FROM public.agents --'", "not one of the console's views"),
 ]
 
 
@@ -142,6 +144,8 @@ def test_on_postgresql_the_transaction_itself_is_read_only_limited_and_sees_only
         run(store, "SELECT setval('public.messages_id_seq', 1)", 10, 5.0)
     with pytest.raises(ValidationError, match="syntax error"):  # a cursor is declared for a SELECT only
         run(store, "DELETE FROM messages", 10, 5.0)
+    with pytest.raises(ValidationError, match="multiple commands"):  # never a second statement
+        run(store, "SELECT 1; COMMIT; DELETE FROM chats", 10, 5.0)
     with pytest.raises(ValidationError, match="password_hash"):  # bare names are the views
         run(store, "SELECT password_hash FROM agents", 10, 5.0)
     started = time.perf_counter()
