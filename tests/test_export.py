@@ -80,3 +80,8 @@ def test_every_column_type_comes_back_as_it_was_and_a_rerun_replaces_its_days(st
     store.write(lambda w: w.execute("UPDATE messages SET body = 'edited' WHERE id = 2"))
     assert export.export_parquet(store, out, since=day2.date())["messages"] == 1
     assert [r[7] for r in read_back(out, "messages")] == ["<b>50% off</b>", "edited"]
+    # The command line, on the store's own database (a file or a PostgreSQL URL).
+    expected = read_back(out, "messages")
+    store.close()
+    assert main(["--db", str(store.path), "export", "--parquet", str(tmp_path / "cli")]) == 0
+    assert read_back(tmp_path / "cli", "messages") == expected
