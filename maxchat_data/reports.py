@@ -143,8 +143,9 @@ def business_clock(t: str, schedule: dict, steps: list[tuple[int, int]], dialect
 
 # ---- the data --------------------------------------------------------------------------------
 # Where the engines differ: an instant as µs since 1970 (DuckDB's epoch_us is
-# an integer read, much cheaper than extract), and µs back to a wall time.
-_EPOCH_US = {"duckdb": "epoch_us({})", "postgresql": "(extract(epoch FROM {}) * 1000000)::BIGINT"}
+# an integer read; PostgreSQL's date_part is a double, exact to the µs once
+# rounded, and much cheaper than extract's numeric), and µs back to a wall time.
+_EPOCH_US = {"duckdb": "epoch_us({})", "postgresql": "round(date_part('epoch', {}) * 1000000)::BIGINT"}
 _FROM_US = {"duckdb": "make_timestamp({})", "postgresql": "(TIMESTAMP '1970-01-01' + ({}) * INTERVAL '1 microsecond')"}
 
 
@@ -153,7 +154,7 @@ def _epoch_us(col: str, dialect: str) -> str:
 
 
 def _secs(a: str, b: str, dialect: str) -> str:
-    return f"({_epoch_us(b, dialect)} - {_epoch_us(a, dialect)}) / 1e6"
+    return f"({_epoch_us(b, dialect)} - {_epoch_us(a, dialect)})::DOUBLE PRECISION / 1e6"
 
 
 # The seven volume columns of by day / by channel / by label, once.
