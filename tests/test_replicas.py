@@ -160,3 +160,29 @@ def test_killing_a_replica_mid_burst_loses_nothing_acknowledged_and_the_other_ta
     assert db.one("SELECT count(*) FROM messages WHERE body = 'sesudah'")[0] == 1
     assert _telegram_leader(db) == PROCESSES[survivor].pid
     assert requests.get(survivor + "/healthz", timeout=5).ok
+
+
+def test_replicas_starting_together_on_an_empty_database_make_one_admin_and_agree_on_the_signing_key(tmp_path):
+    from maxchat_data import settings
+    from maxchat_data.login import tokens
+    url = pg_cluster.fresh_database()
+    stores = [open_store(url, tmp_path / "media") for _ in range(2)]
+    try:
+        for round_ in range(5):
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                made = list(pool.map(lambda s: accounts.bootstrap_admin(s, f"admin{round_}", "admin-pass-1"), stores))
+            if round_ == 0:
+                assert len([m for m in made if m]) == 1  # one made it, the other found it made
+            else:
+                assert made == [None, None]  # never a second admin
+        assert stores[0].one("SELECT count(*) FROM agents")[0] == 1
+        # Each computes a key for itself; both end with the stored one.
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            keys = list(pool.map(lambda s: settings.keep_first(s, "race.key", os.urandom(8).hex()), stores))
+        assert keys[0] == keys[1] == settings.get(stores[0], "race.key")
+        tokens._keys.clear()
+        assert tokens.secret_key(stores[0]) == tokens.secret_key(stores[1])
+    finally:
+        for s in stores:
+            s.close()
+        pg_cluster.drop_database(url)
