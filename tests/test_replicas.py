@@ -186,3 +186,17 @@ def test_replicas_starting_together_on_an_empty_database_make_one_admin_and_agre
         for s in stores:
             s.close()
         pg_cluster.drop_database(url)
+
+
+def test_demo_data_on_postgresql_is_refused_with_the_way_to_get_it_there(tmp_path):
+    from maxchat_data import demo
+    from maxchat_data.errors import ValidationError
+    url = pg_cluster.fresh_database()
+    s = open_store(url, tmp_path / "media")
+    try:
+        with pytest.raises(ValidationError, match="migrate --to"):
+            demo.generate(s, 10)
+        assert s.one("SELECT (SELECT count(*) FROM chats) + (SELECT count(*) FROM settings)")[0] == 0
+    finally:
+        s.close()
+        pg_cluster.drop_database(url)
