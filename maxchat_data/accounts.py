@@ -123,4 +123,14 @@ def bootstrap_admin(store: Store, username: str | None, password: str | None) ->
     """U1: on an empty database, the first admin comes from the environment."""
     if not username or not password or store.one("SELECT count(*) FROM agents")[0]:
         return None
-    return create_agent(store, username, "Administrator", password, "admin")
+    username = username.strip().lower()
+    _check(username, "Administrator", "admin", password)
+    return store.write(_create_first, username, _hasher.hash(password))
+
+
+def _create_first(w: Writer, username, password_hash) -> int | None:
+    # Replicas starting together on an empty database: one makes the admin.
+    w.serialize("first admin")
+    if w.one("SELECT count(*) FROM agents")[0]:
+        return None
+    return _create(w, username, "Administrator", password_hash, "admin", None)

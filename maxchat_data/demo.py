@@ -9,6 +9,7 @@ import pandas as pd
 
 from . import accounts, facts, labels, settings, templates
 from .common import CHANNELS, preview, search_key
+from .errors import ValidationError
 from .store import Store, Writer, utcnow
 
 DEMO_PASSWORD = "demo1234"
@@ -82,6 +83,10 @@ def generate(store: Store, chats: int, messages_per_chat: float = 8.0, seed: int
              spread_days: float = 3.0) -> dict:
     """Add ``chats`` chats with about ``messages_per_chat`` messages each.
     Every status, channel and label appears; some windows are closed."""
+    if store.dialect != "duckdb":
+        # The bulk load goes through DuckDB's in-memory tables.
+        raise ValidationError("Demo data is made in a DuckDB file: run the demo on one (MAXCHAT_DB), then copy it"
+                              " with python -m maxchat_data migrate --to postgresql://…")
     settings.put(store, settings.DEMO_DATA, "1")  # remembered: demo logins are refused outside demo mode
     seed_reference_data(store)
     agents = [a["id"] for a in accounts.assignable_agents(store)]

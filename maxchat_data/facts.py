@@ -4,39 +4,109 @@ The reports read ``session_facts`` (one row per session: its chat, channel
 and start, and from its messages the first customer message, the first
 agent reply and who sent it, message counts, the open wait), ``session_replies``
 (replies per agent) and ``waits`` (one row per reply that answered customer
-messages) instead of scanning every message. Migration 007 creates them,
-defines the one rule that derives them from messages (the ``fact_bursts``
-macro) and backfills them; here the writer folds in what was written since.
+messages) instead of scanning every message. Migration 007 creates and
+backfills them; here the writer folds in what was written since, with the
+one rule that derives them from messages (``_BURSTS``), on both engines.
 
-A session or message is folded once: ``facts_state`` says up to which id. The
-writer folds what came in at most every second and when writes stop
-(``keep``): a fold costs about 10 ms however few messages it takes, so it
-is not paid per webhook or reply. A report folds whatever is left before it
-reads (``catch_up``), so its figures always include every message.
+A session or message is folded once: ``facts_state`` says up to which id.
+The writer folds what came in at most every second and when writes stop
+(``keep``): a fold costs about 10 ms however few messages it takes, so it is
+not paid per webhook or reply. A report folds whatever is left before it
+reads (``catch_up``), so its figures include every message committed.
+
+Several replicas (PostgreSQL): every replica's writer folds. Two folds at
+once queue on the ``facts_state`` row (FOR UPDATE), so the second starts
+where the first stopped. Ids come from sequences and are not in commit
+order: a message with a smaller id may commit after a fold went past it.
+So a fold reads what it takes once (table ``picked``: one snapshot), and
+the ids below its new mark that it did not see go to ``facts_pending``; each
+later fold takes those of them that have committed since. Chosen over
+folding only rows older than a time horizon: exact whatever the replicas'
+clocks or the length of a transaction, and a report includes every message
+committed without waiting out the horizon. On DuckDB one writer commits in
+id order, so nothing is ever pending there.
 """
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from .store import Store, Writer
+from .store import Store, Writer, utcnow
 
-_FOLD = (
-    # New sessions first: a row each, however few messages they have.
+KINDS = ("sessions", "messages")
+PENDING_FOR = timedelta(hours=1)  # an id missing this long was never committed (rolled back)
+# DuckDB has no FOR UPDATE and needs none (one writer per file).
+_LOCK = {"duckdb": "", "postgresql": " FOR UPDATE"}
+
+# Messages as "bursts": per session, in time order, the customer messages
+# since the previous agent reply and the reply that answers them (NULL while
+# none has); at the same instant a customer message comes first, as a reply
+# sent then answers it. Read: the messages ``picked`` by this fold, and every
+# message of the sessions in ``redo`` folded before (folded again from
+# nothing). The open wait of each of ``sessions`` is carried over into its
+# first burst.
+_BURSTS = """
+WITH m AS (
+    SELECT session_id, id, sent_at, direction = 'in' AS customer,
+           CASE WHEN direction = 'out' THEN sender_agent_id END AS agent_id, FALSE AS carried
+    FROM (SELECT session_id, id, sent_at, direction, sender_agent_id, kind FROM picked
+          UNION ALL
+          SELECT session_id, id, sent_at, direction, sender_agent_id, kind FROM messages
+          WHERE session_id IN (SELECT unnest($redo::BIGINT[])) AND id <= $through
+            AND id NOT IN (SELECT unnest($pending::BIGINT[]))) AS read
+    WHERE session_id IS NOT NULL
+      AND (direction = 'in' OR (direction = 'out' AND sender_agent_id IS NOT NULL AND kind <> 'template'))),
+open_wait AS (
+    SELECT session_id, 0::BIGINT AS id, waiting_since AS sent_at, TRUE AS customer, NULL::INTEGER AS agent_id,
+           TRUE AS carried
+    FROM session_facts WHERE session_id IN (SELECT unnest($sessions::BIGINT[])) AND waiting_since IS NOT NULL),
+numbered AS (
+    SELECT *, count(agent_id) OVER (PARTITION BY session_id ORDER BY sent_at, agent_id IS NOT NULL, id
+                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS burst
+    FROM (SELECT * FROM m UNION ALL SELECT * FROM open_wait) AS both_kinds)
+SELECT session_id, burst,
+       count(*) FILTER (WHERE customer AND NOT carried) AS customer_messages,
+       min(sent_at) FILTER (WHERE customer AND NOT carried) AS first_customer_at,
+       min(sent_at) FILTER (WHERE customer) AS waiting_since,
+       max(id) FILTER (WHERE agent_id IS NOT NULL) AS reply_id,
+       max(sent_at) FILTER (WHERE agent_id IS NOT NULL) AS reply_at,
+       max(agent_id) AS agent_id,
+       max(sent_at) AS last_at
+FROM numbered GROUP BY session_id, burst"""
+
+# The bursts in table ``fold`` summed up per session.
+_PER_SESSION = (
+    "SELECT session_id, min(first_customer_at) AS first_customer_at, sum(customer_messages) AS customer_messages,"
+    " count(reply_id) AS agent_messages, min(reply_at) AS first_reply_at,"
+    " (array_agg(agent_id ORDER BY reply_at, reply_id) FILTER (WHERE reply_id IS NOT NULL))[1] AS first_reply_agent_id,"
+    " min(waiting_since) FILTER (WHERE reply_id IS NULL) AS waiting_since, max(last_at) AS last_at,"
+    " max(reply_at) AS last_reply_at FROM fold GROUP BY session_id")
+
+# A session's row, however few messages it has; made once, whichever comes
+# first: the session or (PostgreSQL) a message of it whose transaction ended first.
+_SESSION_ROWS = (
     "INSERT INTO session_facts (session_id, chat_id, channel, started_at)"
     " SELECT s.id, s.chat_id, c.channel, s.started_at FROM sessions s JOIN chats c ON c.id = s.chat_id"
-    " WHERE s.id > $sessions_through ORDER BY s.started_at, s.id",
-    # A session whose new messages fall before what is folded already is folded again from nothing.
-    "DELETE FROM waits WHERE session_id IN (SELECT unnest($redo))",
-    "DELETE FROM session_replies WHERE session_id IN (SELECT unnest($redo))",
+    " WHERE {where} ORDER BY s.started_at, s.id ON CONFLICT (session_id) DO NOTHING")
+
+# A session whose new messages fall before what is folded already is folded again from nothing.
+_REDO = (
+    "DELETE FROM waits WHERE session_id IN (SELECT unnest($redo::BIGINT[]))",
+    "DELETE FROM session_replies WHERE session_id IN (SELECT unnest($redo::BIGINT[]))",
     "UPDATE session_facts SET first_customer_at = NULL, customer_messages = 0, agent_messages = 0,"
     " first_reply_at = NULL, first_reply_agent_id = NULL, waiting_since = NULL, last_at = NULL, last_reply_at = NULL"
-    " WHERE session_id IN (SELECT unnest($redo))",
-    "CREATE OR REPLACE TEMP TABLE fold AS SELECT * FROM fact_bursts($through, $sessions, $redo)",
+    " WHERE session_id IN (SELECT unnest($redo::BIGINT[]))",
+)
+
+_FOLD = (
+    "CREATE TEMP TABLE fold AS " + _BURSTS,
     "INSERT INTO waits SELECT b.session_id, b.reply_id, f.started_at, b.waiting_since, b.reply_at"
-    " FROM fold b JOIN (SELECT session_id, started_at FROM session_facts WHERE session_id IN (SELECT unnest($touched)))"
-    " f USING (session_id) WHERE b.reply_id IS NOT NULL AND b.waiting_since IS NOT NULL",
+    " FROM fold b JOIN (SELECT session_id, started_at FROM session_facts"
+    " WHERE session_id IN (SELECT unnest($touched::BIGINT[]))) f ON f.session_id = b.session_id"
+    " WHERE b.reply_id IS NOT NULL AND b.waiting_since IS NOT NULL",
     "INSERT INTO session_replies SELECT session_id, agent_id, count(*) FROM fold WHERE reply_id IS NOT NULL"
-    " GROUP BY ALL ON CONFLICT (session_id, agent_id) DO UPDATE SET replies = replies + excluded.replies",
+    " GROUP BY session_id, agent_id ON CONFLICT (session_id, agent_id)"
+    " DO UPDATE SET replies = session_replies.replies + excluded.replies",
     # The bursts' open wait already includes the one carried over, so it replaces it.
     "UPDATE session_facts SET"
     " first_customer_at = least(session_facts.first_customer_at, a.first_customer_at),"
@@ -49,41 +119,90 @@ _FOLD = (
     " waiting_since = a.waiting_since,"
     " last_at = greatest(session_facts.last_at, a.last_at),"
     " last_reply_at = greatest(session_facts.last_reply_at, a.last_reply_at)"
-    " FROM fact_sessions('fold') a WHERE session_facts.session_id = a.session_id",
+    " FROM (" + _PER_SESSION + ") a WHERE session_facts.session_id = a.session_id",
     "DROP TABLE fold",
 )
 
 
+def _new(through: int, pending: list[int], alias: str = "") -> tuple[str, list]:
+    """The rows past the mark, and those pending that have committed since
+    (the OR only when there are: it would cost DuckDB its range scan)."""
+    if not pending:
+        return f"{alias}id > ?", [through]
+    return f"({alias}id > ? OR {alias}id IN (SELECT unnest(?::BIGINT[])))", [through, pending]
+
+
+def _execute(w: Writer, sql: str, params: dict) -> None:
+    w.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)} or None)
+
+
 def fold(w: Writer) -> None:
-    """Fold every session and message written since the last fold (in this
-    transaction too) into the facts."""
-    sessions_through, through = w.one("SELECT sessions_through, folded_through FROM facts_state")
-    (new_sessions,) = w.one("SELECT max(id) FROM sessions WHERE id > ?", [sessions_through])
-    (top,) = w.one("SELECT max(id) FROM messages WHERE id > ?", [through])
-    if new_sessions is None and top is None:
-        return
+    """Fold every session and message committed since the last fold (and
+    those of this transaction) into the facts."""
+    sessions_from, messages_from = w.one("SELECT sessions_through, folded_through FROM facts_state"
+                                         + _LOCK[w.dialect])
+    pending: dict[str, list[int]] = {kind: [] for kind in KINDS}
+    for kind, i in w.all("SELECT kind, id FROM facts_pending"):
+        pending[kind].append(i)
+    # What this fold takes, each read once: what was not committed then is pending below.
+    where, args = _new(sessions_from, pending["sessions"])
+    new_sessions = [i for (i,) in w.all(f"SELECT id FROM sessions WHERE {where}", args)]
+    where, args = _new(messages_from, pending["messages"])
+    w.execute("CREATE TEMP TABLE picked AS SELECT session_id, id, sent_at, direction, sender_agent_id, kind"
+              f" FROM messages WHERE {where}", args)
     # Per session of the new messages: its earliest new customer message and reply.
     new = w.all("SELECT session_id, min(sent_at) FILTER (WHERE direction = 'in'),"
-                " min(sent_at) FILTER (WHERE direction = 'out' AND sender_agent_id IS NOT NULL AND kind <> 'template')"
-                " FROM messages WHERE id > ? AND session_id IS NOT NULL GROUP BY session_id", [through])
+                " min(sent_at) FILTER (WHERE direction = 'out' AND sender_agent_id IS NOT NULL AND kind <> 'template'),"
+                " max(id) FROM picked GROUP BY session_id")
+    if not new_sessions and not new:
+        w.execute("DROP TABLE picked")
+        return
+    sessions_to = max([sessions_from, *new_sessions])
+    messages_to = max([messages_from, *(row[3] for row in new)])
+    new = [row[:3] for row in new if row[0] is not None]
+    if new_sessions:
+        # (Read again: a session committed since is made too, and stays pending until a fold picks it.)
+        where, args = _new(sessions_from, pending["sessions"], "s.")
+        w.execute(_SESSION_ROWS.format(where=where), args)
     sessions = [row[0] for row in new]
     folded = {sid: (last_at, last_reply) for sid, last_at, last_reply in w.all(
-        "SELECT session_id, last_at, last_reply_at FROM session_facts WHERE session_id IN (SELECT unnest(?))",
-        [sessions])}
+        "SELECT session_id, last_at, last_reply_at FROM session_facts"
+        " WHERE session_id IN (SELECT unnest(?::BIGINT[]))", [sessions])}
+    orphans = [sid for sid in sessions if sid not in folded]  # their session is still pending
+    if orphans:
+        w.execute(_SESSION_ROWS.format(where="s.id IN (SELECT unnest(?::BIGINT[]))"), [orphans])
     # Late (a provider's time a little in the past): a customer message at or before
     # a reply already folded, or a reply before a message already folded, changes
     # the bursts before it, so the session is folded again from its messages.
     redo = [sid for sid, first_in, first_reply in new if sid in folded and (
         first_in is not None and folded[sid][1] is not None and first_in <= folded[sid][1]
         or first_reply is not None and folded[sid][0] is not None and first_reply < folded[sid][0])]
-    params = {"sessions_through": sessions_through, "through": through, "redo": redo, "touched": sessions,
+    params = {"through": messages_from, "pending": pending["messages"], "redo": redo, "touched": sessions,
               "sessions": [x for x in sessions if x not in set(redo)]}  # their open waits carry over
+    for sql in _REDO if redo else ():
+        _execute(w, sql, params)
     for sql in _FOLD:
-        if "$redo" in sql and "fact_bursts" not in sql and not params["redo"]:
-            continue
-        w.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)} or None)
-    w.execute("UPDATE facts_state SET sessions_through = ?, folded_through = ?",
-              [new_sessions or sessions_through, top or through])
+        _execute(w, sql, params)
+    if w.dialect == "postgresql":
+        _keep_pending(w, pending, new_sessions, sessions_from, sessions_to, messages_from, messages_to)
+    w.execute("DROP TABLE picked")
+    w.execute("UPDATE facts_state SET sessions_through = ?, folded_through = ?", [sessions_to, messages_to])
+
+
+def _keep_pending(w: Writer, pending: dict, new_sessions: list[int], sessions_from: int, sessions_to: int,
+                  messages_from: int, messages_to: int) -> None:
+    """Forget the pending ids this fold took and those missing for too long;
+    add the ids below the new marks it did not see."""
+    now = utcnow()
+    w.execute("DELETE FROM facts_pending WHERE kind = 'sessions' AND id IN (SELECT unnest(?::BIGINT[]))"
+              " OR kind = 'messages' AND id IN (SELECT id FROM picked) OR seen_at < ?",
+              [new_sessions, now - PENDING_FOR])
+    w.execute("INSERT INTO facts_pending SELECT 'sessions', g, ? FROM generate_series(?::BIGINT, ?::BIGINT) AS s(g)"
+              " WHERE g NOT IN (SELECT unnest(?::BIGINT[])) ON CONFLICT (kind, id) DO NOTHING",
+              [now, sessions_from + 1, sessions_to, new_sessions])
+    w.execute("INSERT INTO facts_pending SELECT 'messages', g, ? FROM generate_series(?::BIGINT, ?::BIGINT) AS s(g)"
+              " WHERE g NOT IN (SELECT id FROM picked) ON CONFLICT (kind, id) DO NOTHING",
+              [now, messages_from + 1, messages_to])
 
 
 FOLD_EVERY_S = 1.0
@@ -94,7 +213,10 @@ def keep(store: Store) -> None:
 
 
 def catch_up(store: Store) -> None:
-    """Fold what the writer has not folded yet, before a report reads."""
-    if store.one("SELECT (SELECT max(id) FROM sessions) > sessions_through OR (SELECT max(id) FROM messages)"
-                 " > folded_through FROM facts_state")[0]:
+    """Fold what the writers have not folded yet, before a report reads."""
+    if store.one("SELECT (SELECT max(id) FROM sessions) > sessions_through"
+                 " OR (SELECT max(id) FROM messages) > folded_through"
+                 " OR EXISTS (SELECT 1 FROM facts_pending p JOIN sessions s ON s.id = p.id WHERE p.kind = 'sessions')"
+                 " OR EXISTS (SELECT 1 FROM facts_pending p JOIN messages m ON m.id = p.id WHERE p.kind = 'messages')"
+                 " FROM facts_state")[0]:
         store.write(fold)

@@ -40,7 +40,7 @@ def snapshot(store: Store, tz: ZoneInfo, now: datetime | None = None, top: int =
     cur = store.cursor()
     try:
         counts = cur.execute(
-            f"SELECT status, channel, assignee_id, count(*) FROM chats WHERE {QUEUE} GROUP BY ALL").fetchall()
+            f"SELECT status, channel, assignee_id, count(*) FROM chats WHERE {QUEUE} GROUP BY status, channel, assignee_id").fetchall()
         # A customer waits in the queue from the session's first message when no
         # agent has answered it yet, else from their last message.
         waiting = cur.execute(
@@ -53,7 +53,7 @@ def snapshot(store: Store, tz: ZoneInfo, now: datetime | None = None, top: int =
         closing = cur.execute(
             "SELECT id AS chat_id, contact_name, channel, assignee_id, last_inbound_at,"
             " last_inbound_at + ? AS closes_at FROM chats"
-            f" WHERE {QUEUE} AND last_direction = 'in' AND list_contains(?, channel)"
+            f" WHERE {QUEUE} AND last_direction = 'in' AND channel = ANY(?::VARCHAR[])"
             " AND last_inbound_at > ? AND last_inbound_at <= ? ORDER BY last_inbound_at, id LIMIT 100",
             [span, windowed, now - span, now - span + timedelta(hours=1)]).fetchall()
         today, same_time, whole_day = cur.execute(

@@ -90,6 +90,13 @@ class Cursor:
             self._cur.execute(sql)
         return self
 
+    def execute_one_statement(self, sql: str):
+        """``sql`` as written (no placeholders), sent with the extended
+        protocol, which PostgreSQL refuses for more than one statement
+        (``execute`` without parameters would run them all)."""
+        self._cur.execute(sql, binary=True)
+        return self
+
     def fetchone(self):
         return self._cur.fetchone()
 

@@ -127,7 +127,7 @@ def set_business_hours(store: Store, schedule: dict | None, actor_role: str) -> 
     settings.put(store, BUSINESS_HOURS, json.dumps(check_schedule(schedule)) if schedule is not None else "")
 
 
-def business_clock(t: str, schedule: dict, steps: list[tuple[int, int]]) -> str:
+def business_clock(t: str, schedule: dict, steps: list[tuple[int, int]], dialect: str = "duckdb") -> str:
     """SQL for the business seconds from a fixed Monday to instant ``t``, by
     arithmetic on the team-local wall time: whole weeks times the week's
     business time, plus the part of each window of the week already gone."""
@@ -135,15 +135,26 @@ def business_clock(t: str, schedule: dict, steps: list[tuple[int, int]]) -> str:
     spans = [(i * day_us + _minutes(a) * 60_000_000, (_minutes(b) - _minutes(a)) * 60_000_000)
              for i, day in enumerate(WEEKDAYS) for a, b in schedule.get(day) or []]
     # Local wall time in µs from Monday 29 December 1969 (the epoch was a Thursday).
-    x = f"({_local_us(t, steps)} + {3 * day_us})"
+    x = f"({_local_us(t, steps, dialect)} + {3 * day_us})"
     into = f"({x} - floor({x} / {week_us})::BIGINT * {week_us})"
     done = " + ".join(f"least(greatest({into} - {start}, 0), {length})" for start, length in spans)
     return f"(floor({x} / {week_us})::BIGINT * {sum(l for _, l in spans)} + {done}) / 1e6"
 
 
 # ---- the data --------------------------------------------------------------------------------
-def _secs(a: str, b: str) -> str:
-    return f"(epoch_us({b}) - epoch_us({a})) / 1e6"
+# Where the engines differ: an instant as µs since 1970 (DuckDB's epoch_us is
+# an integer read; PostgreSQL's date_part is a double, exact to the µs once
+# rounded, and much cheaper than extract's numeric), and µs back to a wall time.
+_EPOCH_US = {"duckdb": "epoch_us({})", "postgresql": "round(date_part('epoch', {}) * 1000000)::BIGINT"}
+_FROM_US = {"duckdb": "make_timestamp({})", "postgresql": "(TIMESTAMP '1970-01-01' + ({}) * INTERVAL '1 microsecond')"}
+
+
+def _epoch_us(col: str, dialect: str) -> str:
+    return _EPOCH_US[dialect].format(col)
+
+
+def _secs(a: str, b: str, dialect: str) -> str:
+    return f"({_epoch_us(b, dialect)} - {_epoch_us(a, dialect)})::DOUBLE PRECISION / 1e6"
 
 
 # The seven volume columns of by day / by channel / by label, once.
@@ -156,16 +167,18 @@ COUNTS = ("count(*) AS \"Sessions\", count(*) FILTER (WHERE user_initiated) AS \
 COUNT_NAMES = ("Sessions", "User initiate", "Business initiate", "Customer messages", "Agent messages",
                "Resolved sessions", "Sessions with no agent reply")
 # One row per session of ``rows`` (a query over the scope) for the export.
-EXPORT = ("SELECT sc.* EXCLUDE (local_start), c.contact_name, c.label_ids FROM ({rows}) sc"
+EXPORT = ("SELECT {columns}, c.contact_name, c.label_ids FROM ({rows}) sc"
           " JOIN chats c ON c.id = sc.chat_id ORDER BY sc.started_at, sc.session_id")
+# The scope's columns a reader sees (local_start is for grouping only).
+SCOPE_COLUMNS = ("session_id", "chat_id", "channel", "initiated_by", "user_initiated", "started_at", "resolved_at",
+                 "resolved_by", "day", "first_customer_at", "first_reply_at", "agent_id", "customer_messages",
+                 "agent_messages", "first_response_s", "resolution_s")
 SHOWN = 200  # sessions the page lists (the download has them all)
-COUNT_NAMES = ("Sessions", "User initiate", "Business initiate", "Customer messages", "Agent messages",
-               "Resolved sessions", "Sessions with no agent reply")
 
 
 def _stats(col: str) -> str:
     """Median and p90 (linear, as pandas), average and count of a column."""
-    return (f"quantile_cont({col}, [0.5, 0.9]) AS {col}_q, avg({col}) AS {col}_avg,"
+    return (f"percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {col}) AS {col}_q, avg({col}) AS {col}_avg,"
             f" count({col}) AS {col}_n")
 
 
@@ -197,55 +210,57 @@ def utc_offsets(tz: ZoneInfo, lo: datetime, hi: datetime) -> list[tuple[int, int
     return steps
 
 
-def _local_us(col: str, steps: list[tuple[int, int]]) -> str:
+def _local_us(col: str, steps: list[tuple[int, int]], dialect: str) -> str:
     """``col`` as team-local wall time in µs since 1970, by plain arithmetic:
     ICU's per-row conversion costs a quarter of a second per million rows."""
-    us = f"epoch_us({col})"
+    us = _epoch_us(col, dialect)
     offset = str(steps[0][1]) if len(steps) == 1 else (
         "CASE " + " ".join(f"WHEN {us} >= {start} THEN {off}" for start, off in reversed(steps[1:]))
         + f" ELSE {steps[0][1]} END")
     return f"({us} + {offset})"
 
 
-def _local(col: str, steps: list[tuple[int, int]]) -> str:
+def _local(col: str, steps: list[tuple[int, int]], dialect: str) -> str:
     """``col`` as team-local wall time (a TIMESTAMP)."""
-    return f"make_timestamp({_local_us(col, steps)})"
+    return _FROM_US[dialect].format(_local_us(col, steps, dialect))
 
 
-def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, int]]) -> tuple[str, str]:
+def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, int]],
+               dialect: str) -> tuple[str, str]:
     """Two queries: ``scope``, one row per session in the range with its
     facts, and ``wait_rows`` (reading ``scope``), one row per wait of those
     sessions; business-hours columns when a schedule is set."""
     where = ["sf.started_at >= $lo", "sf.started_at < $hi"]
     if f.channels:
-        where.append("list_contains($channels, sf.channel)")
+        where.append("sf.channel = ANY($channels::VARCHAR[])")
     if f.label_ids:
-        where.append("sf.chat_id IN (SELECT id FROM chats WHERE list_has_any(label_ids, $labels))")
+        where.append("sf.chat_id IN (SELECT id FROM chats WHERE label_ids && $labels::INTEGER[])")
     if f.agent_ids:
-        where.append("list_contains($agents, sf.first_reply_agent_id)")
+        where.append("sf.first_reply_agent_id = ANY($agents::INTEGER[])")
     scope = (
         "SELECT sf.session_id, sf.chat_id, sf.channel, s.initiated_by,"
         " s.initiated_by = 'User initiate' AS user_initiated, sf.started_at, s.resolved_at, s.resolved_by,"
-        f" {_local('sf.started_at', steps)} AS local_start, CAST(local_start AS DATE) AS day,"
+        f" {_local('sf.started_at', steps, dialect)} AS local_start,"
+        f" CAST({_local('sf.started_at', steps, dialect)} AS DATE) AS day,"
         " sf.first_customer_at, sf.first_reply_at, sf.first_reply_agent_id AS agent_id,"
         " sf.customer_messages, sf.agent_messages,"
-        f" CASE WHEN s.initiated_by = 'User initiate' THEN {_secs('sf.first_customer_at', 'sf.first_reply_at')}"
+        f" CASE WHEN s.initiated_by = 'User initiate' THEN {_secs('sf.first_customer_at', 'sf.first_reply_at', dialect)}"
         " END AS first_response_s,"
-        f" {_secs('sf.started_at', 's.resolved_at')} AS resolution_s"
+        f" {_secs('sf.started_at', 's.resolved_at', dialect)} AS resolution_s"
         " FROM session_facts sf JOIN sessions s ON s.id = sf.session_id"
         " WHERE " + " AND ".join(where))
     # A wait counts on its session's day; read by the session's start, and
     # matched with the scope only when a filter narrows it.
     narrowed = " AND w.session_id IN (SELECT session_id FROM scope)" if f.channels or f.label_ids or f.agent_ids else ""
-    waits = (f"SELECT w.session_id, CAST({_local('w.started_at', steps)} AS DATE) AS day, w.waiting_since, w.reply_at,"
-             f" {_secs('w.waiting_since', 'w.reply_at')} AS waiting_s FROM waits w"
+    waits = (f"SELECT w.session_id, CAST({_local('w.started_at', steps, dialect)} AS DATE) AS day, w.waiting_since,"
+             f" w.reply_at, {_secs('w.waiting_since', 'w.reply_at', dialect)} AS waiting_s FROM waits w"
              f" WHERE w.started_at >= $lo AND w.started_at < $hi{narrowed}")
     if not schedule:
         return scope, waits
-    clock = lambda t: business_clock(t, schedule, steps)  # noqa: E731
+    clock = lambda t: business_clock(t, schedule, steps, dialect)  # noqa: E731
     scope = (f"SELECT *, CASE WHEN user_initiated THEN {clock('first_reply_at')} - {clock('first_customer_at')}"
-             f" END AS first_response_bh_s FROM ({scope})")
-    waits = f"SELECT *, {clock('reply_at')} - {clock('waiting_since')} AS waiting_bh_s FROM ({waits})"
+             f" END AS first_response_bh_s FROM ({scope}) AS plain")
+    waits = f"SELECT *, {clock('reply_at')} - {clock('waiting_since')} AS waiting_bh_s FROM ({waits}) AS plain"
     return scope, waits
 
 
@@ -269,7 +284,8 @@ class Report:
             self.params["agents"] = [int(x) for x in f.agent_ids]
         # Replies come after the range (days later): the offsets up to now.
         steps = utc_offsets(tz, lo - SLACK, max(hi, utcnow()) + SLACK)
-        self._scope, self._wait_rows = _scope_sql(f, schedule, steps)
+        self._scope, self._wait_rows = _scope_sql(f, schedule, steps, store.dialect)
+        self._columns = SCOPE_COLUMNS + (("first_response_bh_s",) if schedule else ())
         self._cache: dict = {}
         self.timings: dict[str, float] = {}  # ms per query of the last load (the benchmark prints them)
 
@@ -285,9 +301,10 @@ class Report:
         queries = {
             # volumes by day, by channel and by (weekday, hour)
             "volumes": "SELECT grouping(day) AS no_day, grouping(channel) AS no_channel, day, channel,"
-                       " isodow(local_start) - 1 AS weekday, hour(local_start) AS hour, " + COUNTS +
-                       " FROM scope GROUP BY GROUPING SETS ((day), (channel), (isodow(local_start) - 1,"
-                       " hour(local_start)))",
+                       " extract(isodow FROM local_start)::INTEGER - 1 AS weekday,"
+                       " extract(hour FROM local_start)::INTEGER AS hour, " + COUNTS +
+                       " FROM scope GROUP BY GROUPING SETS ((day), (channel), (extract(isodow FROM local_start)"
+                       "::INTEGER - 1, extract(hour FROM local_start)::INTEGER))",
             # first response and resolution: overall, per day, per first-reply agent; resolutions per resolver
             "times": "SELECT grouping(day) AS no_day, grouping(agent_id) AS no_agent,"
                      " grouping(resolved_by) AS no_resolver, day, agent_id, resolved_by, count(*) AS sessions,"
@@ -297,9 +314,9 @@ class Report:
             "waits": f"WITH wait_rows AS ({self._wait_rows}) SELECT TRUE AS no_day, NULL::DATE AS day,"
                      f" {_stats('waiting_s')}{bh_wait} FROM wait_rows UNION ALL SELECT FALSE, day,"
                      f" {_stats('waiting_s')}{bh_wait} FROM wait_rows GROUP BY day",
-            "labels": f"SELECT label_id, {COUNTS} FROM (SELECT unnest(CASE WHEN len(c.label_ids) = 0 THEN [NULL]"
-                      " ELSE c.label_ids END) AS label_id, sc.* FROM scope sc JOIN chats c ON c.id = sc.chat_id)"
-                      " GROUP BY label_id",
+            "labels": f"SELECT label_id, {COUNTS} FROM (SELECT unnest(CASE WHEN cardinality(c.label_ids) = 0"
+                      " THEN ARRAY[NULL]::INTEGER[] ELSE c.label_ids END) AS label_id, sc.* FROM scope sc"
+                      " JOIN chats c ON c.id = sc.chat_id) AS labelled GROUP BY label_id",
             "replies": "SELECT r.agent_id, sum(r.replies) AS replies FROM session_replies r"
                        " JOIN scope USING (session_id) GROUP BY r.agent_id",
         }
@@ -315,11 +332,13 @@ class Report:
                 self._cache[name] = [dict(zip(cols, r)) for r in rel.fetchall()]
                 self.timings[name] = (clock.perf_counter() - started) * 1000
             started = clock.perf_counter()
-            self._cache["first"] = self._run(cur, EXPORT.format(
-                rows=f"SELECT * FROM scope ORDER BY started_at, session_id LIMIT {SHOWN}")).df()
+            self._cache["first"] = _df(self._run(cur, self._export(
+                f"SELECT * FROM scope ORDER BY started_at, session_id LIMIT {SHOWN}")))
             self.timings["first"] = (clock.perf_counter() - started) * 1000
         finally:
-            cur.close()  # and its temporary table with it
+            # A PostgreSQL connection goes back to the pool: its temporary table must not.
+            cur.execute("DROP TABLE IF EXISTS scope")
+            cur.close()
         return self._cache
 
     def _frame(self, sql: str) -> pd.DataFrame:
@@ -327,9 +346,12 @@ class Report:
         sql = f"WITH scope AS ({self._scope}), wait_rows AS ({self._wait_rows}) {sql}"
         cur = self.store.cursor()
         try:
-            return self._run(cur, sql).df()
+            return _df(self._run(cur, sql))
         finally:
             cur.close()
+
+    def _export(self, rows: str) -> str:
+        return EXPORT.format(columns=", ".join(f"sc.{c}" for c in self._columns), rows=rows)
 
     def _once(self, key: str, make):
         if key not in self._cache:
@@ -438,7 +460,7 @@ class Report:
     @property
     def facts(self) -> pd.DataFrame:
         """One row per session in scope, by start."""
-        return self._once("facts", lambda: self._frame("SELECT * EXCLUDE (local_start) FROM scope"
+        return self._once("facts", lambda: self._frame(f"SELECT {', '.join(self._columns)} FROM scope"
                                                         " ORDER BY started_at, session_id"))
 
     @property
@@ -449,7 +471,7 @@ class Report:
     def sessions(self, first: bool = False) -> pd.DataFrame:
         """The one-row-per-session export, by start (``first``: the first
         SHOWN only, found by the aggregations' pass)."""
-        f = self._aggregates()["first"] if first else self._frame(EXPORT.format(rows="SELECT * FROM scope"))
+        f = self._aggregates()["first"] if first else self._frame(self._export("SELECT * FROM scope"))
         return pd.DataFrame({
             "session_id": f["session_id"].astype("int64"), "chat_id": f["chat_id"].astype("int64"),
             "contact": f["contact_name"], "channel": f["channel"].map(CHANNEL_LABELS),
@@ -467,6 +489,13 @@ class Report:
         return {"metrics": self.metrics(), "by_day": self.by_day(), "metrics_by_day": self.metrics_by_day(),
                 "by_channel": self.by_channel(), "by_label": self.by_label(), "by_agent": self.by_agent(),
                 "heatmap": self.heatmap(), "sessions": self.sessions()}
+
+
+def _df(rel) -> pd.DataFrame:
+    """A result as a frame: DuckDB's straight into columns, else by rows."""
+    if hasattr(rel, "df"):
+        return rel.df()
+    return pd.DataFrame(rel.fetchall(), columns=[d[0] for d in rel.description])
 
 
 def build(store: Store, f: ReportFilter, tz: ZoneInfo | None = None) -> Report:

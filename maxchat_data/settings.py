@@ -21,3 +21,14 @@ def put(store: Store, key: str, value: str) -> None:
 
 def _set(w: Writer, key, value):
     w.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
+
+
+def keep_first(store: Store, key: str, value: str) -> str:
+    """Store ``value`` unless the key has one already; the stored value.
+    Two replicas starting together then agree on one (e.g. the signing key)."""
+    return store.write(_keep_first, key, value)
+
+
+def _keep_first(w: Writer, key, value) -> str:
+    w.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO NOTHING", [key, value])
+    return w.one("SELECT value FROM settings WHERE key = ?", [key])[0]

@@ -1,8 +1,9 @@
 """D4: the read-only SQL console for analysts and admins.
 
-A query runs on a cursor of the store's own connection (one process owns the
-DuckDB file), so safety comes from what is let through, decided by DuckDB's
-own parser rather than by pattern matching:
+On DuckDB a query runs on a cursor of the store's own connection (one
+process owns the file), so safety comes from what is let through, decided by
+DuckDB's own parser rather than by pattern matching (on PostgreSQL the same
+check, by the same parser, which is PostgreSQL's grammar underneath):
 - exactly one statement, and it is a SELECT (``extract_statements``);
 - every table it names is one of the documented views in the ``console``
   schema (made by migration 005, without secrets) or one of its own CTEs;
@@ -11,6 +12,12 @@ own parser rather than by pattern matching:
   from ``json_serialize_sql``);
 - a row limit (``fetchmany``) and a time limit: the query runs in a thread
   and is interrupted at the limit, so the server stays responsive.
+On PostgreSQL the query then runs in a READ ONLY transaction with
+``search_path`` set to the views' schema, as a cursor declared for it (which
+PostgreSQL allows for a SELECT only), and ``statement_timeout`` stops it at
+the time limit; the functions that reach files, settings or other tables by
+name (``pg_read_file``, ``set_config``, ``query_to_xml``...) are refused
+like DuckDB's.
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
+import psycopg
 
 from .errors import NotAllowed, ValidationError
 from .roles import can_use_sql
@@ -47,7 +55,11 @@ SAFE_TABLE_FUNCTIONS = {"range", "generate_series", "unnest"}
 # Scalar functions that reach outside the views: files, settings, the environment, sequences.
 _REFUSED_FUNCTIONS = ("read_", "glob", "getenv", "current_setting", "getvariable", "query", "nextval", "currval",
                       "pragma_", "duckdb_", "sniff_csv", "parquet_", "json_execute_serialized_sql", "sql_auto",
-                      "load", "install", "iceberg", "delta", "http", "file", "which_secret", "setseed")
+                      "load", "install", "iceberg", "delta", "http", "file", "which_secret", "setseed",
+                      # PostgreSQL's: files, sleeps, locks, signals, settings, large objects, other
+                      # databases, and those that run SQL text or read a table by name.
+                      "pg_", "set_config", "setval", "lo_", "loread", "lowrite", "dblink", "query_to_xml",
+                      "table_to_xml", "cursor_to_xml", "schema_to_xml", "database_to_xml", "ts_stat", "ts_rewrite")
 
 
 @dataclass
@@ -113,15 +125,28 @@ def check(cur: duckdb.DuckDBPyConnection, sql: str, real_tables: set[str]) -> No
             raise NotAllowed(f"The function {fn}() is not allowed in the console.")
 
 
+def _stopped(time_limit: float) -> NotAllowed:
+    return NotAllowed(f"The query ran longer than {time_limit:g} s and was stopped. "
+                      "Narrow it (a WHERE on a time column, fewer joins) or aggregate first.")
+
+
 def run_query(store: Store, role: str, sql: str, *, row_limit: int = ROW_LIMIT,
               time_limit: float = TIME_LIMIT_S) -> Result:
     """Run an analyst's query read-only, within the row and time limits."""
     if not can_use_sql(role):
         raise NotAllowed("The SQL console is for analysts and admins.")
+    real = {n.lower() for (n,) in store.all(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
+    if store.dialect == "postgresql":
+        parser = duckdb.connect()  # parses only: it holds no data
+        try:
+            check(parser, sql, real)
+        finally:
+            parser.close()
+        return _run_postgresql(store, sql, row_limit, time_limit)
     cur = store.cursor()
     try:
-        real = {n for (n,) in cur.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
-        check(cur, sql, {n.lower() for n in real})
+        check(cur, sql, real)
         cur.execute(f"SET search_path = '{SCHEMA}'")  # this cursor only: bare names are the views
         box: dict = {}
 
@@ -142,8 +167,7 @@ def run_query(store: Store, role: str, sql: str, *, row_limit: int = ROW_LIMIT,
         if thread.is_alive():
             cur.interrupt()
             thread.join(30)
-            raise NotAllowed(f"The query ran longer than {time_limit:g} s and was stopped. "
-                             "Narrow it (a WHERE on a time column, fewer joins) or aggregate first.")
+            raise _stopped(time_limit)
         if "error" in box:
             exc = box["error"]
             if isinstance(exc, duckdb.Error):
@@ -152,3 +176,28 @@ def run_query(store: Store, role: str, sql: str, *, row_limit: int = ROW_LIMIT,
         return Result(box["frame"], box["truncated"], time.perf_counter() - started)
     finally:
         cur.close()
+
+
+def _run_postgresql(store: Store, sql: str, row_limit: int, time_limit: float) -> Result:
+    cur = store.cursor()
+    started = time.perf_counter()
+    try:
+        cur.execute("BEGIN READ ONLY")
+        cur.execute(f"SET LOCAL statement_timeout = {max(1, int(time_limit * 1000))}")
+        cur.execute(f"SET LOCAL search_path = {SCHEMA}")
+        # Backslashes mean the same to both parsers only with this on (the default).
+        cur.execute("SET LOCAL standard_conforming_strings = on")
+        cur.execute_one_statement(f"DECLARE console_rows NO SCROLL CURSOR FOR {sql.strip().rstrip(';')}")
+        rel = cur.execute(f"FETCH FORWARD {row_limit + 1} FROM console_rows")
+        cols = [d[0] for d in rel.description]
+        rows = rel.fetchall()
+    except psycopg.errors.QueryCanceled:
+        raise _stopped(time_limit) from None
+    except psycopg.Error as exc:
+        raise ValidationError(f"The query failed: {exc}") from None
+    finally:
+        try:
+            cur.execute("ROLLBACK")
+        finally:
+            cur.close()
+    return Result(pd.DataFrame(rows[:row_limit], columns=cols), len(rows) > row_limit, time.perf_counter() - started)

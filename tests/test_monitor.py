@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from conftest import customer_writes
+import pytest
+
+from conftest import customer_writes, through_ingest
 from maxchat_data import accounts, actions, monitor
 from maxchat_data.store import utcnow
 
+pytestmark = pytest.mark.both_backends
 JKT = ZoneInfo("Asia/Jakarta")
 
 
-def test_queues_loads_and_the_longest_waiting_customer(store, team):
+def test_queues_loads_and_the_longest_waiting_customer(store, team, backend):
+    through_ingest(backend)
     accounts.create_agent(store, "lina", "Lina", "lina-pass-1", "analyst")
     now = utcnow()
     old = customer_writes(store, "6281", "first", name="Old Customer", sent_at=now - timedelta(minutes=50)).chat_id
@@ -32,7 +36,8 @@ def test_queues_loads_and_the_longest_waiting_customer(store, team):
     assert snap.today == 4 and snap.last_week_same_time == 0
 
 
-def test_windows_closing_within_the_hour_soonest_first(store, team):
+def test_windows_closing_within_the_hour_soonest_first(store, team, backend):
+    through_ingest(backend)
     now = utcnow()
     a = customer_writes(store, "6281", "a", name="A", sent_at=now - timedelta(hours=23, minutes=50)).chat_id
     b = customer_writes(store, "6282", "b", name="B", sent_at=now - timedelta(hours=23, minutes=10)).chat_id
@@ -59,3 +64,23 @@ def test_today_against_the_same_weekday_last_week(store, team):
     session(datetime(2025, 3, 5, 20, tzinfo=JKT))    # last Wednesday, after 13:00
     snap = monitor.snapshot(store, JKT, now=now)
     assert (snap.today, snap.last_week_same_time, snap.last_week_whole_day) == (2, 1, 2)
+
+
+def test_the_queue_and_a_closing_window_read_from_the_tables(store, team):
+    # Every query of the snapshot on both engines, over chats and sessions written directly.
+    now = utcnow()
+
+    def write(w):
+        for i, (channel, status, inbound) in enumerate([("whatsapp", "Open", now - timedelta(hours=23, minutes=30)),
+                                                       ("telegram", "Resolved", now - timedelta(hours=1))], 1):
+            w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
+                      " last_direction, last_inbound_at, session_id, created_at)"
+                      " VALUES (?, ?, ?, ?, 'C', 'c', ?, 'in', ?, ?, ?)", [i, i, channel, f"u{i}", status, inbound, i, now])
+            w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at) VALUES (?, ?, 'User initiate', ?)",
+                      [i, i, inbound])
+    store.write(write)
+    snap = monitor.snapshot(store, JKT, now=now)
+    assert snap.by_status == {"Open": 1, "Answered": 0} and snap.unassigned == 1
+    assert [w["chat_id"] for w in snap.waiting] == [1] and snap.waiting[0]["waiting_since"] == now - timedelta(hours=23, minutes=30)
+    assert [c["chat_id"] for c in snap.closing] == [1] and snap.closing[0]["assignee"] == "BOT"
+    assert snap.closing[0]["closes_at"] == now + timedelta(minutes=30)

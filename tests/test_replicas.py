@@ -160,3 +160,43 @@ def test_killing_a_replica_mid_burst_loses_nothing_acknowledged_and_the_other_ta
     assert db.one("SELECT count(*) FROM messages WHERE body = 'sesudah'")[0] == 1
     assert _telegram_leader(db) == PROCESSES[survivor].pid
     assert requests.get(survivor + "/healthz", timeout=5).ok
+
+
+def test_replicas_starting_together_on_an_empty_database_make_one_admin_and_agree_on_the_signing_key(tmp_path):
+    from maxchat_data import settings
+    from maxchat_data.login import tokens
+    url = pg_cluster.fresh_database()
+    stores = [open_store(url, tmp_path / "media") for _ in range(2)]
+    try:
+        for round_ in range(5):
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                made = list(pool.map(lambda s: accounts.bootstrap_admin(s, f"admin{round_}", "admin-pass-1"), stores))
+            if round_ == 0:
+                assert len([m for m in made if m]) == 1  # one made it, the other found it made
+            else:
+                assert made == [None, None]  # never a second admin
+        assert stores[0].one("SELECT count(*) FROM agents")[0] == 1
+        # Each computes a key for itself; both end with the stored one.
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            keys = list(pool.map(lambda s: settings.keep_first(s, "race.key", os.urandom(8).hex()), stores))
+        assert keys[0] == keys[1] == settings.get(stores[0], "race.key")
+        tokens._keys.clear()
+        assert tokens.secret_key(stores[0]) == tokens.secret_key(stores[1])
+    finally:
+        for s in stores:
+            s.close()
+        pg_cluster.drop_database(url)
+
+
+def test_demo_data_on_postgresql_is_refused_with_the_way_to_get_it_there(tmp_path):
+    from maxchat_data import demo
+    from maxchat_data.errors import ValidationError
+    url = pg_cluster.fresh_database()
+    s = open_store(url, tmp_path / "media")
+    try:
+        with pytest.raises(ValidationError, match="migrate --to"):
+            demo.generate(s, 10)
+        assert s.one("SELECT (SELECT count(*) FROM chats) + (SELECT count(*) FROM settings)")[0] == 0
+    finally:
+        s.close()
+        pg_cluster.drop_database(url)

@@ -29,6 +29,7 @@ import pytest
 from maxchat_data import NotAllowed, ValidationError, labels, reports
 from maxchat_data.reports import ReportFilter
 
+pytestmark = pytest.mark.both_backends
 JKT = ZoneInfo("Asia/Jakarta")
 RANGE = ReportFilter(date(2025, 3, 10), date(2025, 3, 12))
 MON, TUE, WED = date(2025, 3, 10), date(2025, 3, 11), date(2025, 3, 12)

@@ -5,29 +5,34 @@ timezone across a daylight-saving change."""
 from __future__ import annotations
 
 import random
+import threading
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pytest
 
-from conftest import customer_writes, wait_until
+import pg_cluster
+from conftest import customer_writes, through_ingest, wait_until
 from maxchat_data import actions, facts, reports
 from maxchat_data.reports import ReportFilter
-from maxchat_data.store import utcnow
+from maxchat_data.store import open_store, utcnow
 from test_reports import JKT, MON, WED, history  # noqa: F401 (the hand-worked history)
 
+pytestmark = pytest.mark.both_backends
 UTC = timezone.utc
 TABLES = {"session_facts": "SELECT session_id, first_customer_at, customer_messages, agent_messages, first_reply_at,"
                            " first_reply_agent_id, waiting_since FROM session_facts ORDER BY session_id",
-          "session_replies": "SELECT * FROM session_replies ORDER BY ALL",
-          "waits": "SELECT session_id, reply_id, waiting_since, reply_at FROM waits ORDER BY ALL"}
+          "session_replies": "SELECT * FROM session_replies ORDER BY session_id, agent_id",
+          "waits": "SELECT session_id, reply_id, waiting_since, reply_at FROM waits ORDER BY session_id, reply_id"}
 
 
 def snapshot(store) -> dict:
     return {name: store.all(sql) for name, sql in TABLES.items()}
 
 
-def test_the_writer_folds_new_messages_by_itself(store, team, monkeypatch):
+def test_the_writer_folds_new_messages_by_itself(store, team, monkeypatch, backend):
+    through_ingest(backend)
     monkeypatch.setattr(facts, "FOLD_EVERY_S", 0)  # after every commit, so the version count below is exact
     facts.keep(store)
     chat = customer_writes(store, "6281", "Halo").chat_id
@@ -115,7 +120,7 @@ def test_folding_in_any_steps_gives_the_definitions(store, team):
 
     # From scratch in one pass (what the migration's backfill does): the same.
     def forget(w):
-        for table in TABLES:
+        for table in (*TABLES, "facts_pending"):
             w.execute(f"DELETE FROM {table}")
         w.execute("UPDATE facts_state SET sessions_through = -1, folded_through = -1")
     store.write(forget)
@@ -123,7 +128,8 @@ def test_folding_in_any_steps_gives_the_definitions(store, team):
     assert snapshot(store) == folded
 
 
-def test_a_customer_message_stamped_before_a_reply_is_answered_by_it(store, team):
+def test_a_customer_message_stamped_before_a_reply_is_answered_by_it(store, team, backend):
+    through_ingest(backend)
     # The customer's phone stamped 'Tolong' 30 s before the agent's first reply;
     # it reached us after that reply was folded. In time order the reply answers
     # it: one wait, from the first message, and the next reply answers nothing.
@@ -221,3 +227,133 @@ def test_business_hours_across_a_daylight_saving_weekend(store, team):
     assert r.facts["first_response_bh_s"].tolist() == [7200.0]
     assert r.waits["waiting_bh_s"].tolist() == [7200.0]
     assert r.facts["first_response_s"].tolist() == [65 * 3600.0]  # 66 h on the clock, one of them skipped
+
+
+# ---- several replicas on one PostgreSQL database --------------------------------------------
+def _replicas(tmp_path, n=2):
+    url = pg_cluster.fresh_database()
+    return url, [open_store(url, tmp_path / f"media{i}") for i in range(n)]
+
+
+def _close(url, stores):
+    for s in stores:
+        s.close()
+    pg_cluster.drop_database(url)
+
+
+def _chat(w):
+    start = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
+    w.execute("INSERT INTO contacts (id, name, created_at) VALUES (1, 'A', ?)", [start])
+    w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
+              " created_at) VALUES (1, 1, 'telegram', 'u1', 'A', 'a', 'Open', ?)", [start])
+
+
+def _session(w, started_at):
+    sid = w.ids.next("sessions")
+    w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at) VALUES (?, 1, 'User initiate', ?)",
+              [sid, started_at])
+    return sid
+
+
+def _message(w, sid, direction, agent, kind, sent_at):
+    mid = w.ids.next("messages")
+    w.execute("INSERT INTO messages (id, chat_id, session_id, channel, direction, sender_agent_id, kind, body,"
+              " status, sent_at, created_at) VALUES (?, 1, ?, 'telegram', ?, ?, ?, 'x', 'sent', ?, ?)",
+              [mid, sid, direction, agent, kind, sent_at, sent_at])
+    return mid
+
+
+def _everything(store) -> dict:
+    sessions = [sid for (sid,) in store.all("SELECT id FROM sessions ORDER BY id")]
+    rows = store.all("SELECT id, session_id, direction, sender_agent_id, kind, sent_at FROM messages")
+    return reference(sessions, rows)
+
+
+needs_pg = pytest.mark.skipif(not pg_cluster.available(), reason="PostgreSQL 15 is not installed")
+
+
+@needs_pg
+def test_a_message_committed_after_a_fold_passed_its_id_is_folded_later(tmp_path):
+    # Replica A takes message id n and holds its transaction open; replica B
+    # writes id n+1 and folds past n. A then commits: the next fold takes it.
+    url, (a, b) = _replicas(tmp_path)
+    try:
+        t0 = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
+        a.write(_chat)
+        sid = a.write(_session, t0)
+        written, release = threading.Event(), threading.Event()
+
+        def slow(w):
+            mid = _message(w, sid, "in", None, "text", t0 + timedelta(minutes=1))
+            written.set()
+            release.wait(10)
+            return mid
+
+        late = a.submit(slow)
+        assert written.wait(10)
+        reply = b.write(_message, sid, "out", 7, "text", t0 + timedelta(minutes=5))
+        b.write(facts.fold)
+        assert b.one("SELECT folded_through FROM facts_state") == (reply,)
+        assert b.one("SELECT customer_messages, agent_messages FROM session_facts") == (0, 1)
+        release.set()
+        assert late.result(10) < reply
+        facts.catch_up(b)  # a report's catch-up: every committed message
+        assert snapshot(b) == _everything(b)
+        assert b.one("SELECT customer_messages, agent_messages FROM session_facts") == (1, 1)
+        assert b.all("SELECT * FROM facts_pending") == []
+    finally:
+        release.set()
+        _close(url, [a, b])
+
+
+@needs_pg
+def test_two_replicas_writing_and_folding_at_once_equal_a_fold_from_scratch(tmp_path, monkeypatch):
+    monkeypatch.setattr(facts, "FOLD_EVERY_S", 0)  # each writer folds after every commit: folds overlap
+    url, stores = _replicas(tmp_path)
+    try:
+        for s in stores:
+            facts.keep(s)
+        t0 = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
+        stores[0].write(_chat)
+        first = stores[0].write(_session, t0)
+        errors = []
+
+        def replica(store, seed):
+            rnd = random.Random(seed)
+            sessions = [first]
+            try:
+                for step in range(40):
+                    if rnd.random() < 0.2:
+                        sessions.append(store.write(_session, t0 + timedelta(minutes=step)))
+                    futures = [store.submit(_message, rnd.choice(sessions), *rnd.choice([
+                        ("in", None, "text"), ("in", None, "text"), ("out", rnd.choice([7, 8]), "text"),
+                        ("out", None, "text"), ("out", 7, "template")]),
+                        t0 + timedelta(minutes=step - rnd.choice([0, 0, 0, 20]), seconds=rnd.randint(0, 59)))
+                        for _ in range(rnd.randint(1, 6))]
+                    for f in futures:
+                        f.result(30)
+                    if rnd.random() < 0.3:
+                        store.write(facts.fold)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=replica, args=(s, i)) for i, s in enumerate(stores)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors
+        facts.catch_up(stores[1])
+        folded = snapshot(stores[1])
+        assert folded == _everything(stores[1])
+        assert stores[0].one("SELECT count(*) FROM messages")[0] > 100
+
+        def forget(w):
+            for table in (*TABLES, "facts_pending"):
+                w.execute(f"DELETE FROM {table}")
+            w.execute("UPDATE facts_state SET sessions_through = -1, folded_through = -1")
+        stores[0].write(forget)
+        stores[0].write(facts.fold)
+        assert snapshot(stores[0]) == folded
+    finally:
+        _close(url, stores)

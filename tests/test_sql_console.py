@@ -8,18 +8,26 @@ import time
 
 import pytest
 
-from conftest import customer_writes
 from maxchat_data import NotAllowed, ValidationError, sql_console
+from maxchat_data.store import utcnow
+
+pytestmark = pytest.mark.both_backends
 
 
 def snapshot(store):
-    return {t: store.all(f"SELECT * FROM {t} ORDER BY ALL") for t in
+    return {t: store.all(f"SELECT * FROM {t} ORDER BY 1") for t in
             ("agents", "chats", "sessions", "messages", "events", "settings", "labels")}
 
 
 @pytest.fixture
 def data(store, team, tmp_path):
-    customer_writes(store, "6281", "Halo kak", name="Rina Kusuma")
+    def write(w):
+        now = utcnow()
+        w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
+                  " created_at) VALUES (1, 1, 'whatsapp', '6281', 'Rina Kusuma', 'rina kusuma', 'Open', ?)", [now])
+        w.execute("INSERT INTO messages (id, chat_id, channel, direction, kind, body, status, sent_at, created_at)"
+                  " VALUES (1, 1, 'whatsapp', 'in', 'text', 'Halo kak', 'received', ?, ?)", [now, now])
+    store.write(write)
     (tmp_path / "x.csv").write_text("a\n1\n")
     return team
 
@@ -27,7 +35,7 @@ def data(store, team, tmp_path):
 def test_a_select_over_the_views_works_with_a_row_limit(store, data):
     r = sql_console.run_query(store, "analyst", "SELECT channel, count(*) AS n FROM chats GROUP BY channel")
     assert r.frame.to_dict("records") == [{"channel": "whatsapp", "n": 1}] and not r.truncated
-    r = sql_console.run_query(store, "admin", "SELECT * FROM range(100) t(i)", row_limit=10)
+    r = sql_console.run_query(store, "admin", "SELECT * FROM generate_series(1, 100) t(i)", row_limit=10)
     assert len(r.frame) == 10 and r.truncated
     r = sql_console.run_query(store, "analyst", "WITH x AS (SELECT * FROM console.agents) SELECT username FROM x ORDER BY 1")
     assert r.frame["username"].tolist() == ["admin", "budi", "sari"]
@@ -69,6 +77,24 @@ REFUSED = [
     ("SELECT 1; SELECT 2", "One statement"),
     ("SELECT 1; DELETE FROM chats", "One statement"),
     ("SELECT * FROM query('SELECT * FROM main.agents')", "table function query"),
+    # PostgreSQL's ways out, refused on both engines.
+    ("COPY chats TO PROGRAM 'touch {tmp}/out.csv'", "not valid SQL"),
+    ("COPY (SELECT 1) TO PROGRAM 'touch {tmp}/out.csv'", "not valid SQL"),
+    ("SELECT pg_read_file('/etc/passwd')", "pg_read_file"),
+    ("SELECT pg_catalog.pg_read_binary_file('/etc/passwd')", "pg_read_binary_file"),
+    ("SELECT password_hash FROM public.agents", "not one of the console's views"),
+    ("SELECT * FROM pg_catalog.pg_authid", "not one of the console's views"),
+    ("SELECT * FROM pg_shadow", "not one of the console's views"),
+    ("SELECT set_config('role', 'postgres', true)", "set_config"),
+    ("SELECT set_config('transaction_read_only', 'off', true)", "set_config"),
+    ("SELECT pg_sleep(30)", "pg_sleep"),
+    ("SELECT query_to_xml('SELECT password_hash FROM public.agents', true, true, '')", "query_to_xml"),
+    ("SELECT table_to_xml('public.agents', true, true, '')", "table_to_xml"),
+    ("SELECT lo_import('/etc/passwd')", "lo_import"),
+    ("SELECT pg_terminate_backend(1)", "pg_terminate_backend"),
+    ("SELECT setval('messages_id_seq', 1)", "setval"),
+    # Strings with backslash escapes end where PostgreSQL ends them (DuckDB's parser is PostgreSQL's).
+    ("SELECT E'\\'' AS x, password_hash FROM public.agents --'", "not one of the console's views"),
 ]
 
 
@@ -99,10 +125,34 @@ def test_a_runaway_query_is_interrupted_and_the_store_keeps_answering(store, dat
     other.start()
     started = time.perf_counter()
     with pytest.raises(NotAllowed, match="longer than 1 s and was stopped"):
-        sql_console.run_query(store, "analyst", "SELECT count(*) FROM range(100000000000) a, range(1000) b",
-                              time_limit=1.0)
+        sql_console.run_query(store, "analyst", "SELECT count(*) FROM generate_series(1, 1000000) a,"
+                              " generate_series(1, 1000000) b", time_limit=1.0)
     assert time.perf_counter() - started < 5
     other.join()
     assert answers[0][0] == 1 and answers[0][1] < 1.0
     # and the console works again at once
     assert sql_console.run_query(store, "analyst", "SELECT 42 AS x").frame["x"].tolist() == [42]
+
+
+def test_on_postgresql_the_transaction_itself_is_read_only_limited_and_sees_only_the_views(store, data, backend):
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's own limits (DuckDB's are the parser check and the interrupt above)")
+    # Behind the parser's check, should a query get past it: PostgreSQL's own limits.
+    before = snapshot(store)
+    run = sql_console._run_postgresql
+    with pytest.raises(ValidationError, match="read-only transaction"):
+        run(store, "SELECT setval('public.messages_id_seq', 1)", 10, 5.0)
+    with pytest.raises(ValidationError, match="syntax error"):  # a cursor is declared for a SELECT only
+        run(store, "DELETE FROM messages", 10, 5.0)
+    with pytest.raises(ValidationError, match="multiple commands"):  # never a second statement
+        run(store, "SELECT 1; COMMIT; DELETE FROM chats", 10, 5.0)
+    with pytest.raises(ValidationError, match="password_hash"):  # bare names are the views
+        run(store, "SELECT password_hash FROM agents", 10, 5.0)
+    started = time.perf_counter()
+    with pytest.raises(NotAllowed, match="longer than 0.5 s and was stopped"):
+        run(store, "SELECT pg_sleep(30)", 10, 0.5)
+    assert time.perf_counter() - started < 3
+    assert snapshot(store) == before
+    # The pooled connection comes back clean: no transaction, the usual search path, no time limit.
+    assert store.one("SELECT current_setting('transaction_read_only'), current_setting('search_path'),"
+                     " current_setting('statement_timeout')") == ("off", '"$user", public', "0")

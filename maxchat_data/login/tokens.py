@@ -42,8 +42,7 @@ def secret_key(store) -> bytes:
         if store.path not in _keys:
             value = settings.get(store, settings.SIGNING_KEY)
             if not value:
-                value = secrets.token_hex(32)
-                settings.put(store, settings.SIGNING_KEY, value)
+                value = settings.keep_first(store, settings.SIGNING_KEY, secrets.token_hex(32))
             _keys[store.path] = value.encode()
         return _keys[store.path]
 
