@@ -7,7 +7,6 @@ refuses while a server holds the file: the copy cannot miss a late write.
 """
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 import time
@@ -17,6 +16,7 @@ from typing import Callable
 import psycopg
 
 from .errors import MaxchatError
+from .pg_store import hide_password
 from .store import ID_TABLES, connect_file, open_store
 
 # Parents before the rows that name them (there are no foreign keys today;
@@ -34,10 +34,6 @@ BATCH = 20_000
 
 class CopyRefused(MaxchatError):
     """The copy did not start: nothing was changed."""
-
-
-def hide_password(url: str) -> str:
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def copy_database(duck_path: str | Path, url: str, say: Callable[[str], None] = print) -> bool:

@@ -27,6 +27,8 @@ from psycopg.types.numeric import FloatLoader
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
+from . import config
+from .errors import MaxchatError
 from .store import ID_TABLES, MIGRATIONS_DIR, Leadership, Store, Writer, utcnow
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,14 @@ CHANNEL = "maxchat"
 MIGRATION_LOCK = 7_305_001  # pg_advisory_lock key: one replica migrates, the others wait
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|\?|\$([A-Za-z_]\w*)|%")
+
+
+class DatabaseUnreachable(MaxchatError):
+    """The PostgreSQL database does not answer or refuses us."""
+
+
+def hide_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -210,16 +220,18 @@ class PgStore(Store):
         self.url = url
         self.media_dir = Path(media_dir or os.environ.get("MAXCHAT_MEDIA_DIR") or "data/media")
         self.media_dir.mkdir(parents=True, exist_ok=True)
-        self._migrate()
-        self._pool = ConnectionPool(url, min_size=1, max_size=int(os.environ.get("MAXCHAT_PG_POOL", "16")),
+        try:
+            self._migrate()
+        except psycopg.OperationalError as exc:
+            # A wrong URL, password or host: one sentence, not a traceback.
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise DatabaseUnreachable(f"Cannot reach the PostgreSQL database {hide_password(url)}"
+                                      f" (MAXCHAT_DATABASE_URL): {reason}") from None
+        pool_size = int(config.number("MAXCHAT_PG_POOL", "16", "connections"))
+        self._pool = ConnectionPool(url, min_size=1, max_size=pool_size,
                                     kwargs=_settings(),
                                     configure=_configure, open=True, name="maxchat-readers")
-        import queue
-        self._queue = queue.Queue()
-        self._version = 0
-        self._topics: dict[str, int] = {}
-        self._closed = False
-        self._chores: list[list] = []
+        self._init_state()
         self._writer_raw = _connect(url)
         writer_con = Cursor(self._writer_raw)
         self._listening = threading.Event()
@@ -291,11 +303,8 @@ class PgStore(Store):
                 time.sleep(1)
 
     def close(self) -> None:
-        if self._closed:
+        if not self._stop_writer():
             return
-        self._closed = True
-        self._queue.put(None)
-        self._thread.join(timeout=30)
         try:  # wake the listener so it sees _closed
             with _connect(self.url) as con:
                 con.execute(f"NOTIFY {CHANNEL}")

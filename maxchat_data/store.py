@@ -270,14 +270,17 @@ class Store:
         # load (the webhook p99). A larger WAL costs only replay time at start.
         self._con.execute("SET checkpoint_threshold='256MB'")
         self._migrate()
+        self._init_state()
+        self._writer_con = self._con.cursor()
+        self._writer_con.execute("SET TimeZone='UTC'")
+        self._start_writer(Writer(self._writer_con, Ids(self._writer_con)))
+
+    def _init_state(self) -> None:
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._version = 0
         self._topics: dict[str, int] = {}
         self._closed = False
         self._chores: list[list] = []  # [fn, every_s, last run]
-        self._writer_con = self._con.cursor()
-        self._writer_con.execute("SET TimeZone='UTC'")
-        self._start_writer(Writer(self._writer_con, Ids(self._writer_con)))
 
     def _start_writer(self, w: Writer) -> None:
         self._w = w
@@ -500,12 +503,18 @@ class Store:
             else:
                 job.future.set_exception(value)
 
-    def close(self) -> None:
+    def _stop_writer(self) -> bool:
+        """Let the writer finish what is queued; False when already closed."""
         if self._closed:
-            return
+            return False
         self._closed = True
         self._queue.put(None)
         self._thread.join(timeout=30)
+        return True
+
+    def close(self) -> None:
+        if not self._stop_writer():
+            return
         try:
             self._con.execute("CHECKPOINT")
         except Exception:  # noqa: BLE001

@@ -54,6 +54,19 @@ def store(tmp_path, backend):
 
 
 @pytest.fixture
+def replica_stores(tmp_path):
+    """Two stores on one PostgreSQL database: two replicas, in one process."""
+    if not pg_cluster.available():
+        pytest.skip("PostgreSQL 15 is not installed")
+    url = pg_cluster.fresh_database()
+    a, b = open_store(url, tmp_path / "media"), open_store(url, tmp_path / "media")
+    yield a, b
+    a.close()
+    b.close()
+    pg_cluster.drop_database(url)
+
+
+@pytest.fixture
 def team(store):
     """An admin and two agents: ids by name."""
     return {

@@ -11,11 +11,10 @@ from collections import Counter
 
 import pytest
 
-import pg_cluster
 from maxchat_data import accounts, actions, broadcasts, inbox, labels, team
 from maxchat_data.common import search_key
 from maxchat_data.inbox import InboxQuery, find_chats
-from maxchat_data.store import open_store, utcnow
+from maxchat_data.store import utcnow
 
 
 def _waiting(w, names):
@@ -39,18 +38,6 @@ def _waiting(w, names):
 
 def waiting_chats(store, *names):
     return store.write(_waiting, list(names))
-
-
-@pytest.fixture
-def replicas(tmp_path):
-    if not pg_cluster.available():
-        pytest.skip("PostgreSQL 15 is not installed")
-    url = pg_cluster.fresh_database()
-    a, b = open_store(url, tmp_path / "media"), open_store(url, tmp_path / "media")
-    yield a, b
-    a.close()
-    b.close()
-    pg_cluster.drop_database(url)
 
 
 def crew(store, n=3):
@@ -118,8 +105,8 @@ def test_presence_is_in_the_database(store):
 
 
 # ---- two replicas on one PostgreSQL database ------------------------------------------------
-def test_presence_beaten_at_one_replica_counts_at_the_other(replicas):
-    a, b = replicas
+def test_presence_beaten_at_one_replica_counts_at_the_other(replica_stores):
+    a, b = replica_stores
     admin, (a0, a1, _) = crew(a)
     team.heartbeat(a, a0, "tab-at-a")            # a0's browser polls replica A only
     team.set_availability(a, a0, "Online")
@@ -137,8 +124,8 @@ def test_presence_beaten_at_one_replica_counts_at_the_other(replicas):
     assert p.drain(b)[1] == {a0}
 
 
-def test_the_same_agent_taking_one_chat_at_two_replicas_at_once_is_one_assignment(replicas):
-    a, b = replicas
+def test_the_same_agent_taking_one_chat_at_two_replicas_at_once_is_one_assignment(replica_stores):
+    a, b = replica_stores
     admin, (budi, _, _) = crew(a)
     chats = waiting_chats(a, *[f"C{i}" for i in range(10)])
     for chat in chats:
@@ -151,8 +138,8 @@ def test_the_same_agent_taking_one_chat_at_two_replicas_at_once_is_one_assignmen
         assert lines == ["Agent 0 assigned the chat to Agent 0"]
 
 
-def test_two_agents_taking_one_chat_at_two_replicas_at_once_settle_as_one_outcome(replicas):
-    a, b = replicas
+def test_two_agents_taking_one_chat_at_two_replicas_at_once_settle_as_one_outcome(replica_stores):
+    a, b = replica_stores
     admin, (budi, sari, _) = crew(a)
     chats = waiting_chats(a, *[f"C{i}" for i in range(10)])
     for chat in chats:
@@ -167,8 +154,8 @@ def test_two_agents_taking_one_chat_at_two_replicas_at_once_settle_as_one_outcom
         assert b.one("SELECT assignee_id, status FROM chats WHERE id = ?", [chat]) == (other, "Answered")
 
 
-def test_auto_assignment_on_both_replicas_never_exceeds_capacity(replicas):
-    a, b = replicas
+def test_auto_assignment_on_both_replicas_never_exceeds_capacity(replica_stores):
+    a, b = replica_stores
     admin, agents = crew(a)
     for agent in agents:
         team.heartbeat(a, agent, "tab")
@@ -198,8 +185,8 @@ def _queued_broadcast(w, n, rate):
     return ids
 
 
-def test_two_replicas_pacing_one_broadcast_share_its_rate_and_never_take_a_row_twice(replicas):
-    a, b = replicas
+def test_two_replicas_pacing_one_broadcast_share_its_rate_and_never_take_a_row_twice(replica_stores):
+    a, b = replica_stores
     ids = a.write(_queued_broadcast, 200, 40.0)   # 40/s: a quarter second is 10 messages
     first = at_once(lambda: broadcasts.claim(a, "replica-a", 1, ids), lambda: broadcasts.claim(b, "replica-b", 1, ids))
     taken = [i for got, _ in first for i in got]

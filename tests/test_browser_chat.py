@@ -277,10 +277,16 @@ def test_customer_text_is_shown_literally(world):
     telegram(base, 223, "Panjang " + "Namanya" * 20, "lihat https://evil.example/promo atau www.x.com")
     long = item(budi, "Panjang")
     expect(long).to_contain_text("promo", timeout=8000)
+    expect(long).to_have_count(1, timeout=8000)  # not mid-redraw
     # The escaper's word joiners are invisible; without them the text reads as sent.
     assert "https://evil.example/promo atau www.x.com" in long.inner_text().replace("\u2060", "")
     assert long.locator("a").count() == 0
-    height = lambda who: item(budi, who).locator("[class*='st-key-chat_open_'] button").bounding_box()["height"]
+
+    def height(who: str) -> float:
+        button = item(budi, who).locator("[class*='st-key-chat_open_'] button")
+        expect(button).to_have_count(1, timeout=8000)  # a redraw in progress can show an item twice
+        return button.bounding_box()["height"]
+
     assert height("Panjang") <= height("Mallory") < 30  # one line (the open chat's button has a frame)
 
 

@@ -12,28 +12,15 @@ from datetime import timedelta
 
 import pytest
 
-import pg_cluster
 from maxchat_data import accounts, actions, outbox
 from maxchat_data.channels import clients
 from maxchat_data.ingest import Inbound, receive
-from maxchat_data.store import open_store, utcnow
+from maxchat_data.store import utcnow
 from server.delivery import DeliveryWorker
 from tests.conftest import wait_until
 from tests.test_channels import fakes  # noqa: F401 - a fixture
 
 N_CUSTOMERS = 40
-
-
-@pytest.fixture
-def replicas(tmp_path):
-    if not pg_cluster.available():
-        pytest.skip("PostgreSQL 15 is not installed")
-    url = pg_cluster.fresh_database()
-    a, b = open_store(url, tmp_path / "media"), open_store(url, tmp_path / "media")
-    yield a, b
-    a.close()
-    b.close()
-    pg_cluster.drop_database(url)
 
 
 def at_once(*jobs):
@@ -57,8 +44,8 @@ def first_message(store, user, pmid, text):
     return receive(store, Inbound("whatsapp", user, pmid, "Rina", body=text))
 
 
-def test_first_messages_of_one_customer_at_both_replicas_make_one_chat(replicas):
-    a, b = replicas
+def test_first_messages_of_one_customer_at_both_replicas_make_one_chat(replica_stores):
+    a, b = replica_stores
     for n in range(N_CUSTOMERS):
         user = f"62812000{n:05d}"
         got_a, got_b = at_once(lambda: first_message(a, user, f"wamid.A{n}", "halo dari A"),
@@ -75,8 +62,8 @@ def test_first_messages_of_one_customer_at_both_replicas_make_one_chat(replicas)
     assert a.one("SELECT count(*) FROM events WHERE action = 'chat_created'")[0] == N_CUSTOMERS
 
 
-def test_one_message_delivered_to_both_replicas_is_stored_once(replicas):
-    a, b = replicas
+def test_one_message_delivered_to_both_replicas_is_stored_once(replica_stores):
+    a, b = replica_stores
     first_message(a, "6281299999999", "wamid.known", "first")  # a known customer, and new ones
     for n in range(N_CUSTOMERS):
         user = "6281299999999" if n % 2 else f"62813000{n:05d}"
@@ -91,15 +78,15 @@ def test_one_message_delivered_to_both_replicas_is_stored_once(replicas):
     assert a.one("SELECT count(*) FROM chats")[0] == 1 + N_CUSTOMERS // 2
 
 
-def test_replies_queued_at_both_replicas_are_each_sent_exactly_once(replicas, fakes):  # noqa: F811
-    a, b = replicas
+def test_replies_queued_at_both_replicas_are_each_sent_exactly_once(replica_stores, fakes):  # noqa: F811
+    a, b = replica_stores
     wa = fakes[0]
     agent = accounts.create_agent(a, "budi", "Budi", "budi-pass-1", "agent")
     chats = [first_message(a, f"62814000{n:05d}", f"wamid.c{n}", "halo").chat_id for n in range(25)]
     workers = [DeliveryWorker(s, clients(), poll=0.05).start() for s in (a, b)]
     try:
         queued = []
-        for i in range(500):  # through the real path, alternating replicas, while both send
+        for i in range(500):  # through the real path, alternating replica_stores, while both send
             store = (a, b)[i % 2]
             queued.append(actions.reply(store, chats[i % len(chats)], agent, f"reply {i}"))
         assert wait_until(lambda: a.one("SELECT count(*) FROM messages WHERE direction = 'out'"
@@ -123,8 +110,8 @@ def test_replies_queued_at_both_replicas_are_each_sent_exactly_once(replicas, fa
         assert numbers == sorted(numbers)
 
 
-def test_a_starting_replica_leaves_a_live_replicas_send_alone_and_settles_a_dead_ones(replicas, fakes):  # noqa: F811
-    a, b = replicas
+def test_a_starting_replica_leaves_a_live_replicas_send_alone_and_settles_a_dead_ones(replica_stores, fakes):  # noqa: F811
+    a, b = replica_stores
     agent = accounts.create_agent(a, "budi", "Budi", "budi-pass-1", "agent")
     chat = first_message(a, "6281500000001", "wamid.s1", "halo").chat_id
     in_flight = actions.reply(a, chat, agent, "on the wire at A")

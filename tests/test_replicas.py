@@ -200,3 +200,11 @@ def test_demo_data_on_postgresql_is_refused_with_the_way_to_get_it_there(tmp_pat
     finally:
         s.close()
         pg_cluster.drop_database(url)
+
+
+def test_a_wrong_database_url_is_one_sentence_without_the_password(tmp_path):
+    from maxchat_data.pg_store import DatabaseUnreachable
+    with pytest.raises(DatabaseUnreachable) as refused:
+        open_store("postgresql://maxchat:s3cret-pass@127.0.0.1:1/maxchat", tmp_path / "media")
+    assert "Cannot reach the PostgreSQL database" in str(refused.value)
+    assert "s3cret-pass" not in str(refused.value) and "\n" not in str(refused.value)
