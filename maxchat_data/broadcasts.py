@@ -203,6 +203,12 @@ def _targets(w: Writer, tpl: dict, audience: Audience, values: list[str]) -> tup
     return targets, len(wanted) - len(targets)
 
 
+def _joined(values: list[str] | None) -> str | None:
+    """One recipient's template values as one text (unit separators between):
+    a list per row cannot ride in one array parameter on PostgreSQL."""
+    return chr(31).join(v.replace(chr(31), " ") for v in values) if values else None
+
+
 def _chats(w: Writer, where: str, params) -> list[dict]:
     rows = w.all(f"SELECT id, channel_user_id, blocked, contact_name, status, session_id FROM chats"
                  f" WHERE channel = '{CHANNEL}' AND {where} ORDER BY id", params)
@@ -227,10 +233,12 @@ def _create(w: Writer, actor_id, template_id, audience: Audience, values, rate):
         for t, contact_id, chat_id in zip(fresh, contacts, chats):
             t["chat"], t["contact"] = chat_id, contact_id
             w.add_chat_key((CHANNEL, t["uid"]), chat_id)
-        w.execute("INSERT INTO contacts (id, name, phone, created_at) SELECT unnest(?), unnest(?), unnest(?), ?",
+        w.execute("INSERT INTO contacts (id, name, phone, created_at)"
+                  " SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?",
                   [list(contacts), [t["name"] for t in fresh], ["+" + t["uid"] for t in fresh], now])
         w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
-                  " created_at) SELECT unnest(?), unnest(?), ?, unnest(?), unnest(?), unnest(?), 'Open', ?",
+                  " created_at) SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), ?, unnest(?::VARCHAR[]),"
+                  " unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), 'Open', ?",
                   [list(chats), list(contacts), CHANNEL, [t["uid"] for t in fresh], [t["name"] for t in fresh],
                    [search_key(t["name"]) for t in fresh], now])
 
@@ -240,14 +248,15 @@ def _create(w: Writer, actor_id, template_id, audience: Audience, values, rate):
         for t, session_id in zip(opening, w.ids.take("sessions", len(opening))):
             t["session"] = session_id
         w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at, first_response_at)"
-                  " SELECT unnest(?), unnest(?), 'Business initiate', ?, ?",
+                  " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), 'Business initiate', ?, ?",
                   [[t["session"] for t in opening], [t["chat"] for t in opening], now, now])
         line = f"{who} started a session (Business initiate) with broadcast #{broadcast_id}"
-        w.execute("INSERT INTO events SELECT unnest(?), unnest(?), ?, 'session_started', ?, ?",
+        w.execute("INSERT INTO events SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), ?, 'session_started', ?, ?",
                   [list(w.ids.take("events", len(opening))), [t["chat"] for t in opening], actor_id,
                    f"Business initiate (broadcast {broadcast_id})", now])
         w.execute("INSERT INTO messages (id, chat_id, session_id, channel, direction, sender_agent_id, kind, body,"
-                  " status, sent_at, created_at) SELECT unnest(?), unnest(?), unnest(?), ?, 'activity', ?,"
+                  " status, sent_at, created_at) SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]),"
+                  " ?, 'activity', ?,"
                   " 'activity', ?, 'received', ?, ?",
                   [list(w.ids.take("messages", len(opening))), [t["chat"] for t in opening],
                    [t["session"] for t in opening], CHANNEL, actor_id, line, now, now])
@@ -256,20 +265,21 @@ def _create(w: Writer, actor_id, template_id, audience: Audience, values, rate):
     message_ids = list(w.ids.take("messages", len(targets)))
     w.execute("INSERT INTO messages (id, chat_id, session_id, channel, direction, sender_agent_id, kind, body,"
               " template_id, template_params, status, sent_at, created_at)"
-              " SELECT unnest(?), unnest(?), unnest(?), ?, 'out', ?, 'template', unnest(?), ?, unnest(?),"
-              " 'pending', ?, ?",
+              " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), ?, 'out', ?, 'template',"
+              " unnest(?::VARCHAR[]), ?, string_to_array(unnest(?::VARCHAR[]), chr(31)), 'pending', ?, ?",
               [message_ids, [t["chat"] for t in targets], [t["session"] for t in targets], CHANNEL, actor_id,
-               [t["body"] for t in targets], template_id, [t["values"] or None for t in targets], now, now])
-    w.execute("INSERT INTO outbox (message_id, next_attempt_at, broadcast_id) SELECT unnest(?), ?, ?",
+               [t["body"] for t in targets], template_id, [_joined(t["values"]) for t in targets], now, now])
+    w.execute("INSERT INTO outbox (message_id, next_attempt_at, broadcast_id) SELECT unnest(?::BIGINT[]), ?, ?",
               [message_ids, now, broadcast_id])
-    w.execute("INSERT INTO broadcast_recipients SELECT ?, unnest(?), unnest(?), unnest(?)",
+    w.execute("INSERT INTO broadcast_recipients SELECT ?, unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::INTEGER[])",
               [broadcast_id, message_ids, [t["chat"] for t in targets], [t["line"] for t in targets]])
     # What the chat list shows; a reopened chat is Open and held by the BOT.
     w.execute("UPDATE chats SET last_message_at = ?, last_preview = b.preview, last_direction = 'out',"
               " status = CASE WHEN b.reopen THEN 'Open' ELSE chats.status END,"
               " assignee_id = CASE WHEN b.reopen THEN NULL ELSE chats.assignee_id END,"
               " session_id = b.session"
-              " FROM (SELECT unnest(?) AS id, unnest(?) AS preview, unnest(?) AS reopen, unnest(?) AS session) b"
+              " FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::VARCHAR[]) AS preview, unnest(?::BOOLEAN[]) AS reopen,"
+              " unnest(?::BIGINT[]) AS session) b"
               " WHERE chats.id = b.id",
               [now, [t["chat"] for t in targets], [message_preview("template", t["body"], None) for t in targets],
                [t["status"] == "Resolved" for t in targets], [t["session"] for t in targets]])
@@ -421,7 +431,7 @@ def recipients(store: Store, broadcast_id: int, status: str | None = None, limit
     rows = store.dicts(
         "SELECT r.line, '+' || c.channel_user_id AS number, c.contact_name AS name, m.status, m.error,"
         " r.chat_id FROM broadcast_recipients r JOIN messages m ON m.id = r.message_id JOIN chats c ON c.id = r.chat_id"
-        " WHERE r.broadcast_id = ? AND (? IS NULL OR m.status = ?) ORDER BY r.message_id LIMIT ? OFFSET ?",
+        " WHERE r.broadcast_id = ? AND (?::VARCHAR IS NULL OR m.status = ?) ORDER BY r.message_id LIMIT ? OFFSET ?",
         [broadcast_id, raw, raw, limit, offset])
     for r in rows:
         r["status"] = _COUNTED.get(r["status"], "queued")

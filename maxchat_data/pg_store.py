@@ -240,6 +240,18 @@ class PgStore(Store):
         self._listening.wait(10)
         self._start_writer(PgWriter(writer_con, PgIds(writer_con), "postgresql"))
 
+    def _reconnect_writer(self, w: Writer) -> None:
+        """After PostgreSQL restarted or the network dropped: a new connection
+        (the failed group is retried on it by the writer)."""
+        log.warning("the writer's database connection broke; reconnecting")
+        try:
+            self._writer_raw.close()
+        except psycopg.Error:
+            pass
+        self._writer_raw = _connect(self.url)
+        w.con = Cursor(self._writer_raw)
+        w.ids = PgIds(w.con)
+
     def leadership(self, name: str) -> PgLeadership:
         return PgLeadership(self.url, name)
 
@@ -268,12 +280,14 @@ class PgStore(Store):
 
     # ---- writes -----------------------------------------------------------
     def _begin(self, w: Writer) -> None:
+        if self._writer_raw.broken or self._writer_raw.closed:
+            self._reconnect_writer(w)
         w.forget_agents()  # an admin on another replica may have changed them
         w.con.execute("BEGIN")
 
     def _announce(self, w: Writer) -> None:
-        # Delivered to every listener (this process's too) when the
-        # transaction commits, and only then.
+        # Delivered to every listener when the transaction commits, and only
+        # then (this process's listener skips its own).
         w.con.execute("SELECT pg_notify(?, ?)", [CHANNEL, ",".join(sorted(w.touched))])
 
     def _checkpoint(self) -> None:
@@ -289,6 +303,8 @@ class PgStore(Store):
                 self._version += 1
                 self._listening.set()
                 for note in con.notifies():
+                    if note.pid == self._writer_raw.info.backend_pid:
+                        continue  # this process's own commit: counted when it was made
                     self._version += 1
                     for topic in filter(None, note.payload.split(",")):
                         self._topics[topic] = self._topics.get(topic, 0) + 1

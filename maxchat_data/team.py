@@ -410,7 +410,7 @@ def tick(store: Store) -> dict:
         return done
     version = store.version
     if came or gone or done["returned"] or version != mem.get("team_seen_version"):
-        if store.one(f"SELECT count(*) FROM (SELECT 1 FROM chats WHERE {WAITING.format(c='')} LIMIT 1)")[0]:
+        if store.one(f"SELECT count(*) FROM (SELECT 1 FROM chats WHERE {WAITING.format(c='')} LIMIT 1) AS waiting")[0]:
             done["assigned"] = assign_waiting_now(store)
         mem["team_seen_version"] = store.version  # our own commit is no news
     return done

@@ -14,11 +14,13 @@ from maxchat_data import login
 from tests.fakes.helpers import PNG
 from ui_support import ROOT, agent_named, app, as_session_agent, set_cookie, texts, ui_store  # noqa: F401
 
+pytestmark = pytest.mark.both_backends  # the same rules on DuckDB and PostgreSQL
+
 
 
 def snapshot(store) -> dict:
     """Every row an action could touch."""
-    return {t: store.all(f"SELECT * FROM {t} ORDER BY ALL") for t in
+    return {t: sorted(store.all(f"SELECT * FROM {t}"), key=repr) for t in
             ("chats", "sessions", "messages", "outbox", "events", "notes", "contacts", "contact_labels", "labels",
              "attachments")}
 

@@ -15,6 +15,8 @@ from maxchat_data.store import utcnow
 
 from tests.fakes.helpers import BROKEN_GIF, PDF, PNG, picture
 
+pytestmark = pytest.mark.both_backends  # the same rules on DuckDB and PostgreSQL
+
 
 def chat_of(store, chat_id):
     return inbox.get_chat(store, chat_id)

@@ -14,6 +14,8 @@ from maxchat_data.store import Store
 from server import login_routes
 from ui_support import ADMIN_PASSWORD, ui_store  # noqa: F401
 
+pytestmark = pytest.mark.both_backends  # the same rules on DuckDB and PostgreSQL
+
 KEY = b"k" * 32
 
 

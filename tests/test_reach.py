@@ -26,6 +26,8 @@ from tests.fakes.helpers import PNID, env_for, wa_template_update
 from tests.live_server import live_server
 from tests.test_channels import chat_on, fakes, settled  # noqa: F401 - fakes is a fixture
 
+pytestmark = pytest.mark.both_backends  # the same rules on DuckDB and PostgreSQL
+
 FAST = RetryPolicy(max_attempts=8, base=0.2, floor=0.2)
 
 
@@ -326,7 +328,6 @@ def test_broadcast_by_label_skips_blocked_contacts_and_replies_land_as_chats(sto
 
 
 # ---- N3 template sync ------------------------------------------------------------------------
-@pytest.mark.both_backends
 def test_template_sync_follows_paging_and_marks_deleted_templates(store, team, fakes):  # noqa: F811
     wa = fakes[0]
     wa.page_size = 2
@@ -364,7 +365,6 @@ def test_review_webhooks_keep_templates_current_deleted_included(store, fakes): 
     assert templates.initiate_templates(store, "whatsapp") == []
 
 
-@pytest.mark.both_backends
 def test_template_sync_errors_are_sentences(store, fakes, monkeypatch):  # noqa: F811
     wa = fakes[0]
     wa.script("message_templates", graph_error(400, 100, "(#100) Invalid WABA id"))
@@ -376,7 +376,6 @@ def test_template_sync_errors_are_sentences(store, fakes, monkeypatch):  # noqa:
 
 
 # ---- N3 channels page facts and Send test -----------------------------------------------------
-@pytest.mark.both_backends
 def test_channel_overview_and_send_test(store, team, fakes, monkeypatch):  # noqa: F811
     wa, ms, tg = fakes
     monkeypatch.setenv("WHATSAPP_TOKEN", "EAAG-a-long-secret-token-1234")
@@ -403,7 +402,6 @@ def test_channel_overview_and_send_test(store, team, fakes, monkeypatch):  # noq
         channel_health.send_test("whatsapp")
 
 
-@pytest.mark.both_backends
 def test_last_delivery_error_is_shown_per_channel(store, team, fakes, worker):  # noqa: F811
     wa = fakes[0]
     wa.script("messages", graph_error(400, 131026, "Undeliverable"))

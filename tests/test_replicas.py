@@ -208,3 +208,21 @@ def test_a_wrong_database_url_is_one_sentence_without_the_password(tmp_path):
         open_store("postgresql://maxchat:s3cret-pass@127.0.0.1:1/maxchat", tmp_path / "media")
     assert "Cannot reach the PostgreSQL database" in str(refused.value)
     assert "s3cret-pass" not in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_broken_database_connection_is_made_again_and_the_write_goes_through(tmp_path):
+    """PostgreSQL restarted or the network dropped the writer's connection:
+    the next write reconnects instead of failing for good."""
+    import psycopg
+    url = pg_cluster.fresh_database()
+    s = open_store(url, tmp_path / "media")
+    try:
+        first = accounts.create_agent(s, "before", "Before", "before-pass-1")
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [s._writer_raw.info.backend_pid])
+        second = accounts.create_agent(s, "after", "After", "after-pass-1")
+        assert second > first
+        assert {r[0] for r in s.all("SELECT username FROM agents")} == {"before", "after"}
+    finally:
+        s.close()
+        pg_cluster.drop_database(url)

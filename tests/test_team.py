@@ -18,6 +18,8 @@ from maxchat_data.inbox import InboxQuery, find_chats
 from maxchat_data.ingest import Inbound, receive_async
 from server.team_worker import TeamWorker
 
+pytestmark = pytest.mark.both_backends  # the same rules on DuckDB and PostgreSQL
+
 TIMEOUT = 120.0
 
 
@@ -67,7 +69,7 @@ def assignee(store, chat_id):
 
 
 def loads(store):
-    return dict(store.all("SELECT assignee_id, count(*) FROM chats WHERE status = 'Answered' GROUP BY ALL"))
+    return dict(store.all("SELECT assignee_id, count(*) FROM chats WHERE status = 'Answered' GROUP BY assignee_id"))
 
 
 # ---- W2: fairness -------------------------------------------------------------------
