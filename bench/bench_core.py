@@ -66,6 +66,7 @@ def main() -> None:
     path = big_database(args.chats)
     where = str(path)
     if args.database_url:
+        Store(path, path.parent / "media").close()  # migrated to this version first
         started = time.perf_counter()
         copy_to_pg.copy_database(path, args.database_url, say=lambda line: None)
         print(f"copied to PostgreSQL in {time.perf_counter() - started:.0f} s")
