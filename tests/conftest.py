@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -99,6 +100,27 @@ def wait_until(predicate, timeout: float = 5.0, step: float = 0.02) -> bool:
             return True
         time.sleep(step)
     return predicate()
+
+
+def at_once(*calls):
+    """Run the calls in threads released together (two replicas racing);
+    their results, or the errors they raised."""
+    start = threading.Barrier(len(calls))
+    out = [None] * len(calls)
+
+    def run(i, fn):
+        start.wait()
+        try:
+            out[i] = fn()
+        except Exception as exc:  # noqa: BLE001 - returned to the test
+            out[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return out
 
 
 def point_runtime_at(db: Path, monkeypatch, *, demo: bool = False) -> None:

@@ -5,7 +5,6 @@ auto-assignment running on both never fills an agent past capacity. The
 finder and the chat actions run on both backends with one SQL each."""
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 
@@ -15,6 +14,7 @@ from maxchat_data import accounts, actions, broadcasts, inbox, labels, team
 from maxchat_data.common import search_key
 from maxchat_data.inbox import InboxQuery, find_chats
 from maxchat_data.store import utcnow
+from tests.conftest import at_once
 
 
 def _waiting(w, names):
@@ -47,26 +47,6 @@ def crew(store, n=3):
 
 def assign_events(store, chat_id):
     return [e["details"] for e in inbox.events(store, chat_id) if e["action"] == "assign"]
-
-
-def at_once(*calls):
-    """Run the calls in threads released together; their results (or errors)."""
-    start = threading.Barrier(len(calls))
-    out = [None] * len(calls)
-
-    def run(i, fn):
-        start.wait()
-        try:
-            out[i] = fn()
-        except Exception as exc:  # noqa: BLE001 - returned to the test
-            out[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return out
 
 
 # ---- both backends, one SQL each ------------------------------------------------------------

@@ -6,7 +6,6 @@ HTTP) WhatsApp API exactly once; a replica starting leaves a live replica's
 sends alone and settles a dead one's."""
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -17,27 +16,10 @@ from maxchat_data.channels import clients
 from maxchat_data.ingest import Inbound, receive
 from maxchat_data.store import utcnow
 from server.delivery import DeliveryWorker
-from tests.conftest import wait_until
+from tests.conftest import at_once, wait_until
 from tests.test_channels import fakes  # noqa: F401 - a fixture
 
 N_CUSTOMERS = 40
-
-
-def at_once(*jobs):
-    """Run the jobs in threads released together; their results in order."""
-    gate = threading.Barrier(len(jobs))
-    out = [None] * len(jobs)
-
-    def run(i, job):
-        gate.wait()
-        out[i] = job()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return out
 
 
 def first_message(store, user, pmid, text):
