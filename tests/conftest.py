@@ -85,13 +85,6 @@ def customer_writes(store, user="6281200000001", text="Halo kak", channel="whats
                                   sent_at=sent_at, **extra))
 
 
-def through_ingest(backend: str) -> None:
-    """A test that writes through ingest.receive runs on PostgreSQL once
-    ingest does there (branch pg-inbound): until then it is skipped."""
-    if backend == "postgresql":
-        pytest.skip("ingest does not run on PostgreSQL on this branch yet (pg-inbound)")
-
-
 def wait_until(predicate, timeout: float = 5.0, step: float = 0.02) -> bool:
     """Poll ``predicate`` until it is true or the timeout passes."""
     end = time.monotonic() + timeout

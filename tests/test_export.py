@@ -6,7 +6,7 @@ from datetime import timedelta
 import duckdb
 import pytest
 
-from conftest import customer_writes, through_ingest
+from conftest import customer_writes
 from maxchat_data import actions, export
 from maxchat_data.__main__ import main
 from maxchat_data.store import utcnow
@@ -14,8 +14,7 @@ from maxchat_data.store import utcnow
 pytestmark = pytest.mark.both_backends
 
 
-def test_export_writes_day_partitions_that_read_back_to_the_same_rows(store, team, tmp_path, capsys, backend):
-    through_ingest(backend)
+def test_export_writes_day_partitions_that_read_back_to_the_same_rows(store, team, tmp_path, capsys):
     now = utcnow()
     old = customer_writes(store, "6281", "kemarin", sent_at=now - timedelta(days=3)).chat_id
     new = customer_writes(store, "6282", "hari ini", name="Budi").chat_id

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import customer_writes, through_ingest
+from conftest import customer_writes
 from maxchat_data import accounts, actions, monitor
 from maxchat_data.store import utcnow
 
@@ -15,8 +15,7 @@ pytestmark = pytest.mark.both_backends
 JKT = ZoneInfo("Asia/Jakarta")
 
 
-def test_queues_loads_and_the_longest_waiting_customer(store, team, backend):
-    through_ingest(backend)
+def test_queues_loads_and_the_longest_waiting_customer(store, team):
     accounts.create_agent(store, "lina", "Lina", "lina-pass-1", "analyst")
     now = utcnow()
     old = customer_writes(store, "6281", "first", name="Old Customer", sent_at=now - timedelta(minutes=50)).chat_id
@@ -36,8 +35,7 @@ def test_queues_loads_and_the_longest_waiting_customer(store, team, backend):
     assert snap.today == 4 and snap.last_week_same_time == 0
 
 
-def test_windows_closing_within_the_hour_soonest_first(store, team, backend):
-    through_ingest(backend)
+def test_windows_closing_within_the_hour_soonest_first(store, team):
     now = utcnow()
     a = customer_writes(store, "6281", "a", name="A", sent_at=now - timedelta(hours=23, minutes=50)).chat_id
     b = customer_writes(store, "6282", "b", name="B", sent_at=now - timedelta(hours=23, minutes=10)).chat_id

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import pg_cluster
-from conftest import customer_writes, through_ingest, wait_until
+from conftest import customer_writes, wait_until
 from maxchat_data import actions, facts, reports
 from maxchat_data.reports import ReportFilter
 from maxchat_data.store import open_store, utcnow
@@ -31,8 +31,7 @@ def snapshot(store) -> dict:
     return {name: store.all(sql) for name, sql in TABLES.items()}
 
 
-def test_the_writer_folds_new_messages_by_itself(store, team, monkeypatch, backend):
-    through_ingest(backend)
+def test_the_writer_folds_new_messages_by_itself(store, team, monkeypatch):
     monkeypatch.setattr(facts, "FOLD_EVERY_S", 0)  # after every commit, so the version count below is exact
     facts.keep(store)
     chat = customer_writes(store, "6281", "Halo").chat_id
@@ -128,8 +127,7 @@ def test_folding_in_any_steps_gives_the_definitions(store, team):
     assert snapshot(store) == folded
 
 
-def test_a_customer_message_stamped_before_a_reply_is_answered_by_it(store, team, backend):
-    through_ingest(backend)
+def test_a_customer_message_stamped_before_a_reply_is_answered_by_it(store, team):
     # The customer's phone stamped 'Tolong' 30 s before the agent's first reply;
     # it reached us after that reply was folded. In time order the reply answers
     # it: one wait, from the first message, and the next reply answers nothing.
