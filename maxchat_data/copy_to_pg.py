@@ -64,6 +64,9 @@ def copy_database(duck_path: str | Path, url: str, say: Callable[[str], None] = 
             for table in ID_TABLES:
                 pg.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
                            " HAVING max(id) IS NOT NULL")
+        # Planner statistics now, not whenever autovacuum gets to it: the
+        # first pages after the switch would otherwise run on guesses.
+        pg.execute("ANALYZE")
         copied_s = time.perf_counter() - started
         ok = True
         for table in tables:

@@ -129,6 +129,8 @@ def test_every_row_arrives_intact(source, target, capsys):
             assert details == "Monas"
             (labels_,) = pg.execute("SELECT label_ids FROM chats WHERE cardinality(label_ids) > 0 LIMIT 1").fetchone()
             assert labels_ and all(isinstance(x, int) for x in labels_)
+            # Planner statistics are there from the start (pg_stats fills only on ANALYZE).
+            assert pg.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'chats'").fetchone()[0] > 0
     finally:
         duck.close()
     assert "copied" in out
