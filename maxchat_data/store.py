@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import re
 import threading
 import time
 from concurrent.futures import Future

@@ -28,6 +28,7 @@ CHROMIUM = "/usr/bin/chromium"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 SECRET = "s3cret"
 _updates = itertools.count(1000)
+LAPTOP = {"width": 1366, "height": 768}
 
 
 def picture() -> bytes:

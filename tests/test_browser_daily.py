@@ -24,22 +24,11 @@ from tests.fakes.helpers import body_of, meta_headers, wa_message, wa_webhook
 playwright = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from test_browser_chat import CHROMIUM, DOCS, login, open_chat, settle, tab  # noqa: E402
+from test_browser_chat import CHROMIUM, DOCS, LAPTOP, SECRET as TG_SECRET, login, open_chat, settle, tab, telegram  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
-TG_SECRET, WA_SECRET = "tg-secret", "wa-secret"
+WA_SECRET = "wa-secret"
 _ids = itertools.count(5000)
-LAPTOP = {"width": 1366, "height": 768}
-
-
-def telegram(base: str, user: int, name: str, text: str) -> None:
-    n = next(_ids)
-    body = {"update_id": n, "message": {"message_id": n, "from": {"id": user, "first_name": name},
-                                        "chat": {"id": user, "type": "private"}, "date": int(time.time()),
-                                        "text": text}}
-    r = requests.post(base + "/webhooks/telegram", json=body, timeout=10,
-                      headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
-    assert r.status_code == 200, r.text
 
 
 def whatsapp(base: str, number: str, text: str) -> None:

@@ -5,12 +5,10 @@ agent's browser makes them Offline after the presence timeout, and the
 next chat goes to someone else."""
 from __future__ import annotations
 
-import itertools
 import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from live_server import live_server
 from maxchat_data import accounts, quick_replies, team
@@ -20,23 +18,10 @@ from maxchat_data.store import Store
 playwright = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from test_browser_chat import CHROMIUM, item, login, settle  # noqa: E402
+from test_browser_chat import CHROMIUM, LAPTOP, SECRET as TG_SECRET, item, login, settle, telegram  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
-TG_SECRET = "tg-secret"
 TIMEOUT = 8  # MAXCHAT_PRESENCE_TIMEOUT for this server, seconds
-_ids = itertools.count(8000)
-LAPTOP = {"width": 1366, "height": 768}
-
-
-def telegram(base: str, user: int, name: str, text: str) -> None:
-    n = next(_ids)
-    body = {"update_id": n, "message": {"message_id": n, "from": {"id": user, "first_name": name},
-                                        "chat": {"id": user, "type": "private"}, "date": int(time.time()),
-                                        "text": text}}
-    r = requests.post(base + "/webhooks/telegram", json=body, timeout=10,
-                      headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
-    assert r.status_code == 200, r.text
 
 
 def go(page, availability: str) -> None:

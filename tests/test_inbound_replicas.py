@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-import pytest
-
 from maxchat_data import accounts, actions, outbox
 from maxchat_data.channels import clients
 from maxchat_data.ingest import Inbound, receive
