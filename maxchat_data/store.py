@@ -11,9 +11,11 @@ was told is done is durable.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
+import re
 import threading
 import time
 from concurrent.futures import Future
@@ -103,6 +105,17 @@ class Columns:
         return len(next(iter(self._columns.values())))
 
 
+_TYPED_UNNEST = re.compile(r"unnest\(\?::[A-Z]+\[\]\)")
+
+
+@functools.lru_cache(maxsize=4096)
+def for_duckdb(sql: str) -> str:
+    """Set-based writes are written ``unnest(?::BIGINT[])``: PostgreSQL needs
+    the type of an array parameter; DuckDB knows it from the list and the
+    cast costs it ~0.5 ms a statement on the ingest path, so it goes."""
+    return _TYPED_UNNEST.sub("unnest(?)", sql)
+
+
 class Writer:
     """What a write function gets: the writer's connection, its id source, and
     caches only the writer may fill (it is the only thread that writes, so
@@ -175,7 +188,9 @@ class Writer:
         self._chat_keys = None
 
     def execute(self, sql, params=None):
-        return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        if params is None:
+            return self.con.execute(sql)
+        return self.con.execute(for_duckdb(sql) if self.dialect == "duckdb" else sql, params)
 
     def one(self, sql, params=None):
         return self.execute(sql, params).fetchone()
