@@ -122,7 +122,9 @@ class Change:
     """Something the customer did to a message already sent: a reaction
     (``emoji`` None takes it back), an edit (the new ``body`` / ``caption``)
     or a deletion. ``change_id`` is the provider's id of the change itself,
-    so a repeated webhook changes nothing twice."""
+    so a repeated webhook changes nothing twice. ``sender`` is the customer
+    who did it (the chat's channel user id): a change lands only in their
+    own chat."""
     channel: str
     target: str                # provider message id of the message changed
     what: str                  # reaction | edited | deleted
@@ -131,6 +133,7 @@ class Change:
     emoji: str | None = None
     body: str | None = None
     caption: str | None = None
+    sender: str = field(kw_only=True)
 
 
 @dataclass
@@ -518,13 +521,28 @@ def _watermark(w: Writer, mark: Watermark) -> int:
 def _change(w: Writer, c: Change) -> bool:
     """A reaction, edit or deletion lands on the message it is about, never
     as a message of its own: no new line in the thread, no notification, no
-    reopened or un-archived chat. Unknown target: logged and skipped."""
-    found = w.one("SELECT id, body, caption, reacted_at, edited_at, chat_id, sent_at, kind, details FROM messages"
-                  " WHERE channel = ? AND provider_message_id = ?", [c.channel, c.target])
+    reopened or un-archived chat. Unknown target: logged and skipped.
+
+    Provider ids are not secrets (a customer sees the ids of every message
+    in their own chat, and WhatsApp's are guessable), so a change is taken
+    only in the sender's own chat: a reaction on any message there (theirs
+    or ours), an edit or deletion on their own messages only. Anything else
+    is logged and skipped."""
+    found = w.one("SELECT m.id, m.body, m.caption, m.reacted_at, m.edited_at, m.chat_id, m.sent_at, m.kind, m.details,"
+                  " m.direction, c.channel_user_id FROM messages m JOIN chats c ON c.id = m.chat_id"
+                  " WHERE m.channel = ? AND m.provider_message_id = ?", [c.channel, c.target])
     if found is None:
         log.info("%s %s for unknown message %s skipped", c.channel, c.what, c.target)
         return False
-    message_id, body, caption, reacted_at, edited_at, chat_id, sent_at, kind, details = found
+    message_id, body, caption, reacted_at, edited_at, chat_id, sent_at, kind, details, direction, owner = found
+    if owner != c.sender:
+        log.warning("%s %s by %s of message %s in another customer's chat skipped", c.channel, c.what, c.sender,
+                    c.target)
+        return False
+    if not (direction == "in" or (direction == "out" and c.what == "reaction")):
+        log.warning("%s %s by %s of our message %s skipped (a customer edits and deletes only their own)",
+                    c.channel, c.what, c.sender, c.target)
+        return False
     at = c.at or utcnow()
     if c.what == "reaction":
         if reacted_at is not None and at < reacted_at:

@@ -417,6 +417,28 @@ def test_polling_thread_runs_and_skips_a_malformed_update(store, fakes):
         poller.stop()
 
 
+def test_polling_stores_edits_and_reactions_and_keeps_them_in_the_customers_chat(store, fakes):
+    """Long polling used to keep only the messages of a batch: an edit or a
+    reaction polled from Telegram was dropped (issue 17)."""
+    tg = fakes[2]
+    tg.push(tg_message(42, "Alamat: Jl. Mawar 1", message_id=10))
+    tg.push(tg_message(43, "punya orang lain", message_id=10))
+    poller = Poller(store, telegram.Client(), timeout=1)
+    assert poller.poll_once() == 2
+    with tg._cond:
+        tg.updates += [
+            {"update_id": 2001, "edited_message": {"message_id": 10, "chat": {"id": 42, "type": "private"},
+                                                   "date": 1, "edit_date": 2, "text": "Alamat: Jl. Mawar 10"}},
+            {"update_id": 2002, "message_reaction": {"chat": {"id": 42, "type": "private"}, "message_id": 10,
+                                                     "user": {"id": 42}, "date": 3,
+                                                     "new_reaction": [{"type": "emoji", "emoji": "👍"}]}},
+            {"update_id": 2003, "message": {"text": "no chat"}}]
+    poller.poll_once()
+    assert store.one("SELECT body, reaction FROM messages WHERE provider_message_id = '42:10'") == (
+        "Alamat: Jl. Mawar 10", "👍")
+    assert settings.get(store, OFFSET_KEY) == "2004"
+
+
 def test_polling_backs_off_on_429(store, fakes):
     tg = fakes[2]
     tg.script("getUpdates", too_many(1))

@@ -598,3 +598,30 @@ def test_unknown_ids_are_clear_errors(store, team):
                  lambda: actions.add_note(store, 404, team["budi"], "x"), lambda: actions.retry(store, 404, 1)):
         with pytest.raises(NotFound):
             call()
+
+
+# ---- issue 17: a customer's change lands only in their own chat ---------------------------------
+@pytest.mark.parametrize("channel", ["whatsapp", "messenger", "telegram"])
+def test_a_change_from_another_customer_or_to_our_message_is_skipped(store, team, channel):
+    from maxchat_data import outbox
+    from maxchat_data.ingest import Change, Parsed, store_parsed
+    mine = customer_writes(store, user="A", text="punya A", channel=channel, pmid="A:1")
+    customer_writes(store, user="M", text="punya M", channel=channel, pmid="M:1")
+    ours = actions.reply(store, mine.chat_id, team["admin"], "balasan kami")
+    outbox.mark_sent(store, ours, "A:2")
+
+    def change(sender, target, what, n):
+        return Change(channel, target, what, f"c{n}", sender=sender, emoji="🙂" if what == "reaction" else None,
+                      body="ditimpa" if what == "edited" else None)
+    attacks = [change("M", t, w, n) for n, (t, w) in enumerate(
+        (t, w) for t in ("A:1", "A:2") for w in ("reaction", "edited", "deleted"))]
+    attacks += [change("A", "A:2", "edited", 10), change("A", "A:2", "deleted", 11)]
+    store_parsed(store, Parsed(changes=attacks))
+    rows = store.all("SELECT provider_message_id, body, reaction, edited_at, deleted_at FROM messages"
+                     " WHERE provider_message_id IN ('A:1', 'A:2') ORDER BY 1")
+    assert rows == [("A:1", "punya A", None, None, None), ("A:2", "balasan kami", None, None, None)]
+    assert store.one("SELECT count(*) FROM message_changes")[0] == 0
+    # The customer's own: a reaction to our message in their chat, an edit of their own message.
+    store_parsed(store, Parsed(changes=[change("A", "A:2", "reaction", 20), change("A", "A:1", "edited", 21)]))
+    assert store.one("SELECT reaction FROM messages WHERE provider_message_id = 'A:2'")[0] == "🙂"
+    assert store.one("SELECT body FROM messages WHERE provider_message_id = 'A:1'")[0] == "ditimpa"

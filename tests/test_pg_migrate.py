@@ -44,8 +44,8 @@ def fill(path: Path) -> None:
         store_parsed(s, Parsed(
             media=[MediaRef("whatsapp", "wamid.fill3", "media-123", "a.jpg", "image/jpeg")],
             profiles=[("messenger", "psid-7")],
-            changes=[Change("whatsapp", "wamid.fill1", "edited", "chg-1", body="Halo kak, sudah sampai?"),
-                     Change("whatsapp", "wamid.fill1", "reaction", "chg-2", emoji="👍")]))
+            changes=[Change("whatsapp", "wamid.fill1", "edited", "chg-1", sender="6281299990001", body="Halo kak, sudah sampai?"),
+                     Change("whatsapp", "wamid.fill1", "reaction", "chg-2", sender="6281299990001", emoji="👍")]))
         quick_replies.create(s, admin, "thanks", "Terima kasih {{contact.name}}", shared=True)
         template = s.one("SELECT id FROM templates WHERE name = 'order_update'")[0]
         broadcasts.create(s, admin, template, broadcasts.Audience("channel"), ["{{contact.name}}", "INV-7"], rate=5)

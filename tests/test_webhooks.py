@@ -240,7 +240,6 @@ def test_telegram_wrong_or_missing_secret(gw, secret):
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"", b"[]", b'{"object":"page"}', b'{"object":"whatsapp_business_account","entry":{}}',
-                                 b'{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"id":"x"}]}}]}]}',
                                  "\xff\xfe".encode("latin-1")])
 def test_whatsapp_malformed_or_wrong_shape_is_400_and_nothing_stored(gw, raw):
     client, store = gw
@@ -251,18 +250,80 @@ def test_whatsapp_malformed_or_wrong_shape_is_400_and_nothing_stored(gw, raw):
     assert post_wa(client, wa_webhook([wa_message()])).status_code == 200 and count(store) == 1
 
 
-def test_one_bad_message_refuses_the_whole_webhook(gw):
-    client, store = gw
-    good, bad = wa_message(mid="wamid.good"), wa_message(mid="wamid.bad")
-    del bad["from"]
-    assert post_wa(client, wa_webhook([good, bad])).status_code == 400
-    assert count(store) == 0  # not half of it: Meta retries the whole webhook
+# Issue 17 (7b): a refused webhook is retried by the provider with the same
+# odd message inside, and refused again, until it gives up on all of them.
+def _odd_whatsapp():
+    typed_list = wa_message("6281200000009", mid="wamid.list-type")
+    typed_list["type"] = ["text"]
+    no_sender = wa_message(mid="wamid.no-from")
+    del no_sender["from"]
+    no_text = wa_message("6281200000009", mid="wamid.no-text")
+    del no_text["text"]
+    image_without_id = wa_message("6281200000009", mid="wamid.no-media-id", kind="image", mime_type="image/jpeg")
+    return [typed_list, no_sender, no_text, image_without_id, "not an object"]
 
 
-@pytest.mark.parametrize("raw", [b"nope", b'{"update_id":"x"}', b'{"update_id":5,"message":{"text":"no chat"}}'])
-def test_telegram_malformed_is_400(gw, raw):
+@pytest.mark.parametrize("odd", _odd_whatsapp(), ids=["type-list", "no-from", "no-text", "media-no-id", "string"])
+def test_one_malformed_whatsapp_message_is_skipped_and_logged_the_rest_stored(gw, caplog, odd):
     client, store = gw
+    caplog.set_level(logging.WARNING)
+    good = wa_message("6281200000001", "Kak, pesanan saya?", mid="wamid.good")
+    after = wa_message("6281200000002", "Halo", mid="wamid.good2")
+    assert post_wa(client, wa_webhook([good, odd, after])).status_code == 200
+    assert dict(store.all("SELECT provider_message_id, body FROM messages WHERE direction = 'in'")) == {
+        "wamid.good": "Kak, pesanan saya?", "wamid.good2": "Halo"}
+    assert store.one("SELECT count(*) FROM pending_media")[0] == 0  # nothing of the skipped one is left behind
+    assert "WhatsApp message" in caplog.text and "skipped" in caplog.text
+
+
+def test_a_malformed_whatsapp_change_or_status_skips_only_itself(gw, caplog):
+    client, store = gw
+    caplog.set_level(logging.WARNING)
+    payload = wa_webhook([wa_message("6281200000001", "pertama", mid="wamid.first")],
+                         statuses=[{"id": ["x"], "status": "read"}, "odd"])
+    payload["entry"][0]["changes"] += [{"field": "messages", "value": {"messages": [{"id": "x"}]}},  # no metadata
+                                       "not a change",
+                                       {"field": "message_template_status_update", "value": {}}]
+    payload["entry"].insert(0, {"id": "WABA", "changes": "not a list"})
+    assert post_wa(client, payload).status_code == 200
+    assert store.all("SELECT provider_message_id FROM messages WHERE direction = 'in'") == [("wamid.first",)]
+    assert caplog.text.count("skipped") >= 4
+
+
+def test_one_malformed_messenger_event_is_skipped_the_rest_stored(gw, caplog):
+    client, store = gw
+    caplog.set_level(logging.WARNING)
+    no_mid = {"sender": {"id": "PSID1"}, "message": {"text": "no mid"}}
+    bad_attachments = ms_event("PSID1", mid="m_bad", text="x")
+    bad_attachments["message"]["attachments"] = "not a list"
+    payload = ms_webhook([ms_event("PSID1", text="satu", mid="m_1"), no_mid, bad_attachments, 7,
+                          {"sender": "PSID1", "message": {"mid": "m_x", "text": "sender is no object"}},
+                          ms_event("PSID2", text="dua", mid="m_2")])
+    payload["entry"].append("not an entry")
+    payload["entry"].append({"id": "PAGE", "messaging": {"not": "a list"}})
+    assert post_ms(client, payload).status_code == 200
+    assert dict(store.all("SELECT provider_message_id, body FROM messages WHERE direction = 'in'")) == {
+        "m_1": "satu", "m_2": "dua"}
+    assert "Messenger event" in caplog.text and "skipped" in caplog.text
+
+
+@pytest.mark.parametrize("raw", [b'{"update_id":"x"}', b'{"update_id":5,"message":{"text":"no chat"}}',
+                                 b'{"update_id":6,"message":{"message_id":1,"chat":{"id":""},"text":"empty chat id"}}',
+                                 b'{"update_id":7,"edited_message":{"message_id":1,"chat":{}}}'])
+def test_a_malformed_telegram_update_is_skipped_with_200(gw, raw, caplog):
+    """Telegram holds every later update of the bot while it retries a
+    refused one: a malformed update is logged and acknowledged."""
+    client, store = gw
+    caplog.set_level(logging.WARNING)
     r = client.post("/webhooks/telegram", content=raw, headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+    assert r.status_code == 200 and count(store) == 0
+    assert "Telegram update" in caplog.text and "skipped" in caplog.text
+    assert post_tg(client, tg_update(tg_message(777, "halo", message_id=1))).status_code == 200 and count(store) == 1
+
+
+def test_telegram_body_that_is_no_json_is_400(gw):
+    client, store = gw
+    r = client.post("/webhooks/telegram", content=b"nope", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
     assert r.status_code == 400 and count(store) == 0
 
 
@@ -316,7 +377,7 @@ def test_inbound_contact_names_are_one_line_of_at_most_100_characters(gw):
 
 def test_messenger_wrong_shape_is_400(gw):
     client, store = gw
-    assert post_ms(client, {"object": "page", "entry": [{"messaging": [{"sender": {"id": "P"}, "message": {"text": "no mid"}}]}]}).status_code == 400
+    assert post_ms(client, {"object": "page", "entry": "not a list"}).status_code == 400
     assert post_ms(client, wa_webhook([wa_message()])).status_code == 400  # a WhatsApp body on the Messenger route
     assert count(store) == 0
 
@@ -461,3 +522,80 @@ def test_chunked_bodies_are_read_and_bounded(gw):
     assert r.status_code == 200 and count(store) == 1
     r = client.post("/webhooks/whatsapp", content=(b"x" * 65536 for _ in range(40)), headers=meta_headers(WA_SECRET, b""))
     assert r.status_code == 413
+
+
+# ---- a customer changes only their own messages (issue 17, item 3) ---------------------------------
+def _wa_change(sender, mid, kind, target, **extra):
+    part = {"message_id": target, "emoji": "😡"} if kind == "reaction" else {"original_message_id": target}
+    if kind == "edit":
+        part["message"] = {"type": "text", "text": {"body": extra.get("body", "diganti")}}
+    return {"from": sender, "id": mid, "timestamp": str(int(__import__("time").time())), "type": kind, kind: part}
+
+
+def _row(store, pmid):
+    return store.dicts("SELECT body, reaction, edited_at, deleted_at FROM messages WHERE provider_message_id = ?",
+                       [pmid])[0]
+
+
+def test_whatsapp_changes_reach_only_the_senders_own_chat_and_edits_only_their_own_messages(gw, caplog):
+    client, store = gw
+    caplog.set_level(logging.WARNING)
+    alice, mallory = "6281200000001", "6281200000666"
+    assert post_wa(client, wa_webhook([wa_message(alice, "nomor rekening 123", mid="wamid.A"),
+                                       wa_message(mallory, "halo", mid="wamid.M")])).status_code == 200
+    _outbound(store, "whatsapp", alice, "wamid.TO-ALICE")      # e.g. a broadcast template in Alice's chat
+    _outbound(store, "whatsapp", mallory, "wamid.TO-MALLORY")
+    untouched = {p: _row(store, p) for p in ("wamid.A", "wamid.TO-ALICE", "wamid.TO-MALLORY")}
+    # Mallory reacts to, edits and deletes Alice's message and our message to Alice, and edits and
+    # deletes our message to herself; beside them in the same webhook, one real message of hers.
+    attacks = [_wa_change(mallory, f"wamid.X{n}", kind, target)
+               for n, (kind, target) in enumerate([(k, t) for t in ("wamid.A", "wamid.TO-ALICE")
+                                                   for k in ("reaction", "edit", "revoke")]
+                                                  + [("edit", "wamid.TO-MALLORY"), ("revoke", "wamid.TO-MALLORY")])]
+    assert post_wa(client, wa_webhook(attacks + [wa_message(mallory, "masih di sini", mid="wamid.M2")])).status_code == 200
+    assert {p: _row(store, p) for p in untouched} == untouched
+    assert store.one("SELECT count(*) FROM message_changes")[0] == 0
+    assert store.one("SELECT body FROM messages WHERE provider_message_id = 'wamid.M2'")[0] == "masih di sini"
+    assert caplog.text.count("in another customer's chat skipped") == 6
+    assert caplog.text.count("of our message wamid.TO-MALLORY skipped") == 2
+    # What a customer may do still works: react to our message in her own chat, edit and delete her own.
+    assert post_wa(client, wa_webhook([_wa_change(mallory, "wamid.OK1", "reaction", "wamid.TO-MALLORY"),
+                                       _wa_change(mallory, "wamid.OK2", "edit", "wamid.M", body="halo kak"),
+                                       _wa_change(mallory, "wamid.OK3", "revoke", "wamid.M2")])).status_code == 200
+    assert _row(store, "wamid.TO-MALLORY")["reaction"] == "😡"
+    assert _row(store, "wamid.M")["body"] == "halo kak" and _row(store, "wamid.M2")["deleted_at"] is not None
+
+
+def test_messenger_reactions_reach_only_the_senders_own_chat(gw, caplog):
+    client, store = gw
+    caplog.set_level(logging.WARNING)
+    assert post_ms(client, ms_webhook([ms_event("PSID-A", text="hi", mid="m_A"),
+                                       ms_event("PSID-M", text="hi", mid="m_M")])).status_code == 200
+    _outbound(store, "messenger", "PSID-A", "m_TO-A")
+    _outbound(store, "messenger", "PSID-M", "m_TO-M")
+
+    def react(psid, mid, n):
+        return {"sender": {"id": psid}, "recipient": {"id": "PAGE"}, "timestamp": 1_700_000_000_000 + n,
+                "reaction": {"mid": mid, "action": "react", "emoji": "👎", "reaction": "other"}}
+    payload = ms_webhook([react("PSID-M", "m_A", 1), react("PSID-M", "m_TO-A", 2), react("PSID-M", "m_TO-M", 3),
+                          ms_event("PSID-M", text="lagi", mid="m_M2")])
+    assert post_ms(client, payload).status_code == 200
+    assert store.all("SELECT provider_message_id, reaction FROM messages WHERE reaction IS NOT NULL") == [("m_TO-M", "👎")]
+    assert store.one("SELECT count(*) FROM messages WHERE provider_message_id = 'm_M2'")[0] == 1
+    assert caplog.text.count("in another customer's chat skipped") == 2
+
+
+def test_telegram_edits_only_the_customers_own_messages_reactions_any_in_their_chat(gw, caplog):
+    client, store = gw
+    caplog.set_level(logging.WARNING)
+    assert post_tg(client, tg_update(tg_message(42, "Alamat: Jl. Mawar 1", message_id=10))).status_code == 200
+    _outbound(store, "telegram", "42", "42:11")  # our reply: Telegram numbers both directions in one chat
+    edit = {"update_id": 900, "edited_message": {"message_id": 11, "chat": {"id": 42, "type": "private"},
+                                                 "date": 1, "edit_date": 2, "text": "Diskon 90% untuk semua"}}
+    react = {"update_id": 901, "message_reaction": {"chat": {"id": 42, "type": "private"}, "message_id": 11,
+                                                    "user": {"id": 42}, "date": 3, "old_reaction": [],
+                                                    "new_reaction": [{"type": "emoji", "emoji": "👍"}]}}
+    assert post_tg(client, edit).status_code == 200 and post_tg(client, react).status_code == 200
+    assert store.one("SELECT body, reaction, edited_at FROM messages WHERE provider_message_id = '42:11'") == (
+        "reply", "👍", None)
+    assert "of our message 42:11 skipped" in caplog.text

@@ -3,9 +3,12 @@ two kinds of send failure, signature checks and an HTTP helper with timeouts
 and a bounded download."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
+import logging
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,7 +19,9 @@ from urllib3.exceptions import ConnectTimeoutError
 
 from .. import config
 from ..common import preview
+from ..errors import ValidationError
 
+log = logging.getLogger(__name__)
 MAX_MEDIA = 16 * 1024 * 1024  # inbound files larger than this are not fetched
 TIMEOUT = (5, 30)             # (connect, read) seconds on every provider call
 WINDOW_CLOSED = "24-hour window closed — send a template"
@@ -100,6 +105,29 @@ def contact_card(name, phones, emails=()) -> dict:
                        for p, w in list(phones)[:10] if p],
             "emails": [preview(str(e), 120) for e in list(emails)[:10] if e]}
     return card
+
+
+# What a part of a webhook that is not the provider's shape raises in a parser.
+SHAPE_ERRORS = (BadPayload, ValidationError, ValueError, AttributeError, TypeError, KeyError, IndexError)
+
+
+@contextmanager
+def one_part(out, what: str):
+    """One entry, event or message of a webhook (``out`` is its ``Parsed``).
+    A part that is not the provider's shape is logged and skipped, with
+    whatever it had already added to ``out``: the rest of the webhook is
+    stored and the provider gets its 200 (nothing acknowledged is lost, and
+    one odd message does not make the provider retry, and refuse, the
+    others for days)."""
+    lists = {f.name: len(getattr(out, f.name)) for f in dataclasses.fields(out)}
+    try:
+        yield
+        for m in out.messages[lists["messages"]:]:
+            m.check()
+    except SHAPE_ERRORS as exc:
+        for name, size in lists.items():
+            del getattr(out, name)[size:]
+        log.warning("%s skipped: %s", what, exc)
 
 
 def need(obj, key, kind=dict):

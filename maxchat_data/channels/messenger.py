@@ -9,7 +9,7 @@ import requests
 
 from ..ingest import Change, DeliveryStatus, Inbound, MediaRef, Parsed, Watermark
 from .base import (WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, Step, call, download,
-                   from_epoch, json_of, location, need, not_shown, retry_after_header)
+                   from_epoch, json_of, location, need, not_shown, one_part, retry_after_header)
 
 log = logging.getLogger(__name__)
 CHANNEL = "messenger"
@@ -22,39 +22,54 @@ RATE_LIMIT_CODES = {4, 17, 32, 613}
 
 
 def parse(payload) -> Parsed:
+    """Every entry and event of one webhook; an entry or event that is not
+    Messenger's shape is logged and skipped (the rest is stored)."""
     if not isinstance(payload, dict) or payload.get("object") != "page":
         raise BadPayload("not a page webhook")
     out = Parsed()
     for entry in need(payload, "entry", list):
-        # "standby": messages another app of the page answers; the team still sees them.
-        events = [e for key in ("messaging", "standby")
-                  for e in ((entry.get(key) if isinstance(entry, dict) else None) or [])]
-        for event in events:
-            if not isinstance(event, dict):
-                raise BadPayload("a messaging event must be an object")
-            sender = str((event.get("sender") or {}).get("id") or "")
-            if "message" in event:
-                _message(out, event, sender)
-            elif "postback" in event:
-                _postback(out, event, sender)
-            elif "reaction" in event:
-                _reaction(out, event, sender)
-            elif "delivery" in event:
-                d = need(event, "delivery")
-                if not sender:
-                    raise BadPayload("a delivery receipt needs a sender")
-                for mid in d.get("mids") or []:
-                    out.statuses.append(DeliveryStatus(CHANNEL, str(mid), "delivered"))
-                if d.get("watermark"):
-                    out.watermarks.append(Watermark(CHANNEL, sender, from_epoch(d["watermark"], True), "delivered"))
-            elif "read" in event:
-                r = need(event, "read")
-                if not sender or not r.get("watermark"):
-                    raise BadPayload("a read receipt needs a sender and a watermark")
-                out.watermarks.append(Watermark(CHANNEL, sender, from_epoch(r["watermark"], True), "read"))
-            else:
-                log.info("Messenger event %s skipped", sorted(k for k in event if k not in ("sender", "recipient", "timestamp")))
+        with one_part(out, "Messenger webhook entry"):
+            # "standby": messages another app of the page answers; the team still sees them.
+            if not isinstance(entry, dict):
+                raise BadPayload("an entry must be an object")
+            events = [e for key in ("messaging", "standby") if entry.get(key) for e in need(entry, key, list)]
+            for event in events:
+                with one_part(out, f"Messenger event {_mid_of(event)}"):
+                    _event(out, event)
     return out
+
+
+def _mid_of(event) -> str:
+    """An event's message id for the log line, whatever its shape."""
+    m = event.get("message") if isinstance(event, dict) else None
+    return repr(m.get("mid"))[:80] if isinstance(m, dict) else "(no mid)"
+
+
+def _event(out: Parsed, event) -> None:
+    if not isinstance(event, dict):
+        raise BadPayload("a messaging event must be an object")
+    sender = str((event.get("sender") or {}).get("id") or "")
+    if "message" in event:
+        _message(out, event, sender)
+    elif "postback" in event:
+        _postback(out, event, sender)
+    elif "reaction" in event:
+        _reaction(out, event, sender)
+    elif "delivery" in event:
+        d = need(event, "delivery")
+        if not sender:
+            raise BadPayload("a delivery receipt needs a sender")
+        for mid in d.get("mids") or []:
+            out.statuses.append(DeliveryStatus(CHANNEL, str(mid), "delivered"))
+        if d.get("watermark"):
+            out.watermarks.append(Watermark(CHANNEL, sender, from_epoch(d["watermark"], True), "delivered"))
+    elif "read" in event:
+        r = need(event, "read")
+        if not sender or not r.get("watermark"):
+            raise BadPayload("a read receipt needs a sender and a watermark")
+        out.watermarks.append(Watermark(CHANNEL, sender, from_epoch(r["watermark"], True), "read"))
+    else:
+        log.info("Messenger event %s skipped", sorted(k for k in event if k not in ("sender", "recipient", "timestamp")))
 
 
 def _postback(out: Parsed, event: dict, sender: str) -> None:
@@ -73,12 +88,14 @@ def _postback(out: Parsed, event: dict, sender: str) -> None:
 
 def _reaction(out: Parsed, event: dict, sender: str) -> None:
     r = need(event, "reaction")
+    if not sender:
+        raise BadPayload("a reaction needs a sender")
     if not r.get("mid"):
         log.info("Messenger reaction without the message it is about skipped")
         return
     emoji = None if r.get("action") == "unreact" else (str(r.get("emoji") or "") or None)
     out.changes.append(Change(CHANNEL, str(r["mid"]), "reaction", f"reaction:{sender}:{event.get('timestamp')}",
-                              from_epoch(event.get("timestamp"), True), emoji=emoji))
+                              from_epoch(event.get("timestamp"), True), sender=sender, emoji=emoji))
 
 
 def _message(out: Parsed, event: dict, sender: str) -> None:

@@ -11,7 +11,7 @@ import re
 
 from ..ingest import Change, Inbound, MediaRef, Parsed
 from .base import (ApiClient, BadPayload, Permanent, RetryLater, Step, call, contact_card, download, from_epoch,
-                   json_of, location, not_shown)
+                   json_of, location, not_shown, one_part)
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -24,44 +24,52 @@ WHAT = {"poll": "a poll", "dice": "a dice roll", "game": "a game", "invoice": "a
 
 
 def parse(updates) -> Parsed:
-    """One update (webhook) or a list of them (getUpdates)."""
+    """One update (webhook) or a list of them (getUpdates). An update that
+    is not Telegram's shape is logged and skipped (the rest is stored)."""
     out = Parsed()
     for update in updates if isinstance(updates, list) else [updates]:
-        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-            raise BadPayload("an update needs an integer update_id")
-        if update.get("message") is not None:
-            _message(out, update["message"])
-        elif isinstance(update.get("edited_message"), dict):
-            _edited(out, update["edited_message"])
-        elif isinstance(update.get("message_reaction"), dict):
-            _reaction(out, update["message_reaction"])
-        else:  # channel posts, callbacks, inline queries, membership: nothing for the inbox
-            log.info("Telegram update %s skipped", sorted(k for k in update if k != "update_id"))
+        what = update.get("update_id") if isinstance(update, dict) else None
+        with one_part(out, f"Telegram update {what!r:.80}"):
+            _update(out, update)
     return out
 
 
-def _pmid(m: dict) -> str:
+def _update(out: Parsed, update) -> None:
+    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+        raise BadPayload("an update needs an integer update_id")
+    if update.get("message") is not None:
+        _message(out, update["message"])
+    elif isinstance(update.get("edited_message"), dict):
+        _edited(out, update["edited_message"])
+    elif isinstance(update.get("message_reaction"), dict):
+        _reaction(out, update["message_reaction"])
+    else:  # channel posts, callbacks, inline queries, membership: nothing for the inbox
+        log.info("Telegram update %s skipped", sorted(k for k in update if k != "update_id"))
+
+
+def _pmid(m: dict) -> tuple[str, str]:
+    """The store's id of a message, and its chat (the customer)."""
     chat = m.get("chat") if isinstance(m.get("chat"), dict) else {}
     if chat.get("id") is None or m.get("message_id") is None:
         raise BadPayload("a message needs chat and message_id")
-    return f"{chat['id']}:{m['message_id']}"
+    return f"{chat['id']}:{m['message_id']}", str(chat["id"])
 
 
 def _edited(out: Parsed, m: dict) -> None:
-    pmid = _pmid(m)
+    pmid, chat = _pmid(m)
     text = m.get("text") if isinstance(m.get("text"), str) else None
     caption = m.get("caption") if isinstance(m.get("caption"), str) else None
     out.changes.append(Change(CHANNEL, pmid, "edited", f"{pmid}:edit:{m.get('edit_date')}",
-                              from_epoch(m.get("edit_date")), body=text, caption=caption))
+                              from_epoch(m.get("edit_date")), sender=chat, body=text, caption=caption))
 
 
 def _reaction(out: Parsed, r: dict) -> None:
-    pmid = _pmid(r)
+    pmid, chat = _pmid(r)
     # Custom emoji are pictures only Telegram can draw: the plain ones are shown.
     emoji = "".join(str(x.get("emoji")) for x in r.get("new_reaction") or []
                     if isinstance(x, dict) and x.get("type") == "emoji" and x.get("emoji"))
     out.changes.append(Change(CHANNEL, pmid, "reaction", f"{pmid}:reaction:{r.get('date')}",
-                              from_epoch(r.get("date")), emoji=emoji or None))
+                              from_epoch(r.get("date")), sender=chat, emoji=emoji or None))
 
 
 def _message(out: Parsed, m) -> None:

@@ -10,7 +10,8 @@ import requests
 from .. import config
 from ..ingest import Change, DeliveryStatus, Inbound, MediaRef, Parsed, TemplateUpdate
 from .base import (MAX_MEDIA, WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, Step, call,
-                   contact_card, download, from_epoch, json_of, location, need, not_shown, retry_after_header)
+                   contact_card, download, from_epoch, json_of, location, need, not_shown, one_part,
+                   retry_after_header)
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
@@ -34,39 +35,53 @@ REASONS = {
 
 def parse(payload, phone_number_id: str | None = None) -> Parsed:
     """Every entry, change, message and status of one webhook. Changes for a
-    phone number that is not ours are skipped with a log line."""
+    phone number that is not ours are skipped with a log line, and so is any
+    part that is not WhatsApp's shape (the rest is stored)."""
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         raise BadPayload("not a whatsapp_business_account webhook")
     out = Parsed()
     for entry in need(payload, "entry", list):
-        for change in need(entry, "changes", list):
-            if not isinstance(change, dict):
-                raise BadPayload("a change must be an object")
-            value = need(change, "value")
-            field = change.get("field")
-            if field == "message_template_status_update":
-                out.templates.append(_template_update(value))
-                continue
-            if field != "messages":
-                log.info("WhatsApp webhook field %r skipped", field)
-                continue
-            their = str(need(value, "metadata").get("phone_number_id") or "")
-            if not their:
-                raise BadPayload("metadata.phone_number_id is missing")
-            if phone_number_id and their != str(phone_number_id):
-                log.warning("WhatsApp webhook for unknown phone_number_id %r ignored", their)
-                continue
-            names = {}
-            for c in value.get("contacts") or []:
-                if isinstance(c, dict) and c.get("wa_id"):
-                    names[str(c["wa_id"])] = str(((c.get("profile") or {}).get("name")) or "")
-            for m in value.get("messages") or []:
-                _message(out, m, names)
-            for s in value.get("statuses") or []:
-                status = _status(s)
-                if status is not None:
-                    out.statuses.append(status)
+        with one_part(out, "WhatsApp webhook entry"):
+            for change in need(entry, "changes", list):
+                with one_part(out, "WhatsApp webhook change"):
+                    _value(out, change, phone_number_id)
     return out
+
+
+def _value(out: Parsed, change, phone_number_id: str | None) -> None:
+    if not isinstance(change, dict):
+        raise BadPayload("a change must be an object")
+    value = need(change, "value")
+    field = change.get("field")
+    if field == "message_template_status_update":
+        out.templates.append(_template_update(value))
+        return
+    if field != "messages":
+        log.info("WhatsApp webhook field %r skipped", field)
+        return
+    their = str(need(value, "metadata").get("phone_number_id") or "")
+    if not their:
+        raise BadPayload("metadata.phone_number_id is missing")
+    if phone_number_id and their != str(phone_number_id):
+        log.warning("WhatsApp webhook for unknown phone_number_id %r ignored", their)
+        return
+    names = {}
+    for c in value.get("contacts") or []:
+        if isinstance(c, dict) and c.get("wa_id"):
+            names[str(c["wa_id"])] = str(((c.get("profile") or {}).get("name")) or "")
+    for m in value.get("messages") or []:
+        with one_part(out, f"WhatsApp message {_id_of(m)}"):
+            _message(out, m, names)
+    for s in value.get("statuses") or []:
+        with one_part(out, f"WhatsApp status {_id_of(s)}"):
+            status = _status(s)
+            if status is not None:
+                out.statuses.append(status)
+
+
+def _id_of(part) -> str:
+    """A part's id for the log line, whatever its shape."""
+    return repr(part.get("id"))[:80] if isinstance(part, dict) else "(not an object)"
 
 
 def _message(out: Parsed, m, names: dict) -> None:
@@ -131,19 +146,21 @@ WHAT = {"interactive": "a reply to a button that WhatsApp did not describe", "po
 
 def _change(out: Parsed, m: dict, kind: str, pmid: str, sent_at) -> None:
     part = m.get(kind) if isinstance(m.get(kind), dict) else {}
+    sender = str(m["from"])
     if kind == "reaction":
         target = part.get("message_id")
-        change = Change(CHANNEL, str(target or ""), "reaction", pmid, sent_at, emoji=str(part.get("emoji") or "") or None)
+        change = Change(CHANNEL, str(target or ""), "reaction", pmid, sent_at, sender=sender,
+                        emoji=str(part.get("emoji") or "") or None)
     elif kind == "edit":
         target, new = part.get("original_message_id"), part.get("message") if isinstance(part.get("message"), dict) else {}
         content = new.get(new.get("type")) if isinstance(new.get(new.get("type")), dict) else {}
         body = content.get("body") if new.get("type") == "text" else None
         caption = content.get("caption") if new.get("type") != "text" else None
-        change = Change(CHANNEL, str(target or ""), "edited", pmid, sent_at,
+        change = Change(CHANNEL, str(target or ""), "edited", pmid, sent_at, sender=sender,
                         body=str(body) if body is not None else None, caption=str(caption) if caption is not None else None)
     else:
         target = part.get("original_message_id")
-        change = Change(CHANNEL, str(target or ""), "deleted", pmid, sent_at)
+        change = Change(CHANNEL, str(target or ""), "deleted", pmid, sent_at, sender=sender)
     if not target:
         log.info("WhatsApp %s without the message it is about skipped", kind)
         return
