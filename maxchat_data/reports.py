@@ -508,10 +508,6 @@ def build(store: Store, f: ReportFilter, tz: ZoneInfo | None = None) -> Report:
     return Report(store, f, tz, agents, labels, business_hours(store))
 
 
-def csv_bytes(df: pd.DataFrame) -> bytes:
-    return df.to_csv().encode() if df.index.name else df.to_csv(index=False).encode()
-
-
 def parquet_bytes(df: pd.DataFrame) -> bytes:
     import io
     out = io.BytesIO()

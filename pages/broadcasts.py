@@ -3,6 +3,7 @@ WhatsApp contacts, chosen by label, the whole channel or a CSV file; a
 preview, then `Send`; each broadcast's progress live, per recipient."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from maxchat_data import broadcasts, labels
@@ -13,6 +14,7 @@ from server import runtime
 from ui import admin
 from ui.access import require
 from ui.chat_text import plain, when
+from ui.insight import downloads
 from ui.template_picker import pick_initiate_template
 
 me = require("broadcast")
@@ -125,10 +127,15 @@ def live(bid: int) -> None:
     show = st.segmented_control("Recipients", ("all", "queued", "sent", "delivered", "read", "failed"),
                                 default="all", key=f"bc_filter_{bid}")
     rows = broadcasts.recipients(store, bid, None if show in (None, "all") else show, limit=200)
-    st.dataframe([{"Line": r["line"], "Number": r["number"], "Name": r["name"], "Status": STATUS_ICON[r["status"]],
-                   "Reason": r["error"] or ""} for r in rows], hide_index=True, height=300)
+    st.dataframe(_table(rows), hide_index=True, height=300)
     if len(rows) == 200:
-        st.caption("The first 200 shown.")
+        st.caption("The first 200 shown; the CSV below holds every recipient.")
+
+
+def _table(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([{"Line": r["line"], "Number": r["number"], "Name": r["name"],
+                          "Status": STATUS_ICON[r["status"]], "Reason": r["error"] or ""} for r in rows],
+                        columns=["Line", "Number", "Name", "Status", "Reason"])
 
 
 past = broadcasts.list_broadcasts(store)
@@ -142,3 +149,6 @@ if past:
                                               f"recipients · {when(by_bid[i]['created_at'], full=True)}")
     with st.container(border=True):
         live(pick)
+        # Made when clicked: every recipient, each cell safe to open in a spreadsheet.
+        downloads(lambda: _table(broadcasts.recipients(store, pick, limit=max(1, by_bid[pick]["total"]))),
+                  f"broadcast_{pick}")

@@ -93,3 +93,23 @@ def test_analyst_changes_the_report_range_downloads_the_csv_and_cannot_resolve(w
     expect(lina.get_by_text("Read only").first).to_be_visible(timeout=30000)
     settle(lina)
     assert lina.get_by_role("button", name="Resolve").count() == 0
+
+
+def test_a_customer_named_like_a_formula_downloads_as_text_and_tables_offer_no_raw_csv(world):
+    """Issue 17: names like =HYPERLINK(...) came out of CSV downloads live."""
+    import csv
+    sari, base = world["sari"], world["base"]
+    evil = '=HYPERLINK("http://127.0.0.1:9/steal","Invoice")'
+    telegram(base, 6161, evil, "Halo kak")
+    nav(sari, "Reports")
+    with sari.expect_download() as dl:
+        sari.locator(".st-key-csv_sessions button").click()
+    with open(dl.value.path(), newline="", encoding="utf-8") as f:
+        cells = [c for row in csv.reader(f) for c in row]
+    assert "'" + evil in cells
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    # Streamlit's own table download would write the name as it is: it is switched off.
+    sari.locator("[data-testid=stDataFrame]").last.hover()
+    sari.wait_for_timeout(500)
+    assert sari.get_by_role("button", name="Download as CSV").count() == 0
+    assert sari.get_by_role("button", name="Search").count() >= 1  # the toolbar itself is there

