@@ -40,7 +40,15 @@ def normalize_number(text: str) -> str:
     if not digits.startswith("+"):
         digits = "+" + digits
     number = digits[1:]
-    if not number.isdigit() or number.startswith("0"):
+    # Only 0-9: str.isdigit() also takes Arabic-Indic, fullwidth and
+    # superscript digits, which make another number than the one they look
+    # like (a blocked contact's number written so got a broadcast).
+    others = sorted({ch for ch in number if ch not in "0123456789"})
+    if others:
+        shown = ", ".join(f"{ch} (U+{ord(ch):04X})" for ch in others[:3]) + (", …" if len(others) > 3 else "")
+        raise ValidationError(f"{raw!r} is not a phone number: type it with the digits 0-9 only (it holds {shown}),"
+                              " with the country code (+62…).")
+    if not number or number.startswith("0"):
         raise ValidationError(f"{raw!r} is not a phone number: use digits only, with the country code (+62…).")
     if not 8 <= len(number) <= 15:
         raise ValidationError(f"{raw!r} is not a valid number: with its country code it has 8 to 15 digits.")

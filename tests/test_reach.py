@@ -67,12 +67,37 @@ def test_numbers_are_normalised_to_e164(typed, number):
 
 
 @pytest.mark.parametrize("typed, says", [
-    ("", "Type a WhatsApp number"), ("0212345678", "not a mobile number"), ("+62 812 abc", "digits only"),
+    ("", "Type a WhatsApp number"), ("0212345678", "not a mobile number"), ("+62 812 abc", "digits 0-9 only"),
     ("+1234", "8 to 15 digits"), ("+6221555123", "Indonesian mobile"), ("+0812345678", "digits only"),
     ("12345678901234567", "8 to 15 digits")])
 def test_bad_numbers_are_refused_with_the_reason(typed, says):
     with pytest.raises(ValidationError, match=says):
         new_chat.normalize_number(typed)
+
+
+# Issue 17: str.isdigit() took these for digits, and made a number nobody had blocked.
+LOOKALIKE_DIGITS = {"arabic-indic": "+٦٢٨١٢٠٠٠٠٠٠٠١", "eastern-arabic": "۰۸۱۲۰۰۰۰۰۰۰۱",
+                    "fullwidth": "０８１２-０００-０００-０１", "superscript": "+⁶²81200000001",
+                    "one-fullwidth-digit": "+62812000000０1"}
+
+
+@pytest.mark.parametrize("typed", LOOKALIKE_DIGITS.values(), ids=LOOKALIKE_DIGITS.keys())
+def test_a_blocked_contacts_number_in_lookalike_digits_is_refused_everywhere(store, team, fakes, worker, typed):  # noqa: F811
+    wa = fakes[0]
+    tid = initiate_template(store)
+    blocked = chat_on(store, "whatsapp")  # +6281200000001
+    actions.block(store, blocked, team["admin"])
+    before = counts(store)
+    with pytest.raises(ValidationError, match="digits 0-9 only"):
+        new_chat.normalize_number(typed)
+    with pytest.raises(ValidationError, match="digits 0-9 only"):
+        new_chat.start(store, team["budi"], tid, ["Rina", "A"], number=typed)
+    found = broadcasts.read_csv(f"phone,name,var1,var2\n{typed},Rina,Rina,A\n081234567890,Budi,Budi,B\n".encode(), 2)
+    assert [r.number for r in found.rows] == ["+6281234567890"]
+    assert len(found.errors) == 1 and found.errors[0][0] == 2 and "digits 0-9 only" in found.errors[0][1]
+    assert counts(store) == before
+    time.sleep(0.2)
+    assert wa.sent() == []
 
 
 def test_new_chat_to_a_number_sends_the_template_and_opens_a_business_initiate_chat(store, team, fakes, worker):  # noqa: F811

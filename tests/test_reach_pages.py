@@ -54,6 +54,22 @@ def test_new_chat_pop_up_refuses_a_bad_number(team, ui_store):  # noqa: F811
     assert ui_store.one("SELECT count(*) FROM chats")[0] == 0
 
 
+def test_new_chat_pop_up_refuses_a_blocked_number_in_arabic_indic_digits(team, ui_store):  # noqa: F811
+    from maxchat_data import actions
+    from conftest import customer_writes
+    initiate(ui_store)
+    blocked = customer_writes(ui_store, user="6281200000001").chat_id
+    actions.block(ui_store, blocked, team["admin"]["id"])
+    at = app("dashboard.py", team["budi"])
+    at.button(key="new_chat_btn").click().run()
+    at.text_input(key="new_chat_number").input("٠٨١٢٠٠٠٠٠٠٠١").run()
+    assert "type it with the digits 0-9 only" in visible(texts(at))
+    at.button(key="new_chat_send").click().run()
+    assert "Type a valid WhatsApp number" in visible(texts(at))
+    assert ui_store.one("SELECT count(*) FROM messages WHERE direction = 'out'")[0] == 0
+    assert ui_store.one("SELECT count(*) FROM chats")[0] == 1
+
+
 def test_broadcasts_page_is_for_supervisors_and_admins(team):
     at = app("pages/broadcasts.py", team["budi"])
     assert "This page is for supervisors and admins only." in [e.value for e in at.error]
