@@ -213,16 +213,65 @@ class DatabaseInUse(MaxchatError):
     """Another process holds the database file."""
 
 
+class DamagedDatabase(MaxchatError):
+    """The database file is not a Maxchat database, or is damaged."""
+
+
+def damaged(path: str, what) -> DamagedDatabase:
+    """What is wrong with the file and how to get the data back, in words
+    (at start, instead of a traceback)."""
+    detail = str(what).strip().splitlines()[0] if str(what).strip() else type(what).__name__
+    return DamagedDatabase(
+        f"The file {path} is not a Maxchat database or is damaged ({detail}). Nothing was changed in it."
+        " Restore the database file and the media folder from your last backup (README, \"Back up\"),"
+        " or point MAXCHAT_DB at another file.")
+
+
+# A DuckDB file is three 4 KB headers, then its blocks: one that ends before
+# its last block in use was cut off (a copy that stopped half way, a full
+# disk), and DuckDB itself would fail only when a page first reads there.
+_DUCKDB_HEADERS = 3 * 4096
+
+
+def _cut_short(con: duckdb.DuckDBPyConnection, path: str) -> str | None:
+    """How much of the file is missing, or None when it is whole."""
+    block_size, blocks = con.execute("SELECT block_size, total_blocks FROM pragma_database_size()"
+                                     " WHERE database_name = current_database()").fetchone()
+    size = os.path.getsize(path)
+    if size >= _DUCKDB_HEADERS + block_size * blocks:
+        return None  # every block is there: the usual case, one cheap query
+    # Free blocks at the end need not be in the file: where is the last one in use?
+    tables = con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()"
+                         " WHERE database_name = current_database()").fetchall()
+    ids = [con.execute("SELECT max(greatest(block_id, list_max(additional_block_ids)))"
+                       " FROM pragma_storage_info(?) WHERE persistent", [t]).fetchone()[0] for (t,) in tables]
+    ids.append(con.execute("SELECT max(block_id) FROM pragma_metadata_info()").fetchone()[0])
+    needed = _DUCKDB_HEADERS + block_size * (max((b for b in ids if b is not None), default=-1) + 1)
+    return f"it is cut short: {size:,} of its {needed:,} bytes are there" if size < needed else None
+
+
 def connect_file(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(path, read_only=read_only)
+        con = duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" not in str(exc).lower():
-            raise
+            raise damaged(path, exc) from None
         # DuckDB's own words name the other process (its PID): keep them.
         raise DatabaseInUse(
             f"The database {path} is in use by another process: one Maxchat server owns its file."
             f" Stop that server first, or use another MAXCHAT_DB. ({exc})") from None
+    except duckdb.Error as exc:
+        raise damaged(path, exc) from None
+    try:
+        missing = _cut_short(con, path)
+        if missing:
+            raise damaged(path, missing)
+    except BaseException as exc:
+        con.close()
+        if isinstance(exc, (duckdb.Error, OSError)):
+            raise damaged(path, exc) from None
+        raise
+    return con
 
 
 def has_any(dialect: str, column: str, names: list[str]) -> str:
@@ -278,12 +327,18 @@ class Store:
         self.media_dir = Path(media_dir or Path(self.path).parent / "media")
         self.media_dir.mkdir(parents=True, exist_ok=True)
         self._con = connect_file(self.path)
-        self._con.execute("SET TimeZone='UTC'")
-        # DuckDB checkpoints inside a commit once the WAL passes the threshold;
-        # at the default 16 MB that stalls the writer every few seconds under
-        # load (the webhook p99). A larger WAL costs only replay time at start.
-        self._con.execute("SET checkpoint_threshold='256MB'")
-        self._migrate()
+        try:
+            self._con.execute("SET TimeZone='UTC'")
+            # DuckDB checkpoints inside a commit once the WAL passes the threshold;
+            # at the default 16 MB that stalls the writer every few seconds under
+            # load (the webhook p99). A larger WAL costs only replay time at start.
+            self._con.execute("SET checkpoint_threshold='256MB'")
+            self._migrate()
+        except BaseException as exc:
+            self._con.close()
+            if isinstance(exc, duckdb.Error):  # a catalog or block that cannot be read
+                raise damaged(self.path, exc) from None
+            raise
         self._init_state()
         self._writer_con = self._con.cursor()
         self._writer_con.execute("SET TimeZone='UTC'")
@@ -305,6 +360,12 @@ class Store:
     # ---- migrations -------------------------------------------------------
     def _migrate(self) -> None:
         con = self._con
+        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()"
+                                            " WHERE database_name = current_database()").fetchall()}
+        if tables and "schema_migrations" not in tables:
+            # Another program's DuckDB file: never add the inbox's tables to it.
+            raise damaged(self.path, f"it holds tables of another program ({', '.join(sorted(tables)[:3])}"
+                                     f"{', …' if len(tables) > 3 else ''}) and none of Maxchat's")
         con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
         done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
         applied = False

@@ -29,9 +29,13 @@ async def lifespan(app):
     try:
         store = runtime.store()
     except MaxchatError as exc:
-        # A refusal to start (file in use, demo passwords): one clear line.
+        # A refusal to start (file in use or damaged, demo passwords): one
+        # clear line and out, with Streamlit's exit code for a failed start.
+        # Raising would make Starlette print a traceback under that line;
+        # nothing runs yet that needs stopping.
         print(f"Maxchat Inbox cannot start: {exc}", file=sys.stderr, flush=True)
-        raise
+        sys.stdout.flush()
+        os._exit(3)
     with workers(store):
         yield {}
     runtime.close()

@@ -126,3 +126,64 @@ def test_the_real_server_refuses_to_start_on_demo_passwords(tmp_path):
             pass
     log = (tmp_path / "server.log").read_text()
     assert "Maxchat Inbox cannot start:" in log and "demo passwords" in log
+    assert "Traceback" not in log, log
+
+
+# ---- a damaged database file (issue 17, 7a) ------------------------------------------------
+def _damaged_files(tmp_path) -> dict:
+    """A real Maxchat database cut in half (a copy that stopped half way),
+    and 300 KB of random bytes where the database should be."""
+    import os
+    real = tmp_path / "real.duckdb"
+    s = Store(real, tmp_path / "media")
+    accounts.bootstrap_admin(s, "admin", "admin-pass-1")
+    demo.generate(s, 200)
+    s.close()
+    data = real.read_bytes()
+    files = {"truncated": data[: len(data) // 2], "random": os.urandom(300_000)}
+    out = {}
+    for name, content in files.items():
+        (tmp_path / name).mkdir()
+        path = tmp_path / name / "server.duckdb"
+        path.write_bytes(content)
+        out[name] = path
+    return out
+
+
+DAMAGED = r"The file .*server\.duckdb is not a Maxchat database or is damaged .*Restore .* backup \(README, \"Back up\"\)"
+
+
+def test_opening_a_damaged_file_says_what_is_wrong_and_how_to_restore_and_changes_nothing(tmp_path):
+    from maxchat_data.store import DamagedDatabase
+    for name, path in _damaged_files(tmp_path).items():
+        before = path.read_bytes()
+        with pytest.raises(DamagedDatabase, match=DAMAGED):
+            Store(path, tmp_path / "media")
+        assert path.read_bytes() == before, name
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE invoices (id INTEGER)")
+    con.close()
+    with pytest.raises(DamagedDatabase, match="tables of another program \\(invoices\\)"):
+        Store(other, tmp_path / "media")
+    assert [t for (t,) in duckdb.connect(str(other)).execute("SHOW TABLES").fetchall()] == ["invoices"]
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["export", "--parquet", "out"], ["set-password", "admin"]])
+def test_the_commands_on_a_damaged_file_say_so_without_a_traceback(tmp_path, command):
+    for name, path in _damaged_files(tmp_path).items():
+        run = subprocess.run([sys.executable, "-m", "maxchat_data", "--db", str(path), *command], cwd=ROOT,
+                             input="new-password-1\n", capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2, (name, run.stdout, run.stderr)
+        assert "Traceback" not in run.stderr, (name, run.stderr)
+        assert "is not a Maxchat database or is damaged" in run.stderr and '"Back up"' in run.stderr, name
+
+
+def test_the_real_server_on_a_damaged_file_exits_with_the_sentence_and_no_traceback(tmp_path):
+    path = _damaged_files(tmp_path)["random"]
+    with pytest.raises(RuntimeError, match="server exited"):
+        with live_server(path.parent, timeout=60):
+            pass
+    log = (path.parent / "server.log").read_text()
+    assert "Maxchat Inbox cannot start: The file" in log and "is not a Maxchat database or is damaged" in log
+    assert "Traceback" not in log, log
