@@ -20,7 +20,7 @@ def _secure(request) -> bool:
 
 
 def _same_origin(request) -> bool:
-    """Refuse a cross-site POST (login CSRF). Browsers send Origin with every
+    """Refuse a cross-site POST (login or logout CSRF). Browsers send Origin with every
     form POST; a missing one is not a browser we serve, and ``null`` (a
     sandboxed frame, a data: page, a cross-site redirect) is cross-site."""
     origin = request.headers.get("origin")
@@ -50,8 +50,12 @@ async def session_route(request):
 
 
 async def logout_route(request):
-    """GET or POST /auth/logout: revoke the session (kept in the database,
-    so the old cookie stays dead after a restart) and clear the cookie."""
+    """POST /auth/logout from our own page: revoke the session (kept in the
+    database, so the old cookie stays dead after a restart) and clear the
+    cookie. Not a GET, and not from another site: a link or a page
+    elsewhere cannot log anyone out."""
+    if not _same_origin(request):
+        return PlainTextResponse("Cross-site logout refused.", status_code=403)
     token = request.cookies.get(login.COOKIE_NAME)
     if token:
         store = runtime.store()
@@ -66,4 +70,4 @@ async def logout_route(request):
 
 def routes() -> list:
     return [Route("/auth/session", session_route, methods=["POST"]),
-            Route("/auth/logout", logout_route, methods=["GET", "POST"])]
+            Route("/auth/logout", logout_route, methods=["POST"])]

@@ -125,7 +125,7 @@ def test_logout_returns_to_the_login_form_and_clears_the_cookie(team):
     at.sidebar.button(key="logout").click().run()
     assert "agent" not in at.session_state
     assert [t.label for t in at.text_input] == ["Username", "Password"]
-    assert 'window.location.replace("/auth/logout")' in at.html[0].proto.body
+    assert 'method="post" action="/auth/logout"' in at.html[0].proto.body  # a POST, never a GET (issue 17)
 
 
 def test_an_agent_deactivated_meanwhile_is_logged_out_on_the_next_run(team, ui_store):  # noqa: F811

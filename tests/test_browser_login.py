@@ -107,6 +107,12 @@ def test_login_survives_reload_until_logout(page, base_url):
     logged_in_as(page, "Administrator (admin)")
     expect(page.get_by_role("textbox", name="Password")).to_have_count(0)
 
+    # A link to the logout route (from anywhere) logs nobody out: logout is a POST from the app (issue 17).
+    page.goto(base_url + "/auth/logout")
+    idle(page)
+    logged_in_as(page, "Administrator (admin)")
+    assert session_cookie(page) == cookie
+
     page.get_by_test_id("stSidebar").get_by_role("button", name="Logout").click()
     expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)
     page.wait_for_url(base_url + "/", timeout=20_000)

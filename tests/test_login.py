@@ -399,9 +399,25 @@ def test_logout_route_clears_the_cookie_and_revokes_the_session(client, ui_store
     token, code = _code_for(ui_store, 1)
     client.post("/auth/session", data={"code": code})
     assert client.cookies[login.COOKIE_NAME] == token
-    r = client.get("/auth/logout")
+    r = client.post("/auth/logout")
     assert r.status_code == 303 and r.headers["location"] == "/"
     assert r.headers["set-cookie"].startswith(f'{login.COOKIE_NAME}=""') and "Max-Age=0" in r.headers["set-cookie"]
     assert login.COOKIE_NAME not in client.cookies
     session = login.read_token(login.secret_key(ui_store), token)
     assert login.active_agent(ui_store, session) is None                 # a copied cookie is dead too
+
+
+def test_no_link_or_other_site_can_log_anyone_out(client, ui_store):  # noqa: F811
+    """Issue 17: a cross-site GET (a link, an <img>, a top-level redirect)
+    used to end the session. Now only a POST from our own pages does."""
+    token, code = _code_for(ui_store, 1)
+    client.post("/auth/session", data={"code": code})
+    session = login.read_token(login.secret_key(ui_store), token)
+    for headers in ({"origin": None}, {"origin": "https://evil.example"}):   # a navigation sends no Origin
+        r = client.get("/auth/logout", headers=headers)
+        assert r.status_code == 405 and "set-cookie" not in r.headers
+    for origin in ("https://evil.example", "null", None, "http://testserver.evil.example"):
+        r = client.post("/auth/logout", headers={"origin": origin})
+        assert r.status_code == 403 and "set-cookie" not in r.headers, origin
+    assert client.cookies[login.COOKIE_NAME] == token
+    assert login.active_agent(ui_store, session) is not None             # still logged in

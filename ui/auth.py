@@ -8,8 +8,6 @@ other page rely on exactly this key.
 """
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from maxchat_data import accounts, login, team
@@ -18,7 +16,7 @@ from server import runtime
 AGENT_KEY = "agent"
 _SESSION = "_auth_session"      # the login.Session behind this browser session
 _FLASH = "_auth_flash"          # a message for the next login form
-_GOTO = "_auth_goto"            # a same-tab navigation to do on the next run
+_LOGGED_OUT = "_auth_logged_out"  # the next run POSTs /auth/logout (clears the cookie)
 _ATTEMPT = "_auth_attempt"      # what the Log in button's callback found
 AGENT_FIELDS = ("id", "username", "display_name", "role", "notify")
 
@@ -74,26 +72,23 @@ def check_in_fragment() -> None:
         st.rerun(scope="app")
 
 
-def _navigate(url: str, code: str | None = None) -> None:
-    """Same-tab navigation (our own markup; ``url`` is one of our routes and
-    ``code`` a URL-safe random token). With a code, the browser POSTs it."""
-    target = json.dumps(url)
-    if code is None:
-        st.html(f"<script>window.location.replace({target});</script>", unsafe_allow_javascript=True)
-        return
+def _post(url: str, fields: dict[str, str] | None = None) -> None:
+    """Same-tab form POST to one of our routes (our own markup: ``url`` is a
+    route of ours, each value a URL-safe random token). The browser sends
+    the page's Origin with it, which the route checks: no other site can
+    log anyone in or out."""
+    inputs = "".join(f'<input type="hidden" name="{name}" value="{value}">' for name, value in (fields or {}).items())
     st.html(
-        f'<form id="maxchat-login-handoff" method="post" action="{url}">'
-        f'<input type="hidden" name="code" value="{code}">'
+        f'<form id="maxchat-post" method="post" action="{url}">{inputs}'
         '<noscript><button type="submit">Continue</button></noscript></form>'
-        '<script>document.getElementById("maxchat-login-handoff").submit();</script>',
+        '<script>document.getElementById("maxchat-post").submit();</script>',
         unsafe_allow_javascript=True)
 
 
 def login_page() -> None:
     """Only the login form: nothing else of the app is rendered."""
-    goto = st.session_state.pop(_GOTO, None)
-    if goto:
-        _navigate(goto)
+    if st.session_state.pop(_LOGGED_OUT, False):
+        _post("/auth/logout")
     _, middle, _ = st.columns([1, 1.4, 1])
     with middle:
         _login_form()
@@ -127,7 +122,7 @@ def _login_form() -> None:
     st.info("Logging in…")
     # The browser trades the one-time code for the HttpOnly cookie and comes
     # back to "/" with it: from then on every run checks that cookie.
-    _navigate("/auth/session", login.CODES.issue(token))
+    _post("/auth/session", {"code": login.CODES.issue(token)})
     st.stop()
 
 
@@ -146,7 +141,7 @@ def logout() -> None:
         login.revoke(runtime.store(), session)
         team.logged_out(runtime.store(), session.agent_id)  # logging out is Offline (W1)
     _forget()
-    st.session_state[_GOTO] = "/auth/logout"  # clears the cookie
+    st.session_state[_LOGGED_OUT] = True
 
 
 def sidebar_account(agent: dict) -> None:
