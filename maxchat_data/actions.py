@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from . import emoji
+from . import emoji, team
 from .common import (NAME_LIMIT, actor_name, agent_row, chat_row, check_actor, message_preview, record,
                      search_key, status_for)
 from .errors import NotAllowed, NotFound, ValidationError
@@ -161,6 +161,7 @@ def _check_can_reply(chat: dict) -> None:
 def _send(w: Writer, chat_id, agent_id, what):
     agent = agent_row(w, agent_id)  # the actor check
     chat = chat_row(w, chat_id)
+    team.may_write_in(w, agent, chat)
     now = utcnow()
     kind = what["kind"]
     body = what.get("body")

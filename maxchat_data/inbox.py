@@ -16,7 +16,6 @@ from .store import Store, has_any, in_list
 from .window import reply_window
 
 PAGE_SIZE = 30
-OWN_ONLY = "Agents see only their own chats and unassigned ones (a team setting)."
 TABS_FOR_OWN_ONLY = ("My Chat", "Unassigned")
 
 _TAB_WHERE = {
@@ -66,7 +65,7 @@ def find_chats(store: Store, agent_id: int | None, query: InboxQuery) -> InboxPa
     if team.sees_only_own(store, agent_id):
         # W3, here and not only in the tabs: every tab and count is cut down.
         if query.tab == "All":
-            raise NotAllowed(OWN_ONLY)
+            raise NotAllowed(team.OWN_ONLY)
         where.append("(assignee_id = $agent OR assignee_id IS NULL)")
     # IN (...) of single parameters: measured faster in DuckDB than
     # list_contains or = ANY of an array, and the same SQL on PostgreSQL.
@@ -124,7 +123,7 @@ def get_chat(store: Store, chat_id: int, viewer: int | None = None) -> dict:
         raise NotFound(f"Chat {chat_id} does not exist.")
     chat = found[0]
     if chat["assignee_id"] not in (None, viewer) and team.sees_only_own(store, viewer):
-        raise NotAllowed("This chat is assigned to another agent: " + OWN_ONLY)
+        raise NotAllowed(team.ASSIGNED_ELSEWHERE)
     chat["window"] = reply_window(chat["channel"], chat["last_inbound_at"])
     return chat
 

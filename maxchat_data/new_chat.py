@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from . import team
 from .actions import _send
 from .common import agent_row, chat_row, contact_name, search_key
 from .errors import NotAllowed, ValidationError
@@ -57,12 +58,17 @@ def normalize_number(text: str) -> str:
     return "+" + number
 
 
-def find_contacts(store: Store, name: str, limit: int = 20) -> list[dict]:
+def find_contacts(store: Store, name: str, *, viewer: int, limit: int = 20) -> list[dict]:
     """Chats whose contact name holds ``name`` (accents and case aside), for
-    choosing whom to write to; newest activity first."""
+    ``viewer`` to choose whom to write to; newest activity first. Only chats
+    that agent may write in (W3: their own and unassigned ones, when the
+    team says so)."""
+    mine = team.sees_only_own(store, viewer)
     return store.dicts("SELECT id, contact_name, channel, channel_user_id, blocked FROM chats"
                        " WHERE NOT archived AND strpos(search_name, ?) > 0"
-                       " ORDER BY last_message_at DESC NULLS LAST, id DESC LIMIT ?", [search_key(name or ""), limit])
+                       + (" AND (assignee_id IS NULL OR assignee_id = ?)" if mine else "") +
+                       " ORDER BY last_message_at DESC NULLS LAST, id DESC LIMIT ?",
+                       [search_key(name or ""), *([viewer] if mine else []), limit])
 
 
 def start(store: Store, agent_id: int, template_id: int, values: list[str], *, chat_id: int | None = None,

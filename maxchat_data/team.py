@@ -417,6 +417,18 @@ def tick(store: Store) -> dict:
 
 
 # ---- what an agent may see (W3) ------------------------------------------------------
+OWN_ONLY = "Agents see only their own chats and unassigned ones (a team setting)."
+ASSIGNED_ELSEWHERE = "This chat is assigned to another agent: " + OWN_ONLY
+
+
+def may_write_in(w: Writer, agent: dict, chat: dict) -> None:
+    """W3 in every send (a reply, a file, a template, a new chat): with the
+    setting on, an agent writes only in their own or an unassigned chat,
+    whichever page or number led there."""
+    if agent["role"] == "agent" and chat["assignee_id"] not in (None, agent["id"]) and _settings_w(w).agents_see_own:
+        raise NotAllowed(ASSIGNED_ELSEWHERE)
+
+
 def sees_only_own(store: Store, agent_id: int | None) -> bool:
     """Agents (not supervisors, admins or analysts) see only their own and
     unassigned chats when the team says so."""

@@ -62,6 +62,30 @@ def test_new_chat_pop_up_refuses_a_bad_number(team, ui_store, typed, says):  # n
     assert ui_store.one("SELECT count(*) FROM chats")[0] == 1
 
 
+def test_new_chat_pop_up_offers_an_agent_only_chats_they_may_write_in(team, ui_store):  # noqa: F811
+    """W3 on (issue 17): a chat another agent holds is not offered."""
+    from maxchat_data import actions, team as team_rules
+    from conftest import customer_writes
+    initiate(ui_store)
+    admin, budi = team["admin"]["id"], team["budi"]["id"]
+    mine, theirs, _ = (customer_writes(ui_store, user=f"628120000000{i}", name=name).chat_id
+                       for i, name in enumerate(("Rina Mine", "Rina Theirs", "Rina Free")))
+    actions.assign(ui_store, mine, budi, admin)
+    actions.assign(ui_store, theirs, admin, admin)
+    team_rules.save_settings(ui_store, admin, auto_assign="off", capacity=10, offline_returns=False,
+                             agents_see_own=True)
+
+    def offered(agent):
+        at = app("dashboard.py", agent)
+        at.button(key="new_chat_btn").click().run()
+        at.radio(key="new_chat_to").set_value("An existing contact").run()
+        at.text_input(key="new_chat_q").input("rina").run()
+        assert not at.exception
+        return {o.split(" · ")[0] for o in at.selectbox(key="new_chat_contact").options}
+    assert offered(team["budi"]) == {"Rina Mine", "Rina Free"}
+    assert offered(team["sari"]) == {"Rina Mine", "Rina Theirs", "Rina Free"}  # a supervisor sees every chat
+
+
 def test_broadcasts_page_is_for_supervisors_and_admins(team):
     at = app("pages/broadcasts.py", team["budi"])
     assert "This page is for supervisors and admins only." in [e.value for e in at.error]

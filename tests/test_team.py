@@ -298,6 +298,40 @@ def test_agents_see_only_their_own_and_unassigned_chats_enforced_in_the_finder(s
         assert find_chats(store, boss, InboxQuery(tab="All")).total == 3
 
 
+def test_with_agents_seeing_only_their_own_new_chat_neither_offers_nor_writes_into_another_agents_chat(store, crew):
+    """Issue 17: New chat listed every contact, and a template (or a number
+    typed for them) went into a chat another agent holds."""
+    from maxchat_data import new_chat, templates
+    a0, a1 = crew["agents"][:2]
+    sup = accounts.create_agent(store, "sup", "Sup", "sup-pass-11", "supervisor")
+    tid = templates.create_template(store, None, channel="whatsapp", name="promo", language="id",
+                                    category="MARKETING", body="Halo {{1}}", initiate=True)
+    templates.set_status(store, tid, "Accepted")
+    mine, theirs, free = (customer_writes(store, user=f"628120000000{i}", name=f"Rina {i}").chat_id for i in range(3))
+    actions.assign(store, mine, a0, crew["admin"])
+    actions.assign(store, theirs, a1, crew["admin"])
+    offered = {c["id"] for c in new_chat.find_contacts(store, "rina", viewer=a0)}
+    assert offered == {mine, theirs, free}  # setting off: everyone
+    auto(store, crew, method="off", agents_see_own=True)
+    assert {c["id"] for c in new_chat.find_contacts(store, "rina", viewer=a0)} == {mine, free}
+    assert {c["id"] for c in new_chat.find_contacts(store, "rina", viewer=sup)} == {mine, theirs, free}
+    before = store.one("SELECT count(*) FROM messages WHERE direction = 'out'")[0]
+    for attempt in (lambda: new_chat.start(store, a0, tid, ["Rina"], chat_id=theirs),
+                    lambda: new_chat.start(store, a0, tid, ["Rina"], number="+6281200000001"),  # the same chat, typed
+                    lambda: actions.reply(store, theirs, a0, "ini chat saya sekarang"),
+                    lambda: actions.send_template(store, theirs, a0, tid, ["Rina"])):
+        with pytest.raises(NotAllowed, match="assigned to another agent"):
+            attempt()
+    assert store.one("SELECT count(*) FROM messages WHERE direction = 'out'")[0] == before
+    assert assignee(store, theirs) == a1
+    # Their own and unassigned chats, and a new number, still work; a supervisor writes anywhere.
+    new_chat.start(store, a0, tid, ["Rina"], chat_id=mine)
+    new_chat.start(store, a0, tid, ["Rina"], chat_id=free)
+    new_chat.start(store, a0, tid, ["Budi"], number="081299998888")
+    actions.reply(store, theirs, sup, "Halo, saya supervisor")
+    assert store.one("SELECT count(*) FROM messages WHERE direction = 'out'")[0] == before + 4
+
+
 # ---- settings -----------------------------------------------------------------------------------
 def test_team_settings_are_for_admins_and_checked(store, crew):
     a0 = crew["agents"][0]

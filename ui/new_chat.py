@@ -63,7 +63,7 @@ def dialog(store, agent: dict) -> None:
                 number = None
     else:
         q = st.text_input("Search by name", key="new_chat_q")
-        found = new_chat.find_contacts(store, q) if q.strip() else []
+        found = new_chat.find_contacts(store, q, viewer=agent["id"]) if q.strip() else []
         if q.strip() and not found:
             st.caption("No contact has that name.")
         if found:
