@@ -234,6 +234,18 @@ def set_availability(store: Store, agent_id: int, value: str) -> bool:
     return store.write(_set_availability, agent_id, value, "")
 
 
+def logged_in(store: Store, agent_id: int) -> bool:
+    """Logging in is coming to work: `Online`, until the person chooses
+    otherwise in the sidebar. Analysts take no chats: nothing changes."""
+    return store.write(_logged_in, agent_id)
+
+
+def _logged_in(w: Writer, agent_id):
+    if not can_act(agent_row(w, agent_id, acting=False)["role"]):
+        return False
+    return _set_availability(w, agent_id, "Online", " (logged in)")
+
+
 def logged_out(store: Store, agent_id: int) -> None:
     """Logging out is Offline: for the choice and for every tab."""
     store.write(_logged_out, agent_id)

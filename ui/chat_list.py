@@ -42,9 +42,12 @@ def render_controls(labels_all: list[dict]) -> None:
                 st.toggle(CHANNEL_LABELS[ch], key=key, on_change=vs.first_page, persist_state="session")
             st.button("Reset", key="chat_reset", on_click=vs.reset_filters, icon=":material/restart_alt:")
         archived = bool(ss.get(vs.K_ARCHIVED))
-        st.button("Archived", key="chat_archived_btn", icon=":material/archive:",
+        # An icon: at 1366 px the words left "Search by Name" cut to "Search by Na".
+        st.button("", key="chat_archived_btn", icon=":material/archive:",
                   type="primary" if archived else "secondary", on_click=_toggle_archived,
-                  help="Back to the inbox" if archived else "Show archived chats")
+                  help="Archived: back to the inbox" if archived else "Archived: show archived chats")
+
+
 def _toggle_archived() -> None:
     st.session_state[vs.K_ARCHIVED] = not st.session_state.get(vs.K_ARCHIVED)
     vs.first_page()

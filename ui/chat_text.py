@@ -34,16 +34,6 @@ CHANNEL_ICON = {
 }
 STATUS_COLOR = {"Open": "orange", "Answered": "blue", "Resolved": "gray"}
 _PALETTE_HEX = frozenset(PALETTE.values())
-# The look of the HTML chips below; the Chat page adds it to its CSS.
-CHIP_CSS = """
-.mc-meta {font-size:.72rem;line-height:1.3;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-.mc-chip, .mc-label {display:inline-block;border-radius:.35rem;padding:0 .35rem;margin-right:.25rem;line-height:1.3}
-.mc-label {color:#fff}
-.mc-Open {background:#FFF1E0;color:#9B4519} .mc-Answered {background:#E6F0FF;color:#1C5BB8}
-.mc-Resolved {background:#EFEFEF;color:#555} .mc-unread, .mc-blocked {background:#FFEDEE;color:#9E303B}
-.mc-icon {font-family:"Material Symbols Rounded";font-size:.95rem;vertical-align:-.2rem}
-.mc-swatch {display:inline-block;width:.9rem;height:.9rem;border-radius:.2rem;vertical-align:middle}
-"""
 TICKS = {"pending": "🕓 sending", "sent": "✓ sent", "delivered": "✓✓ delivered", "read": ":blue[✓✓ read]",
          "failed": ":red[✗ failed]"}
 
