@@ -18,7 +18,7 @@ from .chat_feedback import clear as _clear_flash, flash, show as show_feedback
 from .chat_labels import label_popover
 from .chat_list import LIVE_EVERY
 from .chat_text import CHANNEL_ICON, TICKS, plain, status_badge, when
-from .team import labelled
+from .team import LEGEND, labelled
 
 # Enter sends and Shift+Enter makes a new line, as in WhatsApp Web. Our own
 # fixed script, no data in it: blurring the box commits its text to
@@ -80,7 +80,8 @@ def assign_select(store, agent: dict, chat: dict, agents: list[dict], where: str
     the store before drawing, so a change made elsewhere shows up. BOT is 0
     (a selectbox reads None as "nothing chosen")."""
     options = [0] + [a["id"] for a in agents]
-    names = {0: "BOT (unassigned)"} | {a["id"]: labelled(a["display_name"], a.get("availability", "Offline"))
+    wide = where == "hdr"  # the header has room for "· Online"; Info Profile shows the dot (legend in its help)
+    names = {0: "BOT (unassigned)"} | {a["id"]: labelled(a["display_name"], a.get("availability", "Offline"), wide)
                                        for a in agents}
     current = chat["assignee_id"] or 0
     if current not in names:  # assigned to an agent deactivated since
@@ -91,7 +92,7 @@ def assign_select(store, agent: dict, chat: dict, agents: list[dict], where: str
     st.selectbox(":material/headset_mic: Assign", options, key=key, format_func=names.__getitem__,
                  on_change=_assign, args=(store, agent["id"], chat["id"], key),
                  label_visibility="collapsed" if where == "hdr" else "visible",
-                 help="Assign the chat to an agent")
+                 help="Assign the chat to an agent" + ("" if wide else f" ({LEGEND})"))
 
 
 def _assign(store, actor_id: int, chat_id: int, key: str) -> None:
@@ -269,11 +270,11 @@ def _attachment_form(store, agent: dict, chat_id: int) -> None:
 def _send_file(store, agent_id: int, chat_id: int, up_key: str, cap_key: str) -> None:
     ss = st.session_state
     _clear_flash()
-    ss[ATTACH_POP] = False
     f = ss.get(up_key)
     if f is None:
         flash("error", "Choose a file first.")
         return
+    ss[ATTACH_POP] = False  # closed, so the outcome above the box is in sight
     try:
         actions.send_attachment(store, chat_id, agent_id, f.name, f.getvalue(), ss.get(cap_key) or "")
     except MaxchatError as exc:
