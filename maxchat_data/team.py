@@ -2,10 +2,10 @@
 and which chats an agent may see.
 
 Availability is what an agent chose (`Online` / `Away` / `Offline`, in the
-database) *and* whether a browser of theirs still polls (presence, also in
-the database so that every replica sees it, written at most every quarter
-timeout per agent: see Presence). An agent whose
-browsers all stopped polling for MAXCHAT_PRESENCE_TIMEOUT counts as
+database; logging in chooses `Online`) *and* whether a browser of theirs
+still polls (presence, also in the database so that every replica sees it,
+written at most every quarter timeout per agent: see Presence). An agent
+whose browsers all stopped polling for MAXCHAT_PRESENCE_TIMEOUT counts as
 `Offline`, whatever they chose.
 
 Auto-assignment runs on the writer thread, inside the transaction that
