@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from live_server import live_server
-from maxchat_data import accounts, actions
+from maxchat_data import accounts, actions, emoji, quick_replies
 from maxchat_data.ingest import Inbound, receive
 from maxchat_data.labels import PALETTE
 from maxchat_data.store import Store, utcnow
@@ -41,7 +41,9 @@ def hour(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("first_hour")
     store = Store(tmp / "server.duckdb", tmp / "media")
     try:
-        accounts.bootstrap_admin(store, "admin", "admin-pass-1")
+        admin = accounts.bootstrap_admin(store, "admin", "admin-pass-1")
+        quick_replies.create(store, admin, "/salam", "Selamat siang {{contact.name}}, ada yang bisa dibantu?",
+                             shared=True)
         dewi = accounts.create_agent(store, "dewi", "Dewi Lestari", "dewi-pass-1")
         accounts.create_agent(store, "joko", "Joko Susilo Wibisono", "joko-pass-1")  # never logs in: Offline
         now = utcnow()
@@ -199,6 +201,44 @@ def test_2_what_a_send_did_shows_beside_the_composer_in_view(hour):
     one(page, ".st-key-chat_feedback_close button").click()
     expect(feedback).to_have_count(0, timeout=8000)
     expect(page.locator(".st-key-chat_thread [data-testid=stImage] img")).to_have_count(1, timeout=8000)
+
+
+def test_7_the_composer_one_hint_slash_lists_quick_replies_an_emoji_goes_in_at_the_caret(hour):
+    page = hour["page"]
+    long_chat_open(page)
+    draft = one(page, "[class*='st-key-chat_draft_'] textarea")
+    draft.click()
+    draft.press_sequentially("x")
+    expect(draft).to_have_attribute("placeholder", "Type a message… Enter sends, Shift+Enter for a new line")
+    # Streamlit's own "Ctrl+Enter to apply" would contradict it: not shown.
+    assert page.locator("[class*='st-key-chat_draft_'] [data-testid=InputInstructions]:visible").count() == 0
+    draft.press("Backspace")
+    # "/" in an empty box lists the quick replies, above the box; typing on, Enter, then a click inserts one.
+    draft.press_sequentially("/")
+    matches = page.locator(".st-key-chat_feedback .st-key-chat_qr_matches:visible")
+    expect(matches).to_contain_text("/salam", timeout=8000)
+    assert in_view(box(matches.first))
+    expect(draft).to_be_focused()  # still typing
+    draft.press_sequentially("sal")
+    draft.press("Enter")
+    matches.first.get_by_role("button", name="/salam").click()
+    expect(draft).to_have_value(f"Selamat siang {LONG}, ada yang bisa dibantu?", timeout=8000)
+    # An emoji goes where the caret is, and its pop-up closes.
+    draft.fill("Halo kak")
+    draft.click()
+    draft.press("Home")
+    for _ in range(4):
+        draft.press("ArrowRight")
+    one(page, ".st-key-chat_emoji_pop button").click()
+    page.locator(".st-key-chat_emoji_0 button").click()
+    expect(draft).to_have_value(f"Halo{emoji.PICKER[0]} kak")
+    expect(page.locator("[data-testid=stPopoverBody]:visible")).to_have_count(0, timeout=5000)
+    draft.press_sequentially("!")  # typing goes on right after it
+    expect(draft).to_have_value(f"Halo{emoji.PICKER[0]}! kak")
+    settle(page)
+    draft.fill("")
+    draft.blur()
+    settle(page)
 
 
 def test_11_a_sandbox_channel_says_so_in_the_composer(hour):

@@ -3,6 +3,8 @@ the composer (text + emoji, attachment, or the template when the window is
 closed)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from maxchat_data import actions, emoji, inbox, roles
@@ -20,25 +22,9 @@ from .chat_list import LIVE_EVERY
 from .chat_text import CHANNEL_ICON, TICKS, plain, status_badge, when
 from .team import LEGEND, labelled
 
-# Enter sends and Shift+Enter makes a new line, as in WhatsApp Web. Our own
-# fixed script, no data in it: blurring the box commits its text to
-# Streamlit, then the click sends it (one listener per browser tab).
-ENTER_SENDS = """<script>
-if (!window.maxchatEnterSends) {
-  window.maxchatEnterSends = true;
-  document.addEventListener("keydown", (e) => {
-    if (e.key !== "Enter" || e.shiftKey || e.altKey || e.ctrlKey || e.metaKey || e.isComposing) return;
-    const box = e.target;
-    if (!(box instanceof HTMLTextAreaElement) || !box.closest("[class*='st-key-chat_draft_']")) return;
-    e.preventDefault();
-    if (/^\/\S*$/.test(box.value.trim())) { box.blur(); return; }  // a quick reply's /shortcut: insert, not send
-    const send = document.querySelector(".st-key-chat_send button");
-    if (!send || !box.value.trim()) return;
-    box.blur();
-    setTimeout(() => send.click(), 0);
-  }, true);
-}
-</script>"""
+# Enter sends, Shift+Enter a new line, "/" lists the quick replies, an emoji
+# goes in at the caret: our own fixed script (ui/assets/composer.js).
+COMPOSER_JS = f"<script>{(Path(__file__).parent / 'assets' / 'composer.js').read_text()}</script>"
 ATTACH_POP = "chat_attach_pop"
 SANDBOX = "Sandbox (demo)"
 THREAD_LIMIT = 60  # messages shown at first; "Show earlier" adds more
@@ -224,7 +210,7 @@ def _composer(store, agent: dict, chat: dict) -> None:
     show_feedback(chat_id, quick.hint(agent, chat, draft_key, replies))
     st.text_area("Message", key=draft_key, placeholder="Type a message… Enter sends, Shift+Enter for a new line",
                  height=68, label_visibility="collapsed", persist_state="session")
-    st.html(ENTER_SENDS, unsafe_allow_javascript=True)
+    st.html(COMPOSER_JS, unsafe_allow_javascript=True)
     with st.container(horizontal=True, vertical_alignment="center", gap="xsmall", wrap=False,
                       key="chat_composer_tools"):
         with st.popover("", icon=":material/mood:", key="chat_emoji_pop", help="Emoji"):

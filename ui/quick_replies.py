@@ -49,6 +49,9 @@ def hint(agent: dict, chat: dict, draft_key: str, replies: list[dict]) -> Callab
     found = qr.matching(replies, draft)[:SHOWN]
 
     def draw() -> None:
+        if not replies:
+            st.caption(":material/bolt: No quick replies yet: add yours on the Quick replies page.")
+            return
         if not found:
             st.caption(f":material/bolt: No quick reply {plain(draft.strip())}: Send sends it as typed.")
             return
