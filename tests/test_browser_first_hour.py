@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,6 +27,7 @@ from test_browser_chat import CHROMIUM, LAPTOP, item, login, open_chat, picture,
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 LONG = "Raden Ajeng Kartini Wulandari Setyaningrum Putri"  # 48 characters
 HEIGHT, WIDTH = LAPTOP["height"], LAPTOP["width"]
+TEAM_TZ = "Asia/Jakarta"
 # Nothing in the element is cut: no box inside it is narrower than its text.
 WHOLE = "e => [e, ...e.querySelectorAll('*')].every(x => x.scrollWidth <= x.clientWidth + 1)"
 # The text an input shows (its value, else its placeholder) when all of it fits in the box, else "cut: …".
@@ -47,21 +49,23 @@ def hour(tmp_path_factory):
         dewi = accounts.create_agent(store, "dewi", "Dewi Lestari", "dewi-pass-1")
         accounts.create_agent(store, "joko", "Joko Susilo Wibisono", "joko-pass-1")  # never logs in: Offline
         now = utcnow()
+        asked = (now - timedelta(minutes=20)).replace(second=0, microsecond=0)
         long_chat = receive(store, Inbound(channel="telegram", channel_user_id="810", contact_name=LONG,
                                            provider_message_id="810:1", body="Halo kak, barangnya masih ada?",
-                                           sent_at=now - timedelta(minutes=20))).chat_id
+                                           sent_at=asked)).chat_id
         actions.reply(store, long_chat, dewi, "Masih ada kak, mau pesan berapa?")  # the sandbox delivers it
         receive(store, Inbound(channel="telegram", channel_user_id="811", contact_name="Pelanggan Dua",
                                provider_message_id="811:1", body="Ongkirnya berapa ke Bandung?",
                                sent_at=now - timedelta(minutes=10)))
     finally:
         store.close()
-    with live_server(tmp, demo=True) as base, sync_playwright() as p:
+    with live_server(tmp, env={"MAXCHAT_TIMEZONE": TEAM_TZ}, demo=True) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox", "--disable-gpu"])
-        page = browser.new_context(viewport=LAPTOP).new_page()
+        # The agent's laptop is on another clock than the team's.
+        page = browser.new_context(viewport=LAPTOP, timezone_id="Europe/London").new_page()
         login(page, base, "dewi", "dewi-pass-1")
         tab(page, "All")
-        yield {"base": base, "page": page, "browser": browser, "tmp": tmp}
+        yield {"base": base, "page": page, "browser": browser, "tmp": tmp, "asked": asked}
         browser.close()
 
 
@@ -147,6 +151,17 @@ def test_9_the_customer_writes_on_the_left_and_the_team_on_the_right(hour):
     assert mine["x"] > theirs["x"] + 40 and mine["width"] < frame["width"] * 0.9  # bubbles, not full rows
     colour = "e => getComputedStyle(e).backgroundColor"
     assert team.evaluate(colour) != customer.evaluate(colour)
+
+
+def test_10_chat_times_are_in_the_teams_timezone_whatever_the_laptops(hour):
+    page = hour["page"]
+    long_chat_open(page)
+    asked = hour["asked"]
+    team_time, laptop_time = (asked.astimezone(ZoneInfo(z)).strftime("%H:%M") for z in (TEAM_TZ, "Europe/London"))
+    assert team_time != laptop_time
+    message = one(page, ".st-key-chat_thread [data-testid=stChatMessage]:has-text('barangnya masih ada')")
+    expect(message).to_contain_text(team_time)
+    expect(message).not_to_contain_text(laptop_time)
 
 
 def test_2_what_a_send_did_shows_beside_the_composer_in_view(hour):
