@@ -1,9 +1,10 @@
 """Q1 in the composer: ``/shortcut`` then Enter inserts a quick reply (its
-variables filled in); a partial ``/sho`` lists the matches just above the
-composer to click; the bolt button opens a searchable picker. Streamlit's
-text area sends its text on Enter (our listener only commits a lone
-``/word`` instead of sending it) or on leaving the box, so the list is
-shown on that run. Everything here runs before or after the text area,
+variables filled in); a lone ``/`` lists them all, a partial ``/sho`` the
+matches, just above the composer to click; the bolt button opens a
+searchable picker. Streamlit's text area hands its text over on leaving the
+box: our script (ui/assets/composer.js) does that on Enter for a lone
+``/word`` (instead of sending it) and as soon as ``/`` is typed in an empty
+box, so the list is shown on that run. Everything here runs before or after the text area,
 outside the live fragments: a draft survives every tick."""
 from __future__ import annotations
 
