@@ -41,9 +41,10 @@ def base_url(host: str | None, proto: str | None = None) -> str | None:
     return f"{scheme if scheme in ('http', 'https') else 'http'}://{host.strip()}"
 
 
-def overview(store: Store, host: str | None = None, proto: str | None = None) -> list[dict]:
-    """One dict per channel: label, connected, detail (why), webhook URL,
-    settings (secrets masked), last inbound time, last delivery error."""
+def overview(store: Store, host: str | None = None, proto: str | None = None, *, sandbox: bool = False) -> list[dict]:
+    """One dict per channel: label, connected, sandbox (demo mode delivers
+    it), detail (why), webhook URL, settings (secrets masked), last inbound
+    time, last delivery error."""
     base = base_url(host, proto)
     last_in = dict(store.all("SELECT channel, max(last_inbound_at) FROM chats GROUP BY channel"))
     errors = {}
@@ -52,7 +53,7 @@ def overview(store: Store, host: str | None = None, proto: str | None = None) ->
             " WHERE o.state = 'failed' OR o.last_error IS NOT NULL ORDER BY m.created_at"):
         errors[channel] = (error, at)  # the newest wins
     out = []
-    for item in channel_status():
+    for item in channel_status(sandbox=sandbox):
         channel = item["channel"]
         path = WEBHOOK_PATHS[channel]
         settings = []

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from . import team
 from .common import CHANNELS
 from .store import Store, utcnow
 from .window import WINDOW
@@ -19,7 +20,7 @@ class Snapshot:
     at: datetime
     by_status: dict[str, int]           # open chats now: Open (BOT) and Answered
     by_channel: dict[str, int]
-    by_agent: list[dict]                # every active agent who acts: open load
+    by_agent: list[dict]                # every active agent who acts: availability, open load
     unassigned: int
     longest_wait: dict | None           # {chat_id, contact_name, channel, waiting_since}
     waiting: list[dict]                 # the unassigned queue, longest waiting first (top N)
@@ -74,9 +75,10 @@ def snapshot(store: Store, tz: ZoneInfo, now: datetime | None = None, top: int =
         if assignee is not None:
             load[assignee] = load.get(assignee, 0) + n
     names = {i: n for i, n, _ in agents}
-    by_agent = [{"agent_id": i, "agent": n, "open_chats": load.get(i, 0)} for i, n, role in agents
-                if role != "analyst"]
-    by_agent += [{"agent_id": i, "agent": f"agent {i} (deactivated)", "open_chats": n}
+    now_state = team.availability(store)  # as it counts now: chosen, and a browser of theirs polling (W1)
+    by_agent = [{"agent_id": i, "agent": n, "availability": now_state.get(i, "Offline"), "open_chats": load.get(i, 0)}
+                for i, n, role in agents if role != "analyst"]
+    by_agent += [{"agent_id": i, "agent": f"agent {i} (deactivated)", "availability": "Offline", "open_chats": n}
                  for i, n in load.items() if i not in names]
     waiting_rows = [dict(zip(("chat_id", "contact_name", "channel", "waiting_since"), r)) for r in waiting]
     closing_rows = [dict(zip(("chat_id", "contact_name", "channel", "assignee_id", "last_inbound_at", "closes_at"), r))

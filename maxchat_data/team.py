@@ -2,10 +2,10 @@
 and which chats an agent may see.
 
 Availability is what an agent chose (`Online` / `Away` / `Offline`, in the
-database) *and* whether a browser of theirs still polls (presence, also in
-the database so that every replica sees it, written at most every quarter
-timeout per agent: see Presence). An agent whose
-browsers all stopped polling for MAXCHAT_PRESENCE_TIMEOUT counts as
+database; logging in chooses `Online`) *and* whether a browser of theirs
+still polls (presence, also in the database so that every replica sees it,
+written at most every quarter timeout per agent: see Presence). An agent
+whose browsers all stopped polling for MAXCHAT_PRESENCE_TIMEOUT counts as
 `Offline`, whatever they chose.
 
 Auto-assignment runs on the writer thread, inside the transaction that
@@ -232,6 +232,18 @@ def set_availability(store: Store, agent_id: int, value: str) -> bool:
     if value not in AVAILABILITY:
         raise ValidationError(f"Availability is one of: {', '.join(AVAILABILITY)}.")
     return store.write(_set_availability, agent_id, value, "")
+
+
+def logged_in(store: Store, agent_id: int) -> bool:
+    """Logging in is coming to work: `Online`, until the person chooses
+    otherwise in the sidebar. Analysts take no chats: nothing changes."""
+    return store.write(_logged_in, agent_id)
+
+
+def _logged_in(w: Writer, agent_id):
+    if not can_act(agent_row(w, agent_id, acting=False)["role"]):
+        return False
+    return _set_availability(w, agent_id, "Online", " (logged in)")
 
 
 def logged_out(store: Store, agent_id: int) -> None:

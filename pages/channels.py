@@ -14,6 +14,7 @@ from ui.chat_text import plain, when
 
 require("admin")
 store = runtime.store()
+SANDBOX = "Sandbox (demo)"
 ss = st.session_state
 
 
@@ -26,13 +27,16 @@ def _test(channel: str) -> None:
 
 st.title("Channels")
 headers = st.context.headers
-for item in channel_health.overview(store, headers.get("Host"), headers.get("X-Forwarded-Proto")):
+for item in channel_health.overview(store, headers.get("Host"), headers.get("X-Forwarded-Proto"),
+                                   sandbox=runtime.demo_mode()):
     channel = item["channel"]
     with st.container(border=True, key=f"channel_{channel}"):
         name, state = st.columns([3, 1], vertical_alignment="center")
         name.subheader(item["label"])
         if item["connected"]:
             state.badge("Connected", icon=":material/check_circle:", color="green")
+        elif item["sandbox"]:
+            state.badge(SANDBOX, icon=":material/science:", color="violet")
         else:
             state.badge("Not connected", icon=":material/cancel:", color="gray")
         st.caption(plain(item["detail"]))
@@ -49,7 +53,8 @@ for item in channel_health.overview(store, headers.get("Host"), headers.get("X-F
             st.dataframe([{"Setting": k, "Value": v} for k, v in item["settings"]], hide_index=True)
         st.button("Send test", key=f"channel_test_btn_{channel}", icon=":material/network_check:",
                   on_click=_test, args=(channel,), disabled=not item["connected"],
-                  help="One harmless call with the channel's token: nothing reaches a customer")
+                  help="One harmless call with the channel's token: nothing reaches a customer"
+                  if item["connected"] else "Set the channel's settings first: there is no token to test yet")
         answer = ss.get(f"channel_test_{channel}")
         if answer:
             (st.success if answer[0] == "success" else st.error)(plain(answer[1]))

@@ -10,9 +10,8 @@ import streamlit as st
 from maxchat_data import accounts, actions, inbox, labels, roles, team
 from server import runtime
 from maxchat_data.errors import NotAllowed, NotFound
-from ui import chat_dialogs, chat_list, chat_readonly, chat_state, new_chat
+from ui import chat_dialogs, chat_list, chat_readonly, chat_state, css, new_chat
 from ui.chat_profile import render_profile
-from ui.chat_text import CHIP_CSS
 from ui.chat_thread import header_state, live_thread, render_composer, render_header
 
 st.set_page_config(layout="wide")
@@ -27,41 +26,7 @@ ss = st.session_state
 acts = roles.can_act(agent["role"])  # an analyst reads only: no composer, no action (U4)
 chat_state.load_from_url()
 
-# Fixed CSS, no data in it: orange `Resolve` while active (A4) whatever the
-# theme's colour; and a layout that fits a laptop screen (1366×768): the
-# list, the thread and the composer share the window's height, so the
-# composer is always in view and the list shows 8+ chats.
-st.html("""<style>
-[data-testid=stMainBlockContainer] {padding-top:.6rem;padding-bottom:0}
-section[data-testid=stSidebar] {width:220px !important;min-width:220px !important}
-.st-key-resolve_hdr button[kind="primary"], .st-key-resolve_prof button[kind="primary"]
-  {background:#FB8C00;border-color:#FB8C00;color:#fff}
-[class*="st-key-chat_sound_"] {position:absolute;width:1px;height:1px;overflow:hidden;opacity:0}
-.st-key-chat_toasts {position:fixed;right:.75rem;bottom:.75rem;width:16rem;z-index:1000000;pointer-events:none}
-.st-key-chat_toasts p {white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-.st-key-chat_toasts > div > div {background:var(--st-background-color, #fff);box-shadow:0 4px 16px rgba(0,0,0,.18)}
-.st-key-chat_topbar h3 {padding:0;font-size:1.4rem}
-[data-testid=stLayoutWrapper]:has(> .st-key-chat_list_items)
-  {flex:0 0 max(300px, calc(100vh - 215px)) !important;height:max(300px, calc(100vh - 215px)) !important}
-[data-testid=stLayoutWrapper]:has(> .st-key-chat_thread)
-  {flex:0 0 max(200px, calc(100vh - 340px)) !important;height:max(200px, calc(100vh - 340px)) !important}
-[data-testid=stLayoutWrapper]:has(> .st-key-chat_profile_pane)
-  {flex:0 0 max(300px, calc(100vh - 70px)) !important;height:max(300px, calc(100vh - 70px)) !important}
-[class*="st-key-chat_item_"] {padding:.15rem .5rem !important;gap:0 !important}
-[class*="st-key-chat_item_"] p {font-size:.78rem;line-height:1.3;margin:0;white-space:nowrap;overflow:hidden;
-  text-overflow:ellipsis}
-[class*="st-key-chat_item_"] [class*="st-key-chat_open_"] button {min-height:0;padding:0 .25rem;font-weight:600}
-[class*="st-key-chat_item_"] [class*="st-key-chat_open_"] button p {font-size:.88rem}
-.st-key-chat_tab button {padding:0 .35rem}
-.st-key-chat_tab button p {font-size:.8rem;white-space:nowrap}
-[class*="st-key-chat_item_"] [data-testid=stMarkdownContainer] {margin-bottom:0}
-[class*="st-key-chat_item_"] .stMarkdownBadge {font-size:.72rem !important;padding:0 .3rem}
-.st-key-chat_list_items {gap:.3rem !important}
-.st-key-chat_header h4 {padding:.25rem 0}
-.st-key-chat_header_meta p {white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-size:.8rem}
-[class*="st-key-chat_open_"] button {max-width:100%}
-[class*="st-key-chat_open_"] button p {white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-""" + CHIP_CSS + """</style>""")
+css.use("chat")  # the layout that fits a laptop screen, the cards, the bubbles (ui/assets/chat.css)
 
 if "chat_bell" not in ss:  # the persisted preference, read once per session (L7)
     me = accounts.get_agent(store, agent["id"]) or {}

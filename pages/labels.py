@@ -10,6 +10,7 @@ from maxchat_data import labels
 from server import runtime
 from ui import admin
 from ui.chat_text import plain
+from ui.css import colour_pills
 from ui.access import require
 
 me = require("admin")
@@ -51,8 +52,7 @@ admin.show_flash()
 
 with st.form("label_add"):
     st.text_input("Label Name", key="label_name", max_chars=40, placeholder="e.g. VIP, Complaint, Follow up")
-    st.html(" ".join(f'{admin.swatch(hex_)} <small>{name}</small>&nbsp;' for name, hex_ in labels.PALETTE.items()))
-    st.pills("Add Color", list(labels.PALETTE), default="Blue", key="label_color")
+    colour_pills("Add Color", "label_color", default="Blue")
     st.form_submit_button("Add", type="primary", icon=":material/add:", on_click=_add)
 
 st.subheader("Current Label")
@@ -70,8 +70,7 @@ for label in current:
         with st.popover("", icon=":material/edit:", key=f"label_edit_pop_{lid}", help="Rename or recolour"):
             with st.form(f"label_edit_{lid}", border=False):
                 st.text_input("Label Name", value=label["name"], key=f"label_rename_{lid}", max_chars=40)
-                st.pills("Color", list(labels.PALETTE), default=colour_names.get(label["color"]),
-                         key=f"label_recolor_{lid}")
+                colour_pills("Color", f"label_recolor_{lid}", default=colour_names.get(label["color"]))
                 st.form_submit_button("Save", type="primary", on_click=_update, args=(label,))
         st.button("", icon=":material/delete:", key=f"label_delete_{lid}", help="Delete label",
                   on_click=_ask, args=(lid,))

@@ -11,6 +11,7 @@ from maxchat_data.common import CHANNEL_LABELS
 from server import runtime
 from ui.access import require
 from ui.insight import chat_link, duration
+from ui.team import badge
 
 require("reports")
 store = runtime.store()
@@ -55,9 +56,9 @@ def live() -> None:
                         f" · closes in {duration(left_s)} · {c['assignee']}")
     with right:
         st.subheader("Open chats by agent")
-        st.dataframe([{"Agent": a["agent"], "Open chats": a["open_chats"]} for a in snap.by_agent],
-                     hide_index=True, width="stretch")
-        st.caption("Availability is not tracked yet.")
+        st.dataframe([{"Agent": a["agent"], "Availability": badge(a["availability"]), "Open chats": a["open_chats"]}
+                      for a in snap.by_agent], hide_index=True, width="stretch")
+        st.caption("Availability as it counts now: what the agent chose, and Offline when no browser of theirs is open.")
         st.subheader("Open chats by channel")
         st.dataframe([{"Channel": CHANNEL_LABELS[c], "Open chats": n} for c, n in snap.by_channel.items()],
                      hide_index=True, width="stretch")

@@ -1,5 +1,5 @@
 """The team in a real browser against the real server (W1, W2, Q1): an
-admin adds an agent, who logs in, goes Online and receives an auto-assigned
+admin adds an agent, who logs in (which is Online) and receives an auto-assigned
 chat live, inserts a quick reply with `/` and sends it; closing that
 agent's browser makes them Offline after the presence timeout, and the
 next chat goes to someone else."""
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from live_server import live_server
-from maxchat_data import accounts, quick_replies, team
+from maxchat_data import accounts, actions, quick_replies, team
 from maxchat_data.ingest import Inbound, receive
 from maxchat_data.store import Store
 
@@ -35,9 +35,10 @@ def test_an_agent_goes_online_gets_a_chat_live_answers_with_a_quick_reply_and_go
     store = Store(tmp_path / "server.duckdb", tmp_path / "media")
     try:
         admin_id = accounts.bootstrap_admin(store, "admin", "admin-pass-1")
-        # One customer already waits (and a database with chats gets no demo data).
-        receive(store, Inbound(channel="telegram", channel_user_id="500", contact_name="Lama Menunggu",
-                               provider_message_id="500:1", body="Masih ada?"))
+        # A database with chats gets no demo data: one old, resolved chat.
+        old = receive(store, Inbound(channel="telegram", channel_user_id="499", contact_name="Sudah Selesai",
+                                     provider_message_id="499:1", body="Terima kasih")).chat_id
+        actions.resolve(store, old, admin_id)
         team.save_settings(store, admin_id, auto_assign="round_robin", capacity=10, offline_returns=False,
                            agents_see_own=False)
         quick_replies.create(store, admin_id, "/thanks", "Terima kasih {{contact.name}}, salam {{agent.name}}.",
@@ -48,7 +49,9 @@ def test_an_agent_goes_online_gets_a_chat_live_answers_with_a_quick_reply_and_go
     with live_server(tmp_path, env=env, demo=True) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox", "--disable-gpu"])
         admin = browser.new_context(viewport=LAPTOP).new_page()
-        login(admin, base, "admin", "admin-pass-1")
+        login(admin, base, "admin", "admin-pass-1")  # logging in is Online…
+        go(admin, "Away")  # …until one chooses otherwise: the admin takes no chats for now
+        telegram(base, 500, "Lama Menunggu", "Masih ada?")  # a customer waits
         # The admin adds the agent on the Agents page.
         admin.get_by_role("link", name="Agents").click()
         settle(admin)
@@ -60,11 +63,12 @@ def test_an_agent_goes_online_gets_a_chat_live_answers_with_a_quick_reply_and_go
         settle(admin)
         expect(admin.get_by_text("Agent wati created.")).to_be_visible()
 
-        # She logs in and goes Online; a customer writes and the chat is hers, live.
+        # She logs in, which makes her Online; a customer writes and the chat is hers, live.
         wati_context = browser.new_context(viewport=LAPTOP)
         wati = wati_context.new_page()
         login(wati, base, "wati", "wati-pass-1")
-        go(wati, "Online")
+        expect(wati.locator(".st-key-team_availability button", has_text="Online")).to_have_attribute(
+            "aria-checked", "true")
         expect(item(wati, "Lama Menunggu")).to_be_visible(timeout=8000)  # the waiting one is hers at once
         telegram(base, 501, "Putri Ayu", "Halo, pesanan saya?")
         expect(item(wati, "Putri Ayu")).to_be_visible(timeout=8000)  # in My Chat, without a reload

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from maxchat_data import actions, config, outbox, settings, templates
-from maxchat_data.channels import channel_status, clients, messenger, telegram, whatsapp
+from maxchat_data.channels import channel_status, clients, in_sandbox, messenger, telegram, whatsapp
 from maxchat_data.ingest import store_parsed
 from maxchat_data.retry import RetryPolicy
 from server.fetcher import Fetcher
@@ -235,6 +235,15 @@ def test_not_connected_channel_fails_with_how_to_fix(store, team, fakes, monkeyp
     status = {c["channel"]: c for c in channel_status()}
     assert status["whatsapp"]["connected"] is False and "WHATSAPP_TOKEN" in status["whatsapp"]["detail"]
     assert status["telegram"]["connected"] is True
+    assert not any(c["sandbox"] for c in status.values())
+    # In demo mode the sandbox delivers what is not connected: said so, with what connects it for real.
+    demo = {c["channel"]: c for c in channel_status(sandbox=True)}
+    assert demo["whatsapp"]["sandbox"] is True and demo["whatsapp"]["connected"] is False
+    assert demo["whatsapp"]["detail"].startswith("Demo mode: the built-in sandbox delivers")
+    assert "set WHATSAPP_TOKEN" in demo["whatsapp"]["detail"] and "Not connected" not in demo["whatsapp"]["detail"]
+    assert demo["telegram"]["sandbox"] is False  # connected: the real channel
+    assert in_sandbox("whatsapp", demo=True) and not in_sandbox("whatsapp", demo=False)
+    assert not in_sandbox("telegram", demo=True)
 
 
 def test_network_error_is_retried_until_the_limit(store, team, fakes):

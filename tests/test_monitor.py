@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import customer_writes
-from maxchat_data import accounts, actions, monitor
+from maxchat_data import accounts, actions, monitor, team as roster
 from maxchat_data.store import utcnow
 
 pytestmark = pytest.mark.both_backends
@@ -32,7 +32,17 @@ def test_queues_loads_and_the_longest_waiting_customer(store, team):
     assert [w["contact_name"] for w in snap.waiting] == ["Old Customer", "New Customer"]
     loads = {a["agent"]: a["open_chats"] for a in snap.by_agent}
     assert loads == {"Admin": 0, "Budi Santoso": 1, "Sari Wulandari": 0}  # no analyst: they hold no chats
+    assert {a["agent"]: a["availability"] for a in snap.by_agent} == {
+        "Admin": "Offline", "Budi Santoso": "Offline", "Sari Wulandari": "Offline"}
     assert snap.today == 4 and snap.last_week_same_time == 0
+
+
+def test_each_agents_availability_as_it_counts_now(store, team):
+    roster.heartbeat(store, team["budi"], "budi-tab")  # Budi's browser polls and he chose Online
+    roster.set_availability(store, team["budi"], "Online")
+    roster.set_availability(store, team["sari"], "Away")  # Sari chose Away, but no browser of hers is open
+    found = {a["agent"]: a["availability"] for a in monitor.snapshot(store, JKT).by_agent}
+    assert found == {"Admin": "Offline", "Budi Santoso": "Online", "Sari Wulandari": "Offline"}
 
 
 def test_windows_closing_within_the_hour_soonest_first(store, team):

@@ -206,6 +206,27 @@ def test_a_second_open_tab_keeps_the_agent_online(store, crew):
     assert assignee(store, new_chats(store, 1)[0]) == a0
 
 
+def test_logging_in_is_online_until_one_chooses_otherwise_and_takes_waiting_chats(store, crew):
+    a0 = crew["agents"][0]
+    lina = accounts.create_agent(store, "lina", "Lina", "lina-pass-1", "analyst")
+    auto(store, crew)
+    waiting = new_chats(store, 2)
+    assert team.chosen_availability(store, a0) == "Offline"  # a new account has chosen nothing yet
+    team.heartbeat(store, a0, f"{a0}-tab1")  # the browser that logged in polls
+    assert team.logged_in(store, a0)
+    assert team.chosen_availability(store, a0) == "Online" and team.availability(store)[a0] == "Online"
+    assert all(assignee(store, c) == a0 for c in waiting)  # at work: the queue is handed out at once
+    assert any(e["details"].endswith("Offline -> Online (logged in)") for e in team_events(store))
+    team.set_availability(store, a0, "Away")  # their own choice holds while they stay logged in
+    assert team.availability(store)[a0] == "Away"
+    assert not team.logged_in(store, lina)  # analysts take no chats: nothing changes
+    assert team.chosen_availability(store, lina) == "Offline"
+
+
+def team_events(store):
+    return store.dicts("SELECT details FROM events WHERE action = 'availability' ORDER BY id")
+
+
 def test_logging_out_is_offline(store, crew):
     a0 = crew["agents"][0]
     go_online(store, a0)

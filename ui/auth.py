@@ -115,6 +115,7 @@ def _login_form() -> None:
         return
     store = runtime.store()
     token = login.start_session(store, agent["id"])
+    team.logged_in(store, agent["id"])  # Online, unless they then choose otherwise (W1)
     st.session_state[AGENT_KEY] = _public(agent)
     st.session_state[_SESSION] = login.read_token(login.secret_key(store), token)
     if "login" in st.query_params:

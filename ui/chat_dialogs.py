@@ -10,6 +10,7 @@ import streamlit as st
 from maxchat_data import actions, inbox, templates
 from maxchat_data.errors import MaxchatError, ValidationError
 
+from .chat_feedback import flash
 from .chat_text import plain, when
 from .template_picker import pick_initiate_template
 
@@ -31,11 +32,6 @@ CONFIRM = {
 def ask(what: str, chat_id: int) -> None:
     """on_click of a button that needs a dialog."""
     st.session_state[K_DIALOG] = (what, chat_id)
-
-
-def flash_info(text: str) -> None:
-    """A note under the composer until the next action (see chat_thread.flash)."""
-    st.session_state["chat_flash"] = ("info", text, st.session_state.get("chat_open"))
 
 
 def close() -> None:
@@ -82,7 +78,7 @@ def confirm_dialog(store, agent: dict, chat: dict, what: str) -> None:
                 who, at = inbox.resolved_by(store, chat["id"])
                 if who:
                     already = f"{who} had already resolved this chat ({when(at, full=True)})."
-            flash_info(already)
+            flash("info", already)
         else:
             st.toast(done, icon=":material/check:")
         st.rerun()

@@ -8,6 +8,8 @@ import streamlit as st
 from maxchat_data import labels
 from maxchat_data.errors import MaxchatError
 
+from .chat_feedback import flash
+from .css import colour_pills
 from .chat_text import label_swatch, plain
 
 K_DELETE = "chat_label_delete"
@@ -27,13 +29,9 @@ def label_manager(store, agent: dict, chat: dict, labels_all: list[dict], where:
     # view however many labels there are.
     name_key, color_key = f"chat_newlabel_name_{where}", f"chat_newlabel_color_{where}"
     st.text_input("Label Name", key=name_key, max_chars=40)
-    st.pills("Add Color", list(labels.PALETTE), key=color_key)
-    chosen = st.session_state.get(color_key)
-    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.button("Add", key=f"chat_newlabel_add_{where}", type="primary", on_click=_create,
-                  args=(store, agent["id"], chat["id"], name_key, color_key))
-        if chosen:
-            st.html(f'{label_swatch(labels.PALETTE[chosen])} {chosen}')
+    colour_pills("Add Color", color_key)
+    st.button("Add", key=f"chat_newlabel_add_{where}", type="primary", on_click=_create,
+              args=(store, agent["id"], chat["id"], name_key, color_key))
     err = st.session_state.pop(f"chat_label_error_{where}", None)
     if err:
         st.error(plain(err))
@@ -72,7 +70,7 @@ def _toggle(store, actor_id: int, chat_id: int, label_id: int, key: str) -> None
     try:
         labels.set_label(store, chat_id, label_id, bool(st.session_state[key]), actor_id)
     except MaxchatError as exc:
-        st.session_state["chat_flash"] = ("error", str(exc))
+        flash("error", str(exc))
 
 
 def _ask_delete(label_id: int | None) -> None:
@@ -84,7 +82,7 @@ def _delete(store, actor_id: int, label_id: int) -> None:
     try:
         labels.delete_label(store, label_id, actor_id)
     except MaxchatError as exc:
-        st.session_state["chat_flash"] = ("error", str(exc))
+        flash("error", str(exc))
 
 
 def _create(store, actor_id: int, chat_id: int, name_key: str, color_key: str) -> None:

@@ -20,7 +20,7 @@ _CACHE = "chat_list_cache"
 
 
 def render_controls(labels_all: list[dict]) -> None:
-    """Search bar, funnel filter and the Archived button: outside the live
+    """Search bar, the Archived button and the funnel filter: outside the live
     fragment, so changing them reruns the whole page (list + URL)."""
     ss = st.session_state
     known = {l["id"] for l in labels_all}
@@ -29,7 +29,13 @@ def render_controls(labels_all: list[dict]) -> None:
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small", wrap=False):
         st.text_input("Search by Name", key=vs.K_Q, placeholder="Search by Name", label_visibility="collapsed",
                       on_change=vs.first_page, persist_state="session", icon=":material/search:")
+        archived = bool(ss.get(vs.K_ARCHIVED))
+        # An icon: at 1366 px the words left "Search by Name" cut to "Search by Na".
+        st.button("", key="chat_archived_btn", icon=":material/archive:",
+                  type="primary" if archived else "secondary", on_click=_toggle_archived,
+                  help="Archived: back to the inbox" if archived else "Archived: show archived chats")
         active = len(ss.get(vs.K_STATUS) or []) + len(ss.get(vs.K_LABELS) or []) + len(vs.channels())
+        # Last in the row: its pop-up opens beside the list (CSS), which it filters live.
         with st.popover("", icon=":material/filter_alt:", key="chat_filter_pop",
                         type="primary" if active else "secondary", help="Filter"):
             st.pills("Status", list(STATUSES), selection_mode="multi", key=vs.K_STATUS,
@@ -41,10 +47,8 @@ def render_controls(labels_all: list[dict]) -> None:
             for ch, key in vs.CH_KEYS.items():
                 st.toggle(CHANNEL_LABELS[ch], key=key, on_change=vs.first_page, persist_state="session")
             st.button("Reset", key="chat_reset", on_click=vs.reset_filters, icon=":material/restart_alt:")
-        archived = bool(ss.get(vs.K_ARCHIVED))
-        st.button("Archived", key="chat_archived_btn", icon=":material/archive:",
-                  type="primary" if archived else "secondary", on_click=_toggle_archived,
-                  help="Back to the inbox" if archived else "Show archived chats")
+
+
 def _toggle_archived() -> None:
     st.session_state[vs.K_ARCHIVED] = not st.session_state.get(vs.K_ARCHIVED)
     vs.first_page()
@@ -112,7 +116,7 @@ def live_list(store, agent: dict, labels_all: list[dict]) -> None:
         for chat in page.chats:
             _item(chat, by_id, chat["id"] == opened)
     if page.pages > 1:
-        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_pager"):
             st.button("", icon=":material/chevron_left:", key="chat_prev", disabled=page.page <= 1,
                       on_click=_go_page, args=(page.page - 1,), help="Previous page")
             st.caption(f"Page {page.page} of {page.pages} · {page.total} chats")

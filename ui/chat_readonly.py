@@ -10,7 +10,8 @@ from .chat_text import CHANNEL_ICON, label_chips, plain, status_badge
 
 
 def render_header(chat: dict, labels_all: list[dict]) -> None:
-    st.markdown(f"#### {CHANNEL_ICON[chat['channel']]} {plain(chat['contact_name'])}")
+    with st.container(key="chat_header"):  # the CSS that cuts a long name with an ellipsis
+        st.markdown(f"#### {CHANNEL_ICON[chat['channel']]} {plain(chat['contact_name'])}")
     by_id = {l["id"]: l for l in labels_all}
     bits = [status_badge(chat["status"]), CHANNEL_LABELS[chat["channel"]],
             f":material/headset_mic: {plain(chat['assignee'] or 'BOT')}"]

@@ -10,10 +10,10 @@ import html
 import re
 import string
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 import streamlit as st
 
+from maxchat_data import config
 from maxchat_data.labels import PALETTE
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark:
@@ -34,16 +34,6 @@ CHANNEL_ICON = {
 }
 STATUS_COLOR = {"Open": "orange", "Answered": "blue", "Resolved": "gray"}
 _PALETTE_HEX = frozenset(PALETTE.values())
-# The look of the HTML chips below; the Chat page adds it to its CSS.
-CHIP_CSS = """
-.mc-meta {font-size:.72rem;line-height:1.3;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-.mc-chip, .mc-label {display:inline-block;border-radius:.35rem;padding:0 .35rem;margin-right:.25rem;line-height:1.3}
-.mc-label {color:#fff}
-.mc-Open {background:#FFF1E0;color:#9B4519} .mc-Answered {background:#E6F0FF;color:#1C5BB8}
-.mc-Resolved {background:#EFEFEF;color:#555} .mc-unread, .mc-blocked {background:#FFEDEE;color:#9E303B}
-.mc-icon {font-family:"Material Symbols Rounded";font-size:.95rem;vertical-align:-.2rem}
-.mc-swatch {display:inline-block;width:.9rem;height:.9rem;border-radius:.2rem;vertical-align:middle}
-"""
 TICKS = {"pending": "🕓 sending", "sent": "✓ sent", "delivered": "✓✓ delivered", "read": ":blue[✓✓ read]",
          "failed": ":red[✗ failed]"}
 
@@ -93,16 +83,13 @@ def status_badge(status: str) -> str:
     return f":{STATUS_COLOR[status]}-badge[{status}]"
 
 
-def browser_tz():
-    """The browser's timezone (st.context.timezone); UTC when unknown (tests).
-    Read once per session: a page shows hundreds of times per run."""
+def team_tz():
+    """The team's timezone (MAXCHAT_TIMEZONE): chat times read like the
+    Monitor's and the Reports' numbers, whoever looks from wherever. Read
+    once per session: a page shows hundreds of times per run."""
     ss = st.session_state
     if "_chat_tz" not in ss:
-        try:
-            name = st.context.timezone
-            ss["_chat_tz"] = ZoneInfo(name) if name else timezone.utc
-        except Exception:  # noqa: BLE001 - an odd or missing zone name must not break the page
-            ss["_chat_tz"] = timezone.utc
+        ss["_chat_tz"] = config.team_timezone()
     return ss["_chat_tz"]
 
 
@@ -112,7 +99,7 @@ def when(ts: datetime | None, *, full: bool = False) -> str:
         return ""
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=timezone.utc)
-    tz = browser_tz()
+    tz = team_tz()
     local = ts.astimezone(tz)
     now = datetime.now(tz)
     if full:

@@ -3,10 +3,12 @@ the composer (text + emoji, attachment, or the template when the window is
 closed)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from maxchat_data import actions, emoji, inbox, roles
-from maxchat_data.channels import sending_problem
+from maxchat_data.channels import in_sandbox, sending_problem
 from maxchat_data.common import CHANNEL_LABELS
 from maxchat_data.errors import MaxchatError
 from maxchat_data.media import MAX_UPLOAD
@@ -14,30 +16,17 @@ from maxchat_data.window import reply_window
 from server import runtime
 
 from . import auth, chat_dialogs as dlg, chat_message, quick_replies as quick
+from .chat_feedback import clear as _clear_flash, flash, show as show_feedback
 from .chat_labels import label_popover
 from .chat_list import LIVE_EVERY
 from .chat_text import CHANNEL_ICON, TICKS, plain, status_badge, when
-from .team import labelled
+from .team import LEGEND, labelled
 
-# Enter sends and Shift+Enter makes a new line, as in WhatsApp Web. Our own
-# fixed script, no data in it: blurring the box commits its text to
-# Streamlit, then the click sends it (one listener per browser tab).
-ENTER_SENDS = """<script>
-if (!window.maxchatEnterSends) {
-  window.maxchatEnterSends = true;
-  document.addEventListener("keydown", (e) => {
-    if (e.key !== "Enter" || e.shiftKey || e.altKey || e.ctrlKey || e.metaKey || e.isComposing) return;
-    const box = e.target;
-    if (!(box instanceof HTMLTextAreaElement) || !box.closest("[class*='st-key-chat_draft_']")) return;
-    e.preventDefault();
-    if (/^\/\S*$/.test(box.value.trim())) { box.blur(); return; }  // a quick reply's /shortcut: insert, not send
-    const send = document.querySelector(".st-key-chat_send button");
-    if (!send || !box.value.trim()) return;
-    box.blur();
-    setTimeout(() => send.click(), 0);
-  }, true);
-}
-</script>"""
+# Enter sends, Shift+Enter a new line, "/" lists the quick replies, an emoji
+# goes in at the caret: our own fixed script (ui/assets/composer.js).
+COMPOSER_JS = f"<script>{(Path(__file__).parent / 'assets' / 'composer.js').read_text()}</script>"
+ATTACH_POP = "chat_attach_pop"
+SANDBOX = "Sandbox (demo)"
 THREAD_LIMIT = 60  # messages shown at first; "Show earlier" adds more
 _CACHE = "chat_thread_cache"
 
@@ -52,40 +41,24 @@ def header_state(chat: dict) -> tuple:
             tuple(chat["label_ids"]), chat["contact_name"], window.open, window.describe())
 
 
-def flash(kind: str, text: str) -> None:
-    """The outcome of the last composer action, shown under the composer
-    until the next action (a rerun from a live update must not hide it)."""
-    st.session_state["chat_flash"] = (kind, text, st.session_state.get("chat_open"))
-
-
-def show_flash(chat_id: int) -> None:
-    found = st.session_state.get("chat_flash")
-    if found and found[2] == chat_id:
-        kind, text, _ = found
-        {"error": st.error, "info": st.info}.get(kind, st.success)(plain(text))
-
-
-def _clear_flash() -> None:
-    st.session_state.pop("chat_flash", None)
-
-
 # ---- header -------------------------------------------------------------------
 def render_header(store, agent: dict, chat: dict, agents: list[dict], labels_all: list[dict]) -> None:
-    # Row 1: name, [+] labels, `Resolve` top right. Row 2: assign dropdown, status and window.
-    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_header"):
-        st.markdown(f"#### {CHANNEL_ICON[chat['channel']]} {plain(chat['contact_name'])}")
+    # Row 1: the name (cut with an ellipsis when long) over its status and reply window, [+] labels,
+    # `Resolve` top right. Row 2: the assign dropdown, wide enough for "🟢 Sari Wulandari · Online".
+    window = chat["window"]
+    # Channel and session kind are on the icon and in the thread: one short line here.
+    timer = ":material/timer:" if window.open else ":material/timer_off:"
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False, key="chat_header"):
+        with st.container(gap=None, key="chat_header_name"):
+            st.markdown(f"#### {CHANNEL_ICON[chat['channel']]} {plain(chat['contact_name'])}")
+            with st.container(key="chat_header_meta"):
+                st.caption(f"{status_badge(chat['status'])} · {timer} {window.describe()}")
         label_popover(store, agent, chat, labels_all, "hdr")
         st.space("stretch")
         resolve_button(chat, "hdr")
-    window = chat["window"]
-    # Channel and session kind are on the icon and in the thread: one short line here.
-    bits = [status_badge(chat["status"])]
-    timer = ":material/timer:" if window.open else ":material/timer_off:"
-    bits.append(f"{timer} {window.describe()}")
-    with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False, key="chat_header_meta"):
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False, key="chat_assign_row"):
         st.markdown(":material/headset_mic:", width="content")
         assign_select(store, agent, chat, agents, "hdr")
-        st.caption(" · ".join(bits))
 
 
 def assign_select(store, agent: dict, chat: dict, agents: list[dict], where: str) -> None:
@@ -93,7 +66,8 @@ def assign_select(store, agent: dict, chat: dict, agents: list[dict], where: str
     the store before drawing, so a change made elsewhere shows up. BOT is 0
     (a selectbox reads None as "nothing chosen")."""
     options = [0] + [a["id"] for a in agents]
-    names = {0: "BOT (unassigned)"} | {a["id"]: labelled(a["display_name"], a.get("availability", "Offline"))
+    wide = where == "hdr"  # the header has room for "· Online"; Info Profile shows the dot (legend in its help)
+    names = {0: "BOT (unassigned)"} | {a["id"]: labelled(a["display_name"], a.get("availability", "Offline"), wide)
                                        for a in agents}
     current = chat["assignee_id"] or 0
     if current not in names:  # assigned to an agent deactivated since
@@ -102,9 +76,9 @@ def assign_select(store, agent: dict, chat: dict, agents: list[dict], where: str
     key = f"assign_{where}_{chat['id']}"
     st.session_state[key] = current
     st.selectbox(":material/headset_mic: Assign", options, key=key, format_func=names.__getitem__,
-                 on_change=_assign, args=(store, agent["id"], chat["id"], key), width=160,
+                 on_change=_assign, args=(store, agent["id"], chat["id"], key),
                  label_visibility="collapsed" if where == "hdr" else "visible",
-                 help="Assign the chat to an agent")
+                 help="Assign the chat to an agent" + ("" if wide else f" ({LEGEND})"))
 
 
 def _assign(store, actor_id: int, chat_id: int, key: str) -> None:
@@ -172,7 +146,8 @@ def _message(store, m: dict, contact_name: str) -> None:
         sender, avatar = m["sender_name"], ":material/support_agent:"
     else:
         sender, avatar = "BOT", ":material/smart_toy:"
-    with st.chat_message("user" if inbound else "assistant", avatar=avatar):
+    # The side is in the name: CSS puts the customer left and the team right (as WhatsApp Web).
+    with st.chat_message("customer" if inbound else "team", avatar=avatar):
         meta = f"**{plain(sender)}** · {when(m['sent_at'], full=True)}"
         if not inbound:
             meta += f" · {TICKS.get(m['status'], m['status'])}"
@@ -202,20 +177,29 @@ def _retry(store, message_id: int) -> None:
 
 # ---- composer ---------------------------------------------------------------------
 def render_composer(store, agent: dict, chat: dict) -> None:
-    """Outside the polling fragments: a draft survives every tick (L6)."""
+    """Outside the polling fragments: a draft survives every tick (L6). What
+    an action did shows just above the box (chat_feedback), in view."""
+    with st.container(key="chat_composer", gap="small"):
+        _composer(store, agent, chat)
+
+
+def _composer(store, agent: dict, chat: dict) -> None:
     chat_id = chat["id"]
     draft_key = f"chat_draft_{chat_id}"
     if chat["blocked"]:
+        show_feedback(chat_id)
         st.warning("This contact is blocked: the composer is locked. Unblock the contact in Info Profile to reply.",
                    icon=":material/block:")
         return
     problem = sending_problem(chat["channel"], sandbox=runtime.demo_mode())
     if problem:
+        show_feedback(chat_id)
         # Said before the agent types, not after a reply fails.
         st.warning(f"{plain(problem)}. Replies on {CHANNEL_LABELS[chat['channel']]} cannot be sent until an admin "
                    "connects it (see the Channels page).", icon=":material/link_off:")
         return
     if not chat["window"].open:
+        show_feedback(chat_id)
         st.warning("The 24-hour window is closed: the customer has not written for over 24 hours, so a free-form "
                    "reply is not allowed. Send an approved template to start a new conversation.",
                    icon=":material/lock_clock:")
@@ -223,22 +207,27 @@ def render_composer(store, agent: dict, chat: dict) -> None:
                   on_click=dlg.ask, args=("template", chat_id))
         return
     replies = quick.expand_typed(store, agent, chat, draft_key)
+    show_feedback(chat_id, quick.hint(agent, chat, draft_key, replies))
     st.text_area("Message", key=draft_key, placeholder="Type a message… Enter sends, Shift+Enter for a new line",
                  height=68, label_visibility="collapsed", persist_state="session")
-    st.html(ENTER_SENDS, unsafe_allow_javascript=True)
-    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_composer_tools"):
+    st.html(COMPOSER_JS, unsafe_allow_javascript=True)
+    with st.container(horizontal=True, vertical_alignment="center", gap="xsmall", wrap=False,
+                      key="chat_composer_tools"):
         with st.popover("", icon=":material/mood:", key="chat_emoji_pop", help="Emoji"):
             with st.container(horizontal=True, gap="xsmall"):
                 for i, e in enumerate(emoji.PICKER):
                     st.button(e, key=f"chat_emoji_{i}", type="tertiary", on_click=_add_emoji, args=(draft_key, e))
-        with st.popover("", icon=":material/attach_file:", key="chat_attach_pop", help="Attach a file"):
+        # Stateful, so that sending closes it: what became of the file shows above the box.
+        with st.popover("", icon=":material/attach_file:", key=ATTACH_POP, help="Attach a file", on_change="rerun"):
             _attachment_form(store, agent, chat_id)
         quick.picker(agent, chat, draft_key, replies)
         st.space("stretch")
+        if in_sandbox(chat["channel"], demo=runtime.demo_mode()):
+            st.badge(SANDBOX, icon=":material/science:", color="violet",
+                     help="Demo mode: replies go to the built-in sandbox, whose customer reads them (see the "
+                          "Simulator). Nothing leaves this server.")
         st.button("Send", key="chat_send", type="primary", icon=":material/send:", on_click=_send,
                   args=(store, agent["id"], chat_id, draft_key))
-    quick.suggestions(agent, chat, draft_key, replies)
-    show_flash(chat_id)
 
 
 def _add_emoji(draft_key: str, e: str) -> None:
@@ -271,6 +260,7 @@ def _send_file(store, agent_id: int, chat_id: int, up_key: str, cap_key: str) ->
     if f is None:
         flash("error", "Choose a file first.")
         return
+    ss[ATTACH_POP] = False  # closed, so the outcome above the box is in sight
     try:
         actions.send_attachment(store, chat_id, agent_id, f.name, f.getvalue(), ss.get(cap_key) or "")
     except MaxchatError as exc:

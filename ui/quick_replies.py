@@ -1,11 +1,14 @@
 """Q1 in the composer: ``/shortcut`` then Enter inserts a quick reply (its
-variables filled in); a partial ``/sho`` lists the matches under the
-composer to click; the bolt button opens a searchable picker. Streamlit's
-text area sends its text on Enter (our listener only commits a lone
-``/word`` instead of sending it) or on leaving the box, so the list is
-shown on that run. Everything here runs before or after the text area,
+variables filled in); a lone ``/`` lists them all, a partial ``/sho`` the
+matches, just above the composer to click; the bolt button opens a
+searchable picker. Streamlit's text area hands its text over on leaving the
+box: our script (ui/assets/composer.js) does that on Enter for a lone
+``/word`` (instead of sending it) and as soon as ``/`` is typed in an empty
+box, so the list is shown on that run. Everything here runs before or after the text area,
 outside the live fragments: a draft survives every tick."""
 from __future__ import annotations
+
+from typing import Callable
 
 import streamlit as st
 
@@ -37,20 +40,28 @@ def _insert(draft_key: str, text: str, replace: bool) -> None:
     ss[draft_key] = text if replace or not current else f"{current} {text}"
 
 
-def suggestions(agent: dict, chat: dict, draft_key: str, replies: list[dict]) -> None:
-    """Under the composer: the replies a typed ``/sho`` asks for."""
+def hint(agent: dict, chat: dict, draft_key: str, replies: list[dict]) -> Callable[[], None] | None:
+    """The replies a typed ``/sho`` asks for, as a function that draws them
+    (shown above the composer, see chat_feedback); None when the draft is no
+    ``/shortcut``."""
     draft = st.session_state.get(draft_key) or ""
-    found = qr.matching(replies, draft)[:SHOWN]
     if not draft.strip().startswith("/") or any(c.isspace() for c in draft.strip()):
-        return
-    if not found:
-        st.caption(f"No quick reply {plain(draft.strip())}: Send sends it as typed.")
-        return
-    with st.container(horizontal=True, gap="xsmall", key="chat_qr_matches"):
-        for r in found:
-            st.button(plain(f"/{r['shortcut']}"), key=f"chat_qr_match_{r['id']}", type="tertiary",
-                      help=plain(_fill(r, chat, agent)[:200]), on_click=_insert,
-                      args=(draft_key, _fill(r, chat, agent), True))
+        return None
+    found = qr.matching(replies, draft)[:SHOWN]
+
+    def draw() -> None:
+        if not replies:
+            st.caption(":material/bolt: No quick replies yet: add yours on the Quick replies page.")
+            return
+        if not found:
+            st.caption(f":material/bolt: No quick reply {plain(draft.strip())}: Send sends it as typed.")
+            return
+        with st.container(horizontal=True, gap="xsmall", key="chat_qr_matches"):
+            for r in found:
+                st.button(plain(f"/{r['shortcut']}"), key=f"chat_qr_match_{r['id']}", type="tertiary",
+                          help=plain(_fill(r, chat, agent)[:200]), on_click=_insert,
+                          args=(draft_key, _fill(r, chat, agent), True))
+    return draw
 
 
 def picker(agent: dict, chat: dict, draft_key: str, replies: list[dict]) -> None:

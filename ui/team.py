@@ -24,9 +24,14 @@ def badge(availability: str) -> str:
     return f"{DOT.get(availability, DOT['Offline'])} {availability}"
 
 
-def labelled(name: str, availability: str) -> str:
-    """'🟢 Budi Santoso · Online': the assign dropdown."""
-    return f"{DOT.get(availability, DOT['Offline'])} {name} · {availability}"
+def labelled(name: str, availability: str, word: bool = True) -> str:
+    """'🟢 Budi Santoso · Online': the assign dropdown; without ``word``
+    '🟢 Budi Santoso' (the narrow Info Profile, beside a legend)."""
+    dot = DOT.get(availability, DOT["Offline"])
+    return f"{dot} {name} · {availability}" if word else f"{dot} {name}"
+
+
+LEGEND = " · ".join(badge(a) for a in DOT)
 
 
 def _tab_id() -> str:

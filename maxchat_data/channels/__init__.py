@@ -23,7 +23,8 @@ from .. import config
 from ..common import CHANNEL_LABELS
 from .base import BadPayload, MaybeDone, Permanent, RetryLater
 
-__all__ = ["BadPayload", "MaybeDone", "Permanent", "RetryLater", "channel_status", "clients", "sending_problem"]
+__all__ = ["BadPayload", "MaybeDone", "Permanent", "RetryLater", "channel_status", "clients", "in_sandbox",
+           "sending_problem"]
 
 # Which settings each channel needs, for sending and for receiving.
 REQUIRED = {
@@ -33,13 +34,18 @@ REQUIRED = {
 }
 
 
-def channel_status() -> list[dict]:
-    """For the admin page: one dict per channel; never raises."""
+def channel_status(*, sandbox: bool = False) -> list[dict]:
+    """For the admin page: one dict per channel; never raises. With
+    ``sandbox`` (demo mode) a channel without its settings is delivered by
+    the built-in sandbox: ``sandbox`` is True and the detail says so."""
     out = []
     for channel, names in REQUIRED.items():
         missing = [n for n in names if not config.get(n)]
         label = CHANNEL_LABELS[channel]
-        if missing:
+        if missing and sandbox:
+            detail = (f"Demo mode: the built-in sandbox delivers replies, files and templates, and its customer "
+                      f"reads them (see the Simulator). To connect {label} for real, set {', '.join(missing)}")
+        elif missing:
             detail = f"Not connected: set {', '.join(missing)}"
         elif channel == "telegram":
             detail = ("Webhook at /webhooks/telegram (secret token set)" if config.get("TELEGRAM_WEBHOOK_SECRET")
@@ -50,7 +56,8 @@ def channel_status() -> list[dict]:
                 detail += " (set WHATSAPP_WABA_ID for template sync)"
         else:
             detail = "Webhook at /webhooks/messenger"
-        out.append({"channel": channel, "label": label, "connected": not missing, "detail": detail})
+        out.append({"channel": channel, "label": label, "connected": not missing,
+                    "sandbox": bool(missing) and sandbox, "detail": detail})
     return out
 
 
@@ -63,6 +70,11 @@ def clients(*, sandbox: bool = False) -> dict:
     if sandbox:
         made = {ch: demo_sandbox.Client(ch) if c.missing else c for ch, c in made.items()}
     return made
+
+
+def in_sandbox(channel: str, *, demo: bool) -> bool:
+    """In demo mode, a channel without its settings delivers to the sandbox."""
+    return demo and sending_problem(channel) is not None
 
 
 def sending_problem(channel: str, *, sandbox: bool = False) -> str | None:
