@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .common import agent_row, record
+from .common import acting, record
 from .errors import NotAllowed, NotFound, ValidationError
 from .roles import can
 from .store import Store, Writer, utcnow
@@ -99,7 +99,7 @@ def _owned(w: Writer, actor: dict, reply_id: int) -> tuple:
 
 
 def _save(w: Writer, actor_id, reply_id, shortcut, body, is_shared):
-    actor = agent_row(w, actor_id)  # analysts write no replies
+    actor = acting(w, actor_id)  # analysts write no replies
     if reply_id is not None:
         is_shared = _owned(w, actor, reply_id)[1] is None
     elif is_shared and not can(actor["role"], "admin"):
@@ -127,7 +127,7 @@ def _save(w: Writer, actor_id, reply_id, shortcut, body, is_shared):
 
 
 def _delete(w: Writer, actor_id, reply_id):
-    actor = agent_row(w, actor_id)
+    actor = acting(w, actor_id)
     shortcut, _ = _owned(w, actor, reply_id)
     w.execute("DELETE FROM quick_replies WHERE id = ?", [reply_id])
     record(w, None, actor_id, "quick_reply_deleted", f"{reply_id} /{shortcut}", utcnow())
