@@ -46,8 +46,6 @@ REFUSAL = {  # what a refused role is told, unless the action says more precisel
     "broadcast": "Only supervisors and admins can send or change broadcasts.",
     "change_labels": "Only a supervisor or an admin can change a label for everyone.",
     "admin": "Only an admin can do this.",
-    "reports": "Only supervisors, analysts and admins can see reports.",
-    "sql": "The SQL console is for analysts and admins.",
 }
 
 

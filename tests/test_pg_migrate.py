@@ -50,6 +50,7 @@ def fill(path: Path) -> None:
         template = s.one("SELECT id FROM templates WHERE name = 'order_update'")[0]
         broadcasts.create(s, admin, template, broadcasts.Audience("channel"), ["{{contact.name}}", "INV-7"], rate=5)
         sessions.revoke(s, Session(admin, "sid-logged-out", 0.0, datetime.now(timezone.utc).timestamp() + 3600))
+        system.set_password(s, "budi", "budi-new-pass-1")  # ends Budi's sessions: a session epoch
         # Always empty on DuckDB (facts.py): a row by hand so its copy is checked too.
         s.write(lambda w: w.execute("INSERT INTO facts_pending VALUES ('messages', 0, ?)", [datetime.now(timezone.utc)]))
     finally:
