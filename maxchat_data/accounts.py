@@ -21,6 +21,10 @@ _DUMMY_HASH = _hasher.hash("not a password")
 def _check(username: str, display_name: str, role: str) -> None:
     if not _USERNAME.match(username):
         raise ValidationError("A username is 2-32 lower-case letters, digits, '.', '_' or '-'.")
+    _check_details(display_name, role)
+
+
+def _check_details(display_name: str, role: str) -> None:
     if not display_name or len(display_name) > 60:
         raise ValidationError("A display name needs 1 to 60 characters.")
     if role not in ROLES:
@@ -75,16 +79,15 @@ def update_agent(store: Store, agent_id: int, actor_id: int, *, display_name: st
     """U2: an admin edits an account, changes its role, (de)activates it or
     sets a new password. Nobody else: an agent cannot promote themselves."""
     display_name = (display_name or "").strip()
-    current = get_agent(store, agent_id)
-    if current is None:
-        raise NotFound(f"Agent {agent_id} does not exist.")
-    _check(current["username"], display_name, role)
+    _check_details(display_name, role)
     new_hash = password_hash(password) if password else None
     store.write(_update, agent_id, actor_id, display_name, role, bool(active), new_hash)
 
 
 def _update(w: Writer, agent_id, actor_id, display_name, role, active, new_hash):
     acting(w, actor_id, "admin", MANAGE_REFUSAL)
+    if not w.one("SELECT 1 FROM agents WHERE id = ?", [agent_id]):
+        raise NotFound(f"Agent {agent_id} does not exist.")
     save_agent(w, agent_id, actor_id, display_name, role, active, new_hash)
 
 

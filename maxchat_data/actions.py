@@ -134,10 +134,10 @@ def send_attachment(store: Store, chat_id: int, agent_id: int, filename: str, da
     caption = emoji.expand((caption or "").strip())
     if len(caption) > CAPTION_LIMIT:
         raise ValidationError(f"A caption can be at most {CAPTION_LIMIT} characters.")
+    person(store, agent_id, "act")  # before the file is written anywhere (and again in the write)
     chat = store.dicts("SELECT channel, blocked, last_inbound_at FROM chats WHERE id = ?", [chat_id])
     if not chat:
         raise NotFound(f"Chat {chat_id} does not exist.")
-    person(store, agent_id, "act")  # before the file is written anywhere (and again in the write)
     _check_can_reply(chat[0])
     mime, kind = check_upload(filename, data)
     attachment = save(store.media_dir, filename, data, mime, kind)

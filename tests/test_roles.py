@@ -410,6 +410,8 @@ def test_the_reported_escalations_are_refused(store, world):
                                      body="Later {{1}}")
     with pytest.raises(NotAllowed, match="Lina is an analyst. Only an admin can manage templates."):
         templates.set_status(store, pending, "Rejected", actor_id=world["analyst"])
+    with pytest.raises(NotAllowed, match="Only an admin"):  # refused before it tells whether the account exists
+        accounts.update_agent(store, 424242, world["agent"], display_name="X", role="admin", active=True)
     assert accounts.get_agent(store, world["agent"])["role"] == "agent"
     assert "mallory" not in {a["username"] for a in accounts.list_agents(store)}
     assert templates.list_templates(store, "messenger")[0]["status"] == "Accepted"
