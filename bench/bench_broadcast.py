@@ -62,7 +62,7 @@ def main() -> None:
                       WHATSAPP_PHONE_NUMBER_ID="PNID")
     from streamlit.testing.v1 import AppTest
 
-    from maxchat_data import accounts, broadcasts, templates
+    from maxchat_data import broadcasts, system
     from maxchat_data.broadcasts import Audience
     from maxchat_data.channels import clients
     from server import runtime
@@ -71,10 +71,10 @@ def main() -> None:
     worker = None
     try:
         store = runtime.store()
-        sari = accounts.create_agent(store, "bench_sari", "Sari", "bench-pass-1", "supervisor")
-        tid = templates.create_template(store, None, channel="whatsapp", name="bench_promo", language="id",
-                                        category="MARKETING", body="Halo {{1}}, kode {{2}}", initiate=True)
-        templates.set_status(store, tid, "Accepted")
+        sari = system.create_account(store, "bench_sari", "Sari", "bench-pass-1", "supervisor")
+        tid = system.create_template(store, channel="whatsapp", name="bench_promo", language="id",
+                                     category="MARKETING", body="Halo {{1}}, kode {{2}}", initiate=True)
+        system.review_template(store, tid, "Accepted")
         agent = store.dicts("SELECT id, username, display_name, role, notify FROM agents WHERE role = 'agent'"
                             " AND active LIMIT 1")[0]
         chat_id = store.one("SELECT id FROM chats WHERE NOT archived ORDER BY last_message_at DESC LIMIT 1")[0]

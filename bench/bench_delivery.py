@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from maxchat_data import accounts, actions, config  # noqa: E402
+from maxchat_data import actions, config, system  # noqa: E402
 from maxchat_data.channels import clients  # noqa: E402
 from maxchat_data.store import Store  # noqa: E402
 from server.delivery import DeliveryWorker  # noqa: E402
@@ -48,7 +48,7 @@ def fakes():
 
 def seeded(path: Path, channels) -> tuple[Store, dict]:
     s = Store(path, path.parent / "media")
-    agent = accounts.create_agent(s, "budi", "Budi", "budi-pass-1", "agent")
+    agent = system.create_account(s, "budi", "Budi", "budi-pass-1", "agent")
     chats = {ch: customer_writes(s, user=USERS[ch], channel=ch, pmid=f"seed-{ch}").chat_id for ch in channels}
     return s, {"agent": agent, **chats}
 

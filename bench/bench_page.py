@@ -130,7 +130,7 @@ def bench_sessions(db: Path, sessions: int, extra_env: dict | None = None) -> No
     from playwright.sync_api import sync_playwright
 
     from live_server import live_server
-    from maxchat_data import accounts
+    from maxchat_data import accounts, system
     from maxchat_data.store import Store
     tmp = Path(tempfile.mkdtemp(prefix="chatbench-"))
     try:
@@ -138,7 +138,7 @@ def bench_sessions(db: Path, sessions: int, extra_env: dict | None = None) -> No
         s = Store(tmp / "server.duckdb", tmp / "media")
         try:
             if not accounts.authenticate(s, "benchagent", "bench-pass-1"):
-                accounts.create_agent(s, "benchagent", "Bench Agent", "bench-pass-1", "supervisor")
+                system.create_account(s, "benchagent", "Bench Agent", "bench-pass-1", "supervisor")
         finally:
             s.close()
         env = {"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none", **(extra_env or {})}

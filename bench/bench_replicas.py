@@ -29,7 +29,7 @@ from bench_webhooks import PNID, SECRET, _proc  # noqa: E402
 from common import pct  # noqa: E402
 
 import pg_cluster  # noqa: E402
-from maxchat_data import accounts, inbox, open_store  # noqa: E402
+from maxchat_data import inbox, open_store, system  # noqa: E402
 from maxchat_data.inbox import InboxQuery  # noqa: E402
 from tests.live_server import live_server  # noqa: E402
 
@@ -84,7 +84,7 @@ def main() -> None:
            "MAXCHAT_DATABASE_URL": url, "MAXCHAT_MEDIA_DIR": str(tmp / "media"),
            "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none", "STREAMLIT_SERVER_RUN_ON_SAVE": "false"}
     store = open_store(url, tmp / "media")
-    agent = accounts.create_agent(store, "bench", "Bench Agent", "bench-pass-1", "supervisor")
+    agent = system.create_account(store, "bench", "Bench Agent", "bench-pass-1", "supervisor")
     print(f"PostgreSQL 15 (throwaway cluster, fsync off), {args.conns} keep-alive connections, "
           f"{args.seconds:.0f} s per phase, 1 message per webhook", flush=True)
     expected = 0

@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import date
 
-from . import MaxchatError, accounts, config, copy_to_pg, demo, export, open_store
+from . import MaxchatError, accounts, config, copy_to_pg, demo, export, open_store, system
 from .store import is_database_url
 
 
@@ -51,14 +51,13 @@ def main(argv: list[str] | None = None) -> int:
             written = export.export_parquet(store, args.parquet, args.since)
             print(", ".join(f"{t}: {n:,} rows" for t, n in written.items()) + f" written to {args.parquet}")
         elif args.command == "create-admin":
-            accounts.create_agent(store, args.username, args.username, _new_password(), "admin")
+            system.create_account(store, args.username, args.username, _new_password(), "admin")
             print(f"admin {args.username} created")
         elif args.command == "set-password":
             agent = next((a for a in accounts.list_agents(store) if a["username"] == args.username.lower()), None)
             if agent is None:
                 raise MaxchatError(f"There is no agent {args.username!r}.")
-            accounts.update_agent(store, agent["id"], None, display_name=agent["display_name"], role=agent["role"],
-                                  active=agent["active"], password=_new_password())
+            system.set_password(store, agent["username"], _new_password())
             print(f"password of {agent['username']} changed")
         else:
             print(f"schema up to date in {store.path}")

@@ -6,7 +6,7 @@ import re
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .common import record
+from .common import acting, record
 from .errors import NotFound, ValidationError
 from .login.sessions import end_all_sessions
 from .roles import RANK, ROLES, can, can_act, has_role  # noqa: F401 - the role rules, re-exported
@@ -18,49 +18,81 @@ _USERNAME = re.compile(r"^[a-z0-9_.\-]{2,32}$")
 _DUMMY_HASH = _hasher.hash("not a password")
 
 
-def _check(username: str, display_name: str, role: str, password: str | None) -> None:
+def _check(username: str, display_name: str, role: str) -> None:
     if not _USERNAME.match(username):
         raise ValidationError("A username is 2-32 lower-case letters, digits, '.', '_' or '-'.")
+    _check_details(display_name, role)
+
+
+def _check_details(display_name: str, role: str) -> None:
     if not display_name or len(display_name) > 60:
         raise ValidationError("A display name needs 1 to 60 characters.")
     if role not in ROLES:
         raise ValidationError(f"Role must be one of {', '.join(ROLES)}.")
-    if password is not None and len(password) < 8:
+
+
+def password_hash(password: str) -> str:
+    """A password of at least 8 characters, hashed (argon2)."""
+    if len(password or "") < 8:
         raise ValidationError("A password needs at least 8 characters.")
+    return _hasher.hash(password)
 
 
-def create_agent(store: Store, username: str, display_name: str, password: str, role: str = "agent",
-                 actor_id: int | None = None) -> int:
+MANAGE_REFUSAL = "Only an admin can manage accounts."
+
+
+def new_account(username: str, display_name: str, password: str, role: str) -> dict:
+    """A checked account, its password hashed: what ``insert_agent`` stores."""
     username, display_name = (username or "").strip().lower(), (display_name or "").strip()
-    _check(username, display_name, role, password)
-    return store.write(_create, username, display_name, _hasher.hash(password), role, actor_id)
+    _check(username, display_name, role)
+    return {"username": username, "display_name": display_name, "password_hash": password_hash(password),
+            "role": role}
 
 
-def _create(w: Writer, username, display_name, password_hash, role, actor_id):
-    if w.one("SELECT 1 FROM agents WHERE username = ?", [username]):
-        raise ValidationError(f"The username {username!r} is taken.")
+def create_agent(store: Store, username: str, display_name: str, password: str, role: str = "agent", *,
+                 actor_id: int) -> int:
+    """U2: an admin adds an account."""
+    return store.write(_create, actor_id, new_account(username, display_name, password, role))
+
+
+def _create(w: Writer, actor_id, account):
+    acting(w, actor_id, "admin", MANAGE_REFUSAL)
+    return insert_agent(w, account, actor_id)
+
+
+def insert_agent(w: Writer, account: dict, actor_id: int | None, active: bool = True) -> int:
+    """Writer side of adding an account (an admin's, or system-side: ``system.create_account``)."""
+    if w.one("SELECT 1 FROM agents WHERE username = ?", [account["username"]]):
+        raise ValidationError(f"The username {account['username']!r} is taken.")
     agent_id = w.ids.next("agents")
     w.forget_agents()
     now = utcnow()
-    w.execute("INSERT INTO agents (id, username, display_name, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-              [agent_id, username, display_name, password_hash, role, now])
-    record(w, None, actor_id, "agent_created", f"{agent_id} {username} {role}", now)
+    w.execute("INSERT INTO agents (id, username, display_name, password_hash, role, active, created_at)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?)", [agent_id, account["username"], account["display_name"],
+                                                account["password_hash"], account["role"], active, now])
+    record(w, None, actor_id, "agent_created", f"{agent_id} {account['username']} {account['role']}", now)
     return agent_id
 
 
-def update_agent(store: Store, agent_id: int, actor_id: int | None, *, display_name: str, role: str,
+def update_agent(store: Store, agent_id: int, actor_id: int, *, display_name: str, role: str,
                  active: bool, password: str | None = None) -> None:
-    """U2: edit, change role, (de)activate, set a new password."""
+    """U2: an admin edits an account, changes its role, (de)activates it or
+    sets a new password. Nobody else: an agent cannot promote themselves."""
     display_name = (display_name or "").strip()
-    current = get_agent(store, agent_id)
-    if current is None:
-        raise NotFound(f"Agent {agent_id} does not exist.")
-    _check(current["username"], display_name, role, password or None)
-    new_hash = _hasher.hash(password) if password else None
+    _check_details(display_name, role)
+    new_hash = password_hash(password) if password else None
     store.write(_update, agent_id, actor_id, display_name, role, bool(active), new_hash)
 
 
 def _update(w: Writer, agent_id, actor_id, display_name, role, active, new_hash):
+    acting(w, actor_id, "admin", MANAGE_REFUSAL)
+    if not w.one("SELECT 1 FROM agents WHERE id = ?", [agent_id]):
+        raise NotFound(f"Agent {agent_id} does not exist.")
+    save_agent(w, agent_id, actor_id, display_name, role, active, new_hash)
+
+
+def save_agent(w: Writer, agent_id, actor_id, display_name, role, active, new_hash) -> None:
+    """Writer side of changing an account (an admin's, or system-side: ``system.set_password``)."""
     if not active or role != "admin":
         others = w.one("SELECT count(*) FROM agents WHERE role = 'admin' AND active AND id <> ?", [agent_id])[0]
         if others == 0:
@@ -120,17 +152,16 @@ def assignable_agents(store: Store) -> list[dict]:
 
 
 def bootstrap_admin(store: Store, username: str | None, password: str | None) -> int | None:
-    """U1: on an empty database, the first admin comes from the environment."""
+    """U1, system-side (start-up): on an empty database, the first admin
+    comes from the environment."""
     if not username or not password or store.one("SELECT count(*) FROM agents")[0]:
         return None
-    username = username.strip().lower()
-    _check(username, "Administrator", "admin", password)
-    return store.write(_create_first, username, _hasher.hash(password))
+    return store.write(_create_first, new_account(username, "Administrator", password, "admin"))
 
 
-def _create_first(w: Writer, username, password_hash) -> int | None:
+def _create_first(w: Writer, account) -> int | None:
     # Replicas starting together on an empty database: one makes the admin.
     w.serialize("first admin")
     if w.one("SELECT count(*) FROM agents")[0]:
         return None
-    return _create(w, username, "Administrator", password_hash, "admin", None)
+    return insert_agent(w, account, None)

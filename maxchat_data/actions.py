@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from . import emoji, team
-from .common import (NAME_LIMIT, actor_name, agent_row, chat_row, check_actor, message_preview, record,
+from .common import (NAME_LIMIT, acting, actor_name, agent_row, chat_row, message_preview, person, record,
                      search_key, status_for)
 from .errors import NotAllowed, NotFound, ValidationError
 from .media import check_upload, insert_attachment, save
@@ -26,14 +26,14 @@ EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-
 
 
 # ---- assign / resolve (A1-A5) ------------------------------------------------
-def assign(store: Store, chat_id: int, agent_id: int | None, actor_id: int | None) -> str:
+def assign(store: Store, chat_id: int, agent_id: int | None, actor_id: int) -> str:
     """Assign (or reassign) the chat; ``agent_id=None`` hands it back to the
     BOT. Returns the new status."""
     return store.write(_assign, chat_id, agent_id, actor_id)
 
 
 def _assign(w: Writer, chat_id, agent_id, actor_id):
-    check_actor(w, actor_id)
+    acting(w, actor_id)
     chat = chat_row(w, chat_id)
     now = utcnow()
     target = agent_row(w, agent_id)["display_name"] if agent_id is not None else "BOT"
@@ -60,7 +60,7 @@ def resolve(store: Store, chat_id: int, actor_id: int) -> bool:
 
 
 def _resolve(w: Writer, chat_id, actor_id):
-    check_actor(w, actor_id)
+    acting(w, actor_id)
     chat = chat_row(w, chat_id)
     now = utcnow()
     if chat["status"] == "Resolved":
@@ -85,7 +85,7 @@ def unarchive(store: Store, chat_id: int, actor_id: int) -> bool:
 
 
 def _set_archived(w: Writer, chat_id, archived, actor_id):
-    check_actor(w, actor_id)
+    acting(w, actor_id)
     chat = chat_row(w, chat_id)
     if chat["archived"] == archived:
         return False
@@ -104,7 +104,7 @@ def unblock(store: Store, chat_id: int, actor_id: int) -> bool:
 
 
 def _set_blocked(w: Writer, chat_id, blocked, actor_id):
-    check_actor(w, actor_id)
+    acting(w, actor_id)
     chat = chat_row(w, chat_id)
     if chat["blocked"] == blocked:
         return False
@@ -134,10 +134,11 @@ def send_attachment(store: Store, chat_id: int, agent_id: int, filename: str, da
     caption = emoji.expand((caption or "").strip())
     if len(caption) > CAPTION_LIMIT:
         raise ValidationError(f"A caption can be at most {CAPTION_LIMIT} characters.")
+    person(store, agent_id, "act")  # before the file is written anywhere (and again in the write)
     chat = store.dicts("SELECT channel, blocked, last_inbound_at FROM chats WHERE id = ?", [chat_id])
     if not chat:
         raise NotFound(f"Chat {chat_id} does not exist.")
-    _check_can_reply(chat[0])  # before the file is written anywhere
+    _check_can_reply(chat[0])
     mime, kind = check_upload(filename, data)
     attachment = save(store.media_dir, filename, data, mime, kind)
     return store.write(_send, chat_id, agent_id, {"kind": kind, "caption": caption or None, "attachment": attachment})
@@ -159,7 +160,7 @@ def _check_can_reply(chat: dict) -> None:
 
 
 def _send(w: Writer, chat_id, agent_id, what):
-    agent = agent_row(w, agent_id)  # the actor check
+    agent = acting(w, agent_id)
     chat = chat_row(w, chat_id)
     team.may_write_in(w, agent, chat)
     now = utcnow()
@@ -226,7 +227,7 @@ def retry(store: Store, message_id: int, actor_id: int) -> None:
 
 
 def _retry(w: Writer, message_id, actor_id):
-    check_actor(w, actor_id)
+    acting(w, actor_id)
     found = w.one("SELECT chat_id, status, direction FROM messages WHERE id = ?", [message_id])
     if found is None or found[2] != "out":
         raise NotFound(f"Message {message_id} is not a message we sent.")
@@ -243,12 +244,15 @@ def _retry(w: Writer, message_id, actor_id):
 
 
 # ---- read state, notes, contact details, preferences ---------------------------
-def mark_read(store: Store, chat_id: int) -> None:
+def mark_read(store: Store, chat_id: int, actor_id: int) -> None:
+    """Someone who acts on chats opened it: no longer unread. An analyst's
+    reading marks nothing (the page does not ask; the write refuses)."""
     if store.one("SELECT unread FROM chats WHERE id = ?", [chat_id]) not in (None, (0,)):
-        store.write(_mark_read, chat_id)
+        store.write(_mark_read, chat_id, actor_id)
 
 
-def _mark_read(w: Writer, chat_id):
+def _mark_read(w: Writer, chat_id, actor_id):
+    acting(w, actor_id)
     w.execute("UPDATE chats SET unread = 0 WHERE id = ?", [chat_id])
 
 
@@ -263,7 +267,7 @@ def add_note(store: Store, chat_id: int, author_id: int, body: str) -> int:
 
 
 def _add_note(w: Writer, chat_id, author_id, body):
-    agent_row(w, author_id)  # the actor check
+    acting(w, author_id)
     chat = chat_row(w, chat_id)
     note_id = w.ids.next("notes")
     now = utcnow()
@@ -288,7 +292,7 @@ def update_contact(store: Store, chat_id: int, actor_id: int, *, name: str, emai
 
 
 def _update_contact(w: Writer, chat_id, actor_id, name, email, company, phone):
-    check_actor(w, actor_id)
+    acting(w, actor_id)
     chat = chat_row(w, chat_id)
     w.execute("UPDATE contacts SET name = ?, email = ?, company = ?, phone = ? WHERE id = ?",
               [name, email, company, phone, chat["contact_id"]])
@@ -303,5 +307,5 @@ def set_notify(store: Store, agent_id: int, on: bool) -> None:
 
 
 def _set_notify(w: Writer, agent_id, on):
-    agent_row(w, agent_id, must_be_active=False, acting=False)  # their own bell: any role
+    acting(w, agent_id, "read_chats")  # their own bell: any role
     w.execute("UPDATE agents SET notify = ? WHERE id = ?", [on, agent_id])

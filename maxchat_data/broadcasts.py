@@ -20,8 +20,8 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import config, outbox, roles
-from .common import agent_row, contact_name, message_preview, record, search_key
+from . import config, outbox
+from .common import acting, contact_name, message_preview, record, search_key
 from .errors import NotAllowed, NotFound, ValidationError
 from .new_chat import CANNOT_WRITE_FIRST, normalize_number
 from .store import Store, Writer, for_update, has_any, utcnow
@@ -149,14 +149,16 @@ def create(store: Store, actor_id: int, template_id: int, audience: Audience, va
     return store.write(_create, actor_id, template_id, audience, [str(v).strip() for v in values], rate)
 
 
-def preview(store: Store, template_id: int, audience: Audience, values: list[str] = ()) -> dict:
+def preview(store: Store, actor_id: int, template_id: int, audience: Audience, values: list[str] = ()) -> dict:
     """What a broadcast would do, without doing it: how many recipients,
-    how many blocked contacts are skipped, and the first messages."""
+    how many blocked contacts are skipped, and the first messages. Writes
+    nothing; it runs on the writer to see the chats as ``create`` will."""
     with_values = [str(v).strip() for v in values]
-    return store.write(_plan_only, template_id, audience, with_values)
+    return store.write(_plan_only, actor_id, template_id, audience, with_values)
 
 
-def _plan_only(w: Writer, template_id, audience, values):
+def _plan_only(w: Writer, actor_id, template_id, audience, values):
+    acting(w, actor_id, "broadcast", "Only supervisors and admins can send broadcasts.")
     tpl = _template(w, template_id)
     targets, skipped = _targets(w, tpl, audience, values)
     return {"recipients": len(targets), "skipped_blocked": skipped,
@@ -217,9 +219,7 @@ def _chats(w: Writer, where: str, params) -> list[dict]:
 
 
 def _create(w: Writer, actor_id, template_id, audience: Audience, values, rate):
-    agent = agent_row(w, actor_id)
-    if not roles.can(agent["role"], "broadcast"):
-        raise NotAllowed("Only supervisors and admins can send broadcasts.")
+    agent = acting(w, actor_id, "broadcast", "Only supervisors and admins can send broadcasts.")
     tpl = _template(w, template_id)
     targets, skipped = _targets(w, tpl, audience, values)
     now = utcnow()
@@ -321,9 +321,7 @@ _FROM = {"pause": ("running",), "resume": ("paused",), "cancel": ("running", "pa
 
 
 def _change(w: Writer, broadcast_id, actor_id, what):
-    agent = agent_row(w, actor_id)
-    if not roles.can(agent["role"], "broadcast"):
-        raise NotAllowed("Only supervisors and admins can change broadcasts.")
+    acting(w, actor_id, "broadcast", "Only supervisors and admins can change broadcasts.")
     found = w.one("SELECT state FROM broadcasts WHERE id = ?", [broadcast_id])
     if found is None:
         raise NotFound(f"Broadcast {broadcast_id} does not exist.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from . import config
 from .channels import REQUIRED, channel_status, clients
+from .common import person
 from .store import Store
 
 WEBHOOK_PATHS = {"whatsapp": "/webhooks/whatsapp", "messenger": "/webhooks/messenger",
@@ -79,9 +80,10 @@ def _webhook_note(channel: str) -> str:
     return f"Callback URL in the Meta app, verify token = {verify}; subscribe to: {fields}."
 
 
-def send_test(channel: str) -> str:
-    """One harmless authenticated call; the provider's answer in a sentence.
-    Raises the channel's error (Permanent / RetryLater) with its sentence."""
+def send_test(store: Store, channel: str, actor_id: int) -> str:
+    """An admin's one harmless authenticated call; the provider's answer in
+    a sentence. Raises the channel's error (Permanent / RetryLater) with its sentence."""
+    person(store, actor_id, "admin", "Only an admin can test a channel.")
     client = clients()[channel]
     if client.missing:
         return client.missing

@@ -6,8 +6,8 @@ import json
 import unicodedata
 from datetime import datetime
 
-from .errors import NotAllowed, NotFound
-from .roles import ANALYST_REFUSAL, can_act
+from .errors import NotFound
+from . import roles
 from .store import Writer, for_update
 
 CHANNELS = ("whatsapp", "messenger", "telegram")
@@ -115,24 +115,27 @@ def chat_row(w: Writer, chat_id: int) -> dict:
     return chat
 
 
-def agent_row(w: Writer, agent_id: int, *, must_be_active: bool = True, acting: bool = True) -> dict:
-    """An agent who may act on chats (or, with ``acting=False``, any agent:
-    for their own preferences). Analysts read chats and act on none (U4)."""
+def agent_row(w: Writer, agent_id: int) -> dict:
+    """An agent a chat can be given to: active, in a role that acts on chats."""
     agent = w.agents().get(agent_id)
     if agent is None:
         raise NotFound(f"Agent {agent_id} does not exist.")
-    if must_be_active and not agent["active"]:
-        raise NotAllowed(f"{agent['display_name']} is deactivated.")
-    if acting and not can_act(agent["role"]):
-        raise NotAllowed(f"{agent['display_name']} is an analyst. {ANALYST_REFUSAL}")
-    return agent
+    return roles.check(agent, agent_id, "act")
 
 
-def check_actor(w: Writer, actor_id: int | None) -> None:
-    """The one check of who acts, first thing in every chat action: the BOT
-    (None) or an active agent whose role acts on chats."""
-    if actor_id is not None:
-        agent_row(w, actor_id)
+def acting(w: Writer, actor_id: int, what: str = "act", refusal: str | None = None, *,
+           deactivated_too: bool = False) -> dict:
+    """The person an action is done for, looked up first thing inside its
+    write (SPEC U4, see roles): a known, active account whose role may do
+    ``what``; else NotAllowed, and the write changes nothing."""
+    return roles.check(w.agents().get(actor_id), actor_id, what, refusal, deactivated_too=deactivated_too)
+
+
+def person(store, actor_id: int, what: str, refusal: str | None = None) -> dict:
+    """``acting`` for a call that writes nothing to the database (it reaches
+    a provider, or is checked before a slow step and again in its write)."""
+    found = store.dicts("SELECT id, username, display_name, role, active FROM agents WHERE id = ?", [actor_id])
+    return roles.check(found[0] if found else None, actor_id, what, refusal)
 
 
 def actor_name(w: Writer, actor_id: int | None) -> str:

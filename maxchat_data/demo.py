@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import accounts, facts, labels, settings, templates
+from . import accounts, facts, labels, settings, system, templates
 from .common import CHANNELS, preview, search_key
 from .errors import ValidationError
 from .store import Store, Writer, utcnow
@@ -60,22 +60,20 @@ def seed_reference_data(store: Store) -> dict:
     ids = {}
     for username, name, role, active in DEMO_AGENTS:
         found = store.one("SELECT id FROM agents WHERE username = ?", [username])
-        agent_id = found[0] if found else accounts.create_agent(store, username, name, DEMO_PASSWORD, role)
-        if not active and not found:
-            accounts.update_agent(store, agent_id, None, display_name=name, role=role, active=False)
-        ids[username] = agent_id
+        ids[username] = found[0] if found else system.create_account(store, username, name, DEMO_PASSWORD, role,
+                                                                     active=active)
     existing = {l["name"] for l in labels.list_labels(store)}
     for name, color in DEMO_LABELS:
         if name not in existing:
-            labels.create_label(store, name, labels.PALETTE[color], None)
+            system.create_label(store, name, labels.PALETTE[color])
     have = {(t["channel"], t["name"], t["language"]) for t in templates.list_templates(store)}
     for channel, name, lang, category, body, status, initiate in DEMO_TEMPLATES:
         if (channel, name, lang) in have:
             continue
-        tid = templates.create_template(store, None, channel=channel, name=name, language=lang, category=category,
-                                        body=body, initiate=initiate)
+        tid = system.create_template(store, channel=channel, name=name, language=lang, category=category, body=body,
+                                     initiate=initiate)
         if status != ("Pending" if channel == "whatsapp" else "Accepted"):
-            templates.set_status(store, tid, status, "Demo review" if status == "Rejected" else None)
+            system.review_template(store, tid, status, "Demo review" if status == "Rejected" else None)
     return ids
 
 

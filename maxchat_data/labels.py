@@ -2,9 +2,9 @@
 contact's label ids so the list can filter on one table."""
 from __future__ import annotations
 
-from .common import actor_name, agent_row, chat_row, check_actor, record
-from .errors import NotAllowed, NotFound, ValidationError
-from .roles import has_role
+from .common import acting, actor_name, chat_row, record
+from .errors import NotFound, ValidationError
+from .roles import can
 from .store import Store, Writer, utcnow
 
 # The `Add Color` palette: name -> hex.
@@ -28,7 +28,7 @@ def labels_in_use(store: Store) -> list[dict]:
         " ON u.label_id = l.id ORDER BY l.name_key")
 
 
-def _clean(name: str, color: str) -> str:
+def clean(name: str, color: str) -> str:
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError("Give the label a name.")
@@ -39,17 +39,18 @@ def _clean(name: str, color: str) -> str:
     return name
 
 
-def create_label(store: Store, name: str, color: str, actor_id: int | None) -> int:
-    return store.write(_create, _clean(name, color), color, actor_id)
+def create_label(store: Store, name: str, color: str, actor_id: int) -> int:
+    """B2: anyone who acts on chats adds a label (the chat's label pop-up)."""
+    return store.write(_create, clean(name, color), color, actor_id)
 
 
 def update_label(store: Store, label_id: int, name: str, color: str, actor_id: int) -> None:
     """Rename or recolour: every chat carrying it shows the new name and colour."""
-    store.write(_update, label_id, _clean(name, color), color, actor_id)
+    store.write(_update, label_id, clean(name, color), color, actor_id)
 
 
 def _update(w: Writer, label_id, name, color, actor_id):
-    _check_may_change_everyone(w, actor_id, "rename or recolour a label: every contact carrying it changes")
+    _may_change_everyone(w, actor_id, "rename or recolour a label: every contact carrying it changes")
     old = w.one("SELECT name, color FROM labels WHERE id = ?", [label_id])
     if old is None:
         raise NotFound(f"Label {label_id} does not exist.")
@@ -62,7 +63,12 @@ def _update(w: Writer, label_id, name, color, actor_id):
 
 
 def _create(w: Writer, name, color, actor_id):
-    check_actor(w, actor_id)
+    acting(w, actor_id)
+    return insert_label(w, name, color, actor_id)
+
+
+def insert_label(w: Writer, name: str, color: str, actor_id: int | None) -> int:
+    """Writer side of adding a label (a person's, or system-side: ``system.create_label``)."""
     if w.one("SELECT 1 FROM labels WHERE name_key = ?", [name.casefold()]):
         raise ValidationError(f"A label named {name!r} already exists.")
     label_id = w.ids.next("labels")
@@ -72,14 +78,14 @@ def _create(w: Writer, name, color, actor_id):
     return label_id
 
 
-def set_label(store: Store, chat_id: int, label_id: int, on: bool, actor_id: int | None) -> bool:
+def set_label(store: Store, chat_id: int, label_id: int, on: bool, actor_id: int) -> bool:
     """B3: check = attach to the chat's contact, uncheck = detach. False when
     nothing changed."""
     return store.write(_set_label, chat_id, label_id, bool(on), actor_id)
 
 
 def _set_label(w: Writer, chat_id, label_id, on, actor_id):
-    check_actor(w, actor_id)
+    acting(w, actor_id)
     chat = chat_row(w, chat_id)
     label = w.one("SELECT name FROM labels WHERE id = ?", [label_id])
     if label is None:
@@ -103,14 +109,13 @@ def _set_label(w: Writer, chat_id, label_id, on, actor_id):
 def can_delete_labels(role: str) -> bool:
     """Agents add and remove labels on chats and create new ones; deleting a
     label takes it off every contact, so that is for supervisors and admins."""
-    return has_role(role, "supervisor")
+    return can(role, "change_labels")
 
 
-def _check_may_change_everyone(w: Writer, actor_id, what: str) -> None:
+def _may_change_everyone(w: Writer, actor_id, what: str) -> None:
     """Renaming, recolouring or deleting a label changes it for every contact."""
-    check_actor(w, actor_id)
-    if not can_delete_labels(agent_row(w, actor_id)["role"]):
-        raise NotAllowed(f"Only a supervisor or an admin can {what}.")
+    acting(w, actor_id)  # an analyst hears that they act on no chat
+    acting(w, actor_id, "change_labels", f"Only a supervisor or an admin can {what}.")
 
 
 def delete_label(store: Store, label_id: int, actor_id: int) -> None:
@@ -119,7 +124,7 @@ def delete_label(store: Store, label_id: int, actor_id: int) -> None:
 
 
 def _delete(w: Writer, label_id, actor_id):
-    _check_may_change_everyone(w, actor_id, "delete a label: it is removed from every contact")
+    _may_change_everyone(w, actor_id, "delete a label: it is removed from every contact")
     label = w.one("SELECT name FROM labels WHERE id = ?", [label_id])
     if label is None:
         raise NotFound(f"Label {label_id} does not exist.")

@@ -12,7 +12,7 @@ import re
 
 from . import team
 from .actions import _send
-from .common import agent_row, chat_row, contact_name, search_key
+from .common import acting, chat_row, contact_name, search_key
 from .errors import NotAllowed, ValidationError
 from .store import Store, Writer, utcnow
 from .templates import render, usable_template
@@ -84,7 +84,7 @@ def start(store: Store, agent_id: int, template_id: int, values: list[str], *, c
 
 
 def _start(w: Writer, agent_id, template_id, values, chat_id, phone, name):
-    agent_row(w, agent_id)  # the actor check, before anything is written
+    acting(w, agent_id)  # before anything is written
     if chat_id is not None:
         chat = chat_row(w, chat_id)
         if chat["channel"] not in FIRST_WRITE_CHANNELS:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import re
 
-from .common import agent_row, record
+from .common import acting, record
 from .errors import NotAllowed, NotFound, ValidationError
-from .roles import can
 from .store import Store, Writer, utcnow
 
 SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
@@ -91,19 +90,19 @@ def _owned(w: Writer, actor: dict, reply_id: int) -> tuple:
     found = w.one("SELECT shortcut, owner_id FROM quick_replies WHERE id = ?", [reply_id])
     if found is None:
         raise NotFound(f"Quick reply {reply_id} does not exist.")
-    if found[1] is None and not can(actor["role"], "admin"):
-        raise NotAllowed(ADMINS_ONLY)
+    if found[1] is None:
+        acting(w, actor["id"], "admin", ADMINS_ONLY)
     if found[1] is not None and found[1] != actor["id"]:
         raise NotAllowed("A personal quick reply can be changed only by its owner.")
     return found
 
 
 def _save(w: Writer, actor_id, reply_id, shortcut, body, is_shared):
-    actor = agent_row(w, actor_id)  # analysts write no replies
+    actor = acting(w, actor_id)  # analysts write no replies
     if reply_id is not None:
         is_shared = _owned(w, actor, reply_id)[1] is None
-    elif is_shared and not can(actor["role"], "admin"):
-        raise NotAllowed(ADMINS_ONLY)
+    elif is_shared:
+        acting(w, actor_id, "admin", ADMINS_ONLY)
     owner = None if is_shared else actor_id
     # Unique among what anyone may type: no two replies an agent sees share a shortcut.
     for other_owner, name in w.all(
@@ -127,7 +126,7 @@ def _save(w: Writer, actor_id, reply_id, shortcut, body, is_shared):
 
 
 def _delete(w: Writer, actor_id, reply_id):
-    actor = agent_row(w, actor_id)
+    actor = acting(w, actor_id)
     shortcut, _ = _owned(w, actor, reply_id)
     w.execute("DELETE FROM quick_replies WHERE id = ?", [reply_id])
     record(w, None, actor_id, "quick_reply_deleted", f"{reply_id} /{shortcut}", utcnow())

@@ -26,10 +26,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from . import facts, settings
-from .common import CHANNEL_LABELS, CHANNELS
-from .errors import NotAllowed, ValidationError
-from .roles import can
-from .store import Store, utcnow
+from .common import CHANNEL_LABELS, CHANNELS, acting
+from .errors import ValidationError
+from .store import Store, Writer, utcnow
 
 # Provider times of inbound messages may be a little earlier than the session
 # row's start (server time), replies later than the range: the team's UTC
@@ -120,11 +119,15 @@ def business_hours(store: Store) -> dict | None:
     return json.loads(raw) if raw else None
 
 
-def set_business_hours(store: Store, schedule: dict | None, actor_role: str) -> None:
+def set_business_hours(store: Store, schedule: dict | None, actor_id: int) -> None:
     """Set (or with None turn off) the team's business hours: admins only."""
-    if not can(actor_role, "admin"):
-        raise NotAllowed("Only an admin can set business hours.")
-    settings.put(store, BUSINESS_HOURS, json.dumps(check_schedule(schedule)) if schedule is not None else "")
+    store.write(_set_business_hours, actor_id,
+                json.dumps(check_schedule(schedule)) if schedule is not None else "")
+
+
+def _set_business_hours(w: Writer, actor_id, value):
+    acting(w, actor_id, "admin", "Only an admin can set business hours.")
+    settings.write_value(w, BUSINESS_HOURS, value)
 
 
 def business_clock(t: str, schedule: dict, steps: list[tuple[int, int]], dialect: str = "duckdb") -> str:

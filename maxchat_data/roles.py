@@ -1,22 +1,52 @@
 """Who may do what (SPEC §0, U4). Agents, supervisors and admins form one
 chain (admin ⊇ supervisor ⊇ agent) for acting on chats; an analyst stands
 beside it: reads chats, the Monitor and Reports, runs read-only SQL, and
-acts on no chat. So roles are checked by what they allow, not by rank."""
+acts on no chat. So roles are checked by what they allow, not by rank.
+
+How the domain API enforces it (U4): every public function of
+``maxchat_data`` that changes state is one of two kinds.
+
+- **A person's action** takes that person's agent id as a required argument
+  (``actor_id``; ``agent_id`` where the person changes their own presence,
+  availability or bell), never None. Its write looks the person up first
+  (``common.acting``, or ``common.person`` before a call that writes nothing)
+  and refuses an unknown id, a deactivated account, or a role without the
+  capability below with ``NotAllowed`` and a sentence saying why, before
+  anything is written.
+- **System-side** is what no person does: channel webhooks and Telegram
+  polling, the background workers, start-up, the command line (run by
+  whoever runs the server) and the demo seeder. Such a function takes no
+  actor at all, so no call can pass for a person's. ``maxchat_data.system``
+  holds the ones that mirror a person's action (make an account, set a
+  password, add a label or a template); pages/ and ui/ never import it.
+
+Functions that take a ``Writer`` run inside another function's write, which
+did the check. tests/test_roles.py finds every state-changing public
+function and proves each person's action refuses whom it must."""
 from __future__ import annotations
+
+from .errors import NotAllowed
 
 ROLES = ("admin", "supervisor", "agent", "analyst")
 RANK = {"agent": 0, "supervisor": 1, "admin": 2}  # the chain of roles that act on chats
 
 # capability -> roles that have it
 CAN = {
-    "read_chats": frozenset(ROLES),
-    "act": frozenset({"agent", "supervisor", "admin"}),       # reply, assign, resolve, label, notes ...
-    "reports": frozenset({"analyst", "supervisor", "admin"}),  # Monitor and Reports
-    "sql": frozenset({"analyst", "admin"}),                    # the SQL console
-    "broadcast": frozenset({"supervisor", "admin"}),           # one template to many contacts (N2)
-    "admin": frozenset({"admin"}),
+    "read_chats": frozenset(ROLES),                              # also: one's own bell, logging out
+    "act": frozenset({"agent", "supervisor", "admin"}),         # reply, assign, resolve, label, notes ...
+    "reports": frozenset({"analyst", "supervisor", "admin"}),    # Monitor and Reports
+    "sql": frozenset({"analyst", "admin"}),                      # the SQL console
+    "broadcast": frozenset({"supervisor", "admin"}),             # one template to many contacts (N2)
+    "change_labels": frozenset({"supervisor", "admin"}),         # rename, recolour or delete a label (everyone's)
+    "admin": frozenset({"admin"}),  # accounts, templates, team settings, shared quick replies, channels, simulator
 }
 ANALYST_REFUSAL = "An analyst can read chats but not act on them."
+REFUSAL = {  # what a refused role is told, unless the action says more precisely
+    "act": ANALYST_REFUSAL,
+    "broadcast": "Only supervisors and admins can send or change broadcasts.",
+    "change_labels": "Only a supervisor or an admin can change a label for everyone.",
+    "admin": "Only an admin can do this.",
+}
 
 
 def has_role(role: str, needed: str) -> bool:
@@ -40,3 +70,20 @@ def can_see_reports(role: str | None) -> bool:
 
 def can_use_sql(role: str | None) -> bool:
     return can(role, "sql")
+
+
+def check(agent: dict | None, actor_id, what: str, refusal: str | None = None, *,
+          deactivated_too: bool = False) -> dict:
+    """``agent`` (the row of ``actor_id``, None when there is none) when it
+    may do ``what``; else NotAllowed saying why. ``deactivated_too`` lets a
+    deactivated account through (logging out must always work)."""
+    if agent is None:
+        raise NotAllowed("Nobody is logged in: log in first." if actor_id is None else
+                         f"There is no agent {actor_id}: only a known account can do this.")
+    name = agent["display_name"]
+    if not agent["active"] and not deactivated_too:
+        raise NotAllowed(f"{name} is deactivated.")
+    if agent["role"] not in CAN[what]:
+        article = "an" if agent["role"][:1] in "aeiou" else "a"
+        raise NotAllowed(f"{name} is {article} {agent['role']}. {refusal or REFUSAL[what]}")
+    return agent

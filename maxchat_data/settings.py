@@ -16,16 +16,18 @@ def get(store: Store, key: str) -> str | None:
 
 
 def put(store: Store, key: str, value: str) -> None:
-    store.write(_set, key, value)
+    """System-side (start-up, Telegram polling, the demo seeder)."""
+    store.write(write_value, key, value)
 
 
-def _set(w: Writer, key, value):
+def write_value(w: Writer, key, value):
+    """Writer side of ``put``; also a person's setting, inside their checked write."""
     w.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
 
 
 def keep_first(store: Store, key: str, value: str) -> str:
-    """Store ``value`` unless the key has one already; the stored value.
-    Two replicas starting together then agree on one (e.g. the signing key)."""
+    """System-side: store ``value`` unless the key has one already; the stored
+    value. Two replicas starting together then agree on one (e.g. the signing key)."""
     return store.write(_keep_first, key, value)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import uuid
 
-from .common import CHANNELS, NAME_LIMIT
+from . import config
+from .common import CHANNELS, NAME_LIMIT, person
 from .errors import NotAllowed, ValidationError
 from .ingest import Inbound, Received, receive
 from .media import check_upload, save
@@ -16,10 +17,12 @@ EXAMPLE_IDS = {"whatsapp": "6281234567890", "messenger": "2400000000000001", "te
 
 
 def simulate(store: Store, channel: str, customer_name: str, customer_id: str, text: str = "",
-             filename: str | None = None, data: bytes | None = None, *, demo: bool = True) -> Received:
-    """Store one message as if the customer sent it. A file follows the
-    upload rules (type from its bytes, at most 1 MB); the text is then its caption."""
-    if not demo:
+             filename: str | None = None, data: bytes | None = None, *, actor_id: int) -> Received:
+    """An admin, in demo mode (MAXCHAT_DEMO), stores one message as if the
+    customer sent it. A file follows the upload rules (type from its bytes,
+    at most 1 MB); the text is then its caption."""
+    person(store, actor_id, "admin", "Only an admin can use the customer simulator.")
+    if not config.flag("MAXCHAT_DEMO"):
         raise NotAllowed("The customer simulator is only available in demo mode.")
     if channel not in CHANNELS:
         raise ValidationError(f"Unknown channel {channel!r}.")

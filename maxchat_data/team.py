@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
 from . import config
-from .common import agent_row, record
+from .common import acting, record
 from .errors import NotAllowed, ValidationError
-from .roles import can, can_act
+from .roles import can_act
 from .store import Store, Writer, utcnow
 
 AVAILABILITY = ("Online", "Away", "Offline")
@@ -93,9 +93,7 @@ def save_settings(store: Store, actor_id: int, *, auto_assign: str, capacity: in
 
 
 def _save_settings(w: Writer, actor_id, value: TeamSettings):
-    actor = agent_row(w, actor_id)
-    if not can(actor["role"], "admin"):
-        raise NotAllowed("Only an admin can change the team settings.")
+    acting(w, actor_id, "admin", "Only an admin can change the team settings.")
     w.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
               [SETTINGS_KEY, json.dumps(asdict(value))])
     record(w, None, actor_id, "team_settings", json.dumps(asdict(value)), utcnow())
@@ -141,7 +139,14 @@ class Presence:
             self._looked.add(agent_id)
             if not was:
                 self._came.add(agent_id)
-        store.write(_beat, agent_id, self._at(now))
+        try:
+            store.write(_beat, agent_id, self._at(now))
+        except NotAllowed:  # not someone who takes chats: this process never saw them
+            with self._lock:
+                self._written.pop(agent_id, None)
+                self._looked.discard(agent_id)
+                self._came.discard(agent_id)
+            raise
         return not was
 
     def leave(self, w: Writer, agent_id: int) -> None:
@@ -176,6 +181,7 @@ class Presence:
 
 
 def _beat(w: Writer, agent_id, at):
+    acting(w, agent_id)  # presence is for active agents who take chats
     # Never backwards: another replica may have written a later beat.
     w.execute("UPDATE agents SET seen_at = greatest(coalesce(seen_at, ?), ?) WHERE id = ?", [at, at, agent_id])
 
@@ -241,7 +247,7 @@ def logged_in(store: Store, agent_id: int) -> bool:
 
 
 def _logged_in(w: Writer, agent_id):
-    if not can_act(agent_row(w, agent_id, acting=False)["role"]):
+    if not can_act(acting(w, agent_id, "read_chats")["role"]):
         return False
     return _set_availability(w, agent_id, "Online", " (logged in)")
 
@@ -252,12 +258,15 @@ def logged_out(store: Store, agent_id: int) -> None:
 
 
 def _logged_out(w: Writer, agent_id):
+    agent = acting(w, agent_id, "read_chats", deactivated_too=True)  # logging out always works
     _presence_w(w).leave(w, agent_id)
+    if not can_act(agent["role"]):
+        return False  # an analyst has no availability
     return _set_availability(w, agent_id, "Offline", " (logged out)")
 
 
 def _set_availability(w: Writer, agent_id, value, why):
-    agent = agent_row(w, agent_id, must_be_active=value != "Offline")  # analysts take no chats
+    agent = acting(w, agent_id, deactivated_too=value == "Offline")  # analysts take no chats
     (old,) = w.one("SELECT availability FROM agents WHERE id = ?", [agent_id])
     if old == value:
         return False

@@ -11,10 +11,10 @@ import logging
 from dataclasses import dataclass, field
 
 from . import config
-from .common import record
+from .common import acting, person, record
 from .errors import ValidationError
 from .store import Store, Writer, utcnow
-from .templates import CATEGORIES, variables_in, verdict_of
+from .templates import CATEGORIES, MANAGE_REFUSAL, variables_in, verdict_of
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,19 @@ def from_listing(item: dict) -> dict:
 
 
 def sync(store: Store, client, waba_id: str | None = None) -> SyncResult:
-    """List the account's templates and bring them into the store. Provider
-    errors (RetryLater, Permanent) reach the caller with their sentence."""
+    """System-side (the start-up sync): list the account's templates and
+    bring them into the store. Provider errors (RetryLater, Permanent) reach
+    the caller with their sentence."""
+    return _sync(store, client, waba_id, None)
+
+
+def sync_now(store: Store, actor_id: int, client) -> SyncResult:
+    """The Templates page's `Sync`: the same, for an admin only."""
+    person(store, actor_id, "admin", MANAGE_REFUSAL)  # before asking WhatsApp
+    return _sync(store, client, None, actor_id)
+
+
+def _sync(store: Store, client, waba_id: str | None, actor_id: int | None) -> SyncResult:
     waba_id = waba_id or config.get("WHATSAPP_WABA_ID")
     if not waba_id:
         raise ValidationError("Set WHATSAPP_WABA_ID (the WhatsApp Business Account id) to sync templates.")
@@ -73,10 +84,12 @@ def sync(store: Store, client, waba_id: str | None = None) -> SyncResult:
             items.append(from_listing(item))
         except ValidationError as exc:
             result.skipped.append(f"{item.get('name')} ({item.get('language')}): {exc}")
-    return store.write(_apply, items, result)
+    return store.write(_apply, items, result, actor_id)
 
 
-def _apply(w: Writer, items: list[dict], result: SyncResult) -> SyncResult:
+def _apply(w: Writer, items: list[dict], result: SyncResult, actor_id: int | None) -> SyncResult:
+    if actor_id is not None:
+        acting(w, actor_id, "admin", MANAGE_REFUSAL)
     now = utcnow()
     seen: set[int] = set()
     for t in items:
@@ -115,5 +128,5 @@ def _apply(w: Writer, items: list[dict], result: SyncResult) -> SyncResult:
     if gone:
         w.execute("UPDATE templates SET deleted_at = ? WHERE id IN (SELECT unnest(?::INTEGER[]))", [now, gone])
         result.deleted = len(gone)
-    record(w, None, None, "templates_synced", str(result), now)
+    record(w, None, actor_id, "templates_synced", str(result), now)
     return result

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from .common import CHANNELS, record, row
+from . import config
+from .common import CHANNELS, acting, record, row
 from .errors import NotAllowed, NotFound, ValidationError
 from .store import Store, Writer, utcnow
 
@@ -33,8 +34,13 @@ def render(body: str, variables: int, values: list[str]) -> str:
     return _VARIABLE.sub(lambda m: values[int(m.group(1)) - 1], body)
 
 
-def create_template(store: Store, actor_id: int | None, *, channel: str, name: str, language: str,
-                    category: str, body: str, initiate: bool = False) -> int:
+MANAGE_REFUSAL = "Only an admin can manage templates."
+
+
+def new_template(*, channel: str, name: str, language: str, category: str, body: str,
+                 initiate: bool = False) -> dict:
+    """A checked template, as ``insert_template`` stores it: WhatsApp's wait
+    for the review (Pending), the others' are Accepted on save."""
     name, body = (name or "").strip().lower(), (body or "").strip()
     if channel not in CHANNELS:
         raise ValidationError(f"Unknown channel {channel!r}.")
@@ -46,30 +52,67 @@ def create_template(store: Store, actor_id: int | None, *, channel: str, name: s
         raise ValidationError(f"Category must be one of {', '.join(CATEGORIES)}.")
     if not body or len(body) > 1024:
         raise ValidationError("A template body needs 1 to 1024 characters.")
-    variables = variables_in(body)
-    status = "Pending" if channel == "whatsapp" else "Accepted"
-    return store.write(_create, actor_id, channel, name, language, category, body, variables, status, bool(initiate))
+    return {"channel": channel, "name": name, "language": language, "category": category, "body": body,
+            "variables": variables_in(body), "status": "Pending" if channel == "whatsapp" else "Accepted",
+            "initiate": bool(initiate)}
 
 
-def _create(w: Writer, actor_id, channel, name, language, category, body, variables, status, initiate):
-    if w.one("SELECT 1 FROM templates WHERE channel = ? AND name = ? AND language = ?", [channel, name, language]):
-        raise ValidationError(f"A template {name} ({language}) already exists on this channel.")
+def create_template(store: Store, actor_id: int, *, channel: str, name: str, language: str,
+                    category: str, body: str, initiate: bool = False) -> int:
+    """M1: an admin creates a template."""
+    template = new_template(channel=channel, name=name, language=language, category=category, body=body,
+                            initiate=initiate)
+    return store.write(_create, actor_id, template)
+
+
+def _create(w: Writer, actor_id, template):
+    acting(w, actor_id, "admin", MANAGE_REFUSAL)
+    return insert_template(w, template, actor_id)
+
+
+def insert_template(w: Writer, t: dict, actor_id: int | None) -> int:
+    """Writer side of creating a template (an admin's, or system-side: ``system.create_template``)."""
+    if w.one("SELECT 1 FROM templates WHERE channel = ? AND name = ? AND language = ?",
+             [t["channel"], t["name"], t["language"]]):
+        raise ValidationError(f"A template {t['name']} ({t['language']}) already exists on this channel.")
     template_id = w.ids.next("templates")
     now = utcnow()
     w.execute("INSERT INTO templates (id, channel, name, language, category, body, variables, status, initiate,"
               " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-              [template_id, channel, name, language, category, body, variables, status, initiate, actor_id, now])
-    record(w, None, actor_id, "template_created", f"{channel}:{name}:{language} {status}", now)
-    if status == "Pending":
+              [template_id, t["channel"], t["name"], t["language"], t["category"], t["body"], t["variables"],
+               t["status"], t["initiate"], actor_id, now])
+    record(w, None, actor_id, "template_created", f"{t['channel']}:{t['name']}:{t['language']} {t['status']}", now)
+    if t["status"] == "Pending":
         w.touch("fetch")  # the channel worker submits it for review
     return template_id
 
 
-def set_status(store: Store, template_id: int, status: str, reason: str | None = None) -> None:
-    """M2: the review's verdict (from WhatsApp's sync, or an admin)."""
+def check_status(status: str) -> str:
     if status not in STATUSES:
         raise ValidationError(f"Status must be one of {', '.join(STATUSES)}.")
-    store.write(record_review, template_id, status, reason)
+    return status
+
+
+def set_status(store: Store, template_id: int, status: str, reason: str | None = None, *, actor_id: int) -> None:
+    """M2 by hand: an admin sets a status where no review gives one
+    (``status_set_by_hand``: not on WhatsApp, unless in demo mode)."""
+    store.write(_set_by_hand, actor_id, template_id, check_status(status), reason, config.flag("MAXCHAT_DEMO"))
+
+
+def _set_by_hand(w: Writer, actor_id, template_id, status, reason, demo):
+    acting(w, actor_id, "admin", MANAGE_REFUSAL)
+    tpl = _template(w, template_id)
+    if not status_set_by_hand(tpl["channel"], demo):
+        raise NotAllowed(f"The status of the WhatsApp template {tpl['name']} comes from WhatsApp's review: "
+                         "it cannot be set by hand.")
+    record_review(w, template_id, status, reason, actor_id)
+
+
+def _template(w: Writer, template_id: int) -> dict:
+    tpl = row(w, "SELECT channel, name FROM templates WHERE id = ?", [template_id])
+    if tpl is None:
+        raise NotFound(f"Template {template_id} does not exist.")
+    return tpl
 
 
 # WhatsApp's review words -> ours; anything else (PENDING, PAUSED …) waits.
@@ -83,26 +126,28 @@ def verdict_of(provider_status: str) -> str:
     return PROVIDER_VERDICTS.get((provider_status or "").upper(), "Pending")
 
 
-def record_review(w: Writer, template_id, status, reason):
-    """Writer side of ``set_status``: the webhook's and the submitter's verdicts too."""
-    if not w.one("SELECT 1 FROM templates WHERE id = ?", [template_id]):
-        raise NotFound(f"Template {template_id} does not exist.")
+def record_review(w: Writer, template_id, status, reason, actor_id: int | None = None):
+    """Writer side of a verdict: WhatsApp's review (webhook, submitter, sync),
+    or an admin's by hand (``set_status``, who already passed the check)."""
+    _template(w, template_id)
     if status == "Deleted":
         w.execute("UPDATE templates SET deleted_at = coalesce(deleted_at, ?) WHERE id = ?", [utcnow(), template_id])
     else:
         w.execute("UPDATE templates SET status = ?, status_reason = ?, deleted_at = NULL WHERE id = ?",
                   [status, reason, template_id])
-    record(w, None, None, "template_status", f"template {template_id} -> {status} {reason or ''}", utcnow())
+    record(w, None, actor_id, "template_status", f"template {template_id} -> {status} {reason or ''}", utcnow())
 
 
-def set_initiate(store: Store, template_id: int, initiate: bool) -> None:
-    store.write(_set_initiate, template_id, bool(initiate))
+def set_initiate(store: Store, template_id: int, initiate: bool, *, actor_id: int) -> None:
+    """M1: an admin turns `Set as Initiate Message` on or off."""
+    store.write(_set_initiate, actor_id, template_id, bool(initiate))
 
 
-def _set_initiate(w: Writer, template_id, initiate):
-    if not w.one("SELECT 1 FROM templates WHERE id = ?", [template_id]):
-        raise NotFound(f"Template {template_id} does not exist.")
+def _set_initiate(w: Writer, actor_id, template_id, initiate):
+    acting(w, actor_id, "admin", MANAGE_REFUSAL)
+    _template(w, template_id)
     w.execute("UPDATE templates SET initiate = ? WHERE id = ?", [initiate, template_id])
+    record(w, None, actor_id, "template_initiate", f"template {template_id} initiate={initiate}", utcnow())
 
 
 def list_templates(store: Store, channel: str | None = None) -> list[dict]:

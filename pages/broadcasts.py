@@ -72,7 +72,7 @@ def _new_broadcast() -> None:
     if audience is None:
         return
     try:
-        plan = broadcasts.preview(store, tid, audience, values)
+        plan = broadcasts.preview(store, me["id"], tid, audience, values)
     except MaxchatError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
         return

@@ -12,7 +12,7 @@ from server import runtime
 from ui.access import require
 from ui.chat_text import plain, when
 
-require("admin")
+me = require("admin")
 store = runtime.store()
 SANDBOX = "Sandbox (demo)"
 ss = st.session_state
@@ -20,7 +20,7 @@ ss = st.session_state
 
 def _test(channel: str) -> None:
     try:
-        ss[f"channel_test_{channel}"] = ("success", channel_health.send_test(channel))
+        ss[f"channel_test_{channel}"] = ("success", channel_health.send_test(store, channel, me["id"]))
     except Exception as exc:  # noqa: BLE001 - any failure is the answer to show
         ss[f"channel_test_{channel}"] = ("error", retry.describe(exc))
 

@@ -59,7 +59,7 @@ if chat_state.open_chat_id() is not None:
         if isinstance(exc, NotAllowed):
             st.warning(str(exc))
 if chat is not None and chat["unread"] and acts:
-    actions.mark_read(store, chat["id"])  # opening a chat reads it
+    actions.mark_read(store, chat["id"], agent["id"])  # opening a chat reads it
     chat["unread"] = 0
 
 col_list, col_thread, col_profile = st.columns([1.6, 2.2, 1.15], gap="small")

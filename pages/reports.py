@@ -120,7 +120,7 @@ if accounts.has_role(me["role"], "admin"):
         raw = st.text_area("Schedule (JSON)", json.dumps(current) if current else "", key="rep_bh")
         if st.button("Save business hours", key="rep_bh_save"):
             try:
-                reports.set_business_hours(store, json.loads(raw) if raw.strip() else None, me["role"])
+                reports.set_business_hours(store, json.loads(raw) if raw.strip() else None, me["id"])
             except json.JSONDecodeError:
                 st.error("That is not valid JSON.")
             except MaxchatError as exc:

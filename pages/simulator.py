@@ -13,7 +13,7 @@ from ui.access import require
 from ui.chat_text import TICKS, plain, when
 
 
-require("admin")
+me = require("admin")
 
 st.title("Customer simulator")
 if not runtime.demo_mode():
@@ -46,7 +46,7 @@ if sent:
     try:
         received = simulate(runtime.store(), channel, name, customer_id, text,
                             upload.name if upload else None, upload.getvalue() if upload else None,
-                            demo=runtime.demo_mode())
+                            actor_id=me["id"])
     except MaxchatError as exc:
         left.error(plain(str(exc)), icon=":material/error:")
     else:

@@ -35,7 +35,7 @@ def _create() -> None:
 def _set_status(tpl: dict) -> None:
     status = st.session_state.get(_status_key(tpl), tpl["status"])
     admin.run(templates.set_status, store, tpl["id"], status, f"set by hand{' (demo)' if demo else ''}",
-              success=f"{tpl['name']} is now {status}.")
+              actor_id=me["id"], success=f"{tpl['name']} is now {status}.")
 
 
 def _status_key(tpl: dict) -> str:
@@ -47,7 +47,7 @@ def _status_key(tpl: dict) -> str:
 def _sync() -> None:
     """N3: the WhatsApp account's templates, all pages, into the list."""
     try:
-        result = template_sync.sync(store, clients()["whatsapp"])
+        result = template_sync.sync_now(store, me["id"], clients()["whatsapp"])
     except Exception as exc:  # noqa: BLE001 - a provider's refusal or a network error: its sentence
         st.session_state[admin.FLASH_KEY] = ("error", f"Sync with WhatsApp failed: {retry.describe(exc)}")
     else:
@@ -62,7 +62,7 @@ def _status_text(t: dict) -> str:
 
 def _set_initiate(tpl: dict) -> None:
     on = bool(st.session_state.get(f"template_initiate_{tpl['id']}"))
-    admin.run(templates.set_initiate, store, tpl["id"], on,
+    admin.run(templates.set_initiate, store, tpl["id"], on, actor_id=me["id"],
               success=f"{tpl['name']} is {'now' if on else 'no longer'} an initiate message.")
 
 

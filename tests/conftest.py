@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from maxchat_data import accounts, config  # noqa: E402
+from maxchat_data import config, system  # noqa: E402
 from server import runtime  # noqa: E402
 from maxchat_data.ingest import Inbound, receive  # noqa: E402
 from maxchat_data.store import Store, open_store  # noqa: E402
@@ -71,9 +71,9 @@ def replica_stores(tmp_path):
 def team(store):
     """An admin and two agents: ids by name."""
     return {
-        "admin": accounts.create_agent(store, "admin", "Admin", "admin-pass-1", "admin"),
-        "budi": accounts.create_agent(store, "budi", "Budi Santoso", "budi-pass-1", "agent"),
-        "sari": accounts.create_agent(store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor"),
+        "admin": system.create_account(store, "admin", "Admin", "admin-pass-1", "admin"),
+        "budi": system.create_account(store, "budi", "Budi Santoso", "budi-pass-1", "agent"),
+        "sari": system.create_account(store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor"),
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maxchat_data import accounts, labels, login, templates
+from maxchat_data import accounts, labels, login, system, templates
 from server import runtime
 from ui_support import ADMIN_PASSWORD, ROOT, agent_named, app, set_cookie, texts, ui_store, visible  # noqa: F401
 
@@ -53,7 +53,8 @@ def test_wrong_password_gets_one_clear_message(team):
 
 def test_deactivated_agent_cannot_log_in_and_is_told_so_only_after_the_right_password(team, ui_store):  # noqa: F811
     budi = team["budi"]
-    accounts.update_agent(ui_store, budi["id"], None, display_name=budi["display_name"], role="agent", active=False)
+    accounts.update_agent(ui_store, budi["id"], team["admin"]["id"], display_name=budi["display_name"], role="agent",
+                          active=False)
     at = log_in(app(), "budi", "not-budis-password")
     assert [e.value for e in at.error] == ["Wrong username or password."]    # a guesser learns nothing
     at = log_in(at, "budi", "budi-pass-1")
@@ -277,8 +278,8 @@ def test_duplicate_label_is_refused_case_insensitively(team, ui_store):  # noqa:
 
 
 def test_label_is_deleted_only_after_confirmation(team, ui_store):  # noqa: F811
-    keep = labels.create_label(ui_store, "Keep", labels.PALETTE["Green"], None)
-    gone = labels.create_label(ui_store, "Spam", labels.PALETTE["Grey"], None)
+    keep = system.create_label(ui_store, "Keep", labels.PALETTE["Green"])
+    gone = system.create_label(ui_store, "Spam", labels.PALETTE["Grey"])
     at = app("pages/labels.py", agent=team["admin"])
     at.button(key=f"label_delete_{gone}").click().run()
     assert "Delete the label Spam?" in at.warning[0].value
@@ -330,7 +331,7 @@ def test_admin_sets_status_of_a_non_whatsapp_template(team, ui_store):  # noqa: 
     assert at.dataframe[0].value["Status"].tolist() == ["⛔ Rejected"]
     # What the picker area says follows the store, also after a change made elsewhere.
     assert any("Rejected" in m.value for m in at.markdown if m.value.startswith("**Status:**"))
-    templates.set_status(ui_store, tpl["id"], "Accepted")
+    templates.set_status(ui_store, tpl["id"], "Accepted", actor_id=team["admin"]["id"])  # another admin
     at.run()
     assert any("Accepted" in m.value for m in at.markdown if m.value.startswith("**Status:**"))
     assert at.segmented_control(key=f"template_status_{tpl['id']}_Accepted").value == "Accepted"
@@ -340,8 +341,8 @@ def test_admin_sets_status_of_a_non_whatsapp_template(team, ui_store):  # noqa: 
 
 def test_in_demo_mode_admin_accepts_a_whatsapp_template(team, ui_store, monkeypatch):  # noqa: F811
     monkeypatch.setenv("MAXCHAT_DEMO", "1")
-    tid = templates.create_template(ui_store, None, channel="whatsapp", name="welcome", language="en",
-                                    category="UTILITY", body="Welcome {{1}}!", initiate=True)
+    tid = system.create_template(ui_store, channel="whatsapp", name="welcome", language="en",
+                                 category="UTILITY", body="Welcome {{1}}!", initiate=True)
     at = app("pages/templates.py", agent=team["admin"])
     at.segmented_control(key=f"template_status_{tid}_Pending").set_value("Accepted")
     at.button(key=f"template_status_save_{tid}").click().run()

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from maxchat_data import accounts, actions, broadcasts, inbox, labels, team
+from maxchat_data import actions, broadcasts, inbox, labels, system, team
 from maxchat_data.common import search_key
 from maxchat_data.inbox import InboxQuery, find_chats
 from maxchat_data.store import utcnow
@@ -41,8 +41,8 @@ def waiting_chats(store, *names):
 
 
 def crew(store, n=3):
-    admin = accounts.create_agent(store, "admin", "Admin", "admin-pass-1", "admin")
-    return admin, [accounts.create_agent(store, f"agent{i}", f"Agent {i}", "agent-pass-1") for i in range(n)]
+    admin = system.create_account(store, "admin", "Admin", "admin-pass-1", "admin")
+    return admin, [system.create_account(store, f"agent{i}", f"Agent {i}", "agent-pass-1") for i in range(n)]
 
 
 def assign_events(store, chat_id):

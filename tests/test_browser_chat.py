@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from live_server import live_server
-from maxchat_data import accounts, templates
+from maxchat_data import accounts, system
 from maxchat_data.ingest import Inbound, receive
 from maxchat_data.store import Store, utcnow
 
@@ -126,12 +126,12 @@ def world(tmp_path_factory):
     store = Store(tmp / "server.duckdb", tmp / "media")
     try:
         accounts.bootstrap_admin(store, "admin", "admin-pass-1")
-        accounts.create_agent(store, "budi", "Budi Santoso", "budi-pass-1")
-        accounts.create_agent(store, "sari", "Sari Wulandari", "sari-pass-1")
-        tid = templates.create_template(store, None, channel="whatsapp", name="order_update", language="id",
-                                        category="UTILITY", body="Halo {{1}}, pesanan {{2}} sudah kami kirim.",
-                                        initiate=True)
-        templates.set_status(store, tid, "Accepted")
+        system.create_account(store, "budi", "Budi Santoso", "budi-pass-1")
+        system.create_account(store, "sari", "Sari Wulandari", "sari-pass-1")
+        tid = system.create_template(store, channel="whatsapp", name="order_update", language="id",
+                                     category="UTILITY", body="Halo {{1}}, pesanan {{2}} sudah kami kirim.",
+                                     initiate=True)
+        system.review_template(store, tid, "Accepted")
         receive(store, Inbound(channel="whatsapp", channel_user_id="6281234567", contact_name="Lama Sekali",
                                provider_message_id="wamid.old1", body="Halo, masih buka?",
                                sent_at=utcnow() - timedelta(days=2)))

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from live_server import live_server
-from maxchat_data import accounts, templates
+from maxchat_data import accounts, system
 from maxchat_data.ingest import Inbound, receive
 from maxchat_data.store import Store, utcnow
 from tests.fakes.helpers import body_of, meta_headers, wa_message, wa_webhook
@@ -43,11 +43,11 @@ def day(tmp_path_factory):
     store = Store(tmp / "server.duckdb", tmp / "media")
     try:
         accounts.bootstrap_admin(store, "admin", "admin-pass-1")
-        accounts.create_agent(store, "dewi", "Dewi Lestari", "dewi-pass-1")
-        tid = templates.create_template(store, None, channel="whatsapp", name="order_update", language="id",
-                                        category="UTILITY", body="Halo {{1}}, pesanan {{2}} sudah kami kirim.",
-                                        initiate=True)
-        templates.set_status(store, tid, "Accepted")
+        system.create_account(store, "dewi", "Dewi Lestari", "dewi-pass-1")
+        tid = system.create_template(store, channel="whatsapp", name="order_update", language="id",
+                                     category="UTILITY", body="Halo {{1}}, pesanan {{2}} sudah kami kirim.",
+                                     initiate=True)
+        system.review_template(store, tid, "Accepted")
         receive(store, Inbound(channel="whatsapp", channel_user_id="6281100000001", contact_name="Wulan Sari",
                                provider_message_id="wamid.closed", body="Pesanan saya?",
                                sent_at=utcnow() - timedelta(days=2)))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from live_server import live_server
-from maxchat_data import accounts
+from maxchat_data import accounts, system
 from maxchat_data.store import Store
 from test_browser_chat import CHROMIUM, DOCS, SECRET, login as chat_login, settle, telegram
 
@@ -23,8 +23,8 @@ def world(tmp_path_factory):
     store = Store(tmp / "server.duckdb", tmp / "media")
     try:
         accounts.bootstrap_admin(store, "admin", "admin-pass-1")
-        accounts.create_agent(store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor")
-        accounts.create_agent(store, "lina", "Lina Marlina", "lina-pass-1", "analyst")
+        system.create_account(store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor")
+        system.create_account(store, "lina", "Lina Marlina", "lina-pass-1", "analyst")
     finally:
         store.close()
     env = {"TELEGRAM_WEBHOOK_SECRET": SECRET, "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}

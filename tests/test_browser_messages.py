@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from live_server import live_server
-from maxchat_data import accounts
+from maxchat_data import accounts, system
 from maxchat_data.store import Store
 from tests.fakes import FakeWhatsApp
 from tests.fakes.helpers import OGG_OPUS, PNID, WA_SECRET, body_of, env_for, meta_headers, wa_message, wa_webhook
@@ -41,7 +41,7 @@ def test_voice_note_plays_location_opens_a_map_reaction_and_edit_show(tmp_path):
         store = Store(tmp_path / "server.duckdb", tmp_path / "media")
         try:
             accounts.bootstrap_admin(store, "admin", "admin-pass-1")
-            accounts.create_agent(store, "dewi", "Dewi Lestari", "dewi-pass-1")
+            system.create_account(store, "dewi", "Dewi Lestari", "dewi-pass-1")
         finally:
             store.close()
         with live_server(tmp_path, env=env_for(wa)) as base, sync_playwright() as p:

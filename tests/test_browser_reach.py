@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from live_server import live_server
-from maxchat_data import accounts, templates
+from maxchat_data import accounts, system
 from maxchat_data.store import Store
 from tests.fakes import FakeWhatsApp, listed_template
 from tests.fakes.helpers import PNID, env_for
@@ -28,11 +28,11 @@ def reach(tmp_path_factory):
     store = Store(tmp / "server.duckdb", tmp / "media")
     try:
         accounts.bootstrap_admin(store, "admin", "admin-pass-1")
-        accounts.create_agent(store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor")
-        tid = templates.create_template(store, None, channel="whatsapp", name="promo_lebaran", language="id",
-                                        category="MARKETING", body="Halo {{1}}, kode promo {{2}} untukmu.",
-                                        initiate=True)
-        templates.set_status(store, tid, "Accepted")
+        system.create_account(store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor")
+        tid = system.create_template(store, channel="whatsapp", name="promo_lebaran", language="id",
+                                     category="MARKETING", body="Halo {{1}}, kode promo {{2}} untukmu.",
+                                     initiate=True)
+        system.review_template(store, tid, "Accepted")
     finally:
         store.close()
     wa = FakeWhatsApp(phone_number_id=PNID)

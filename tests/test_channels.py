@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from maxchat_data import actions, config, outbox, settings, templates
+from maxchat_data import actions, config, outbox, settings, system
 from maxchat_data.channels import channel_status, clients, in_sandbox, messenger, telegram, whatsapp
 from maxchat_data.ingest import store_parsed
 from maxchat_data.retry import RetryPolicy
@@ -139,9 +139,9 @@ def test_telegram_photo_is_send_photo_with_caption(store, team, fakes, worker):
 
 # ---- templates ------------------------------------------------------------------------------
 def _accepted_template(store, channel, body="Halo {{1}}, pesanan {{2}} dikirim."):
-    tid = templates.create_template(store, None, channel=channel, name="order_shipped", language="id",
-                                    category="UTILITY", body=body, initiate=True)
-    templates.set_status(store, tid, "Accepted")
+    tid = system.create_template(store, channel=channel, name="order_shipped", language="id",
+                                 category="UTILITY", body=body, initiate=True)
+    system.review_template(store, tid, "Accepted")
     return tid
 
 
@@ -261,8 +261,7 @@ def test_pending_outbox_is_sent_after_a_restart(tmp_path, team, fakes):
     # team is on the conftest store; use a store of our own for the restart
     path = tmp_path / "restart.duckdb"
     s1 = Store(path, tmp_path / "media")
-    from maxchat_data import accounts
-    agent = accounts.create_agent(s1, "rina", "Rina", "rina-pass-1", "agent")
+    agent = system.create_account(s1, "rina", "Rina", "rina-pass-1", "agent")
     mid = actions.reply(s1, chat_on(s1, "telegram"), agent, "after restart")
     s1.close()  # the process stops before the worker ran
     s2 = Store(path, tmp_path / "media")
@@ -479,8 +478,8 @@ def test_messages_of_one_chat_keep_their_order_even_across_a_retry(store, team, 
 
 def test_new_whatsapp_template_is_submitted_for_review_then_approved_by_webhook(store, fakes):
     wa = fakes[0]
-    tid = templates.create_template(store, None, channel="whatsapp", name="payment_due", language="id",
-                                    category="UTILITY", body="Halo {{1}}, tagihan {{2}} jatuh tempo.")
+    tid = system.create_template(store, channel="whatsapp", name="payment_due", language="id",
+                                 category="UTILITY", body="Halo {{1}}, tagihan {{2}} jatuh tempo.")
     fetcher = Fetcher(store, clients())
     fetcher.run_once()
     ((waba, body),) = wa.templates
@@ -501,8 +500,8 @@ def test_new_whatsapp_template_is_submitted_for_review_then_approved_by_webhook(
 def test_template_refused_by_meta_is_rejected_with_the_reason(store, fakes):
     wa = fakes[0]
     wa.script("message_templates", graph_error(400, 100, "Invalid parameter: name already exists"))
-    tid = templates.create_template(store, None, channel="whatsapp", name="dup_name", language="en",
-                                    category="MARKETING", body="Hi")
+    tid = system.create_template(store, channel="whatsapp", name="dup_name", language="en",
+                                 category="MARKETING", body="Hi")
     Fetcher(store, clients()).run_once()
     status, reason = store.one("SELECT status, status_reason FROM templates WHERE id = ?", [tid])
     assert status == "Rejected" and "name already exists" in reason

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from maxchat_data import accounts, actions
+from maxchat_data import actions, system
 from maxchat_data.store import Store
 from tests.conftest import customer_writes
 from tests.fakes import FakeMessenger, FakeTelegram, FakeWhatsApp
@@ -34,7 +34,7 @@ def test_server_sends_queued_replies_and_stores_signed_webhooks(tmp_path, fakes)
     # Before the server starts: three chats, a reply on each, and an image on
     # WhatsApp, all pending in the outbox (as if the last process stopped there).
     s = _db(tmp_path)
-    agent = accounts.create_agent(s, "budi", "Budi", "budi-pass-1", "agent")
+    agent = system.create_account(s, "budi", "Budi", "budi-pass-1", "agent")
     chats = {ch: customer_writes(s, user=u, channel=ch, pmid=f"seed-{ch}").chat_id
              for ch, u in (("whatsapp", "6281200000001"), ("messenger", "PSID1"), ("telegram", "5550001"))}
     queued = {ch: actions.reply(s, chat, agent, f"hello {ch}") for ch, chat in chats.items()}

@@ -13,17 +13,24 @@ from tests.fakes.helpers import PNG
 ADMIN = {"id": 1, "username": "admin", "display_name": "Admin", "role": "admin"}
 
 
-def test_simulated_message_takes_the_inbound_path(store):
-    r1 = simulate(store, "telegram", "Budi", "777", "Halo *bold* <script>")
-    r2 = simulate(store, "telegram", "Budi", "777", "lagi")
+@pytest.fixture
+def admin(store, team, monkeypatch):
+    """An admin, in demo mode: who may use the simulator."""
+    monkeypatch.setenv("MAXCHAT_DEMO", "1")
+    return team["admin"]
+
+
+def test_simulated_message_takes_the_inbound_path(store, admin):
+    r1 = simulate(store, "telegram", "Budi", "777", "Halo *bold* <script>", actor_id=admin)
+    r2 = simulate(store, "telegram", "Budi", "777", "lagi", actor_id=admin)
     assert r1.chat_id == r2.chat_id and not r2.duplicate
     chat = store.dicts("SELECT * FROM chats")[0]
     assert (chat["channel"], chat["contact_name"], chat["unread"], chat["status"]) == ("telegram", "Budi", 2, "Open")
     assert store.one("SELECT body FROM messages WHERE id = ?", [r1.message_id])[0] == "Halo *bold* <script>"
 
 
-def test_simulated_file_with_caption(store):
-    r = simulate(store, "whatsapp", "Rina", "+6281200001111", "fotonya", "p.png", PNG)
+def test_simulated_file_with_caption(store, admin):
+    r = simulate(store, "whatsapp", "Rina", "+6281200001111", "fotonya", "p.png", PNG, actor_id=admin)
     row = store.dicts("SELECT m.kind, m.caption, f.mime, c.channel_user_id FROM messages m JOIN attachments f"
                       " ON f.id = m.attachment_id JOIN chats c ON c.id = m.chat_id WHERE m.id = ?", [r.message_id])[0]
     assert row == {"kind": "image", "caption": "fotonya", "mime": "image/png", "channel_user_id": "6281200001111"}
@@ -34,15 +41,19 @@ def test_simulated_file_with_caption(store):
                                         (("whatsapp", "A", "abc", "x"), "phone number"),
                                         (("telegram", "A", "1", ""), "Type a message"),
                                         (("telegram", "A", "1 2", "x"), "letters, digits")])
-def test_simulator_refuses_bad_input(store, args, match):
+def test_simulator_refuses_bad_input(store, admin, args, match):
     with pytest.raises(ValidationError, match=match):
-        simulate(store, *args)
+        simulate(store, *args, actor_id=admin)
     assert store.one("SELECT count(*) FROM messages")[0] == 0
 
 
-def test_simulator_only_in_demo_mode(store):
-    with pytest.raises(NotAllowed):
-        simulate(store, "telegram", "A", "1", "x", demo=False)
+def test_simulator_only_in_demo_mode_and_for_admins(store, team, admin, monkeypatch):
+    with pytest.raises(NotAllowed, match="Only an admin"):
+        simulate(store, "telegram", "A", "1", "x", actor_id=team["budi"])
+    monkeypatch.setenv("MAXCHAT_DEMO", "0")
+    with pytest.raises(NotAllowed, match="only available in demo mode"):
+        simulate(store, "telegram", "A", "1", "x", actor_id=admin)
+    assert store.one("SELECT count(*) FROM messages")[0] == 0
 
 
 @pytest.fixture
@@ -93,7 +104,7 @@ def test_the_customers_phone_shows_the_teams_reply_with_its_ticks(page_env):
     from maxchat_data import accounts, actions
     s = runtime.store()
     agent = next(a["id"] for a in accounts.list_agents(s) if a["username"] == "budi")  # a demo agent
-    received = simulate(s, "telegram", "Tono", "5550123", "Halo, ada promo?")
+    received = simulate(s, "telegram", "Tono", "5550123", "Halo, ada promo?", actor_id=ADMIN["id"])
     reply = actions.reply(s, received.chat_id, agent, "Ada kak, diskon 10%")
     s.write(lambda w: w.execute("UPDATE messages SET status = 'read' WHERE id = ?", [reply]))
     at = AppTest.from_file("../pages/simulator.py", default_timeout=30)

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import customer_writes, point_runtime_at
-from maxchat_data import accounts, actions, inbox, labels, team, templates
+from maxchat_data import accounts, actions, inbox, labels, system, team
 from server import runtime
 from tests.fakes.helpers import BROKEN_GIF, PNG
 from maxchat_data.store import utcnow
@@ -26,8 +26,8 @@ def env(tmp_path, monkeypatch):
                         ("TELEGRAM_BOT_TOKEN", "1:t")):
         monkeypatch.setenv(name, value)
     store = runtime.store()
-    ids = {"budi": accounts.create_agent(store, "budi", "Budi Santoso", "budi-pass-1"),
-           "sari": accounts.create_agent(store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor")}
+    ids = {"budi": system.create_account(store, "budi", "Budi Santoso", "budi-pass-1"),
+           "sari": system.create_account(store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor")}
     yield store, ids
     runtime.close()
 
@@ -333,14 +333,14 @@ def test_window_closed_locks_composer_and_template_dialog_sends(env):
     store, ids = env
     old = utcnow() - timedelta(days=2)
     chat = customer_writes(store, "6289", "Halo", name="Lama Sekali", sent_at=old).chat_id
-    good = templates.create_template(store, None, channel="whatsapp", name="order_update", language="id",
-                                     category="UTILITY", body="Halo {{1}}, pesanan {{2}} dikirim.", initiate=True)
-    templates.set_status(store, good, "Accepted")
-    other = templates.create_template(store, None, channel="whatsapp", name="reminder", language="id",
-                                      category="UTILITY", body="Tagihan {{1}}", initiate=False)
-    templates.set_status(store, other, "Accepted")
-    templates.create_template(store, None, channel="whatsapp", name="pending_one", language="id",
-                              category="UTILITY", body="Hi", initiate=True)
+    good = system.create_template(store, channel="whatsapp", name="order_update", language="id",
+                                  category="UTILITY", body="Halo {{1}}, pesanan {{2}} dikirim.", initiate=True)
+    system.review_template(store, good, "Accepted")
+    other = system.create_template(store, channel="whatsapp", name="reminder", language="id",
+                                   category="UTILITY", body="Tagihan {{1}}", initiate=False)
+    system.review_template(store, other, "Accepted")
+    system.create_template(store, channel="whatsapp", name="pending_one", language="id",
+                           category="UTILITY", body="Hi", initiate=True)
     at = open_chat(ok(run_as(store, ids["budi"])), chat)
     assert f"chat_draft_{chat}" not in {t.key for t in at.text_area}
     assert any("24-hour window is closed" in w.value for w in at.warning)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from conftest import customer_writes
-from maxchat_data import accounts, actions, inbox, labels, templates
+from maxchat_data import accounts, actions, inbox, labels, system, templates
 from maxchat_data.errors import NotAllowed, NotFound, ValidationError
 from maxchat_data.inbox import InboxQuery, find_chats
 from maxchat_data.ingest import Inbound, receive
@@ -52,7 +52,7 @@ def test_c2_sessions_user_and_business_initiate(store, team):
     actions.resolve(store, r.chat_id, team["budi"])
     tpl = templates.create_template(store, team["admin"], channel="whatsapp", name="hello", language="en",
                                     category="UTILITY", body="Hi {{1}}", initiate=True)
-    templates.set_status(store, tpl, "Accepted")
+    system.review_template(store, tpl, "Accepted")
     actions.send_template(store, r.chat_id, team["budi"], tpl, ["Rina"])
     chat = chat_of(store, r.chat_id)
     assert chat["initiated_by"] == "Business initiate"
@@ -227,7 +227,7 @@ def test_unread_counts_and_mark_read(store, team):
     r = customer_writes(store)
     customer_writes(store, text="?")
     assert chat_of(store, r.chat_id)["unread"] == 2
-    actions.mark_read(store, r.chat_id)
+    actions.mark_read(store, r.chat_id, team["budi"])
     assert chat_of(store, r.chat_id)["unread"] == 0
 
 
@@ -304,8 +304,8 @@ def test_t5_template_eligibility_and_variables(store, team):
         store, team["admin"], channel="whatsapp", name=name, language="id", category="UTILITY",
         body="Halo {{1}}, pesanan {{2}} dikirim", initiate=initiate)
     accepted, no_initiate, pending = mk("kirim", True), mk("kirim_lain", False), mk("promo", True)
-    templates.set_status(store, accepted, "Accepted")
-    templates.set_status(store, no_initiate, "Accepted")
+    system.review_template(store, accepted, "Accepted")
+    system.review_template(store, no_initiate, "Accepted")
     offered = [t["id"] for t in templates.initiate_templates(store, "whatsapp")]
     assert offered == [accepted]
     for tid in (no_initiate, pending):
@@ -532,11 +532,11 @@ def test_u1_passwords_hashed_and_checked(store, team):
 
 def test_u2_roles_and_deactivation(store, team):
     with pytest.raises(ValidationError, match="taken"):
-        accounts.create_agent(store, "Budi", "Budi 2", "another-pass", "agent")
+        accounts.create_agent(store, "Budi", "Budi 2", "another-pass", "agent", actor_id=team["admin"])
     with pytest.raises(ValidationError, match="Role"):
-        accounts.create_agent(store, "x1", "X", "another-pass", "boss")
+        accounts.create_agent(store, "x1", "X", "another-pass", "boss", actor_id=team["admin"])
     with pytest.raises(ValidationError, match="8 characters"):
-        accounts.create_agent(store, "x2", "X", "short", "agent")
+        accounts.create_agent(store, "x2", "X", "short", "agent", actor_id=team["admin"])
     r = customer_writes(store)
     actions.assign(store, r.chat_id, team["budi"], team["admin"])
     accounts.update_agent(store, team["budi"], team["admin"], display_name="Budi", role="agent", active=False)

@@ -64,7 +64,7 @@ def test_eight_threads_mixed_actions_and_ingest(store, team):
                 elif action == "note":
                     actions.add_note(store, chat, who, "catatan")
                 else:
-                    actions.mark_read(store, chat)
+                    actions.mark_read(store, chat, who)
             except MaxchatError:
                 pass  # a refused action (e.g. nothing to resolve) is an answer, not a failure
 

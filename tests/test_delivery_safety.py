@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from maxchat_data import accounts, actions, outbox, templates
+from maxchat_data import actions, outbox, system
 from maxchat_data.channels import Permanent, RetryLater, base, clients, messenger, telegram
 from maxchat_data.ingest import store_parsed
 from maxchat_data.retry import DELIVERY, POLLING, RetryPolicy
@@ -101,7 +101,7 @@ def test_no_answer_to_an_upload_is_simply_retried(store, team, fakes, worker, mo
 def test_a_send_cut_off_by_a_crash_is_failed_not_resent(tmp_path, fakes):  # noqa: F811
     path = tmp_path / "crash.duckdb"
     s1 = Store(path, tmp_path / "media")
-    agent = accounts.create_agent(s1, "rina", "Rina", "rina-pass-1", "agent")
+    agent = system.create_account(s1, "rina", "Rina", "rina-pass-1", "agent")
     cut = actions.reply(s1, chat_on(s1, "telegram"), agent, "in flight")
     waiting = actions.reply(s1, chat_on(s1, "whatsapp"), agent, "still queued")
     assert [r["message_id"] for r in outbox.claim(s1, "run-1", channel="telegram")] == [cut]
@@ -209,8 +209,8 @@ def test_a_profile_lookup_that_keeps_failing_is_given_up(store, fakes):  # noqa:
 def test_template_submission_that_keeps_failing_is_given_up(store, fakes):  # noqa: F811
     wa = fakes[0]
     wa.script("message_templates", server_error(), server_error(), server_error())
-    tid = templates.create_template(store, None, channel="whatsapp", name="promo", language="id",
-                                    category="MARKETING", body="Halo")
+    tid = system.create_template(store, channel="whatsapp", name="promo", language="id",
+                                 category="MARKETING", body="Halo")
     fetcher = Fetcher(store, clients(), policy=FAST)
     assert wait_until(lambda: (fetcher.run_once() or True)
                       and store.one("SELECT status FROM templates WHERE id = ?", [tid])[0] != "Pending", 5, 0.05)
@@ -229,7 +229,7 @@ def test_replies_in_flight_at_a_kill_9_are_not_sent_again(tmp_path):
     wa, ms, tg = FakeWhatsApp(phone_number_id=PNID), FakeMessenger(), FakeTelegram(token=TG_TOKEN)
     try:
         s = Store(tmp_path / "server.duckdb", tmp_path / "media")
-        agent = accounts.create_agent(s, "budi", "Budi", "budi-pass-1", "agent")
+        agent = system.create_account(s, "budi", "Budi", "budi-pass-1", "agent")
         queued = {ch: actions.reply(s, chat_on(s, ch), agent, f"once on {ch}") for ch in ("whatsapp", "messenger", "telegram")}
         s.close()
         wa.script("messages", wa_ok(delay=10))

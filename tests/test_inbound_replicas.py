@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from maxchat_data import accounts, actions, outbox
+from maxchat_data import actions, outbox, system
 from maxchat_data.channels import clients
 from maxchat_data.ingest import Inbound, receive
 from maxchat_data.store import utcnow
@@ -61,7 +61,7 @@ def test_one_message_delivered_to_both_replicas_is_stored_once(replica_stores):
 def test_replies_queued_at_both_replicas_are_each_sent_exactly_once(replica_stores, fakes):  # noqa: F811
     a, b = replica_stores
     wa = fakes[0]
-    agent = accounts.create_agent(a, "budi", "Budi", "budi-pass-1", "agent")
+    agent = system.create_account(a, "budi", "Budi", "budi-pass-1", "agent")
     chats = [first_message(a, f"62814000{n:05d}", f"wamid.c{n}", "halo").chat_id for n in range(25)]
     workers = [DeliveryWorker(s, clients(), poll=0.05).start() for s in (a, b)]
     try:
@@ -92,7 +92,7 @@ def test_replies_queued_at_both_replicas_are_each_sent_exactly_once(replica_stor
 
 def test_a_starting_replica_leaves_a_live_replicas_send_alone_and_settles_a_dead_ones(replica_stores, fakes):  # noqa: F811
     a, b = replica_stores
-    agent = accounts.create_agent(a, "budi", "Budi", "budi-pass-1", "agent")
+    agent = system.create_account(a, "budi", "Budi", "budi-pass-1", "agent")
     chat = first_message(a, "6281500000001", "wamid.s1", "halo").chat_id
     in_flight = actions.reply(a, chat, agent, "on the wire at A")
     taken = actions.reply(a, chat, agent, "claimed by A, not called yet")

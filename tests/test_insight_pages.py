@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 
 from conftest import customer_writes
-from maxchat_data import accounts, actions
+from maxchat_data import accounts, actions, system
 from ui_support import agent_named, app, texts, ui_store  # noqa: F401
 
 
 @pytest.fixture
 def people(ui_store):  # noqa: F811
-    lina = accounts.create_agent(ui_store, "lina", "Lina", "lina-pass-1", "analyst")
+    lina = system.create_account(ui_store, "lina", "Lina", "lina-pass-1", "analyst")
     return {n: agent_named(ui_store, n) for n in ("admin", "budi", "sari")} | {"lina": accounts.get_agent(ui_store, lina)}
 
 

@@ -9,10 +9,10 @@ import anyio
 import pytest
 from starlette.applications import Starlette
 
-from maxchat_data import accounts, login
+from maxchat_data import accounts, login, system
 from maxchat_data.store import Store
 from server import login_routes
-from ui_support import ADMIN_PASSWORD, ui_store  # noqa: F401
+from ui_support import ADMIN_PASSWORD, agent_named, ui_store  # noqa: F401
 
 pytestmark = pytest.mark.both_backends  # the same rules on DuckDB and PostgreSQL
 
@@ -72,7 +72,7 @@ def test_revoked_session_is_rejected_and_stays_revoked_after_a_reopen(ui_store, 
 
 @pytest.mark.parametrize("change", ["password", "deactivate"])
 def test_a_password_change_or_deactivation_ends_every_session_of_that_agent(ui_store, change):  # noqa: F811
-    dewi = accounts.create_agent(ui_store, "dewi", "Dewi", "dewi-pass-1")
+    dewi = system.create_account(ui_store, "dewi", "Dewi", "dewi-pass-1")
     key = login.secret_key(ui_store)
     tabs = [login.read_token(key, login.start_session(ui_store, dewi)) for _ in range(2)]
     admin = login.read_token(key, login.start_session(ui_store, 1))
@@ -280,7 +280,7 @@ def test_a_correct_login_is_not_counted_against_its_address(ui_store):  # noqa: 
 
 
 def test_deactivated_is_said_only_after_the_right_password(ui_store):  # noqa: F811
-    budi = accounts.create_agent(ui_store, "budi2", "Budi", "budi-pass-2")
+    budi = system.create_account(ui_store, "budi2", "Budi", "budi-pass-2")
     accounts.update_agent(ui_store, budi, 1, display_name="Budi", role="agent", active=False)
     t = login.Throttle()
     assert login.try_login(ui_store, "budi2", "wrong-pass", "10.0.0.1", throttle=t) == (None, login.WRONG_CREDENTIALS)
@@ -297,10 +297,11 @@ def test_secret_key_is_generated_once_and_kept(ui_store, monkeypatch):  # noqa: 
 
 
 def test_active_agent_rechecks_the_account(ui_store):  # noqa: F811
-    budi = accounts.create_agent(ui_store, "dewi", "Dewi", "dewi-pass-1")
+    budi = system.create_account(ui_store, "dewi", "Dewi", "dewi-pass-1")
     session = login.read_token(KEY, login.make_token(KEY, budi))
     assert login.active_agent(ui_store, session)["username"] == "dewi"
-    accounts.update_agent(ui_store, budi, None, display_name="Dewi", role="agent", active=False)
+    accounts.update_agent(ui_store, budi, agent_named(ui_store, "admin")["id"], display_name="Dewi", role="agent",
+                          active=False)
     assert login.active_agent(ui_store, session) is None
     assert login.active_agent(ui_store, None) is None
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import customer_writes
-from maxchat_data import accounts, actions, monitor, team as roster
+from maxchat_data import actions, monitor, system, team as roster
 from maxchat_data.store import utcnow
 
 pytestmark = pytest.mark.both_backends
@@ -16,7 +16,7 @@ JKT = ZoneInfo("Asia/Jakarta")
 
 
 def test_queues_loads_and_the_longest_waiting_customer(store, team):
-    accounts.create_agent(store, "lina", "Lina", "lina-pass-1", "analyst")
+    system.create_account(store, "lina", "Lina", "lina-pass-1", "analyst")
     now = utcnow()
     old = customer_writes(store, "6281", "first", name="Old Customer", sent_at=now - timedelta(minutes=50)).chat_id
     customer_writes(store, "6282", "second", name="New Customer", sent_at=now - timedelta(minutes=5))

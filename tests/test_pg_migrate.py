@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from maxchat_data import accounts, actions, broadcasts, copy_to_pg, demo, open_store, outbox, quick_replies
+from maxchat_data import actions, broadcasts, copy_to_pg, demo, open_store, outbox, quick_replies, system
 from maxchat_data.__main__ import main
 from maxchat_data.ingest import Change, Inbound, MediaRef, Parsed, store_parsed
 from maxchat_data.login import sessions
@@ -32,7 +32,7 @@ def fill(path: Path) -> None:
     """Demo chats plus one of everything else the app writes."""
     s = open_store(str(path), str(path.parent / "media"))
     try:
-        admin = accounts.create_agent(s, "admin", "Admin", "admin-pass-1", "admin")
+        admin = system.create_account(s, "admin", "Admin", "admin-pass-1", "admin")
         demo.generate(s, 20, 6.0, 7, 2.0)
         got = customer_writes(s, user="6281299990001", text="Halo kak 🙏 <b>not markup</b>", pmid="wamid.fill1")
         customer_writes(s, user="6281299990001", pmid="wamid.fill2", kind="location", text=None,
@@ -50,6 +50,7 @@ def fill(path: Path) -> None:
         template = s.one("SELECT id FROM templates WHERE name = 'order_update'")[0]
         broadcasts.create(s, admin, template, broadcasts.Audience("channel"), ["{{contact.name}}", "INV-7"], rate=5)
         sessions.revoke(s, Session(admin, "sid-logged-out", 0.0, datetime.now(timezone.utc).timestamp() + 3600))
+        system.set_password(s, "budi", "budi-new-pass-1")  # ends Budi's sessions: a session epoch
         # Always empty on DuckDB (facts.py): a row by hand so its copy is checked too.
         s.write(lambda w: w.execute("INSERT INTO facts_pending VALUES ('messages', 0, ?)", [datetime.now(timezone.utc)]))
     finally:
@@ -154,7 +155,7 @@ def test_new_rows_get_ids_above_the_copied_ones(source, target, capsys, tmp_path
     try:
         # Ids as every write function takes them (ingest itself is not on PostgreSQL yet).
         chat_id, message_id = s.write(new_chat)
-        agent = accounts.create_agent(s, "newbie", "New Agent", "newbie-pass-1", "agent")
+        agent = system.create_account(s, "newbie", "New Agent", "newbie-pass-1", "agent")
         reply = quick_replies.create(s, agent, "hi", "Hi!")
     finally:
         s.close()

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from maxchat_data import (accounts, actions, broadcasts, channel_health, labels, new_chat, outbox, template_sync,
+from maxchat_data import (actions, broadcasts, channel_health, labels, new_chat, outbox, system, template_sync,
                           templates)
 from maxchat_data.broadcasts import Audience
 from maxchat_data.channels import Permanent, clients, whatsapp
@@ -33,10 +33,10 @@ FAST = RetryPolicy(max_attempts=8, base=0.2, floor=0.2)
 
 def initiate_template(store, body="Halo {{1}}, pesanan {{2}} siap.", name="promo", channel="whatsapp",
                       accepted=True, initiate=True) -> int:
-    tid = templates.create_template(store, None, channel=channel, name=name, language="id", category="MARKETING",
-                                    body=body, initiate=initiate)
+    tid = system.create_template(store, channel=channel, name=name, language="id", category="MARKETING",
+                                 body=body, initiate=initiate)
     if accepted:
-        templates.set_status(store, tid, "Accepted")
+        system.review_template(store, tid, "Accepted")
     return tid
 
 
@@ -416,15 +416,15 @@ def test_channel_overview_and_send_test(store, team, fakes, monkeypatch):  # noq
     monkeypatch.setenv("MAXCHAT_PUBLIC_URL", "https://chat.toko.id/")
     assert channel_health.overview(store)[2]["webhook_url"] == "https://chat.toko.id/webhooks/telegram"
     monkeypatch.setenv("WHATSAPP_TOKEN", "wa-token")
-    assert channel_health.send_test("whatsapp") == "Phone number +62 811-0000-000 (Toko Maju), quality GREEN"
+    assert channel_health.send_test(store, "whatsapp", team["admin"]) == "Phone number +62 811-0000-000 (Toko Maju), quality GREEN"
     assert wa.calls(PNID, "GET")[0].headers["authorization"] == "Bearer wa-token"
-    assert channel_health.send_test("messenger") == "Page Toko Maju Page (id PAGE1)"
+    assert channel_health.send_test(store, "messenger", team["admin"]) == "Page Toko Maju Page (id PAGE1)"
     assert ms.calls("me", "GET")[0].query["access_token"] == "page-token"
-    assert channel_health.send_test("telegram") == "Bot @tokomaju_bot (Toko Maju)"
+    assert channel_health.send_test(store, "telegram", team["admin"]) == "Bot @tokomaju_bot (Toko Maju)"
     assert tg.calls("getMe")
     monkeypatch.setenv("WHATSAPP_TOKEN", "wrong")
     with pytest.raises(Permanent, match="check WHATSAPP_TOKEN"):
-        channel_health.send_test("whatsapp")
+        channel_health.send_test(store, "whatsapp", team["admin"])
 
 
 def test_last_delivery_error_is_shown_per_channel(store, team, fakes, worker):  # noqa: F811
@@ -446,7 +446,7 @@ def test_broadcast_killed_halfway_resumes_and_nobody_gets_two(tmp_path):
     wa = FakeWhatsApp(phone_number_id=PNID)
     try:
         s = Store(tmp_path / "server.duckdb", tmp_path / "media")
-        sari = accounts.create_agent(s, "sari", "Sari", "sari-pass-1", "supervisor")
+        sari = system.create_account(s, "sari", "Sari", "sari-pass-1", "supervisor")
         tid = initiate_template(s)
         bid = broadcasts.create(s, sari, tid, Audience("csv", rows=tuple(broadcasts.read_csv(csv_of(300), 2).rows)),
                                 rate=60)

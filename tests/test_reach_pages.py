@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from maxchat_data import broadcasts, config, templates
+from maxchat_data import broadcasts, config, system
 from ui_support import agent_named, app, texts, ui_store, visible  # noqa: F401
 
 
@@ -15,9 +15,9 @@ def team(ui_store):  # noqa: F811
 
 
 def initiate(store, body="Halo {{1}}, kode {{2}}", name="promo"):
-    tid = templates.create_template(store, None, channel="whatsapp", name=name, language="id", category="MARKETING",
-                                    body=body, initiate=True)
-    templates.set_status(store, tid, "Accepted")
+    tid = system.create_template(store, channel="whatsapp", name=name, language="id", category="MARKETING",
+                                 body=body, initiate=True)
+    system.review_template(store, tid, "Accepted")
     return tid
 
 

@@ -17,7 +17,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from maxchat_data import actions, config, inbox, templates
+from maxchat_data import actions, config, inbox, system
 from maxchat_data.channels import clients
 from maxchat_data.ingest import Inbound, receive
 from maxchat_data.store import utcnow
@@ -273,8 +273,8 @@ def _prepare(store, name, channel, payload, expect):
     deletion or tick is about; the template a verdict is for."""
     kind = expect["expect"]
     if kind == "template":
-        templates.create_template(store, None, channel="whatsapp", name="abandoned_cart", language="en",
-                                  category="MARKETING", body="You left something in your cart")
+        system.create_template(store, channel="whatsapp", name="abandoned_cart", language="en",
+                               category="MARKETING", body="You left something in your cart")
     if kind not in ("reaction", "edited", "deleted", "tick"):
         return
     pmid, user = _target(payload, channel, kind)
@@ -426,7 +426,7 @@ def test_a_reaction_attaches_to_its_message_and_reopens_nothing(gw):
     admin = store.one("SELECT id FROM agents ORDER BY id LIMIT 1")[0]
     actions.resolve(store, chat_id, admin)
     actions.archive(store, chat_id, admin)
-    actions.mark_read(store, chat_id)
+    actions.mark_read(store, chat_id, admin)
     before = store.dicts("SELECT status, archived, unread, last_preview, session_id FROM chats WHERE id = ?", [chat_id])
     last = store.one("SELECT max(id) FROM messages")[0]
 

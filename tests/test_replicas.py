@@ -19,7 +19,7 @@ from fakes.helpers import WA_SECRET, body_of, env_for, meta_headers, tg_message,
 from fakes.meta import FakeWhatsApp
 from fakes.telegram import FakeTelegram
 from live_server import PROCESSES, live_server
-from maxchat_data import accounts, actions, open_store
+from maxchat_data import accounts, actions, open_store, system
 
 pytestmark = pytest.mark.skipif(not pg_cluster.available(), reason="needs PostgreSQL 15 (postgresql-15)")
 CHROMIUM = "/usr/bin/chromium"
@@ -79,7 +79,7 @@ def test_a_message_received_by_one_replica_shows_on_a_page_of_the_other(replicas
 
 def test_replies_queued_across_replicas_are_each_sent_exactly_once(replicas):
     db, wa = replicas["db"], replicas["wa"]
-    agent = accounts.create_agent(db, "rep_agent", "Replica Agent", "rep-agent-pass-1", "supervisor")
+    agent = system.create_account(db, "rep_agent", "Replica Agent", "rep-agent-pass-1", "supervisor")
     chats = []
     for i in range(50):  # customers write first: the 24-hour window is open
         mid = f"wamid.RQ{i}"
@@ -217,10 +217,10 @@ def test_a_broken_database_connection_is_made_again_and_the_write_goes_through(t
     url = pg_cluster.fresh_database()
     s = open_store(url, tmp_path / "media")
     try:
-        first = accounts.create_agent(s, "before", "Before", "before-pass-1")
+        first = system.create_account(s, "before", "Before", "before-pass-1")
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", [s._writer_raw.info.backend_pid])
-        second = accounts.create_agent(s, "after", "After", "after-pass-1")
+        second = system.create_account(s, "after", "After", "after-pass-1")
         assert second > first
         assert {r[0] for r in s.all("SELECT username FROM agents")} == {"before", "after"}
     finally:

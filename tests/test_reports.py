@@ -173,7 +173,7 @@ def test_channel_and_label_filters(store, history):
 
 def test_business_hours_count_only_the_schedule(store, history):
     weekdays = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
-    reports.set_business_hours(store, weekdays, "admin")
+    reports.set_business_hours(store, weekdays, history["admin"])
     m = report(store).metrics()
     # FRT in business hours: s1 300, s2 600, s5 Tue 00:30 -> 09:30 counts 09:00-09:30 = 1800.
     assert m.loc["First response time (business hours)", "Median (s)"] == 600.0
@@ -184,17 +184,17 @@ def test_business_hours_count_only_the_schedule(store, history):
     assert sorted(report(store).waits["waiting_bh_s"]) == [300.0, 600.0, 1200.0, 1800.0, 1800.0]
     assert m.loc["Customer waiting time", "Median (s)"] == 1200.0
     # Off again: the business-hours rows go.
-    reports.set_business_hours(store, None, "admin")
+    reports.set_business_hours(store, None, history["admin"])
     assert "First response time (business hours)" not in report(store).metrics().index
 
 
-def test_business_hours_are_checked_and_for_admins_only(store):
-    with pytest.raises(NotAllowed):
-        reports.set_business_hours(store, {"mon": [["09:00", "17:00"]]}, "supervisor")
+def test_business_hours_are_checked_and_for_admins_only(store, team):
+    with pytest.raises(NotAllowed, match="Only an admin can set business hours"):
+        reports.set_business_hours(store, {"mon": [["09:00", "17:00"]]}, team["sari"])
     for bad in ({"mon": [["17:00", "09:00"]]}, {"mon": [["09:00", "12:00"], ["11:00", "13:00"]]},
                 {"funday": [["09:00", "10:00"]]}, {"mon": [["9am", "10:00"]]}):
         with pytest.raises(ValidationError):
-            reports.set_business_hours(store, bad, "admin")
+            reports.set_business_hours(store, bad, team["admin"])
     assert reports.business_hours(store) is None
 
 

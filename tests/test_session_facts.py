@@ -204,7 +204,8 @@ def test_the_listed_sessions_are_the_first_rows_of_the_download(store, history, 
 
 def test_business_hours_across_a_daylight_saving_weekend(store, team):
     berlin = ZoneInfo("Europe/Berlin")
-    reports.set_business_hours(store, {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}, "admin")
+    reports.set_business_hours(store, {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+                              team["admin"])
     # Fri 28 March 2025 16:00 CET -> Mon 31 March 10:00 CEST (summer time began on Sunday):
     # one business hour on Friday, one on Monday.
     asked = datetime(2025, 3, 28, 16, 0, tzinfo=berlin)

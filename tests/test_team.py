@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from conftest import customer_writes, wait_until
-from maxchat_data import accounts, actions, inbox, labels, quick_replies as qr, team
+from maxchat_data import accounts, actions, inbox, labels, quick_replies as qr, system, team
 from maxchat_data.errors import NotAllowed, ValidationError
 from maxchat_data.inbox import InboxQuery, find_chats
 from maxchat_data.ingest import Inbound, receive_async
@@ -34,8 +34,8 @@ class Clock:
 @pytest.fixture
 def crew(store):
     """An admin and four agents; presence on a clock the test moves."""
-    admin = accounts.create_agent(store, "admin", "Admin", "admin-pass-1", "admin")
-    agents = [accounts.create_agent(store, f"agent{i}", f"Agent {i}", "agent-pass-1") for i in range(4)]
+    admin = system.create_account(store, "admin", "Admin", "admin-pass-1", "admin")
+    agents = [system.create_account(store, f"agent{i}", f"Agent {i}", "agent-pass-1") for i in range(4)]
     clock = Clock()
     p = team.presence(store)
     p.clock, p.timeout = clock, TIMEOUT
@@ -300,7 +300,7 @@ def test_eight_threads_assigning_by_hand_while_auto_assignment_runs(store, crew)
 # ---- W3: what an agent sees -------------------------------------------------------------------
 def test_agents_see_only_their_own_and_unassigned_chats_enforced_in_the_finder(store, crew):
     a0, a1 = crew["agents"][:2]
-    sup = accounts.create_agent(store, "sup", "Sup", "sup-pass-11", "supervisor")
+    sup = system.create_account(store, "sup", "Sup", "sup-pass-11", "supervisor")
     mine, theirs, free = new_chats(store, 3)
     actions.assign(store, mine, a0, crew["admin"])
     actions.assign(store, theirs, a1, crew["admin"])
@@ -366,7 +366,7 @@ def test_team_settings_are_for_admins_and_checked(store, crew):
     assert team.settings(store) == team.TeamSettings()
     with pytest.raises(ValidationError, match="Availability is one of"):
         team.set_availability(store, a0, "Busy")
-    lina = accounts.create_agent(store, "lina", "Lina", "lina-pass-1", "analyst")
+    lina = system.create_account(store, "lina", "Lina", "lina-pass-1", "analyst")
     with pytest.raises(NotAllowed, match="analyst"):
         team.set_availability(store, lina, "Online")
 

@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from maxchat_data import config, templates
+from maxchat_data import config, system
 from server import lifespan, webhooks
 from server import runtime
 from maxchat_data.store import utcnow
@@ -194,8 +194,8 @@ def test_messenger_delivery_mids_and_read_watermark(gw):
 
 def test_template_status_update_maps_to_accepted_rejected_pending(gw):
     client, store = gw
-    tid = templates.create_template(store, None, channel="whatsapp", name="order_update", language="id",
-                                    category="UTILITY", body="Halo {{1}}")
+    tid = system.create_template(store, channel="whatsapp", name="order_update", language="id",
+                                 category="UTILITY", body="Halo {{1}}")
     assert store.one("SELECT status FROM templates WHERE id = ?", [tid])[0] == "Pending"
     assert post_wa(client, wa_template_update("APPROVED", "order_update", "id", "9001")).status_code == 200
     assert store.one("SELECT status, provider_template_id FROM templates WHERE id = ?", [tid]) == ("Accepted", "9001")

@@ -16,7 +16,7 @@ import streamlit.testing.v1.app_test as app_test_module
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from maxchat_data import accounts, login
+from maxchat_data import accounts, login, system
 from server import runtime
 from maxchat_data.store import Store
 from conftest import point_runtime_at
@@ -35,9 +35,9 @@ def _base_db() -> Path:
     if _base is None:
         path = Path(tempfile.mkdtemp(prefix="maxchat-ui-base-")) / "ui.duckdb"
         with Store(path, path.parent / "media") as s:
-            accounts.create_agent(s, "admin", "Administrator", ADMIN_PASSWORD, "admin")
+            system.create_account(s, "admin", "Administrator", ADMIN_PASSWORD, "admin")
             for username, (display, password, role) in TEAM.items():
-                accounts.create_agent(s, username, display, password, role)
+                system.create_account(s, username, display, password, role)
         _base = path
     return _base
 

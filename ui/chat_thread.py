@@ -108,7 +108,7 @@ def live_thread(store, chat_id: int, shown: tuple) -> None:
         chat = inbox.get_chat(store, chat_id)
         messages = inbox.thread(store, chat_id, limit)
         if chat["unread"] and roles.can_act(ss["agent"]["role"]):  # an analyst's reading marks nothing
-            actions.mark_read(store, chat_id)  # the agent is looking at it
+            actions.mark_read(store, chat_id, ss["agent"]["id"])  # the agent is looking at it
         cached = {"chat": chat_id, "version": version, "limit": limit, "messages": messages,
                   "chat_row": chat, "name": chat["contact_name"]}
         ss[_CACHE] = cached
