@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from live_server import live_server
-from maxchat_data import accounts, actions, emoji, quick_replies
+from maxchat_data import accounts, actions, emoji, quick_replies, system
 from maxchat_data.ingest import Inbound, receive
 from maxchat_data.labels import PALETTE
 from maxchat_data.store import Store, utcnow
@@ -46,8 +46,8 @@ def hour(tmp_path_factory):
         admin = accounts.bootstrap_admin(store, "admin", "admin-pass-1")
         quick_replies.create(store, admin, "/salam", "Selamat siang {{contact.name}}, ada yang bisa dibantu?",
                              shared=True)
-        dewi = accounts.create_agent(store, "dewi", "Dewi Lestari", "dewi-pass-1")
-        accounts.create_agent(store, "joko", "Joko Susilo Wibisono", "joko-pass-1")  # never logs in: Offline
+        dewi = system.create_account(store, "dewi", "Dewi Lestari", "dewi-pass-1")
+        system.create_account(store, "joko", "Joko Susilo Wibisono", "joko-pass-1")  # never logs in: Offline
         now = utcnow()
         asked = (now - timedelta(minutes=20)).replace(second=0, microsecond=0)
         long_chat = receive(store, Inbound(channel="telegram", channel_user_id="810", contact_name=LONG,

@@ -196,6 +196,7 @@ ACTIONS = [
     Action("team.set_availability", "act", lambda s, w, me: team.set_availability(s, me, "Online")),
     Action("team.heartbeat", "act", lambda s, w, me: team.heartbeat(s, me, "tab-1")),
     Action("team.logged_out", "read_chats", lambda s, w, me: team.logged_out(s, me), deactivated_ok=True),
+    Action("team.logged_in", "read_chats", lambda s, w, me: team.logged_in(s, me)),
 ]
 
 

@@ -208,7 +208,7 @@ def test_a_second_open_tab_keeps_the_agent_online(store, crew):
 
 def test_logging_in_is_online_until_one_chooses_otherwise_and_takes_waiting_chats(store, crew):
     a0 = crew["agents"][0]
-    lina = accounts.create_agent(store, "lina", "Lina", "lina-pass-1", "analyst")
+    lina = system.create_account(store, "lina", "Lina", "lina-pass-1", "analyst")
     auto(store, crew)
     waiting = new_chats(store, 2)
     assert team.chosen_availability(store, a0) == "Offline"  # a new account has chosen nothing yet
@@ -322,12 +322,12 @@ def test_agents_see_only_their_own_and_unassigned_chats_enforced_in_the_finder(s
 def test_with_agents_seeing_only_their_own_new_chat_neither_offers_nor_writes_into_another_agents_chat(store, crew):
     """Issue 17: New chat listed every contact, and a template (or a number
     typed for them) went into a chat another agent holds."""
-    from maxchat_data import new_chat, templates
+    from maxchat_data import new_chat
     a0, a1 = crew["agents"][:2]
-    sup = accounts.create_agent(store, "sup", "Sup", "sup-pass-11", "supervisor")
-    tid = templates.create_template(store, None, channel="whatsapp", name="promo", language="id",
-                                    category="MARKETING", body="Halo {{1}}", initiate=True)
-    templates.set_status(store, tid, "Accepted")
+    sup = system.create_account(store, "sup", "Sup", "sup-pass-11", "supervisor")
+    tid = system.create_template(store, channel="whatsapp", name="promo", language="id",
+                                 category="MARKETING", body="Halo {{1}}", initiate=True)
+    system.review_template(store, tid, "Accepted")
     mine, theirs, free = (customer_writes(store, user=f"628120000000{i}", name=f"Rina {i}").chat_id for i in range(3))
     actions.assign(store, mine, a0, crew["admin"])
     actions.assign(store, theirs, a1, crew["admin"])
