@@ -217,22 +217,24 @@ def _console_role(con: psycopg.Connection) -> None:
     """The role SQL console queries run as: it may read the console views and
     nothing else (no other table, and none of the file functions, which only
     superusers and pg_read_server_files have). Roles belong to the whole
-    cluster, so another database may have made it already; without the right
-    to make roles the console says what to ask the database admin."""
-    for attempt in range(2):
+    cluster: another database may have made it already, or the database
+    admin by hand. Each step that is not allowed is left to the console,
+    which then says what to ask the database admin."""
+    steps = (f"CREATE ROLE {CONSOLE_ROLE} NOLOGIN",
+             f"GRANT {CONSOLE_ROLE} TO CURRENT_USER",
+             f"GRANT USAGE ON SCHEMA console TO {CONSOLE_ROLE}",
+             f"GRANT SELECT ON ALL TABLES IN SCHEMA console TO {CONSOLE_ROLE}")
+    for step in steps:
+        if step.startswith("CREATE") and con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
+                                                     [CONSOLE_ROLE]).fetchone():
+            continue
         try:
             with con.transaction():
-                if not con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [CONSOLE_ROLE]).fetchone():
-                    con.execute(f"CREATE ROLE {CONSOLE_ROLE} NOLOGIN")
-                con.execute(f"GRANT {CONSOLE_ROLE} TO CURRENT_USER")
-                con.execute(f"GRANT USAGE ON SCHEMA console TO {CONSOLE_ROLE}")
-                con.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA console TO {CONSOLE_ROLE}")
-            return
-        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
-            continue  # made by another database's migration at the same moment: grant again
+                con.execute(step)
+        except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+            pass  # made by another database's start at the same moment
         except psycopg.errors.InsufficientPrivilege as exc:
-            log.warning("the SQL console stays off: cannot make the role %s (%s)", CONSOLE_ROLE, exc)
-            return
+            log.warning("SQL console: %s was not allowed (%s)", step, exc)
 
 
 class PgStore(Store):

@@ -422,6 +422,14 @@ def test_postgresql_itself_reads_no_file_or_other_table_should_the_check_be_bypa
     assert run(store, "SELECT username FROM agents ORDER BY 1").frame["username"].tolist() == ["admin", "budi", "sari"]
 
 
+def test_on_postgresql_without_its_role_the_console_says_what_to_ask_for(store, data, backend, monkeypatch):
+    if backend != "postgresql":
+        pytest.skip("a PostgreSQL role")
+    monkeypatch.setattr(sql_console, "PG_ROLE", "maxchat_nobody")
+    with pytest.raises(NotAllowed, match="needs the PostgreSQL role maxchat_nobody.*CREATE ROLE maxchat_nobody"):
+        sql_console.run_query(store, "analyst", "SELECT 1")
+
+
 def test_an_agent_or_supervisor_cannot_call_it(store, data):
     for role in ("agent", "supervisor"):
         with pytest.raises(NotAllowed, match="for analysts and admins"):
