@@ -26,22 +26,18 @@ import threading
 import time
 from pathlib import Path
 
-from websockets.asyncio.client import connect
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench_login_attack import rss_mb, server_pid  # noqa: E402
+from bench_login_attack import FormSession, rss_mb, server_pid  # noqa: E402
 from bench_webhooks import PNID, SECRET, run_phase  # noqa: E402
 from live_server import live_server  # noqa: E402
 from maxchat_data import accounts, login  # noqa: E402
 from maxchat_data.store import Store  # noqa: E402
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
-from streamlit.proto.ClientState_pb2 import ClientState  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
-from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates  # noqa: E402
+from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 
 ISSUE_QUERY = "SELECT repeat('x',1000000) FROM range(1000)"
 HOSTILE = [
@@ -52,56 +48,33 @@ HOSTILE = [
 ]
 
 
-class ConsoleSession:
+class ConsoleSession(FormSession):
     """One analyst's browser session on the SQL console page."""
 
     def __init__(self, base: str, token: str):
-        self.base, self.token = base, token
-        self.ids: dict[str, str] = {}
-        self.page_hash = ""
+        super().__init__(base, cookie=f"{login.COOKIE_NAME}={token}")
         self.sql_hash = ""
 
     async def __aenter__(self):
-        self.ws = await connect(self.base.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
-                                additional_headers={"Origin": self.base,
-                                                    "Cookie": f"{login.COOKIE_NAME}={self.token}"},
-                                max_size=None, open_timeout=30)
-        await self._run(None)
+        await super().__aenter__()
         self.page_hash = self.sql_hash
         await self._run(None)
         return self
 
-    async def __aexit__(self, *exc):
-        await self.ws.close()
-
-    async def _run(self, widgets: list[WidgetState] | None) -> list[str]:
-        """One script run; returns the alerts and captions it showed."""
-        state = ClientState(page_script_hash=self.page_hash)
-        if widgets:
-            state.widget_states.CopyFrom(WidgetStates(widgets=widgets))
-        await self.ws.send(BackMsg(rerun_script=state).SerializeToString())
-        shown = []
-        while True:
-            msg = ForwardMsg()
-            msg.ParseFromString(await self.ws.recv())
-            kind = msg.WhichOneof("type")
-            if kind == "navigation":
-                for page in msg.navigation.app_pages:
-                    if page.url_pathname == "sql":
-                        self.sql_hash = page.page_script_hash
-            elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
-                element = msg.delta.new_element
-                which = element.WhichOneof("type")
-                if which == "text_area":
-                    self.ids["query"] = element.text_area.id
-                elif which == "button" and element.button.label == "Run":
-                    self.ids["run"] = element.button.id
-                elif which == "alert":
-                    shown.append(element.alert.body)
-                elif which == "markdown" and " rows in " in element.markdown.body:
-                    shown.append(element.markdown.body)
-            elif kind == "script_finished":
-                return shown
+    def seen(self, msg: ForwardMsg, kind: str, shown: list[str]) -> None:
+        if kind == "navigation":
+            self.sql_hash = next((p.page_script_hash for p in msg.navigation.app_pages if p.url_pathname == "sql"),
+                                 self.sql_hash)
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            element = msg.delta.new_element
+            which = element.WhichOneof("type")
+            if which == "text_area":
+                self.ids["query"] = element.text_area.id
+            elif which == "button" and element.button.label == "Run":
+                self.ids["run"] = element.button.id
+            elif which == "markdown" and " rows in " in element.markdown.body:
+                shown.append(element.markdown.body)
+        super().seen(msg, kind, shown)
 
     async def run_query(self, sql: str) -> str:
         shown = await self._run([WidgetState(id=self.ids["query"], string_value=sql),

@@ -18,24 +18,24 @@ What it may read:
      settings, sequences or other tables, or run SQL text, are refused; so
      are qualified function names and sizes that are not written out.
 2. The engine: on DuckDB the database has no external access at all (files,
-   URLs, extensions, secrets) and its configuration is locked (store.py);
-   on PostgreSQL the query runs in a READ ONLY transaction, as a declared
+   URLs, extensions, secrets) and its configuration is locked (store.py),
+   and the query runs in a read-only transaction; on PostgreSQL the query runs in a READ ONLY transaction, as a declared
    cursor (a SELECT only), as the ``maxchat_console`` role, which may read the
    views and nothing else (no file functions, no other table).
 
-How much it may take: one console query runs at a time in a process; its
-time is limited (the query is interrupted); rows are fetched in small
-batches until the row or byte limit; one value is cut at ``VALUE_LIMIT``
-characters; on DuckDB a watchdog stops the query when the memory the
-process holds outside DuckDB's table cache grows past ``MEMORY_LIMIT``.
+How much it may take: one console query runs at a time in a process (four
+hostile ones cost what one does); its time is limited (the query is
+interrupted); rows are fetched in small batches until the row or byte limit;
+one value is cut at ``VALUE_LIMIT`` characters; sizes it builds are written
+out and small; on DuckDB a watchdog stops the query when the memory DuckDB
+holds for queries grows past ``MEMORY_LIMIT`` (DuckDB's own limit is for
+the whole database, so it cannot be the console's).
 Errors never tell whether a path exists: the check refuses a path before
 anything runs, and the engine's refusal is reported in the same words.
 """
 from __future__ import annotations
 
 import json
-import logging
-import os
 import re
 import threading
 import time
@@ -52,12 +52,10 @@ from .pg_store import CONSOLE_ROLE as PG_ROLE
 from .roles import can_use_sql
 from .store import ISOLATED, Store, lock
 
-log = logging.getLogger(__name__)
-
 ROW_LIMIT = 5000
 BYTE_LIMIT = 32 * 1024 * 1024       # what one result may hold
 VALUE_LIMIT = 10_000                # characters of one value
-MEMORY_LIMIT = 256 * 1024 * 1024    # growth of the process while a query runs (DuckDB)
+MEMORY_LIMIT = 256 * 1024 * 1024    # DuckDB's working memory one query may add
 TIME_LIMIT_S = 10.0
 BATCH_ROWS = 256
 SCHEMA = "console"
