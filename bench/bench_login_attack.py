@@ -44,10 +44,11 @@ ADMIN_PASSWORD = "admin-pass-1"
 
 
 class FormSession:
-    """One Streamlit session showing the login form."""
+    """One Streamlit session showing the login form (with ``cookie``, a
+    logged-in session: see bench_console_attack.py)."""
 
-    def __init__(self, base: str, forwarded_for: str | None = None):
-        self.base, self.forwarded_for = base, forwarded_for
+    def __init__(self, base: str, forwarded_for: str | None = None, cookie: str | None = None):
+        self.base, self.forwarded_for, self.cookie = base, forwarded_for, cookie
         self.ids: dict[str, str] = {}
         self.page_hash = ""
 
@@ -55,6 +56,8 @@ class FormSession:
         headers = {"Origin": self.base}
         if self.forwarded_for:
             headers["X-Forwarded-For"] = self.forwarded_for
+        if self.cookie:
+            headers["Cookie"] = self.cookie
         self.ws = await connect(self.base.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
                                 additional_headers=headers, max_size=None, open_timeout=30)
         await self._run(None)
@@ -69,24 +72,28 @@ class FormSession:
         if widgets:
             state.widget_states.CopyFrom(WidgetStates(widgets=widgets))
         await self.ws.send(BackMsg(rerun_script=state).SerializeToString())
-        alerts = []
+        shown: list[str] = []
         while True:
             msg = ForwardMsg()
             msg.ParseFromString(await self.ws.recv())
             kind = msg.WhichOneof("type")
-            if kind == "new_session":
-                self.page_hash = msg.new_session.page_script_hash or self.page_hash
-            elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
-                element = msg.delta.new_element
-                which = element.WhichOneof("type")
-                if which == "text_input":
-                    self.ids[element.text_input.label] = element.text_input.id
-                elif which == "button" and element.button.is_form_submitter:
-                    self.ids["submit"] = element.button.id
-                elif which == "alert":
-                    alerts.append(element.alert.body)
-            elif kind == "script_finished":
-                return alerts
+            if kind == "script_finished":
+                return shown
+            self.seen(msg, kind, shown)
+
+    def seen(self, msg: ForwardMsg, kind: str, shown: list[str]) -> None:
+        """Note the widgets' ids and what the run shows."""
+        if kind == "new_session":
+            self.page_hash = msg.new_session.page_script_hash or self.page_hash
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            element = msg.delta.new_element
+            which = element.WhichOneof("type")
+            if which == "text_input":
+                self.ids[element.text_input.label] = element.text_input.id
+            elif which == "button" and element.button.is_form_submitter:
+                self.ids["submit"] = element.button.id
+            elif which == "alert":
+                shown.append(element.alert.body)
 
     async def log_in(self, username: str, password: str) -> str:
         alerts = await self._run([WidgetState(id=self.ids["Username"], string_value=username),

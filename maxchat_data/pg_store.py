@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 PG_MIGRATIONS_DIR = MIGRATIONS_DIR / "postgresql"
 CHANNEL = "maxchat"
 MIGRATION_LOCK = 7_305_001  # pg_advisory_lock key: one replica migrates, the others wait
+CONSOLE_ROLE = "maxchat_console"  # what SQL console queries run as (sql_console)
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|\?|\$([A-Za-z_]\w*)|%")
 
@@ -212,6 +213,30 @@ class PgWriter(Writer):
         self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [what])
 
 
+def _console_role(con: psycopg.Connection) -> None:
+    """The role SQL console queries run as: it may read the console views and
+    nothing else (no other table, and none of the file functions, which only
+    superusers and pg_read_server_files have). Roles belong to the whole
+    cluster: another database may have made it already, or the database
+    admin by hand. Each step that is not allowed is left to the console,
+    which then says what to ask the database admin."""
+    steps = (f"CREATE ROLE {CONSOLE_ROLE} NOLOGIN",
+             f"GRANT {CONSOLE_ROLE} TO CURRENT_USER",
+             f"GRANT USAGE ON SCHEMA console TO {CONSOLE_ROLE}",
+             f"GRANT SELECT ON ALL TABLES IN SCHEMA console TO {CONSOLE_ROLE}")
+    for step in steps:
+        if step.startswith("CREATE") and con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
+                                                     [CONSOLE_ROLE]).fetchone():
+            continue
+        try:
+            with con.transaction():
+                con.execute(step)
+        except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+            pass  # made by another database's start at the same moment
+        except psycopg.errors.InsufficientPrivilege as exc:
+            log.warning("SQL console: %s was not allowed (%s)", step, exc)
+
+
 class PgStore(Store):
     dialect = "postgresql"
 
@@ -271,6 +296,7 @@ class PgStore(Store):
                         con.execute(f.read_text())
                         con.execute("INSERT INTO schema_migrations VALUES (%s, %s)", [version, utcnow()])
                     log.info("applied migration postgresql/%s", f.name)
+                _console_role(con)
             finally:
                 con.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
 

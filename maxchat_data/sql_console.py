@@ -1,27 +1,42 @@
 """D4: the read-only SQL console for analysts and admins.
 
-On DuckDB a query runs on a cursor of the store's own connection (one
-process owns the file), so safety comes from what is let through, decided by
-DuckDB's own parser rather than by pattern matching (on PostgreSQL the same
-check, by the same parser, which is PostgreSQL's grammar underneath):
-- exactly one statement, and it is a SELECT (``extract_statements``);
-- every table it names is one of the documented views in the ``console``
-  schema (made by migration 005, without secrets) or one of its own CTEs;
-  table functions other than a few generators, and functions that read
-  files, settings or the environment, are refused (walking the syntax tree
-  from ``json_serialize_sql``);
-- a row limit (``fetchmany``) and a time limit: the query runs in a thread
-  and is interrupted at the limit, so the server stays responsive.
-On PostgreSQL the query then runs in a READ ONLY transaction with
-``search_path`` set to the views' schema, as a cursor declared for it (which
-PostgreSQL allows for a SELECT only), and ``statement_timeout`` stops it at
-the time limit; the functions that reach files, settings or other tables by
-name (``pg_read_file``, ``set_config``, ``query_to_xml``...) are refused
-like DuckDB's.
+A query may read the documented views and nothing else, and may not take
+the server's memory. Each guarantee holds in two places, so one mistake is
+not enough to break it.
+
+What it may read:
+1. The check, by DuckDB's own parser for both backends (PostgreSQL's grammar
+   underneath), walking the syntax tree from ``json_serialize_sql``:
+   - exactly one SELECT;
+   - every table it names is one of the views in the ``console`` schema
+     (migration 005, no secrets) or a WITH query in scope there: a WITH name
+     is valid in its own query and below, in the WITH queries after it, and
+     inside itself only when recursive; never in a sibling or outer query;
+   - names are plain identifiers: DuckDB reads ``FROM 'x.csv'`` or
+     ``FROM "/etc/passwd"`` as a file when no table has that name;
+   - table functions only a few generators; functions that reach files,
+     settings, sequences or other tables, or run SQL text, are refused; so
+     are qualified function names and sizes that are not written out.
+2. The engine: on DuckDB the database has no external access at all (files,
+   URLs, extensions, secrets) and its configuration is locked (store.py),
+   and the query runs in a read-only transaction; on PostgreSQL the query runs in a READ ONLY transaction, as a declared
+   cursor (a SELECT only), as the ``maxchat_console`` role, which may read the
+   views and nothing else (no file functions, no other table).
+
+How much it may take: one console query runs at a time in a process (four
+hostile ones cost what one does); its time is limited (the query is
+interrupted); rows are fetched in small batches until the row or byte limit;
+one value is cut at ``VALUE_LIMIT`` characters; sizes it builds are written
+out and small; on DuckDB a watchdog stops the query when the memory DuckDB
+holds for queries grows past ``MEMORY_LIMIT`` (DuckDB's own limit is for
+the whole database, so it cannot be the console's).
+Errors never tell whether a path exists: the check refuses a path before
+anything runs, and the engine's refusal is reported in the same words.
 """
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -29,13 +44,20 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import NotAllowed, ValidationError
+from .pg_store import CONSOLE_ROLE as PG_ROLE
 from .roles import can_use_sql
-from .store import Store
+from .store import ISOLATED, Store, lock
 
 ROW_LIMIT = 5000
+BYTE_LIMIT = 32 * 1024 * 1024       # what one result may hold
+VALUE_LIMIT = 10_000                # characters of one value
+MEMORY_LIMIT = 256 * 1024 * 1024    # DuckDB's working memory one query may add
 TIME_LIMIT_S = 10.0
+BATCH_ROWS = 256
 SCHEMA = "console"
 # The documented views: name -> (what a row is, columns).
 VIEWS = {
@@ -52,42 +74,174 @@ VIEWS = {
     "agents": ("a team member, without any secret", "id, username, display_name, role, active, created_at"),
 }
 SAFE_TABLE_FUNCTIONS = {"range", "generate_series", "unnest"}
-# Scalar functions that reach outside the views: files, settings, the environment, sequences.
+# Functions that reach outside the views: files, settings, the environment,
+# sequences, the catalog, logs; and those that run SQL text.
 _REFUSED_FUNCTIONS = ("read_", "glob", "getenv", "current_setting", "getvariable", "query", "nextval", "currval",
                       "pragma_", "duckdb_", "sniff_csv", "parquet_", "json_execute_serialized_sql", "sql_auto",
                       "load", "install", "iceberg", "delta", "http", "file", "which_secret", "setseed",
+                      "add_parquet_key", "write_log", "sleep", "has_", "col_description", "obj_description",
+                      "shobj_description", "get_block_size", "checkpoint", "force_checkpoint",
                       # PostgreSQL's: files, sleeps, locks, signals, settings, large objects, other
                       # databases, and those that run SQL text or read a table by name.
                       "pg_", "set_config", "setval", "lo_", "loread", "lowrite", "dblink", "query_to_xml",
                       "table_to_xml", "cursor_to_xml", "schema_to_xml", "database_to_xml", "ts_stat", "ts_rewrite")
+# Functions whose result grows with a number they are given: the number must
+# be written out and keep one value within VALUE_LIMIT (a list within
+# LIST_LIMIT items). name -> (index of the size argument, of the text argument
+# whose length multiplies it, or None).
+_SIZED = {"repeat": (1, 0), "lpad": (1, None), "rpad": (1, None), "bar": (3, None),
+          "list_resize": (1, None), "array_resize": (1, None), "array_fill": (None, None)}
+_RANGES = ("range", "generate_series")  # as a value: a list of every number
+_FORMATS = ("printf", "format")
+LIST_LIMIT = 100_000
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_WIDE_FORMAT = re.compile(r"\d{5,}|\*|\{[^}]*\{")
+_TABLE_REFS = {"BASE_TABLE", "JOIN", "SUBQUERY", "TABLE_FUNCTION", "EMPTY", "EXPRESSION_LIST", "PIVOT", "SHOW_REF"}
+REFUSED_ACCESS = "The console reads only its views: no files, URLs, extensions, settings or other tables."
 
 
 @dataclass
 class Result:
     frame: pd.DataFrame
-    truncated: bool                 # more rows than the limit existed
+    truncated: bool                 # rows were left out (the row or the byte limit)
     seconds: float
+    cut: str = ""                   # what was cut, in words ("" when nothing)
 
 
-def _walk(node, tables: list, ctes: set, functions: list, table_functions: list) -> None:
-    if isinstance(node, dict):
+def _literal(arg) -> object:
+    """The value of an argument written out (a number or a string), else None."""
+    expr = arg.get("expression", arg) if isinstance(arg, dict) else None
+    if not isinstance(expr, dict) or expr.get("class") != "CONSTANT":
+        return None
+    literal = expr.get("literal") or {}
+    text = literal.get("text")
+    if literal.get("kind") == "STRING":
+        return text
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+class _Check:
+    """One walk over the syntax tree, with the WITH names in scope."""
+
+    def __init__(self, real_tables: set[str]):
+        self.real_tables = real_tables
+
+    def walk(self, node, scope: frozenset, key: str = "") -> None:
+        if isinstance(node, list):
+            for item in node:
+                self.walk(item, scope, key)
+            return
+        if not isinstance(node, dict):
+            return
         kind = node.get("type")
+        if key in ("from_table", "source", "left", "right") and "class" not in node and kind not in _TABLE_REFS \
+                and not str(kind).endswith("_NODE"):
+            raise NotAllowed(f"This kind of table ({kind}) is not allowed in the console.")
+        entries = (node.get("cte_map") or {}).get("map") or []
+        if entries:
+            visible = set(scope)
+            for entry in entries:
+                name = str(entry.get("key", ""))
+                self.cte_name(name)
+                # Its own query sees the WITH queries before it, not itself
+                # (a recursive one sees itself through its RECURSIVE_CTE_NODE).
+                self.walk(entry.get("value"), frozenset(visible), "cte")
+                visible.add(name.lower())
+            scope = frozenset(visible)
+        if kind == "RECURSIVE_CTE_NODE":
+            scope = scope | {str(node.get("cte_name", "")).lower()}
         if kind == "BASE_TABLE":
-            tables.append((node.get("catalog_name", ""), node.get("schema_name", ""), node.get("table_name", "")))
+            self.table(node, scope)
+        elif kind == "SHOW_REF":
+            self.show(node)
         elif kind == "TABLE_FUNCTION":
-            fn = node.get("function") or {}
-            table_functions.append(str(fn.get("function_name", "")).lower())
-        if node.get("class") == "FUNCTION" and "function_name" in node:
-            functions.append(str(node["function_name"]).lower())
-        cte_map = node.get("cte_map")
-        if isinstance(cte_map, dict):
-            for entry in cte_map.get("map") or []:
-                ctes.add(str(entry.get("key", "")).lower())
-        for value in node.values():
-            _walk(value, tables, ctes, functions, table_functions)
-    elif isinstance(node, list):
-        for value in node:
-            _walk(value, tables, ctes, functions, table_functions)
+            self.table_function(node, scope)
+            return
+        if "function_name" in node:
+            self.function(node)
+        for k, value in node.items():
+            if k != "cte_map":
+                self.walk(value, scope, k)
+
+    def cte_name(self, name: str) -> None:
+        if not _PLAIN_NAME.match(name):
+            raise NotAllowed(f"Name WITH queries with letters, digits and _ only (not {name!r}).")
+        if name.lower() in self.real_tables - VIEWS.keys():  # never a table's name, should scoping ever slip
+            raise NotAllowed(f"Name your WITH queries differently from the app's tables ({name}).")
+
+    def table(self, node: dict, scope: frozenset) -> None:
+        catalog, schema, name = (str(node.get(k) or "") for k in ("catalog_name", "schema_name", "table_name"))
+        shown = ".".join(p for p in (catalog, schema, name) if p)
+        plain = bool(_PLAIN_NAME.match(name))
+        if not catalog and plain and schema.lower() == SCHEMA and name.lower() in VIEWS:
+            return
+        if not catalog and not schema and plain and (name.lower() in VIEWS or name.lower() in scope):
+            return
+        raise NotAllowed(f"{shown!r} is not one of the console's views: use {', '.join(VIEWS)}"
+                         " (or a WITH query named before).")
+
+    def show(self, node: dict) -> None:
+        if node.get("query") is not None and node.get("show_type") in ("DESCRIBE", "SUMMARY"):
+            return  # the query inside is walked like any other
+        name = str(node.get("table_name") or "")
+        if node.get("show_type") in ("SHOW", "DESCRIBE") and name.lower() in VIEWS and _PLAIN_NAME.match(name):
+            return
+        raise NotAllowed(f"Only DESCRIBE or SUMMARIZE of the console's views is allowed ({', '.join(VIEWS)}).")
+
+    def table_function(self, node: dict, scope: frozenset) -> None:
+        fn = node.get("function") or {}
+        name = str(fn.get("function_name", "")).lower()
+        if name not in SAFE_TABLE_FUNCTIONS or fn.get("schema") or fn.get("catalog"):
+            raise NotAllowed(f"The table function {name}() is not allowed: the console reads only its views "
+                             f"(no files, URLs or settings); {', '.join(sorted(SAFE_TABLE_FUNCTIONS))} are.")
+        for k, value in node.items():
+            if k == "function":
+                self.walk(fn.get("arguments"), scope, "arguments")
+                self.walk(fn.get("children"), scope, "arguments")
+            else:
+                self.walk(value, scope, k)
+
+    def function(self, node: dict) -> None:
+        name = str(node["function_name"]).lower()
+        if node.get("schema") or node.get("catalog"):
+            raise NotAllowed(f"Write functions without a schema ({name}()).")
+        if name.startswith(_REFUSED_FUNCTIONS):
+            raise NotAllowed(f"The function {name}() is not allowed in the console.")
+        args = node.get("arguments") or node.get("children") or []
+        if name in _SIZED:
+            self.sized(name, args)
+        elif name in _RANGES:
+            self.range_list(name, args)
+        elif name in _FORMATS:
+            pattern = _literal(args[0]) if args else None
+            if not isinstance(pattern, str) or _WIDE_FORMAT.search(pattern):
+                raise NotAllowed(f"{name}() takes its format written out in the console, with widths under 10,000.")
+
+    @staticmethod
+    def sized(name: str, args: list) -> None:
+        size_at, text_at = _SIZED[name]
+        size = _literal(args[size_at]) if size_at is not None and len(args) > size_at else None
+        if size_at is not None and len(args) <= size_at and name == "bar":
+            return  # bar()'s default width (80)
+        text = _literal(args[text_at]) if text_at is not None and len(args) > text_at else ""
+        limit = LIST_LIMIT if "resize" in name else VALUE_LIMIT
+        if not isinstance(size, float) or not isinstance(text, str) or size * max(len(text), 1) > limit:
+            raise NotAllowed(f"{name}() in the console takes its size written out, and builds at most "
+                             f"{limit:,} {'items' if 'resize' in name else 'characters'}"
+                             + (" from text written out." if text_at is not None else "."))
+
+    @staticmethod
+    def range_list(name: str, args: list) -> None:
+        values = [_literal(a) for a in args]
+        if values and all(isinstance(v, float) for v in values):
+            start, stop, step = (values + [1.0])[:3] if len(values) > 1 else (0.0, values[0], 1.0)
+            if step and (stop - start) / step <= LIST_LIMIT:
+                return
+        raise NotAllowed(f"{name}() as a value takes numbers written out and makes at most {LIST_LIMIT:,} items "
+                         f"in the console; for rows write FROM {name}(...).")
 
 
 def check(cur: duckdb.DuckDBPyConnection, sql: str, real_tables: set[str]) -> None:
@@ -104,25 +258,10 @@ def check(cur: duckdb.DuckDBPyConnection, sql: str, real_tables: set[str]) -> No
     if statements[0].type != duckdb.StatementType.SELECT:
         raise NotAllowed(f"Only SELECT queries are allowed here (this is {statements[0].type.name}). "
                          "The console is read-only.")
-    tree = json.loads(cur.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    tree = json.loads(cur.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
     if tree.get("error"):
         raise NotAllowed(f"Only plain SELECT queries are allowed here: {tree.get('error_message')}")
-    tables, ctes, functions, table_functions = [], set(), [], []
-    _walk(tree["statements"], tables, ctes, functions, table_functions)
-    if ctes & real_tables:
-        raise NotAllowed(f"Name your WITH queries differently from the app's tables ({', '.join(sorted(ctes & real_tables))}).")
-    for catalog, schema, name in tables:
-        lowered = name.lower()
-        if catalog or schema.lower() not in ("", SCHEMA) or (lowered not in VIEWS and (schema or lowered not in ctes)):
-            shown = ".".join(p for p in (catalog, schema, name) if p)
-            raise NotAllowed(f"{shown!r} is not one of the console's views: use {', '.join(VIEWS)}.")
-    for fn in table_functions:
-        if fn not in SAFE_TABLE_FUNCTIONS:
-            raise NotAllowed(f"The table function {fn}() is not allowed: the console reads only its views "
-                             "(no files, URLs or settings).")
-    for fn in functions:
-        if fn.startswith(_REFUSED_FUNCTIONS):
-            raise NotAllowed(f"The function {fn}() is not allowed in the console.")
+    _Check(real_tables).walk(tree["statements"], frozenset())
 
 
 def _stopped(time_limit: float) -> NotAllowed:
@@ -130,69 +269,254 @@ def _stopped(time_limit: float) -> NotAllowed:
                       "Narrow it (a WHERE on a time column, fewer joins) or aggregate first.")
 
 
+def _too_big() -> NotAllowed:
+    return NotAllowed(f"The query needed more than {MEMORY_LIMIT // 2**20} MB of memory and was stopped. "
+                      "Aggregate first, add a LIMIT, or select fewer or shorter columns.")
+
+
+_one_at_a_time = threading.Lock()
+
+
 def run_query(store: Store, role: str, sql: str, *, row_limit: int = ROW_LIMIT,
-              time_limit: float = TIME_LIMIT_S) -> Result:
-    """Run an analyst's query read-only, within the row and time limits."""
+              time_limit: float = TIME_LIMIT_S, byte_limit: int = BYTE_LIMIT) -> Result:
+    """Run an analyst's query read-only, within the limits above."""
     if not can_use_sql(role):
         raise NotAllowed("The SQL console is for analysts and admins.")
     real = {n.lower() for (n,) in store.all(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
     if store.dialect == "postgresql":
-        parser = duckdb.connect()  # parses only: it holds no data
+        parser = duckdb.connect(config=ISOLATED)  # parses only: it holds no data
         try:
+            lock(parser)
             check(parser, sql, real)
         finally:
             parser.close()
-        return _run_postgresql(store, sql, row_limit, time_limit)
-    cur = store.cursor()
+        run = _run_postgresql
+    else:
+        cur = store.cursor()
+        try:
+            check(cur, sql, real)
+        finally:
+            cur.close()
+        run = _run_duckdb
+    # One at a time: four hostile queries cost what one does.
+    if not _one_at_a_time.acquire(timeout=time_limit):
+        raise NotAllowed("The console is busy with another query; try again in a moment.")
     try:
-        check(cur, sql, real)
+        return run(store, sql, row_limit, time_limit, byte_limit)
+    finally:
+        _one_at_a_time.release()
+
+
+class _Fetched:
+    """Rows taken batch by batch until the row or the byte limit, long text
+    values cut: Arrow batches from DuckDB, lists of rows from PostgreSQL."""
+
+    def __init__(self, row_limit: int, byte_limit: int):
+        self.row_limit, self.byte_limit = row_limit, byte_limit
+        self.batches: list[pa.RecordBatch] = []
+        self.rows: list[tuple] = []
+        self.count = self.bytes = 0
+        self.more = False                # rows were left out
+        self.by_bytes = False
+        self.long_values = False
+
+    def _room(self, size: int) -> bool:
+        if self.count >= self.row_limit:
+            self.more = True
+            return False
+        if self.bytes + size > self.byte_limit and self.count:
+            self.more = self.by_bytes = True
+            return False
+        return True
+
+    def add_batch(self, batch: pa.RecordBatch) -> bool:
+        """Keep what fits of an Arrow batch; False once full."""
+        if batch.num_rows == 0:
+            return True
+        if not self._room(0):
+            return False
+        batch = self._shorten(batch)
+        fits = min(self.row_limit - self.count,
+                   int((self.byte_limit - self.bytes) // max(batch.nbytes / batch.num_rows, 1)))
+        if fits < batch.num_rows:
+            self.more = True
+            self.by_bytes = fits < self.row_limit - self.count
+            batch = batch.slice(0, max(fits, 0 if self.count else 1))  # the first row always shows
+        self.batches.append(batch)
+        self.count += batch.num_rows
+        self.bytes += batch.nbytes
+        return not self.more
+
+    def add_row(self, row: tuple) -> bool:
+        """Keep a row from PostgreSQL if it fits; False once full."""
+        row = tuple(self._cut(v) if isinstance(v, str) else v for v in row)
+        if not self._room(sum(len(v) if isinstance(v, (str, bytes)) else 16 for v in row)):
+            return False
+        self.rows.append(row)
+        self.count += 1
+        self.bytes += sum(len(v) if isinstance(v, (str, bytes)) else 16 for v in row)
+        return True
+
+    def _cut(self, value: str) -> str:
+        if len(value) > VALUE_LIMIT:
+            self.long_values = True
+            return value[:VALUE_LIMIT]
+        return value
+
+    def _shorten(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        columns = []
+        for column in batch.columns:
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                long = pc.greater(pc.utf8_length(column), VALUE_LIMIT)
+                if pc.any(long).as_py():
+                    self.long_values = True
+                    column = pc.if_else(long, pc.utf8_slice_codeunits(column, 0, VALUE_LIMIT), column)
+            columns.append(column)
+        return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+    def result(self, names: list[str], seconds: float) -> Result:
+        if self.batches:
+            frame = pa.Table.from_batches(self.batches).to_pandas()
+            frame.columns = names
+        else:
+            frame = pd.DataFrame(self.rows, columns=names)
+        cut = []
+        if self.more:
+            cut.append(f"cut at {self.byte_limit / 2**20:g} MB" if self.by_bytes
+                       else f"cut at the {self.row_limit:,}-row limit")
+        if self.long_values:
+            cut.append(f"values longer than {VALUE_LIMIT:,} characters cut")
+        return Result(frame, self.more, seconds, "; ".join(cut))
+
+
+def _capped(sql: str, names: list[str], text: list[bool]) -> str:
+    """The query with each text value cut one character past the limit (so a
+    cut shows), DuckDB and PostgreSQL alike; columns by position, as the
+    user's names may repeat."""
+    cols = ", ".join(f"left(CAST(q.c{i} AS VARCHAR), {VALUE_LIMIT + 1})" if is_text else f"q.c{i}"
+                     for i, is_text in enumerate(text))
+    aliases = ", ".join(f"c{i}" for i in range(len(names)))
+    return f"SELECT {cols} FROM (\n{sql.strip().rstrip(';')}\n) AS q({aliases})"
+
+
+# DuckDB's cache of the tables: it evicts that on its own when memory is short.
+_CACHE_TAGS = "('BASE_TABLE', 'ART_INDEX', 'METADATA', 'OVERFLOW_STRINGS', 'EXTERNAL_FILE_CACHE', 'OBJECT_CACHE')"
+
+
+def _held(probe: duckdb.DuckDBPyConnection) -> int:
+    """The memory DuckDB holds for queries (aggregates, sorts, joins, lists):
+    where a console query's memory shows, exactly. (The process's resident
+    size is no measure: memory an earlier query gave back leaves it in the
+    meantime.) What DuckDB does not count, one batch of rows, is bounded by
+    the size checks and the byte limit."""
+    (held,) = probe.execute(f"SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()"
+                            f" WHERE tag NOT IN {_CACHE_TAGS}").fetchall()[0]
+    return int(held)
+
+
+def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: float = TIME_LIMIT_S,
+                byte_limit: int = BYTE_LIMIT) -> Result:
+    cur, probe = store.cursor(), store.cursor()
+    try:
         cur.execute(f"SET search_path = '{SCHEMA}'")  # this cursor only: bare names are the views
+        cur.execute("BEGIN TRANSACTION READ ONLY")     # closing the cursor ends it
         box: dict = {}
+        fetched = _Fetched(row_limit, byte_limit)
 
         def work():
             try:
-                rel = cur.execute(sql)
-                cols = [d[0] for d in rel.description]
-                rows = rel.fetchmany(row_limit + 1)
-                box["frame"] = pd.DataFrame(rows[:row_limit], columns=cols)
-                box["truncated"] = len(rows) > row_limit
+                rel = cur.sql(sql)
+                if rel is None:  # a statement, run already (and refused by the read-only transaction)
+                    raise NotAllowed("Only SELECT queries are allowed here.")
+                names = list(rel.columns)
+                box["names"] = names
+                capped = _capped(sql, names, [str(t) in ("VARCHAR", "JSON") for t in rel.types])
+                check(cur, capped, set())  # what runs is what was checked, plus the cut
+                for batch in cur.sql(capped).to_arrow_reader(BATCH_ROWS):
+                    if not fetched.add_batch(batch):
+                        break
             except BaseException as exc:  # noqa: BLE001 - handed to the caller below
                 box["error"] = exc
 
         started = time.perf_counter()
+        baseline = _held(probe)
         thread = threading.Thread(target=work, name="sql-console", daemon=True)
         thread.start()
-        thread.join(time_limit)
-        if thread.is_alive():
+        stop = None
+        while thread.is_alive() and stop is None:
+            thread.join(0.02)
+            if time.perf_counter() - started > time_limit:
+                stop = _stopped(time_limit)
+            else:
+                try:
+                    if _held(probe) - baseline > MEMORY_LIMIT:
+                        stop = _too_big()
+                except duckdb.Error:  # no memory left even to ask
+                    stop = _too_big()
+        if stop is not None:
             cur.interrupt()
             thread.join(30)
-            raise _stopped(time_limit)
+            raise stop
         if "error" in box:
-            exc = box["error"]
-            if isinstance(exc, duckdb.Error):
-                raise ValidationError(f"The query failed: {exc}") from None
-            raise exc
-        return Result(box["frame"], box["truncated"], time.perf_counter() - started)
+            raise _failed(box["error"])
+        return fetched.result(box["names"], time.perf_counter() - started)
     finally:
+        probe.close()
         cur.close()
 
 
-def _run_postgresql(store: Store, sql: str, row_limit: int, time_limit: float) -> Result:
+def _failed(exc: BaseException) -> Exception:
+    if isinstance(exc, duckdb.PermissionException):
+        return NotAllowed(REFUSED_ACCESS)  # never the path: the same words whether it exists or not
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return _too_big()
+    if isinstance(exc, duckdb.Error):
+        return ValidationError(f"The query failed: {exc}")
+    return exc
+
+
+_TEXT_TYPES = {"text", "varchar", "bpchar", "json", "jsonb", "xml", "name"}
+
+
+def _run_postgresql(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: float = TIME_LIMIT_S,
+                    byte_limit: int = BYTE_LIMIT) -> Result:
     cur = store.cursor()
     started = time.perf_counter()
+    fetched = _Fetched(row_limit, byte_limit)
     try:
         cur.execute("BEGIN READ ONLY")
         cur.execute(f"SET LOCAL statement_timeout = {max(1, int(time_limit * 1000))}")
         cur.execute(f"SET LOCAL search_path = {SCHEMA}")
         # Backslashes mean the same to both parsers only with this on (the default).
         cur.execute("SET LOCAL standard_conforming_strings = on")
-        cur.execute_one_statement(f"DECLARE console_rows NO SCROLL CURSOR FOR {sql.strip().rstrip(';')}")
-        rel = cur.execute(f"FETCH FORWARD {row_limit + 1} FROM console_rows")
-        cols = [d[0] for d in rel.description]
-        rows = rel.fetchall()
+        try:
+            # Reads the views and nothing else: no file functions, no other table.
+            cur.execute(f"SET LOCAL ROLE {PG_ROLE}")
+        except (psycopg.errors.UndefinedObject, psycopg.errors.InvalidParameterValue,
+                psycopg.errors.InsufficientPrivilege):
+            raise NotAllowed(f"The SQL console needs the PostgreSQL role {PG_ROLE}, which the app could not "
+                             f"make: ask the database admin to run CREATE ROLE {PG_ROLE} NOLOGIN; GRANT {PG_ROLE} "
+                             "TO <the app's user>; and restart the app.") from None
+        # The columns first (no row is computed), to cut long text values.
+        cur.execute_one_statement(f"DECLARE console_shape NO SCROLL CURSOR FOR {sql.strip().rstrip(';')}")
+        cur.execute("FETCH FORWARD 0 FROM console_shape")
+        names = [d.name for d in cur.description]
+        text = [getattr(psycopg.postgres.types.get(d.type_code), "name", "") in _TEXT_TYPES
+                for d in cur.description]
+        cur.execute("CLOSE console_shape")
+        cur.execute_one_statement(f"DECLARE console_rows NO SCROLL CURSOR FOR {_capped(sql, names, text)}")
+        while not fetched.more:
+            rows = cur.execute(f"FETCH FORWARD {BATCH_ROWS} FROM console_rows").fetchall()
+            if not rows:
+                break
+            for row in rows:
+                if not fetched.add_row(row):
+                    break
     except psycopg.errors.QueryCanceled:
         raise _stopped(time_limit) from None
+    except psycopg.errors.InsufficientPrivilege:
+        raise NotAllowed(REFUSED_ACCESS) from None
     except psycopg.Error as exc:
         raise ValidationError(f"The query failed: {exc}") from None
     finally:
@@ -200,4 +524,4 @@ def _run_postgresql(store: Store, sql: str, row_limit: int, time_limit: float) -
             cur.execute("ROLLBACK")
         finally:
             cur.close()
-    return Result(pd.DataFrame(rows[:row_limit], columns=cols), len(rows) > row_limit, time.perf_counter() - started)
+    return fetched.result(names, time.perf_counter() - started)

@@ -14,8 +14,9 @@ me = require("sql")
 store = runtime.store()
 
 st.title("SQL console")
-st.caption(f"Read-only: one SELECT over the views below; at most {sql_console.ROW_LIMIT:,} rows and "
-           f"{sql_console.TIME_LIMIT_S:g} s per query. Times are UTC.")
+st.caption(f"Read-only: one SELECT over the views below; at most {sql_console.ROW_LIMIT:,} rows, "
+           f"{sql_console.BYTE_LIMIT // 2**20} MB and {sql_console.TIME_LIMIT_S:g} s per query, "
+           f"{sql_console.VALUE_LIMIT:,} characters per value. Times are UTC.")
 with st.expander("Views and their columns", icon=":material/table_view:"):
     for name, (what, columns) in sql_console.VIEWS.items():
         st.markdown(f"**{name}** — {what}  \n`{columns}`")
@@ -32,8 +33,7 @@ if st.button("Run", type="primary", icon=":material/play_arrow:", key="sql_run")
 result = st.session_state.get("sql_result")
 if result is not None:
     frame = result.frame
-    st.caption(f"{len(frame):,} rows in {result.seconds * 1000:.0f} ms"
-               + (f" — cut at the {sql_console.ROW_LIMIT:,}-row limit" if result.truncated else ""))
+    st.caption(f"{len(frame):,} rows in {result.seconds * 1000:.0f} ms" + (f" — {result.cut}" if result.cut else ""))
     st.dataframe(frame, width="stretch", hide_index=True)
     downloads(frame, "query")
     numeric = [c for c in frame.columns if frame[c].dtype.kind in "iuf"]

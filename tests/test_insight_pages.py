@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import customer_writes
-from maxchat_data import accounts, actions, system
+from maxchat_data import accounts, actions, csv_safe, reports, system
 from ui_support import agent_named, app, texts, ui_store  # noqa: F401
 
 
@@ -55,3 +55,20 @@ def test_sql_console_page_for_analysts_and_admins_only(people):
     at.text_area(key="sql_text").input("DELETE FROM chats")
     at.button(key="sql_run").click().run()
     assert "Only SELECT" in at.error[0].value
+
+
+def test_sql_console_says_what_was_cut_and_makes_files_only_when_asked(people, monkeypatch):
+    made = []
+    for module, name in ((csv_safe, "csv_bytes"), (reports, "parquet_bytes")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda df, real=real, name=name: made.append(name) or real(df))
+    at = app(agent=people["lina"])
+    at.switch_page("pages/sql.py").run()
+    at.text_area(key="sql_text").input("SELECT CASE WHEN i = 0 THEN repeat('x', 6000) || repeat('y', 6000)"
+                                       " ELSE 'a' END AS v FROM range(6000) t(i)")
+    at.button(key="sql_run").click().run()
+    assert not at.exception and not at.error
+    assert any("5,000 rows" in c.value and "cut at the 5,000-row limit; values longer than 10,000 characters cut"
+               in c.value for c in at.caption)
+    assert len(at.get("download_button")) == 2
+    assert made == []  # a page run makes no file nobody asked for (issue 17: it made both, every run)

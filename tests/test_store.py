@@ -31,6 +31,12 @@ def test_migrations_apply_once_and_survive_reopen(tmp_path):
         s.close()
 
 
+def test_duckdb_memory_limit_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAXCHAT_DUCKDB_MEMORY", "300MB")
+    with Store(tmp_path / "m.duckdb", tmp_path / "media") as s:
+        assert s.one("SELECT current_setting('memory_limit')")[0] == "286.1 MiB"  # DuckDB's own units
+
+
 def test_group_commit_answers_every_caller(store):
     gate = threading.Event()
     store.submit(lambda w: gate.wait(5))  # hold the writer so the rest queue up

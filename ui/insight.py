@@ -32,13 +32,14 @@ def chat_link(chat_id: int, name: str) -> str:
 
 
 def downloads(table: pd.DataFrame | Callable[[], pd.DataFrame], name: str) -> None:
-    """CSV and Parquet of exactly the table shown. Given a function, the file
-    is made only when clicked (a whole history of sessions is large)."""
-    def file(encode):
-        return (lambda: encode(table())) if callable(table) else encode(table)
+    """CSV and Parquet of exactly the table shown, made only when clicked: a
+    page run never pays for files nobody asked for (a whole history of
+    sessions, a console result of tens of MB)."""
+    make = table if callable(table) else (lambda: table)
 
     with st.container(horizontal=True, gap="small"):
-        st.download_button("CSV", file(csv_safe.csv_bytes), f"{name}.csv", "text/csv", key=f"csv_{name}",
+        st.download_button("CSV", lambda: csv_safe.csv_bytes(make()), f"{name}.csv", "text/csv", key=f"csv_{name}",
                            icon=":material/download:", on_click="ignore")
-        st.download_button("Parquet", file(reports.parquet_bytes), f"{name}.parquet", "application/octet-stream",
-                           key=f"parquet_{name}", icon=":material/download:", on_click="ignore")
+        st.download_button("Parquet", lambda: reports.parquet_bytes(make()), f"{name}.parquet",
+                           "application/octet-stream", key=f"parquet_{name}", icon=":material/download:",
+                           on_click="ignore")
