@@ -5,7 +5,7 @@ Four analysts' sessions (Streamlit websocket sessions, what a browser opens,
 logged in with a session cookie) each run hostile queries on the SQL
 console page again and again: the issue's ``repeat('x', 1000000) FROM
 range(1000)``, an aggregate that grows to 3 GB, a result of 18 GB of rows, a
-join that runs until the time limit. Meanwhile signed webhooks are sent
+join that would hold 800 MB, a sum that would run for minutes. Meanwhile signed webhooks are sent
 as in bench/bench_webhooks.py, and the server's RSS is sampled every 20 ms.
 
 Phases, on one server (tests/live_server.py): webhooks alone; the issue's
@@ -45,6 +45,7 @@ HOSTILE = [
     "SELECT length(string_agg(repeat('x', 1000), '')) FROM range(3000000)",
     "SELECT repeat('x', 9000) || i AS v FROM range(2000000) t(i)",
     "SELECT count(*) FROM range(100000000) a, range(100000000) b",
+    "SELECT sum(hash(i)) FROM range(100000000000) t(i)",
 ]
 
 
@@ -137,7 +138,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--conns", type=int, default=8, help="webhook keep-alive connections")
     ap.add_argument("--sessions", type=int, default=4, help="console sessions attacking at once")
-    ap.add_argument("--only", type=int, help="run only this one of the hostile queries (0-3)")
+    ap.add_argument("--only", type=int, help="run only this one of the hostile queries (0-4)")
     args = ap.parse_args()
     if args.only is not None:
         HOSTILE[:] = [HOSTILE[args.only]]

@@ -36,6 +36,7 @@ anything runs, and the engine's refusal is reported in the same words.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -53,7 +54,7 @@ from .roles import can_use_sql
 from .store import ISOLATED, Store, lock
 
 ROW_LIMIT = 5000
-BYTE_LIMIT = 32 * 1024 * 1024       # what one result may hold
+BYTE_LIMIT = 8 * 1024 * 1024       # what one result may hold
 VALUE_LIMIT = 10_000                # characters of one value
 MEMORY_LIMIT = 256 * 1024 * 1024    # DuckDB's working memory one query may add
 TIME_LIMIT_S = 10.0
@@ -401,18 +402,56 @@ def _capped(sql: str, names: list[str], text: list[bool]) -> str:
 
 
 # DuckDB's cache of the tables: it evicts that on its own when memory is short.
-_CACHE_TAGS = "('BASE_TABLE', 'ART_INDEX', 'METADATA', 'OVERFLOW_STRINGS', 'EXTERNAL_FILE_CACHE', 'OBJECT_CACHE')"
+_CACHE_TAGS = ('BASE_TABLE', 'ART_INDEX', 'METADATA', 'OVERFLOW_STRINGS', 'EXTERNAL_FILE_CACHE', 'OBJECT_CACHE')
+QUIET_S = 5.0          # this long after the last console query, the process is at rest again
+SETTLE_S = 3.0         # at most this long a query waits for the last one's memory to go back
 
 
-def _held(probe: duckdb.DuckDBPyConnection) -> int:
-    """The memory DuckDB holds for queries (aggregates, sorts, joins, lists):
-    where a console query's memory shows, exactly. (The process's resident
-    size is no measure: memory an earlier query gave back leaves it in the
-    meantime.) What DuckDB does not count, one batch of rows, is bounded by
-    the size checks and the byte limit."""
-    (held,) = probe.execute(f"SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()"
-                            f" WHERE tag NOT IN {_CACHE_TAGS}").fetchall()[0]
-    return int(held)
+class _Memory:
+    """What a console query costs the process, two ways:
+    - ``query()``: the memory DuckDB holds for queries (aggregates, sorts,
+      joins, lists), exactly, but not what it does not count (the rows of
+      one step, strings being built);
+    - ``process()``: the process's resident memory beyond DuckDB's cache
+      of the tables, against the process at rest (measured when no console
+      query ran for ``QUIET_S``): DuckDB's allocator gives memory back
+      about a second after a query ends, so back-to-back queries would
+      otherwise stack up. Each may grow by ``MEMORY_LIMIT``."""
+
+    rest: int | None = None
+    quiet_from = 0.0
+
+    def __init__(self, probe: duckdb.DuckDBPyConnection):
+        self.probe = probe
+
+    def _sizes(self) -> tuple[int, int]:
+        rows = self.probe.execute("SELECT tag, memory_usage_bytes FROM duckdb_memory()").fetchall()
+        with open("/proc/self/statm") as f:
+            resident = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        cache = sum(n for tag, n in rows if tag in _CACHE_TAGS)
+        return sum(n for tag, n in rows if tag not in _CACHE_TAGS), resident - cache
+
+    def settle(self) -> None:
+        """Take the measure before a query (after the last one's memory went back)."""
+        _, process = self._sizes()
+        if _Memory.rest is None or time.monotonic() > _Memory.quiet_from:
+            _Memory.rest = process
+        give_up = time.monotonic() + SETTLE_S
+        while process > _Memory.rest + MEMORY_LIMIT // 4:
+            if time.monotonic() > give_up:  # not the last query's: the process grew
+                _Memory.rest = process
+                break
+            time.sleep(0.05)
+            _, process = self._sizes()
+        self.query_start = self._sizes()[0]
+
+    def too_much(self) -> bool:
+        query, process = self._sizes()
+        return query - self.query_start > MEMORY_LIMIT or process - _Memory.rest > MEMORY_LIMIT * 3 // 2
+
+    @staticmethod
+    def done() -> None:
+        _Memory.quiet_from = time.monotonic() + QUIET_S
 
 
 def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: float = TIME_LIMIT_S,
@@ -439,8 +478,9 @@ def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: 
             except BaseException as exc:  # noqa: BLE001 - handed to the caller below
                 box["error"] = exc
 
+        memory = _Memory(probe)
+        memory.settle()
         started = time.perf_counter()
-        baseline = _held(probe)
         thread = threading.Thread(target=work, name="sql-console", daemon=True)
         thread.start()
         stop = None
@@ -450,7 +490,7 @@ def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: 
                 stop = _stopped(time_limit)
             else:
                 try:
-                    if _held(probe) - baseline > MEMORY_LIMIT:
+                    if memory.too_much():
                         stop = _too_big()
                 except duckdb.Error:  # no memory left even to ask
                     stop = _too_big()
@@ -462,6 +502,7 @@ def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: 
             raise _failed(box["error"])
         return fetched.result(box["names"], time.perf_counter() - started)
     finally:
+        _Memory.done()
         probe.close()
         cur.close()
 

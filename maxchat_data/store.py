@@ -264,7 +264,7 @@ ISOLATED = {"enable_external_access": "false", "autoinstall_known_extensions": "
 # Memory a big query used goes back to the system when it ends (measured: a
 # stopped 300 MB aggregate left the process 330 MB larger for good with
 # DuckDB's defaults, and nothing larger within a second with these).
-GIVE_BACK = {"allocator_background_threads": "true", "allocator_flush_threshold": "64MB"}
+GIVE_BACK = {"allocator_background_threads": "true", "allocator_flush_threshold": "16MB"}
 
 
 def lock(con: duckdb.DuckDBPyConnection) -> None:
