@@ -30,6 +30,7 @@ from .templates import render, usable_template
 CHANNEL = "whatsapp"
 MAX_RATE = 1000.0         # WhatsApp's highest throughput tier, messages per second
 CSV_LIMIT = 1024 * 1024   # bytes: the upload cap of the whole app (1 MB, about 25,000 numbers)
+PREVIEW_ROWS = 5           # recipients whose message is shown before sending
 NAME_TOKEN = "{{contact.name}}"  # a value replaced by each recipient's name (as in quick replies)
 CANCELLED = "Not sent: the broadcast was cancelled"
 STATES = {"running": "Sending", "paused": "Paused", "cancelled": "Cancelled"}
@@ -65,6 +66,16 @@ def csv_columns(variables: int) -> list[str]:
     """The header a CSV for a template with ``variables`` values must have
     (``name`` may be left out)."""
     return ["phone", "name"] + [f"var{i}" for i in range(1, variables + 1)]
+
+
+def csv_mapping(variables: int) -> list[dict]:
+    """What each column of the CSV becomes, for the person to check before
+    sending: the number, the contact's name, and the template variable each
+    ``varN`` fills."""
+    return ([{"Column": "phone", "Becomes": "the WhatsApp number the message goes to"},
+             {"Column": "name", "Becomes": "the contact's name in the inbox, for a number not yet in it "
+                                           "(not part of the message; may be left out)"}]
+            + [{"Column": f"var{i}", "Becomes": f"{{{{{i}}}}} in the message"} for i in range(1, variables + 1)])
 
 
 def read_csv(data: bytes, variables: int) -> CsvFile:
@@ -151,7 +162,10 @@ def create(store: Store, actor_id: int, template_id: int, audience: Audience, va
 
 def preview(store: Store, actor_id: int, template_id: int, audience: Audience, values: list[str] = ()) -> dict:
     """What a broadcast would do, without doing it: how many recipients,
-    how many blocked contacts are skipped, and the first messages. Writes
+    how many blocked contacts are skipped, and the first recipients
+    (``first``: line, to, name, the values and the message exactly as it
+    is sent), with ``variables``, the name of each value (``{{1}} ← var1``
+    for a CSV). Writes
     nothing; it runs on the writer to see the chats as ``create`` will."""
     with_values = [str(v).strip() for v in values]
     return store.write(_plan_only, actor_id, template_id, audience, with_values)
@@ -162,7 +176,10 @@ def _plan_only(w: Writer, actor_id, template_id, audience, values):
     tpl = _template(w, template_id)
     targets, skipped = _targets(w, tpl, audience, values)
     return {"recipients": len(targets), "skipped_blocked": skipped,
-            "first": [{"to": "+" + t["uid"], "name": t["name"], "message": t["body"]} for t in targets[:5]]}
+            "variables": [f"{{{{{i}}}}} ← var{i}" if audience.kind == "csv" else f"{{{{{i}}}}}"
+                          for i in range(1, tpl["variables"] + 1)],
+            "first": [{"line": t["line"], "to": "+" + t["uid"], "name": t["name"], "values": list(t["values"]),
+                       "message": t["body"]} for t in targets[:PREVIEW_ROWS]]}
 
 
 def _template(w: Writer, template_id: int) -> dict:

@@ -23,6 +23,11 @@ What it may read:
    cursor (a SELECT only), as the ``maxchat_console`` role, which may read the
    views and nothing else (no file functions, no other table).
 
+Times: the database's times are UTC; beside each TIMESTAMPTZ column of a
+result comes ``<name>_local``, the same instants in the team's timezone
+(MAXCHAT_TIMEZONE), so a person compares them with what the other pages
+show. It is added in pandas after the fetch: the query runs as written.
+
 How much it may take: one console query runs at a time in a process (four
 hostile ones cost what one does); its time is limited (the query is
 interrupted); rows are fetched in small batches until the row or byte limit;
@@ -40,7 +45,9 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
@@ -48,6 +55,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import config
 from .errors import NotAllowed, ValidationError
 from .pg_store import CONSOLE_ROLE as PG_ROLE
 from .roles import can_use_sql
@@ -107,6 +115,31 @@ class Result:
     truncated: bool                 # rows were left out (the row or the byte limit)
     seconds: float
     cut: str = ""                   # what was cut, in words ("" when nothing)
+    local_columns: list[str] = field(default_factory=list)  # the team-time columns added beside UTC ones
+    timezone: str = "UTC"           # theirs
+
+
+LOCAL_SUFFIX = "_local"
+
+
+def zone_label(tz: ZoneInfo, at: datetime | None = None) -> str:
+    """``Asia/Jakarta (UTC+07:00)``: the zone and its offset (now, or at ``at``)."""
+    offset = (at or datetime.now(tz)).astimezone(tz).strftime("%z")
+    return f"{tz.key} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def _beside_utc(frame: pd.DataFrame, zoned: list[bool], tz: ZoneInfo) -> list[str]:
+    """Insert, right after each zoned (TIMESTAMPTZ) column, the same times in
+    ``tz`` named ``<name>_local``; returns the names added. By position: the
+    user's names may repeat."""
+    added = []
+    for i in reversed([i for i, z in enumerate(zoned) if z]):
+        name = f"{frame.columns[i]}{LOCAL_SUFFIX}"
+        utc = pd.to_datetime(frame.iloc[:, i], utc=True)  # PostgreSQL's rows may come as objects
+        frame.isetitem(i, utc)
+        frame.insert(i + 1, name, utc.dt.tz_convert(tz), allow_duplicates=True)
+        added.append(name)
+    return added[::-1]
 
 
 def _literal(arg) -> object:
@@ -279,8 +312,10 @@ _one_at_a_time = threading.Lock()
 
 
 def run_query(store: Store, role: str, sql: str, *, row_limit: int = ROW_LIMIT,
-              time_limit: float = TIME_LIMIT_S, byte_limit: int = BYTE_LIMIT) -> Result:
-    """Run an analyst's query read-only, within the limits above."""
+              time_limit: float = TIME_LIMIT_S, byte_limit: int = BYTE_LIMIT, tz: ZoneInfo | None = None) -> Result:
+    """Run an analyst's query read-only, within the limits above; times with
+    a zone also in ``tz`` (default: the team's timezone), beside the UTC ones."""
+    tz = tz or config.team_timezone()
     if not can_use_sql(role):
         raise NotAllowed("The SQL console is for analysts and admins.")
     real = {n.lower() for (n,) in store.all(
@@ -304,9 +339,12 @@ def run_query(store: Store, role: str, sql: str, *, row_limit: int = ROW_LIMIT,
     if not _one_at_a_time.acquire(timeout=time_limit):
         raise NotAllowed("The console is busy with another query; try again in a moment.")
     try:
-        return run(store, sql, row_limit, time_limit, byte_limit)
+        result, zoned = run(store, sql, row_limit, time_limit, byte_limit)
     finally:
         _one_at_a_time.release()
+    result.local_columns = _beside_utc(result.frame, zoned, tz)
+    result.timezone = zone_label(tz)
+    return result
 
 
 class _Fetched:
@@ -455,7 +493,8 @@ class _Memory:
 
 
 def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: float = TIME_LIMIT_S,
-                byte_limit: int = BYTE_LIMIT) -> Result:
+                byte_limit: int = BYTE_LIMIT) -> tuple[Result, list[bool]]:
+    """The result, and which of its columns are TIMESTAMPTZ."""
     cur, probe = store.cursor(), store.cursor()
     try:
         cur.execute(f"SET search_path = '{SCHEMA}'")  # this cursor only: bare names are the views
@@ -470,6 +509,7 @@ def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: 
                     raise NotAllowed("Only SELECT queries are allowed here.")
                 names = list(rel.columns)
                 box["names"] = names
+                box["zoned"] = [str(t) == "TIMESTAMP WITH TIME ZONE" for t in rel.types]
                 capped = _capped(sql, names, [str(t) in ("VARCHAR", "JSON") for t in rel.types])
                 check(cur, capped, set())  # what runs is what was checked, plus the cut
                 for batch in cur.sql(capped).to_arrow_reader(BATCH_ROWS):
@@ -500,7 +540,7 @@ def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: 
             raise stop
         if "error" in box:
             raise _failed(box["error"])
-        return fetched.result(box["names"], time.perf_counter() - started)
+        return fetched.result(box["names"], time.perf_counter() - started), box["zoned"]
     finally:
         _Memory.done()
         probe.close()
@@ -521,7 +561,8 @@ _TEXT_TYPES = {"text", "varchar", "bpchar", "json", "jsonb", "xml", "name"}
 
 
 def _run_postgresql(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: float = TIME_LIMIT_S,
-                    byte_limit: int = BYTE_LIMIT) -> Result:
+                    byte_limit: int = BYTE_LIMIT) -> tuple[Result, list[bool]]:
+    """The result, and which of its columns are TIMESTAMPTZ."""
     cur = store.cursor()
     started = time.perf_counter()
     fetched = _Fetched(row_limit, byte_limit)
@@ -543,8 +584,8 @@ def _run_postgresql(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_lim
         cur.execute_one_statement(f"DECLARE console_shape NO SCROLL CURSOR FOR {sql.strip().rstrip(';')}")
         cur.execute("FETCH FORWARD 0 FROM console_shape")
         names = [d.name for d in cur.description]
-        text = [getattr(psycopg.postgres.types.get(d.type_code), "name", "") in _TEXT_TYPES
-                for d in cur.description]
+        types = [getattr(psycopg.postgres.types.get(d.type_code), "name", "") for d in cur.description]
+        text = [t in _TEXT_TYPES for t in types]
         cur.execute("CLOSE console_shape")
         cur.execute_one_statement(f"DECLARE console_rows NO SCROLL CURSOR FOR {_capped(sql, names, text)}")
         while not fetched.more:
@@ -565,4 +606,4 @@ def _run_postgresql(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_lim
             cur.execute("ROLLBACK")
         finally:
             cur.close()
-    return fetched.result(names, time.perf_counter() - started)
+    return fetched.result(names, time.perf_counter() - started), [t == "timestamptz" for t in types]

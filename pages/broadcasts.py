@@ -23,6 +23,7 @@ ss = st.session_state
 BY_LABEL, BY_CHANNEL, BY_CSV = "Contacts with a label", "Every WhatsApp contact", "Numbers from a CSV file"
 STATUS_ICON = {"queued": "⏳ queued", "sent": "✓ sent", "delivered": "✓✓ delivered", "read": "✓✓ read",
                "failed": "⚠ failed"}
+CONFIRM_CANCEL = "bc_confirm_cancel"  # the broadcast whose `Cancel broadcast` awaits a yes
 
 st.title("Broadcasts")
 st.caption("One initiate template to many WhatsApp contacts. " + CANNOT_WRITE_FIRST)
@@ -41,6 +42,8 @@ def _new_broadcast() -> None:
         columns = ",".join(broadcasts.csv_columns(tpl["variables"]))
         st.caption(f"The first line names the columns: {columns} (name may be left out). Numbers with their "
                    "country code, or Indonesian 08…; UTF-8, at most 1 MB.")
+        st.caption("How the columns fill the template:")
+        st.dataframe(broadcasts.csv_mapping(tpl["variables"]), hide_index=True, key=f"bc_map_{tid}")
         upload = st.file_uploader("CSV file", type=["csv"], key=f"bc_csv_{tid}")
         if upload is not None:
             try:
@@ -78,8 +81,7 @@ def _new_broadcast() -> None:
         return
     st.markdown(f"**{plan['recipients']:,} recipient(s)**"
                 + (f" · {plan['skipped_blocked']} blocked contact(s) skipped" if plan["skipped_blocked"] else ""))
-    st.dataframe([{"To": r["to"], "Name": r["name"], "Message": r["message"]} for r in plan["first"]],
-                 hide_index=True)
+    _first_messages(plan)
     if st.button(f"Send to {plan['recipients']:,} recipient(s)", key="bc_send", type="primary",
                  icon=":material/campaign:"):
         try:
@@ -92,12 +94,36 @@ def _new_broadcast() -> None:
         st.rerun()
 
 
+def _first_messages(plan: dict) -> None:
+    """The first recipients' values, then their messages exactly as each
+    customer reads them (values from a CSV are data: shown as text)."""
+    first = plan["first"]
+    st.caption(f"The first {len(first)} of them, with the value each variable gets:")
+    st.dataframe(pd.DataFrame([{"Line": r["line"], "To": r["to"], "Name": r["name"],
+                                **dict(zip(plan["variables"], r["values"]))} for r in first]),
+                 hide_index=True, key="bc_first_values")
+    st.caption("Their messages, as each customer will read them:")
+    for n, r in enumerate(first):
+        with st.container(border=True, key=f"bc_first_message_{n}"):
+            st.caption(plain(f"To {r['to']} · {r['name']}"))
+            st.text(r["message"])
+
+
 with st.expander("New broadcast", expanded=not broadcasts.list_broadcasts(store, 1), icon=":material/add:"):
     _new_broadcast()
 
 
 def _act(fn, bid: int, done: str) -> None:
     admin.run(fn, store, bid, me["id"], success=done)
+
+
+def _ask_cancel(bid: int) -> None:
+    ss[CONFIRM_CANCEL] = bid
+
+
+def _cancel(bid: int) -> None:
+    ss.pop(CONFIRM_CANCEL, None)
+    _act(broadcasts.cancel, bid, "Broadcast cancelled: the rest is not sent.")
 
 
 @st.fragment(run_every=1.0)
@@ -123,7 +149,18 @@ def live(bid: int) -> None:
                 st.button("Resume", key=f"bc_resume_{bid}", icon=":material/play_arrow:",
                           on_click=_act, args=(broadcasts.resume, bid, "Broadcast resumed."))
             st.button("Cancel broadcast", key=f"bc_cancel_{bid}", icon=":material/cancel:",
-                      on_click=_act, args=(broadcasts.cancel, bid, "Broadcast cancelled: the rest is not sent."))
+                      on_click=_ask_cancel, args=(bid,))
+        if ss.get(CONFIRM_CANCEL) == bid:
+            with st.container(border=True, key=f"bc_cancel_confirm_{bid}"):
+                st.warning(f"Cancel broadcast #{bid}? The {c['queued']:,} recipient(s) not yet sent will not get "
+                           "it. This cannot be undone.", icon=":material/warning:")
+                with st.container(horizontal=True):
+                    st.button("Yes, cancel broadcast", key=f"bc_cancel_yes_{bid}", type="primary",
+                              on_click=_cancel, args=(bid,))
+                    st.button("Don't cancel", key=f"bc_cancel_no_{bid}", on_click=ss.pop,
+                              args=(CONFIRM_CANCEL, None))
+    elif ss.get(CONFIRM_CANCEL) == bid:
+        ss.pop(CONFIRM_CANCEL)  # it finished meanwhile: nothing left to cancel
     show = st.segmented_control("Recipients", ("all", "queued", "sent", "delivered", "read", "failed"),
                                 default="all", key=f"bc_filter_{bid}")
     rows = broadcasts.recipients(store, bid, None if show in (None, "all") else show, limit=200)

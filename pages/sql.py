@@ -4,7 +4,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from maxchat_data import MaxchatError, sql_console
+from maxchat_data import MaxchatError, config, sql_console
 from server import runtime
 from ui.access import require
 from ui.chat_text import plain
@@ -16,7 +16,10 @@ store = runtime.store()
 st.title("SQL console")
 st.caption(f"Read-only: one SELECT over the views below; at most {sql_console.ROW_LIMIT:,} rows, "
            f"{sql_console.BYTE_LIMIT // 2**20} MB and {sql_console.TIME_LIMIT_S:g} s per query, "
-           f"{sql_console.VALUE_LIMIT:,} characters per value. Times are UTC.")
+           f"{sql_console.VALUE_LIMIT:,} characters per value.")
+st.caption(f"The views hold times in UTC: beside each such column of a result comes one ending in "
+           f"{sql_console.LOCAL_SUFFIX} with the same times in the team's timezone, "
+           f"{sql_console.zone_label(config.team_timezone())}.")
 with st.expander("Views and their columns", icon=":material/table_view:"):
     for name, (what, columns) in sql_console.VIEWS.items():
         st.markdown(f"**{name}** — {what}  \n`{columns}`")
@@ -34,6 +37,9 @@ result = st.session_state.get("sql_result")
 if result is not None:
     frame = result.frame
     st.caption(f"{len(frame):,} rows in {result.seconds * 1000:.0f} ms" + (f" — {result.cut}" if result.cut else ""))
+    if result.local_columns:
+        st.caption(f"{plain(', '.join(result.local_columns))}: the team's timezone, {result.timezone}. "
+                   f"Every other time is UTC.")
     st.dataframe(frame, width="stretch", hide_index=True)
     downloads(frame, "query")
     numeric = [c for c in frame.columns if frame[c].dtype.kind in "iuf"]

@@ -81,6 +81,7 @@ def test_csv_broadcast_shows_live_progress_to_the_end(reach):
     page, wa, tmp = reach["page"], reach["wa"], reach["tmp"]
     before = len(wa.sent())
     rows = [f"0813{i:08d},Pelanggan {i},Pelanggan {i},KODE{i}" for i in range(40)]
+    rows[1] = "081300000001,**Tebal**,**Tebal** <b>x</b>,KODE1"  # a customer's value is text, never markup
     csv_file = tmp / "numbers.csv"
     csv_file.write_text("phone,name,var1,var2\n" + "\n".join(rows) + "\n0813,Salah,x,y\n")
     page.goto(reach["base"] + "/broadcasts")
@@ -91,6 +92,15 @@ def test_csv_broadcast_shows_live_progress_to_the_end(reach):
     page.locator("input[type=file]").set_input_files(str(csv_file))
     expect(page.get_by_text("1 row(s) cannot be sent and are left out")).to_be_visible(timeout=15000)
     expect(page.get_by_text("40 recipient(s)", exact=True)).to_be_visible()
+    # Issue 18.6: which column fills which variable, and the first messages as the customers read them.
+    expect(page.get_by_text("How the columns fill the template:")).to_be_visible()
+    for n in range(5):
+        shown = "**Tebal** <b>x</b>" if n == 1 else f"Pelanggan {n}"
+        expect(page.locator(f".st-key-bc_first_message_{n}")).to_contain_text(
+            f"Halo {shown}, kode promo KODE{n} untukmu.")
+    expect(page.locator(".st-key-bc_first_message_1 b")).to_have_count(0)
+    expect(page.locator(".st-key-bc_first_message_5")).to_have_count(0)
+    page.screenshot(path=str(tmp / "broadcast-preview.png"), full_page=True)
     assert len(wa.sent()) == before  # nothing sent until confirmed
     page.get_by_role("button", name="Send to 40 recipient(s)").click()
     bar = page.locator("[data-testid=stProgress]")

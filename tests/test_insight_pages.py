@@ -5,7 +5,7 @@ import pytest
 
 from conftest import customer_writes
 from maxchat_data import accounts, actions, csv_safe, reports, system
-from ui_support import agent_named, app, texts, ui_store  # noqa: F401
+from ui_support import agent_named, app, texts, ui_store, visible  # noqa: F401
 
 
 @pytest.fixture
@@ -72,3 +72,20 @@ def test_sql_console_says_what_was_cut_and_makes_files_only_when_asked(people, m
                in c.value for c in at.caption)
     assert len(at.get("download_button")) == 2
     assert made == []  # a page run makes no file nobody asked for (issue 17: it made both, every run)
+
+
+def test_sql_console_shows_team_time_beside_utc_and_says_which_is_which(people, ui_store, monkeypatch):  # noqa: F811
+    """Issue 18.10: a person compares the console's times with the other pages' (team time)."""
+    monkeypatch.setenv("MAXCHAT_TIMEZONE", "Asia/Jakarta")
+    customer_writes(ui_store, "6281", "Tolong", name="Rina Kusuma")
+    at = app(agent=people["lina"])
+    at.switch_page("pages/sql.py").run()
+    at.text_area(key="sql_text").input("SELECT id, created_at FROM chats")
+    at.button(key="sql_run").click().run()
+    assert not at.exception and not at.error
+    frame = at.dataframe[0].value
+    assert list(frame.columns) == ["id", "created_at", "created_at_local"]
+    utc, local = frame.iloc[0]["created_at"], frame.iloc[0]["created_at_local"]
+    assert local == utc and local.utcoffset().total_seconds() == 7 * 3600 and utc.utcoffset().total_seconds() == 0
+    assert "created_at_local: the team's timezone, Asia/Jakarta (UTC+07:00). Every other time is UTC." \
+        in visible(texts(at))

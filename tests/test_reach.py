@@ -193,6 +193,32 @@ def test_csv_bad_rows_are_reported_with_line_and_reason():
     assert broadcasts.read_csv(b"phone,var1\n+14155550100,Al\n", 1).rows[0].values == ["Al"]
 
 
+def test_csv_preview_shows_how_columns_fill_the_template_and_the_first_messages_as_sent(store, team):
+    """Issue 18.6: before sending, which column fills which variable, and the
+    first recipients' messages exactly as each customer reads them; markup
+    in a value stays text. Nothing is written."""
+    tid = initiate_template(store, body="Halo {{1}}, pesanan {{2}} siap.")
+    assert [(m["Column"], m["Becomes"].split(" ")[0]) for m in broadcasts.csv_mapping(2)] == [
+        ("phone", "the"), ("name", "the"), ("var1", "{{1}}"), ("var2", "{{2}}")]
+    data = "phone,name,var1,var2\n" + "".join(f"0812000000{i:02d},Pelanggan {i},Kak {i},<b>A{i}</b>\n"
+                                              for i in range(7))
+    rows = tuple(broadcasts.read_csv(data.encode(), 2).rows)
+    before = counts(store)
+    plan = broadcasts.preview(store, team["sari"], tid, Audience("csv", rows=rows))
+    assert plan["recipients"] == 7 and plan["variables"] == ["{{1}} ← var1", "{{2}} ← var2"]
+    assert [(r["line"], r["to"], r["name"], r["values"]) for r in plan["first"][:2]] == [
+        (2, "+6281200000000", "Pelanggan 0", ["Kak 0", "<b>A0</b>"]),
+        (3, "+6281200000001", "Pelanggan 1", ["Kak 1", "<b>A1</b>"])]
+    assert len(plan["first"]) == broadcasts.PREVIEW_ROWS == 5
+    assert plan["first"][4]["message"] == "Halo Kak 4, pesanan <b>A4</b> siap."
+    assert counts(store) == before and store.one("SELECT count(*) FROM broadcasts")[0] == 0
+    # What the preview shows is what is sent.
+    bid = broadcasts.create(store, team["sari"], tid, Audience("csv", rows=rows), rate=50)
+    sent = [b for (b,) in store.all("SELECT m.body FROM broadcast_recipients r JOIN messages m ON m.id = r.message_id"
+                                    " WHERE r.broadcast_id = ? ORDER BY r.line LIMIT 5", [bid])]
+    assert sent == [r["message"] for r in plan["first"]]
+
+
 @pytest.mark.parametrize("data, says", [
     (b"number,var1,var2\n081234567890,a,b\n", "The first line must name the columns phone,name,var1,var2"),
     (b"phone,name,var1\n081234567890,a,b\n", "The first line must name the columns"),

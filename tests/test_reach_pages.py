@@ -100,8 +100,11 @@ def test_broadcast_by_channel_preview_then_confirm_then_live_progress(team, ui_s
     at.radio(key="bc_how").set_value("Every WhatsApp contact").run()
     at.text_input(key=f"bc_val_{tid}_2").input("LEBARAN").run()
     assert "3 recipient(s)" in visible(texts(at))
-    first = at.dataframe[0].value
-    assert list(first["Message"])[0].startswith("Halo Cust ") and "LEBARAN" in list(first["Message"])[0]
+    first = at.dataframe[0].value  # the value each variable gets, per recipient
+    assert list(first.columns) == ["Line", "To", "Name", "{{1}}", "{{2}}"]
+    assert list(first["{{1}}"]) == list(first["Name"]) and set(first["{{2}}"]) == {"LEBARAN"}
+    # the messages as each customer reads them: text, never markup
+    assert [t.value for t in at.text] == [f"Halo {n}, kode LEBARAN" for n in first["Name"]]
     assert ui_store.one("SELECT count(*) FROM broadcasts")[0] == 0  # nothing until confirmed
     at.button(key="bc_send").click().run()
     assert not at.exception
@@ -111,9 +114,19 @@ def test_broadcast_by_channel_preview_then_confirm_then_live_progress(team, ui_s
     assert "0 of 3 handled" in [p.proto.text for p in at.get("progress")][0]
     at.button(key=f"bc_pause_{bid}").click().run()
     assert broadcasts.progress(ui_store, bid)["state"] == "paused"
+    # Cancel asks first (issue 18.6): the first click changes nothing, "Don't cancel" neither.
     at.button(key=f"bc_cancel_{bid}").click().run()
+    assert f"Cancel broadcast #{bid}? The 3 recipient(s) not yet sent will not get it." in visible(texts(at))
+    assert broadcasts.progress(ui_store, bid)["state"] == "paused"
+    at.button(key=f"bc_cancel_no_{bid}").click().run()
+    assert not at.exception and f"Cancel broadcast #{bid}?" not in visible(texts(at))
+    assert broadcasts.progress(ui_store, bid)["counts"]["queued"] == 3
+    at.button(key=f"bc_cancel_{bid}").click().run()
+    at.button(key=f"bc_cancel_yes_{bid}").click().run()
+    assert not at.exception
     p = broadcasts.progress(ui_store, bid)
     assert p["state_label"] == "Cancelled" and p["counts"]["failed"] == 3
+    assert f"Cancel broadcast #{bid}?" not in visible(texts(at))
 
 
 def test_channels_page_shows_webhook_urls_facts_and_masked_secrets(team, monkeypatch):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import threading
 import time
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -51,6 +52,33 @@ def test_a_select_over_the_views_works_with_a_row_limit(store, data):
     r = sql_console.run_query(store, "analyst", "WITH x AS (SELECT * FROM console.agents) SELECT username FROM x ORDER BY 1")
     assert r.frame["username"].tolist() == ["admin", "budi", "sari"]
     assert "password_hash" not in sql_console.run_query(store, "analyst", "SELECT * FROM agents").frame.columns
+
+
+def test_beside_each_utc_time_comes_the_same_time_in_the_team_timezone(store, data, monkeypatch):
+    """Issue 18.10: one timezone wherever a person compares numbers. The views
+    are UTC; each TIMESTAMPTZ column gets ``<name>_local`` right after it, in
+    MAXCHAT_TIMEZONE (Asia/Jakarta = UTC+7, no summer time), on both backends."""
+    from datetime import datetime, timezone
+    monkeypatch.setenv("MAXCHAT_TIMEZONE", "Asia/Jakarta")
+    at = datetime(2026, 12, 3, 20, 30, tzinfo=timezone.utc)  # 03:30 the next day in Jakarta
+    store.write(lambda w: w.execute("UPDATE chats SET created_at = ?, last_message_at = NULL WHERE id = 1", [at]))
+    r = sql_console.run_query(store, "analyst", "SELECT id, created_at, last_message_at, created_at AS again,"
+                              " CAST(created_at AS DATE) AS day FROM chats")
+    assert list(r.frame.columns) == ["id", "created_at", "created_at_local", "last_message_at",
+                                     "last_message_at_local", "again", "again_local", "day"]
+    assert r.local_columns == ["created_at_local", "last_message_at_local", "again_local"]
+    assert r.timezone == "Asia/Jakarta (UTC+07:00)"
+    row = r.frame.iloc[0]
+    assert str(row["created_at"]) == "2026-12-03 20:30:00+00:00"
+    assert str(row["created_at_local"]) == "2026-12-04 03:30:00+07:00"
+    assert row["created_at_local"] == row["created_at"]                 # the same instant
+    assert pd.isna(row["last_message_at"]) and pd.isna(row["last_message_at_local"])  # NULL stays NULL
+    # Another team's zone, given or set: the same instant, their clock.
+    r = sql_console.run_query(store, "analyst", "SELECT created_at FROM chats", tz=ZoneInfo("America/New_York"))
+    assert str(r.frame.iloc[0]["created_at_local"]) == "2026-12-03 15:30:00-05:00"
+    # No zoned column, nothing added.
+    r = sql_console.run_query(store, "analyst", "SELECT 1 AS a, 2 AS a")
+    assert list(r.frame.columns) == ["a", "a"] and r.local_columns == []
 
 
 # What an analyst legitimately writes keeps working: WITH queries in every
