@@ -1,16 +1,21 @@
 """Shared fixtures: every test gets its own real DuckDB file; the domain
 tests marked ``both_backends`` (``pytestmark = pytest.mark.both_backends``
 in a file) run once more on a database of their own in a real PostgreSQL 15
-(tests/pg_cluster.py)."""
+(tests/pg_cluster.py).
+
+The markers ``browser``, ``server`` and ``pg`` and the xdist groups are set
+from what each test uses: tests/lanes.py."""
 from __future__ import annotations
 
 import itertools
+import shutil
 import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -21,12 +26,24 @@ from maxchat_data.store import Store, open_store  # noqa: E402
 
 import pg_cluster  # noqa: E402
 
+pytest_plugins = ["lanes"]
 _ids = itertools.count(1)
 
 
+def pytest_sessionfinish(session):
+    # Here, not only at exit: an xdist worker may end without running atexit.
+    pg_cluster.stop()
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "both_backends: the store tests run on DuckDB and on PostgreSQL")
+
+# Tests hash a few passwords each: argon2's real cost (~64 MB, tenths of a
+# second) stays in the app and in every server a test starts; in this process
+# (accounts' own hasher, and its stand-in hash for unknown usernames) it is
+# the cheapest argon2 there is. Hashes stay argon2, so each side verifies
+# the other's.
+PRODUCTION_HASHER = accounts._hasher
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+accounts._hasher = TEST_HASHER
+accounts._DUMMY_HASH = TEST_HASHER.hash("not a password")
 
 
 def pytest_generate_tests(metafunc):
@@ -40,8 +57,21 @@ def backend(request):
     return getattr(request, "param", "duckdb")
 
 
+@pytest.fixture(scope="session")
+def migrated_duckdb(tmp_path_factory) -> Path:
+    """One DuckDB file migrated from scratch, once per run (per xdist
+    worker), closed so that everything is in the file (no WAL beside it)."""
+    path = tmp_path_factory.mktemp("migrated") / "maxchat.duckdb"
+    Store(path, path.parent / "media").close()
+    assert not Path(f"{path}.wal").exists()
+    return path
+
+
 @pytest.fixture
-def store(tmp_path, backend):
+def store(tmp_path, backend, migrated_duckdb):
+    """A new database: a copy of ``migrated_duckdb`` (the migrations' own
+    tests make theirs from scratch with ``Store``), or, on PostgreSQL, a
+    database made from the cluster's migrated template."""
     if backend == "postgresql":
         url = pg_cluster.fresh_database()
         s = open_store(url, tmp_path / "media")
@@ -49,6 +79,7 @@ def store(tmp_path, backend):
         s.close()
         pg_cluster.drop_database(url)
         return
+    shutil.copyfile(migrated_duckdb, tmp_path / "maxchat.duckdb")
     s = Store(tmp_path / "maxchat.duckdb", tmp_path / "media")
     yield s
     s.close()
