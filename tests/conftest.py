@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from maxchat_data import accounts, config  # noqa: E402
 from server import runtime  # noqa: E402
 from maxchat_data.ingest import Inbound, receive  # noqa: E402
-from maxchat_data.store import Store, open_store  # noqa: E402
+from maxchat_data.store import Store, is_database_url, open_store  # noqa: E402
 
 import pg_cluster  # noqa: E402
 
@@ -35,15 +35,18 @@ def pytest_sessionfinish(session):
     pg_cluster.stop()
 
 
-# Tests hash a few passwords each: argon2's real cost (~64 MB, tenths of a
-# second) stays in the app and in every server a test starts; in this process
-# (accounts' own hasher, and its stand-in hash for unknown usernames) it is
-# the cheapest argon2 there is. Hashes stay argon2, so each side verifies
-# the other's.
-PRODUCTION_HASHER = accounts._hasher
-TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-accounts._hasher = TEST_HASHER
-accounts._DUMMY_HASH = TEST_HASHER.hash("not a password")
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    """Tests hash a few passwords each. Argon2's real cost (~64 MB, tenths
+    of a second) stays in the app and in every server a test starts; in the
+    test process, accounts' hasher (and its stand-in hash for unknown
+    usernames) is the cheapest argon2 there is. Hashes stay argon2, so each
+    side verifies the other's."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", cheap)
+        patch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not a password"))
+        yield cheap
 
 
 def pytest_generate_tests(metafunc):
@@ -65,6 +68,25 @@ def migrated_duckdb(tmp_path_factory) -> Path:
     Store(path, path.parent / "media").close()
     assert not Path(f"{path}.wal").exists()
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def runtime_opens_new_files_migrated(migrated_duckdb):
+    """The app's process store (``runtime.store()``, what page and route
+    tests use) on a DuckDB file that does not exist yet starts as a copy of
+    ``migrated_duckdb`` too; a file that exists is opened as it is."""
+    real = runtime.open_store
+
+    def open_store_copying(path=None, media_dir=None):
+        where = path or config.get("MAXCHAT_DATABASE_URL") or config.get("MAXCHAT_DB")
+        if where and not is_database_url(where) and not Path(where).exists():
+            Path(where).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(migrated_duckdb, where)
+        return real(path, media_dir)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runtime, "open_store", open_store_copying)
+        yield
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The test suite's own shortcuts (conftest.py) give what the slow way gave:
-the ``store`` fixture's copied database is the fully migrated one, cheap
-password hashing stays in the test process, and the lane markers follow
-what a test uses."""
+a new database (the ``store`` fixture's, or the app's process store on a new
+file) is a copy of one fully migrated, cheap password hashing stays in the
+test process, and the lane markers follow what a test uses (lanes.py)."""
 from __future__ import annotations
 
 import subprocess
@@ -11,9 +11,10 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
-import conftest
-from maxchat_data import accounts
+from conftest import point_runtime_at
+from maxchat_data import accounts, settings
 from maxchat_data.store import MIGRATIONS_DIR, Store
+from server import runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = {
@@ -29,9 +30,11 @@ CATALOG = {
 }
 
 
-def catalog(store) -> dict:
+def catalog(store, rows: bool = True) -> dict:
     out = {what: store.all(sql) for what, sql in CATALOG.items()}
-    out["rows"] = {t: store.one(f'SELECT count(*) FROM "{t}"')[0] for (t, _) in out["tables"]}
+    out["versions"] = store.all("SELECT version FROM schema_migrations ORDER BY version")
+    if rows:
+        out["rows"] = {t: store.one(f'SELECT count(*) FROM "{t}"')[0] for (t, _) in out["tables"]}
     return out
 
 
@@ -46,8 +49,25 @@ def test_the_store_fixture_is_a_copy_as_migrated_as_a_database_made_from_scratch
         assert later.one("SELECT count(*) FROM settings WHERE key = 'only'")[0] == 0
 
 
-def test_cheap_hashing_is_only_in_the_test_process(store):
-    assert accounts._hasher is conftest.TEST_HASHER
+def test_the_apps_store_on_a_new_file_is_as_migrated_and_an_existing_file_is_kept(tmp_path, monkeypatch):
+    with Store(tmp_path / "scratch" / "maxchat.duckdb") as scratch:
+        expected = catalog(scratch, rows=False)
+    point_runtime_at(tmp_path / "new" / "maxchat.duckdb", monkeypatch)
+    try:
+        assert catalog(runtime.store(), rows=False) == expected  # its rows: the first admin, made at start
+    finally:
+        runtime.close()
+    with Store(tmp_path / "old.duckdb") as old:
+        old.write(lambda w: w.execute("INSERT INTO settings VALUES ('mine', 'kept')"))
+    point_runtime_at(tmp_path / "old.duckdb", monkeypatch)
+    try:
+        assert settings.get(runtime.store(), "mine") == "kept"
+    finally:
+        runtime.close()
+
+
+def test_cheap_hashing_is_only_in_the_test_process(store, cheap_password_hashing):
+    assert accounts._hasher is cheap_password_hashing and cheap_password_hashing.memory_cost == 8
     # The app, outside pytest, hashes at argon2-cffi's defaults whatever the environment says.
     shown = subprocess.run([sys.executable, "-c", "from maxchat_data import accounts;"
                             " print(accounts._hasher.hash('x')); print(accounts._DUMMY_HASH)"],
@@ -55,13 +75,12 @@ def test_cheap_hashing_is_only_in_the_test_process(store):
     default = PasswordHasher()
     params = f"m={default.memory_cost},t={default.time_cost},p={default.parallelism}$"
     assert len(shown) == 2 and all(params in h for h in shown), shown
-    assert conftest.PRODUCTION_HASHER.memory_cost == default.memory_cost
     # A hash a real server made (full cost) still logs in here, and the other way round.
-    strong = conftest.PRODUCTION_HASHER.hash("budi-pass-1")
     budi = accounts.create_agent(store, "budi", "Budi", "budi-pass-1")
+    strong = default.hash("budi-pass-1")
     store.write(lambda w: w.execute("UPDATE agents SET password_hash = ? WHERE id = ?", [strong, budi]))
     assert accounts.authenticate(store, "budi", "budi-pass-1")["id"] == budi
-    assert conftest.PRODUCTION_HASHER.verify(conftest.TEST_HASHER.hash("x"), "x")
+    assert default.verify(cheap_password_hashing.hash("x"), "x")
 
 
 PROBE = '''
