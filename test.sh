@@ -3,7 +3,7 @@
 # and the tests', requirements-dev.txt) into .venv, Debian's chromium for the
 # browser tests and PostgreSQL 15 for the tests on PostgreSQL (each test
 # process starts a throwaway cluster of its own), then runs pytest on every
-# core (pytest-xdist; tests sharing a server stay on one worker, in order).
+# core (pytest-xdist: each test file on one worker, its tests in order).
 #   ./test.sh               every test (what CI runs)
 #   ./test.sh fast          the fast lane: no browser, no server, no PostgreSQL
 #   ./test.sh ARGS...       pytest's own arguments, e.g. -m "not browser" or tests/test_store.py
@@ -28,4 +28,4 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-exec .venv/bin/python -m pytest -q -n auto --dist loadgroup "${lane[@]}" "$@"
+exec .venv/bin/python -m pytest -q -n auto --dist loadfile "${lane[@]}" "$@"

@@ -3,8 +3,8 @@ tests marked ``both_backends`` (``pytestmark = pytest.mark.both_backends``
 in a file) run once more on a database of their own in a real PostgreSQL 15
 (tests/pg_cluster.py).
 
-The markers ``browser``, ``server`` and ``pg`` and the xdist groups are set
-from what each test uses: tests/lanes.py."""
+The markers ``browser``, ``server`` and ``pg`` are set from what each test
+uses: tests/lanes.py."""
 from __future__ import annotations
 
 import itertools
@@ -47,6 +47,18 @@ def cheap_password_hashing():
         patch.setattr(accounts, "_hasher", cheap)
         patch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not a password"))
         yield cheap
+
+
+@pytest.fixture(scope="session", autouse=True)
+def apptest_scans_packages_once():
+    """Every new AppTest scans all installed packages' metadata for
+    Streamlit components (~0.15 s of CPU each time); they do not change
+    during a run, so the scan is made once."""
+    from streamlit.components.v2 import manifest_scanner
+    found = manifest_scanner.scan_component_manifests()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(manifest_scanner, "scan_component_manifests", lambda max_workers=None: list(found))
+        yield
 
 
 def pytest_generate_tests(metafunc):

@@ -1,10 +1,8 @@
 """The test lanes: every test is marked ``browser``, ``server`` and ``pg``
 from what its code and its fixtures' code use, so a new test needs no marker
-of its own (README, "Tests"); a test that started a server or used the
-PostgreSQL cluster in a way this did not see fails, so the fast lane stays
-fast. Tests sharing a fixture of their module that outlives one test (a live
-server, browser pages the next test goes on with) run on one xdist worker,
-in order. A plugin of conftest.py."""
+of its own (README, "Running the tests"); a test that started a server or
+used the PostgreSQL cluster in a way this did not see fails, so the fast
+lane stays fast. ``slow`` is set by hand. A plugin of conftest.py."""
 from __future__ import annotations
 
 import inspect
@@ -31,8 +29,6 @@ LANE_NAMES = (("browser", "sync_playwright"), ("server", "live_server"), ("pg", 
 def pytest_configure(config):
     for name, meaning in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {meaning}")
-    # Registered by pytest-xdist too; here so a run without it still collects.
-    config.addinivalue_line("markers", "xdist_group(name): run on one xdist worker, in order")
 
 
 def names_used(fn, seen: set) -> set[str]:
@@ -77,20 +73,11 @@ def lanes(item) -> set[str]:
     return found
 
 
-def shared_fixture(item) -> bool:
-    """Whether ``item`` uses a fixture of its own module that outlives one
-    test (a live server and browser pages the module's tests go on with)."""
-    return any(defs[-1].scope != "function" and defs[-1].func.__module__ == item.module.__name__
-               for defs in item._fixtureinfo.name2fixturedefs.values())
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)  # before -m selects by them
 def pytest_collection_modifyitems(items):
     for item in items:
         for lane in sorted(lanes(item)):
             item.add_marker(lane)
-        if shared_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 def lane_uses() -> dict[str, int]:

@@ -92,7 +92,17 @@ import pg_cluster
 
 
 def lanes_of(request):
-    return {m.name for m in request.node.iter_markers()} & {"browser", "server", "pg", "xdist_group"}
+    return {m.name for m in request.node.iter_markers()} & {"browser", "server", "pg"}
+
+
+@pytest.fixture
+def backend(request):  # conftest's, which this run does not load
+    return getattr(request, "param", "duckdb")
+
+
+def pytest_generate_tests(metafunc):  # conftest's
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+        metafunc.parametrize("backend", ["duckdb", "postgresql"], indirect=True)
 
 
 def start_one(tmp):  # a helper of the module: followed
@@ -106,7 +116,7 @@ def db(backend):  # like conftest's store: on PostgreSQL only for that backend
 
 
 @pytest.fixture(scope="module")
-def world():  # shared by the module's tests: they go on one worker
+def world():  # a fixture's helper
     return start_one
 
 
@@ -129,9 +139,8 @@ def test_browser(request):
     assert (lambda: sync_playwright())  # named, never called
 
 
-def test_shared_world(request, world):
-    assert lanes_of(request) == {"server", "xdist_group"}
-    assert request.node.get_closest_marker("xdist_group").args == ("test_probe",)
+def test_server_through_a_fixture(request, world):
+    assert lanes_of(request) == {"server"}
 
 
 def test_unseen_server(request):
@@ -142,7 +151,7 @@ def test_unseen_server(request):
 
 def test_lane_markers_follow_what_a_test_uses_and_an_unseen_server_fails_the_test(tmp_path):
     (tmp_path / "test_probe.py").write_text(textwrap.dedent(PROBE))
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider",
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "lanes", "-p", "no:cacheprovider",
                           "--strict-markers", "-rA", "-q", str(tmp_path / "test_probe.py")],
                          cwd=tmp_path, capture_output=True, text=True,
                          env={"PYTHONPATH": f"{ROOT / 'tests'}:{ROOT}", "PATH": "/usr/bin:/bin"})
