@@ -1,32 +1,64 @@
 """Shared fixtures: every test gets its own real DuckDB file; the domain
 tests marked ``both_backends`` (``pytestmark = pytest.mark.both_backends``
 in a file) run once more on a database of their own in a real PostgreSQL 15
-(tests/pg_cluster.py)."""
+(tests/pg_cluster.py).
+
+The markers ``browser``, ``server`` and ``pg`` are set from what each test
+uses: tests/lanes.py."""
 from __future__ import annotations
 
 import itertools
+import shutil
 import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from maxchat_data import config, system  # noqa: E402
 from server import runtime  # noqa: E402
 from maxchat_data.ingest import Inbound, receive  # noqa: E402
-from maxchat_data.store import Store, open_store  # noqa: E402
+from maxchat_data.store import Store, is_database_url, open_store  # noqa: E402
 
 import pg_cluster  # noqa: E402
 
+pytest_plugins = ["lanes"]
 _ids = itertools.count(1)
 
 
+def pytest_sessionfinish(session):
+    # Here, not only at exit: an xdist worker may end without running atexit.
+    pg_cluster.stop()
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "both_backends: the store tests run on DuckDB and on PostgreSQL")
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    """Tests hash a few passwords each. Argon2's real cost (~64 MB, tenths
+    of a second) stays in the app and in every server a test starts; in the
+    test process, accounts' hasher (and its stand-in hash for unknown
+    usernames) is the cheapest argon2 there is. Hashes stay argon2, so each
+    side verifies the other's."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", cheap)
+        patch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not a password"))
+        yield cheap
+
+
+@pytest.fixture(scope="session", autouse=True)
+def apptest_scans_packages_once():
+    """Every new AppTest scans all installed packages' metadata for
+    Streamlit components (~0.15 s of CPU each time); they do not change
+    during a run, so the scan is made once."""
+    from streamlit.components.v2 import manifest_scanner
+    found = manifest_scanner.scan_component_manifests()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(manifest_scanner, "scan_component_manifests", lambda max_workers=None: list(found))
+        yield
 
 
 def pytest_generate_tests(metafunc):
@@ -40,8 +72,40 @@ def backend(request):
     return getattr(request, "param", "duckdb")
 
 
+@pytest.fixture(scope="session")
+def migrated_duckdb(tmp_path_factory) -> Path:
+    """One DuckDB file migrated from scratch, once per run (per xdist
+    worker), closed so that everything is in the file (no WAL beside it)."""
+    path = tmp_path_factory.mktemp("migrated") / "maxchat.duckdb"
+    Store(path, path.parent / "media").close()
+    assert not Path(f"{path}.wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def runtime_opens_new_files_migrated(migrated_duckdb):
+    """The app's process store (``runtime.store()``, what page and route
+    tests use) on a DuckDB file that does not exist yet starts as a copy of
+    ``migrated_duckdb`` too; a file that exists is opened as it is."""
+    real = runtime.open_store
+
+    def open_store_copying(path=None, media_dir=None):
+        where = path or config.get("MAXCHAT_DATABASE_URL") or config.get("MAXCHAT_DB")
+        if where and not is_database_url(where) and not Path(where).exists():
+            Path(where).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(migrated_duckdb, where)
+        return real(path, media_dir)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runtime, "open_store", open_store_copying)
+        yield
+
+
 @pytest.fixture
-def store(tmp_path, backend):
+def store(tmp_path, backend, migrated_duckdb):
+    """A new database: a copy of ``migrated_duckdb`` (the migrations' own
+    tests make theirs from scratch with ``Store``), or, on PostgreSQL, a
+    database made from the cluster's migrated template."""
     if backend == "postgresql":
         url = pg_cluster.fresh_database()
         s = open_store(url, tmp_path / "media")
@@ -49,6 +113,7 @@ def store(tmp_path, backend):
         s.close()
         pg_cluster.drop_database(url)
         return
+    shutil.copyfile(migrated_duckdb, tmp_path / "maxchat.duckdb")
     s = Store(tmp_path / "maxchat.duckdb", tmp_path / "media")
     yield s
     s.close()

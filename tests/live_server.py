@@ -15,6 +15,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES: dict[str, subprocess.Popen] = {}  # base URL -> the server's process (kill tests)
+starts = 0  # servers this process started: tests/lanes.py checks each test that starts one is marked ``server``
 
 
 def free_port() -> int:
@@ -29,6 +30,8 @@ def live_server(tmp_path: Path, env: dict | None = None, demo: bool = False, tim
     """Yields the base URL; the server's log is at ``tmp_path/server.log``.
     ``script``: another Streamlit script to serve instead of the app (it has
     no /healthz, so readiness is Streamlit's own health check)."""
+    global starts
+    starts += 1
     port = free_port()
     full_env = {**os.environ, "MAXCHAT_DB": str(tmp_path / "server.duckdb"),
                 "MAXCHAT_MEDIA_DIR": str(tmp_path / "media"), "MAXCHAT_DEMO": "1" if demo else "0",

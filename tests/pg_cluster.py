@@ -2,9 +2,9 @@
 ``postgres`` user in a temporary folder, started on a free port, removed at
 exit. A real server, never a mock.
 
-One cluster per test run (``cluster()``); each test gets a database of its own
-made from a migrated template (``fresh_database()``), which is a file copy and
-takes a few milliseconds."""
+One cluster per test process, so one per xdist worker (``cluster()``); each
+test gets a database of its own made from a migrated template
+(``fresh_database()``), which is a file copy and takes a few milliseconds."""
 from __future__ import annotations
 
 import atexit
@@ -21,6 +21,7 @@ from pathlib import Path
 BIN = Path("/usr/lib/postgresql/15/bin")
 _state: dict = {}
 _names = itertools.count(1)
+uses = 0  # calls of cluster(): tests/lanes.py checks each test that uses it is marked ``pg``
 
 
 def available() -> bool:
@@ -41,6 +42,12 @@ def _free_port() -> int:
 
 def cluster() -> str:
     """The URL of the run's cluster (``postgres`` database), started once."""
+    global uses
+    uses += 1
+    return _started()
+
+
+def _started() -> str:
     if "url" in _state:
         return _state["url"]
     root = Path(tempfile.mkdtemp(prefix="maxchat-pg-"))
@@ -74,7 +81,7 @@ def stop() -> None:
 
 def _admin(sql: str) -> None:
     import psycopg
-    with psycopg.connect(cluster(), autocommit=True) as con:
+    with psycopg.connect(_started(), autocommit=True) as con:
         con.execute(sql)
 
 

@@ -109,6 +109,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_sigkill_loses_nothing_acknowledged(tmp_path):
     db, media = str(tmp_path / "kill.duckdb"), str(tmp_path / "media")
     proc = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT), db=db, media=media)],

@@ -271,6 +271,7 @@ def test_broadcast_bad_input_changes_nothing(store, team, fakes, worker):  # noq
     assert wa.sent() == []
 
 
+@pytest.mark.slow
 def test_broadcast_of_500_at_the_set_rate_through_a_429_and_a_500(store, team, fakes, worker):  # noqa: F811
     wa = fakes[0]
     tid = initiate_template(store)

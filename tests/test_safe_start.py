@@ -94,6 +94,7 @@ def test_an_empty_database_gets_a_random_admin_password_shown_once(tmp_path, mon
         runtime.close()
 
 
+@pytest.mark.slow
 def test_a_demo_database_is_refused_outside_demo_mode_until_its_known_passwords_are_changed(tmp_path, monkeypatch):
     db = tmp_path / "was-demo.duckdb"
     point_runtime_at(db, monkeypatch, demo=True)

@@ -65,6 +65,7 @@ def test_a_failing_write_fails_only_its_caller(store):
     assert sorted(k for (k,) in store.all("SELECT key FROM settings")) == ["after", "good"]
 
 
+@pytest.mark.slow
 def test_demo_command_fills_every_state(tmp_path):
     db = tmp_path / "demo.duckdb"
     out = subprocess.run([sys.executable, "-m", "maxchat_data", "--db", str(db), "demo", "--chats", "120"],

@@ -257,6 +257,7 @@ def test_the_team_worker_notices_a_closed_tab_in_real_time(store, crew):
 ASSIGN = re.compile(r"^(None|\d+) -> (None|\d+)")
 
 
+@pytest.mark.slow
 def test_eight_threads_assigning_by_hand_while_auto_assignment_runs(store, crew):
     agents = crew["agents"]
     go_online(store, *agents)

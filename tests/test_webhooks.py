@@ -476,6 +476,7 @@ def _mutations(payload):
                 yield payload[:i] + [sub] + payload[i + 1:]
 
 
+@pytest.mark.slow
 def test_no_shape_of_body_gives_a_500(gw):
     client, store = gw
     checks = [("/webhooks/whatsapp", wa_webhook([wa_message(kind="image", id="M", mime_type="image/png")],
