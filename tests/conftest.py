@@ -5,6 +5,7 @@ in a file) run once more on a database of their own in a real PostgreSQL 15
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import threading
 import time
@@ -13,6 +14,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The existing tests assert English words: they run in English. Tests of the
+# Indonesian pages choose `id` themselves (an agent's language, or monkeypatch).
+os.environ.setdefault("MAXCHAT_LANGUAGE", "en")
 
 from maxchat_data import config, system  # noqa: E402
 from server import runtime  # noqa: E402
