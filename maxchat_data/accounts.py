@@ -157,7 +157,7 @@ def set_language(store: Store, agent_id: int, code: str) -> None:
     """The person's own language for the app's words (any role)."""
     chosen = i18n.clean(code)
     if chosen is None:
-        raise ValidationError(i18n._("Unknown language {code!r}: choose one of {choices}.").format(
+        raise ValidationError(i18n._("Unknown language \"{code}\": choose one of {choices}.").format(
             code=code, choices=", ".join(i18n.LANGUAGES)))
     store.write(_set_language, agent_id, chosen)
 
