@@ -93,7 +93,7 @@ def login_page() -> None:
     """Only the login form: nothing else of the app is rendered."""
     if st.session_state.pop(_LOGGED_OUT, False):
         _post("/auth/logout")
-    _, middle, _ = st.columns([1, 1.4, 1])
+    _left, middle, _right = st.columns([1, 1.4, 1])
     with middle:
         _login_form()
 

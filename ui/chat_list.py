@@ -181,7 +181,7 @@ def notify(store, agent: dict) -> None:
         for i in range(3):
             slot = st.empty()
             if i < len(toasts):
-                _, name, text = toasts[i]
+                _until, name, text = toasts[i]
                 with slot.container(border=True, gap=None):
                     st.markdown(f":material/chat: **{plain(name)}**")
                     st.text(text)  # customer text: never markup
