@@ -27,7 +27,7 @@ def render_profile(store, agent: dict, chat: dict, agents: list[dict], labels_al
         status += " :red-badge[:material/block: " + _("Blocked") + "]"
     if chat["archived"]:
         status += " :gray-badge[:material/archive: " + _("Archived") + "]"
-    st.markdown(_("Status: {status}").format(status=status))
+    st.markdown(f"{_('Status')}: {status}")  # "Status" is the guide's word in both languages
     assign_select(store, agent, chat, agents, "prof")
     by_id = {l["id"]: l for l in labels_all}
     shown = [by_id[i] for i in chat["label_ids"] if i in by_id]
