@@ -18,7 +18,7 @@ from . import chat_state
 from .chat_text import plain, when
 
 STICKER_WIDTH = 120
-KINDS = {"image": N_("picture"), "video": N_("video"), "audio": N_("sound"), "sticker": N_("sticker")}
+KINDS = {"image": N_("image"), "video": N_("video"), "audio": N_("audio"), "sticker": N_("sticker")}
 
 
 def body(store, m: dict) -> None:
