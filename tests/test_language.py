@@ -100,6 +100,11 @@ def test_the_chat_page_speaks_the_agents_language_and_the_sidebar_switches_it(ch
     # The team's clock, as Indonesian writes it (19.51).
     assert re.search(r"\b\d{2}\.\d{2}\b", "\n".join(c.value for c in at.caption))
     assert at.selectbox(key="ui_language").value == "id"
+    # What a callback says (it runs before the page sets the language) is Indonesian too.
+    at.session_state["chat_labels_pop_hdr"] = True  # the label pop-up open, as a click on [+] does
+    at.run()
+    at.button(key="chat_newlabel_add_hdr").click().run()  # no colour picked
+    assert "Pilih warna di Pilih warna." in [visible(e.value) for e in at.error], [e.value for e in at.error]
 
     # The sidebar: English at once, without logging out, and stored.
     at.selectbox(key="ui_language").set_value("en").run()

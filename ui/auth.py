@@ -10,6 +10,7 @@ other page rely on exactly this key.
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from maxchat_data import accounts, i18n, login, team
 from maxchat_data.errors import MaxchatError
@@ -23,6 +24,18 @@ _LOGGED_OUT = "_auth_logged_out"  # the next run POSTs /auth/logout (clears the 
 _ATTEMPT = "_auth_attempt"      # what the Log in button's callback found
 AGENT_FIELDS = ("id", "username", "display_name", "role", "notify", "language")
 ROLE_NAMES = {"agent": N_("Agent"), "supervisor": N_("Supervisor"), "analyst": N_("Analyst"), "admin": N_("Admin")}
+
+
+def _person_language() -> str | None:
+    """The logged-in agent's language, for a run that has not said it yet
+    (a callback, a fragment's or a dialog's rerun); None outside a page run."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None
+    agent = st.session_state.get(AGENT_KEY)
+    return agent.get("language") if agent else None
+
+
+i18n.speak_for(_person_language)
 
 
 def _public(agent: dict) -> dict:
