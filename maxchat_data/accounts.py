@@ -145,7 +145,8 @@ def get_agent(store: Store, agent_id: int) -> dict | None:
 
 def list_agents(store: Store, *, active_only: bool = False) -> list[dict]:
     where = "WHERE active" if active_only else ""
-    return store.dicts(f"SELECT id, username, display_name, role, active, notify FROM agents {where} ORDER BY display_name")
+    return store.dicts(f"SELECT id, username, display_name, role, active, notify, language FROM agents {where}"
+                       " ORDER BY display_name")
 
 
 def assignable_agents(store: Store) -> list[dict]:

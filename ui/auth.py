@@ -23,7 +23,7 @@ _FLASH = "_auth_flash"          # a message for the next login form
 _LOGGED_OUT = "_auth_logged_out"  # the next run POSTs /auth/logout (clears the cookie)
 _ATTEMPT = "_auth_attempt"      # what the Log in button's callback found
 AGENT_FIELDS = ("id", "username", "display_name", "role", "notify", "language")
-ROLE_NAMES = {"agent": N_("Agent"), "supervisor": N_("Supervisor"), "analyst": N_("Analyst"), "admin": N_("Admin")}
+ROLE_NAMES = {"agent": N_("agent"), "supervisor": N_("supervisor"), "analyst": N_("analyst"), "admin": N_("admin")}
 
 
 def _person_language() -> str | None:
