@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import roles
+from maxchat_data import i18n, roles
+from maxchat_data.i18n import N_, _
 from server import runtime
 from ui import auth
 
@@ -14,17 +15,17 @@ st.set_page_config(page_title="Maxchat Inbox", page_icon=":material/forum:", lay
 
 # (file, title, icon, capability needed (roles.CAN), section)
 PAGES = [
-    ("pages/chat.py", "Chat", ":material/chat:", "read_chats", "Inbox"),
-    ("pages/quick_replies.py", "Quick replies", ":material/bolt:", "act", "Inbox"),
-    ("pages/broadcasts.py", "Broadcasts", ":material/campaign:", "broadcast", "Inbox"),
-    ("pages/monitor.py", "Monitor", ":material/monitor_heart:", "reports", "Insight"),
-    ("pages/reports.py", "Reports", ":material/analytics:", "reports", "Insight"),
-    ("pages/sql.py", "SQL console", ":material/terminal:", "sql", "Insight"),
-    ("pages/agents.py", "Agents", ":material/group:", "admin", "Admin"),
-    ("pages/labels.py", "Labels", ":material/label:", "admin", "Admin"),
-    ("pages/templates.py", "Templates", ":material/article:", "admin", "Admin"),
-    ("pages/channels.py", "Channels", ":material/hub:", "admin", "Admin"),
-    ("pages/simulator.py", "Simulator", ":material/science:", "admin", "Admin"),
+    ("pages/chat.py", N_("Chat"), ":material/chat:", "read_chats", N_("Inbox")),
+    ("pages/quick_replies.py", N_("Quick replies"), ":material/bolt:", "act", N_("Inbox")),
+    ("pages/broadcasts.py", N_("Broadcasts"), ":material/campaign:", "broadcast", N_("Inbox")),
+    ("pages/monitor.py", N_("Monitor"), ":material/monitor_heart:", "reports", N_("Insight")),
+    ("pages/reports.py", N_("Reports"), ":material/analytics:", "reports", N_("Insight")),
+    ("pages/sql.py", N_("SQL console"), ":material/terminal:", "sql", N_("Insight")),
+    ("pages/agents.py", N_("Agents"), ":material/group:", "admin", N_("Admin")),
+    ("pages/labels.py", N_("Labels"), ":material/label:", "admin", N_("Admin")),
+    ("pages/templates.py", N_("Templates"), ":material/article:", "admin", N_("Admin")),
+    ("pages/channels.py", N_("Channels"), ":material/hub:", "admin", N_("Admin")),
+    ("pages/simulator.py", N_("Simulator"), ":material/science:", "admin", N_("Admin")),
 ]
 
 
@@ -35,15 +36,17 @@ def visible_pages(role: str) -> dict[str, list[st.Page]]:
             continue
         if path == "pages/simulator.py" and not runtime.demo_mode():
             continue
-        sections.setdefault(section, []).append(st.Page(path, title=title, icon=icon, default=path == "pages/chat.py"))
+        sections.setdefault(_(section), []).append(
+            st.Page(path, title=_(title), icon=icon, default=path == "pages/chat.py"))
     return sections
 
 
 agent = auth.current_agent()
+i18n.use(agent["language"] if agent else None)  # the login form speaks the default
 if agent is None:
     # A hidden one-page navigation: no sidebar, and no page of pages/ can be
     # reached by its URL before logging in.
-    st.navigation([st.Page(auth.login_page, title="Log in", icon=":material/login:", url_path="login",
+    st.navigation([st.Page(auth.login_page, title=_("Log in"), icon=":material/login:", url_path="login",
                            default=True)], position="hidden").run()
     st.stop()
 

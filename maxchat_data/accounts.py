@@ -6,6 +6,7 @@ import re
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from . import i18n
 from .common import acting, record
 from .errors import NotFound, ValidationError
 from .login.sessions import end_all_sessions
@@ -116,7 +117,7 @@ def save_agent(w: Writer, agent_id, actor_id, display_name, role, active, new_ha
 def verify_password(store: Store, username: str, password: str) -> dict | None:
     """The agent (with ``active``) when the password matches, else None. An
     unknown username costs the same hashing time as a known one."""
-    found = store.dicts("SELECT id, username, display_name, role, active, notify, password_hash FROM agents"
+    found = store.dicts("SELECT id, username, display_name, role, active, notify, language, password_hash FROM agents"
                         " WHERE username = ?", [(username or "").strip().lower()])
     stored = found[0]["password_hash"] if found else _DUMMY_HASH
     try:
@@ -137,18 +138,34 @@ def authenticate(store: Store, username: str, password: str) -> dict | None:
 
 
 def get_agent(store: Store, agent_id: int) -> dict | None:
-    found = store.dicts("SELECT id, username, display_name, role, active, notify FROM agents WHERE id = ?", [agent_id])
+    found = store.dicts("SELECT id, username, display_name, role, active, notify, language FROM agents WHERE id = ?",
+                        [agent_id])
     return found[0] if found else None
 
 
 def list_agents(store: Store, *, active_only: bool = False) -> list[dict]:
     where = "WHERE active" if active_only else ""
-    return store.dicts(f"SELECT id, username, display_name, role, active, notify FROM agents {where} ORDER BY display_name")
+    return store.dicts(f"SELECT id, username, display_name, role, active, notify, language FROM agents {where}"
+                       " ORDER BY display_name")
 
 
 def assignable_agents(store: Store) -> list[dict]:
     """A1: the agents a chat can be given to: active, and in a role that acts on chats."""
     return [a for a in list_agents(store, active_only=True) if can_act(a["role"])]
+
+
+def set_language(store: Store, agent_id: int, code: str) -> None:
+    """The person's own language for the app's words (any role)."""
+    chosen = i18n.clean(code)
+    if chosen is None:
+        raise ValidationError(i18n._("Unknown language \"{code}\": choose one of {choices}.").format(
+            code=code, choices=", ".join(i18n.LANGUAGES)))
+    store.write(_set_language, agent_id, chosen)
+
+
+def _set_language(w: Writer, agent_id, code):
+    acting(w, agent_id, "read_chats")  # their own setting: any role
+    w.execute("UPDATE agents SET language = ? WHERE id = ?", [code, agent_id])
 
 
 def bootstrap_admin(store: Store, username: str | None, password: str | None) -> int | None:

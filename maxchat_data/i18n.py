@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import io
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,10 @@ LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
 SOURCE = "en"  # message ids are English
 
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("maxchat_language", default=None)
+# Whose language a run speaks before it calls use(): a widget's callback
+# runs before the page, and a fragment's or a dialog's rerun never runs the
+# page. The web app sets this to read the logged-in person (ui.auth).
+_person: Callable[[], str | None] = lambda: None
 
 
 def default_language() -> str:
@@ -55,8 +60,14 @@ def use(code: str | None) -> str:
     return chosen
 
 
+def speak_for(person: Callable[[], str | None]) -> None:
+    """``person()``: the language of whoever the current run is for, or None."""
+    global _person
+    _person = person
+
+
 def current() -> str:
-    return _current.get() or default_language()
+    return _current.get() or clean(_person()) or default_language()
 
 
 def catalog_path(code: str) -> Path:

@@ -14,12 +14,13 @@ from . import team
 from .actions import _send
 from .common import acting, chat_row, contact_name, search_key
 from .errors import NotAllowed, ValidationError
+from .i18n import N_, _
 from .store import Store, Writer, utcnow
 from .templates import render, usable_template
 
 FIRST_WRITE_CHANNELS = ("whatsapp",)
-CANNOT_WRITE_FIRST = ("Messenger and Telegram do not let a business write first: you can answer once the "
-                      "customer writes to you. New chats and broadcasts go out on WhatsApp.")
+CANNOT_WRITE_FIRST = N_("Messenger and Telegram do not let a business write first: you can answer once the "
+                        "customer writes to you. New chats and broadcasts go out on WhatsApp.")
 _SEPARATORS = re.compile(r"[\s().\-/]")
 
 
@@ -88,7 +89,7 @@ def _start(w: Writer, agent_id, template_id, values, chat_id, phone, name):
     if chat_id is not None:
         chat = chat_row(w, chat_id)
         if chat["channel"] not in FIRST_WRITE_CHANNELS:
-            raise NotAllowed(CANNOT_WRITE_FIRST)
+            raise NotAllowed(_(CANNOT_WRITE_FIRST))
         channel = chat["channel"]
     else:
         channel = "whatsapp"

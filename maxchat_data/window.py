@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .i18n import _, number
 from .store import utcnow
 
 # How long after the customer's last message a free-form reply is allowed;
@@ -19,11 +20,12 @@ class ReplyWindow:
 
     def describe(self) -> str:
         if self.seconds_left is None:
-            return "No reply window on this channel"
+            return _("No reply window on this channel")
         if not self.open:
-            return "24-hour window closed — send a template"
+            return _("24-hour window closed — send a template")
         hours, rest = divmod(int(self.seconds_left), 3600)
-        return f"{hours} h {rest // 60:02d} min left to reply"
+        return _("{hours} h {minutes} min left to reply").format(hours=number(hours),
+                                                                minutes=f"{rest // 60:02d}")
 
 
 def reply_window(channel: str, last_inbound_at: datetime | None, now: datetime | None = None) -> ReplyWindow:

@@ -10,6 +10,7 @@ import streamlit as st
 from maxchat_data import accounts, actions, inbox, labels, roles, team
 from server import runtime
 from maxchat_data.errors import NotAllowed, NotFound
+from maxchat_data.i18n import _
 from ui import chat_dialogs, chat_list, chat_readonly, chat_state, css, new_chat
 from ui.chat_profile import render_profile
 from ui.chat_thread import header_state, live_thread, render_composer, render_header
@@ -18,7 +19,7 @@ st.set_page_config(layout="wide")
 
 agent = st.session_state.get("agent")
 if not agent:
-    st.warning("Please log in to see the chats.")
+    st.warning(_("Please log in to see the chats."))
     st.stop()
 
 store = runtime.store()
@@ -39,13 +40,13 @@ def _bell() -> None:
 
 
 with st.container(horizontal=True, vertical_alignment="center", key="chat_topbar"):
-    st.subheader("Chat")
+    st.subheader(_("Chat"))
     st.space("stretch")
     if acts:
-        st.button("New chat", key="new_chat_btn", icon=":material/add_comment:", on_click=new_chat.open_dialog,
-                  help="Write first to a contact or a WhatsApp number with an initiate template")
-    st.toggle(":material/notifications: Notifications", key="chat_bell", on_change=_bell,
-              help="Sound and pop-up for new customer messages")
+        st.button(_("New chat"), key="new_chat_btn", icon=":material/add_comment:", on_click=new_chat.open_dialog,
+                  help=_("Write first to a contact or a WhatsApp number with an initiate template"))
+    st.toggle(":material/notifications: " + _("Notifications"), key="chat_bell", on_change=_bell,
+              help=_("Sound and pop-up for new customer messages"))
 
 labels_all = labels.list_labels(store)
 agents = team.with_availability(store, accounts.assignable_agents(store))
@@ -68,7 +69,7 @@ with col_list:
     chat_list.live_list(store, agent, labels_all)
 with col_thread:
     if chat is None:
-        st.info("Choose a chat from the list.", icon=":material/forum:")
+        st.info(_("Choose a chat from the list."), icon=":material/forum:")
     elif not acts:
         chat_readonly.render_header(chat, labels_all)
         live_thread(store, chat["id"], header_state(chat))

@@ -10,7 +10,7 @@ from server import runtime
 from maxchat_data.common import CHANNEL_LABELS, CHANNELS
 from maxchat_data.simulator import EXAMPLE_IDS, conversation, simulate
 from ui.access import require
-from ui.chat_text import TICKS, plain, when
+from ui.chat_text import plain, ticks, when
 
 
 me = require("admin")
@@ -67,7 +67,7 @@ def customers_phone(channel: str, customer_id: str) -> None:
             mine = m["direction"] == "in"
             with st.chat_message("user" if mine else "assistant",
                                  avatar=":material/person:" if mine else ":material/support_agent:"):
-                tick = "" if mine else f" · {TICKS.get(m['status'], m['status'])}"
+                tick = "" if mine else f" · {ticks(m['status'])}"
                 st.caption(f"{'You' if mine else 'The team'} · {when(m['sent_at'], full=True)}{tick}")
                 if m["filename"]:
                     st.caption(f":material/attach_file: {plain(m['filename'])}")

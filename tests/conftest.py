@@ -8,6 +8,7 @@ uses: tests/lanes.py."""
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import sys
 import threading
@@ -18,6 +19,9 @@ import pytest
 from argon2 import PasswordHasher
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The existing tests assert English words: they run in English. Tests of the
+# Indonesian pages choose `id` themselves (an agent's language, or monkeypatch).
+os.environ.setdefault("MAXCHAT_LANGUAGE", "en")
 
 from maxchat_data import config, system  # noqa: E402
 from server import runtime  # noqa: E402

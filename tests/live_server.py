@@ -36,7 +36,7 @@ def live_server(tmp_path: Path, env: dict | None = None, demo: bool = False, tim
     full_env = {**os.environ, "MAXCHAT_DB": str(tmp_path / "server.duckdb"),
                 "MAXCHAT_MEDIA_DIR": str(tmp_path / "media"), "MAXCHAT_DEMO": "1" if demo else "0",
                 "MAXCHAT_ADMIN_USER": "admin", "MAXCHAT_ADMIN_PASSWORD": "admin-pass-1",
-                "MAXCHAT_PORT": str(port), **(env or {})}
+                "MAXCHAT_PORT": str(port), "MAXCHAT_LANGUAGE": "en", **(env or {})}
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",

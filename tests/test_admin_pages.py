@@ -75,7 +75,8 @@ def test_correct_login_sets_the_agent_and_hands_the_session_to_the_cookie_route(
     at = log_in(app(), "ADMIN", ADMIN_PASSWORD)
     assert not at.error
     assert at.session_state["agent"] == {"id": team["admin"]["id"], "username": "admin",
-                                         "display_name": "Administrator", "role": "admin", "notify": True}
+                                         "display_name": "Administrator", "role": "admin", "notify": True,
+                                         "language": None}
     handoff = at.html[0].proto.body
     assert 'action="/auth/session"' in handoff and 'name="code"' in handoff
     code = handoff.split('name="code" value="')[1].split('"')[0]

@@ -371,3 +371,29 @@ def _table(locator) -> list[dict]:
         "e => { const rows = [...e.querySelectorAll('tr')].map(r => [...r.querySelectorAll('th,td')]"
         ".map(c => c.textContent.trim()));"
         " const head = rows.shift(); return rows.map(r => Object.fromEntries(head.map((h, i) => [h, r[i]]))); }")
+
+
+def _choose_language(page, name: str) -> None:
+    page.locator(".st-key-ui_language").click()
+    page.get_by_role("option", name=name).click()
+    settle(page)
+
+
+def test_language_the_sidebar_picker_switches_the_chat_page_at_once(hour):
+    """Issue 18: the agent picks Bahasa Indonesia in the sidebar; the open
+    Chat page reruns in Indonesian without logging out; back to English."""
+    page = hour["page"]
+    long_chat_open(page)
+    _choose_language(page, "Bahasa Indonesia")
+    expect(page.get_by_role("button", name="Chat baru")).to_be_visible(timeout=10000)
+    expect(page.locator(".st-key-chat_header_meta")).to_contain_text("Dijawab · timer Channel ini tidak punya jendela balasan")
+    expect(page.locator("[class*='st-key-chat_draft_'] textarea")).to_have_attribute(
+        "placeholder", "Ketik pesan… Enter mengirim, Shift+Enter untuk baris baru")
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("Kotak masuk")  # the navigation's section
+    expect(page.get_by_role("button", name="Keluar")).to_be_visible()
+    expect(page.get_by_role("button", name="New chat")).to_have_count(0)
+    expect(header(page)).to_contain_text(LONG[:20])  # the same chat stays open
+    _choose_language(page, "English")
+    expect(page.get_by_role("button", name="New chat")).to_be_visible(timeout=10000)
+    expect(page.locator(".st-key-chat_header_meta")).to_contain_text("Answered · timer No reply window on this channel")
+    expect(page.get_by_role("button", name="Chat baru")).to_have_count(0)

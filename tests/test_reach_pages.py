@@ -78,7 +78,7 @@ def test_new_chat_pop_up_offers_an_agent_only_chats_they_may_write_in(team, ui_s
     def offered(agent):
         at = app("dashboard.py", agent)
         at.button(key="new_chat_btn").click().run()
-        at.radio(key="new_chat_to").set_value("An existing contact").run()
+        at.radio(key="new_chat_to").set_value("contact").run()
         at.text_input(key="new_chat_q").input("rina").run()
         assert not at.exception
         return {o.split(" · ")[0] for o in at.selectbox(key="new_chat_contact").options}

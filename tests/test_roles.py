@@ -156,6 +156,7 @@ ACTIONS = [
     Action("actions.update_contact", "act", lambda s, w, me: actions.update_contact(s, w["chat"], me, name="Rina K")),
     Action("actions.mark_read", "act", lambda s, w, me: actions.mark_read(s, w["chat"], me)),
     Action("actions.set_notify", "read_chats", lambda s, w, me: actions.set_notify(s, me, False)),
+    Action("accounts.set_language", "read_chats", lambda s, w, me: accounts.set_language(s, me, "en")),
     Action("labels.create_label", "act", lambda s, w, me: labels.create_label(s, "Spam", labels.PALETTE["Blue"], me)),
     Action("labels.set_label", "act", lambda s, w, me: labels.set_label(s, w["chat"], w["vip"], True, me)),
     Action("labels.update_label", "change_labels",

@@ -95,7 +95,7 @@ def ui_store(tmp_path, monkeypatch):
 
 def as_session_agent(agent: dict) -> dict:
     """The ``st.session_state["agent"]`` shape."""
-    return {k: agent[k] for k in ("id", "username", "display_name", "role", "notify")}
+    return {k: agent[k] for k in ("id", "username", "display_name", "role", "notify", "language")}
 
 
 def agent_named(store, username: str) -> dict:

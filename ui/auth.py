@@ -3,14 +3,18 @@ page starts with. The rules (tokens, codes, throttling) live in
 ``maxchat_data.login``; this module only shows them.
 
 ``st.session_state["agent"]`` holds the logged-in agent as
-``{id, username, display_name, role, notify}``: the Chat page and every
+``{id, username, display_name, role, notify, language}`` (``language``:
+the agent's chosen code, or None for ``MAXCHAT_LANGUAGE``): the Chat page and every
 other page rely on exactly this key.
 """
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from maxchat_data import accounts, login, team
+from maxchat_data import accounts, i18n, login, team
+from maxchat_data.errors import MaxchatError
+from maxchat_data.i18n import N_, _
 from server import runtime
 
 AGENT_KEY = "agent"
@@ -18,7 +22,20 @@ _SESSION = "_auth_session"      # the login.Session behind this browser session
 _FLASH = "_auth_flash"          # a message for the next login form
 _LOGGED_OUT = "_auth_logged_out"  # the next run POSTs /auth/logout (clears the cookie)
 _ATTEMPT = "_auth_attempt"      # what the Log in button's callback found
-AGENT_FIELDS = ("id", "username", "display_name", "role", "notify")
+AGENT_FIELDS = ("id", "username", "display_name", "role", "notify", "language")
+ROLE_NAMES = {"agent": N_("agent"), "supervisor": N_("supervisor"), "analyst": N_("analyst"), "admin": N_("admin")}
+
+
+def _person_language() -> str | None:
+    """The logged-in agent's language, for a run that has not said it yet
+    (a callback, a fragment's or a dialog's rerun); None outside a page run."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None
+    agent = st.session_state.get(AGENT_KEY)
+    return agent.get("language") if agent else None
+
+
+i18n.speak_for(_person_language)
 
 
 def _public(agent: dict) -> dict:
@@ -52,8 +69,8 @@ def current_agent() -> dict | None:
     known = st.session_state.get(_SESSION)
     if known is not None and (fresh is None or session.sid != known.sid):
         account = accounts.get_agent(store, known.agent_id)
-        _forget("Your account is deactivated." if account is None or not account["active"]
-                else "Your session has ended. Log in again.")
+        _forget(_("Your account is deactivated.") if account is None or not account["active"]
+                else _("Your session has ended. Log in again."))
         return None
     if fresh is None:
         st.session_state.pop(AGENT_KEY, None)
@@ -80,7 +97,7 @@ def _post(url: str, fields: dict[str, str] | None = None) -> None:
     inputs = "".join(f'<input type="hidden" name="{name}" value="{value}">' for name, value in (fields or {}).items())
     st.html(
         f'<form id="maxchat-post" method="post" action="{url}">{inputs}'
-        '<noscript><button type="submit">Continue</button></noscript></form>'
+        '<noscript><button type="submit">' + _("Continue") + '</button></noscript></form>'
         '<script>document.getElementById("maxchat-post").submit();</script>',
         unsafe_allow_javascript=True)
 
@@ -89,23 +106,23 @@ def login_page() -> None:
     """Only the login form: nothing else of the app is rendered."""
     if st.session_state.pop(_LOGGED_OUT, False):
         _post("/auth/logout")
-    _, middle, _ = st.columns([1, 1.4, 1])
+    _left, middle, _right = st.columns([1, 1.4, 1])
     with middle:
         _login_form()
 
 
 def _login_form() -> None:
     st.title("Maxchat Inbox")
-    st.caption("Shared inbox for WhatsApp, Facebook Messenger and Telegram.")
+    st.caption(_("Shared inbox for WhatsApp, Facebook Messenger and Telegram."))
     flash = st.session_state.pop(_FLASH, None)
     if flash:
         st.warning(flash)
     elif st.query_params.get("login") == "expired":
-        st.warning("That login took too long. Log in again.")
+        st.warning(_("That login took too long. Log in again."))
     with st.form("login_form"):
-        st.text_input("Username", key="login_username", autocomplete="username")
-        st.text_input("Password", type="password", key="login_password", autocomplete="current-password")
-        st.form_submit_button("Log in", type="primary", key="login_submit", width="stretch", on_click=_attempt)
+        st.text_input(_("Username"), key="login_username", autocomplete="username")
+        st.text_input(_("Password"), type="password", key="login_password", autocomplete="current-password")
+        st.form_submit_button(_("Log in"), type="primary", key="login_submit", width="stretch", on_click=_attempt)
     attempt = st.session_state.pop(_ATTEMPT, None)
     if attempt is None:
         return
@@ -120,7 +137,7 @@ def _login_form() -> None:
     st.session_state[_SESSION] = login.read_token(login.secret_key(store), token)
     if "login" in st.query_params:
         del st.query_params["login"]
-    st.info("Logging in…")
+    st.info(_("Logging in…"))
     # The browser trades the one-time code for the HttpOnly cookie and comes
     # back to "/" with it: from then on every run checks that cookie.
     _post("/auth/session", {"code": login.CODES.issue(token)})
@@ -131,6 +148,7 @@ def _attempt() -> None:
     """The Log in button's callback: the password field is emptied, the
     username stays for another try."""
     ss = st.session_state
+    i18n.use(None)  # a callback runs before the page: the login form speaks the default
     ss[_ATTEMPT] = login.try_login(runtime.store(), ss.get("login_username", ""), ss.get("login_password", ""),
                                    client_address())
     ss["login_password"] = ""
@@ -145,9 +163,29 @@ def logout() -> None:
     st.session_state[_LOGGED_OUT] = True
 
 
+def _language_chosen(agent_id: int) -> None:
+    """Stored at once: the rerun that follows reads it back (current_agent)
+    and the whole page speaks it; so does the next login."""
+    try:
+        accounts.set_language(runtime.store(), agent_id, st.session_state["ui_language"])
+    except MaxchatError as exc:
+        st.session_state["ui_language_error"] = str(exc)
+
+
+def sidebar_language(agent: dict) -> None:
+    st.session_state["ui_language"] = i18n.current()
+    st.selectbox(_("Language"), list(i18n.LANGUAGES), key="ui_language", format_func=i18n.LANGUAGES.get,
+                 on_change=_language_chosen, args=(agent["id"],))
+    error = st.session_state.pop("ui_language_error", None)
+    if error:
+        st.error(error)
+
+
 def sidebar_account(agent: dict) -> None:
     with st.sidebar:
-        st.text(f"{agent['display_name']} ({agent['role']})")
+        role = ROLE_NAMES.get(agent["role"])
+        st.text(f"{agent['display_name']} ({_(role) if role else agent['role']})")
         from .team import sidebar_availability  # ui.team uses this module's gate
         sidebar_availability(agent)
-        st.button("Logout", key="logout", icon=":material/logout:", on_click=logout, width="stretch")
+        sidebar_language(agent)
+        st.button(_("Logout"), key="logout", icon=":material/logout:", on_click=logout, width="stretch")

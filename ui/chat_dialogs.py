@@ -9,6 +9,7 @@ import streamlit as st
 
 from maxchat_data import actions, inbox, templates
 from maxchat_data.errors import MaxchatError, ValidationError
+from maxchat_data.i18n import N_, _
 
 from .chat_feedback import flash
 from .chat_text import plain, when
@@ -17,15 +18,16 @@ from .template_picker import pick_initiate_template
 K_DIALOG = "chat_dialog"
 # what: (question, action, done, said when someone else had already done it)
 CONFIRM = {
-    "resolve": ("Resolve this chat? It is unassigned and moves to Unassigned.", actions.resolve, "Chat resolved.",
-                "This chat was already resolved."),
-    "archive": ("Archive this chat? It leaves the list and shows under Archived.", actions.archive, "Chat archived.",
-                "This chat was already archived."),
-    "unarchive": ("Unarchive this chat? It returns to the chat list.", actions.unarchive, "Chat unarchived.",
-                  "This chat was already back in the list."),
-    "block": ("Block this contact? Their messages are kept but raise no notification, and you cannot reply.",
-              actions.block, "Contact blocked.", "This contact was already blocked."),
-    "unblock": ("Unblock this contact?", actions.unblock, "Contact unblocked.", "This contact was already unblocked."),
+    "resolve": (N_("Resolve this chat? It is unassigned and moves to Unassigned."), actions.resolve,
+                N_("Chat resolved."), N_("This chat was already resolved.")),
+    "archive": (N_("Archive this chat? It leaves the list and shows under Archived."), actions.archive,
+                N_("Chat archived."), N_("This chat was already archived.")),
+    "unarchive": (N_("Unarchive this chat? It returns to the chat list."), actions.unarchive,
+                  N_("Chat unarchived."), N_("This chat was already back in the list.")),
+    "block": (N_("Block this contact? Their messages are kept but raise no notification, and you cannot reply."),
+              actions.block, N_("Contact blocked."), N_("This contact was already blocked.")),
+    "unblock": (N_("Unblock this contact?"), actions.unblock, N_("Contact unblocked."),
+                N_("This contact was already unblocked.")),
 }
 
 
@@ -48,21 +50,21 @@ def show(store, agent: dict, chat: dict | None) -> None:
         close()
         return
     if what == "template":
-        template_dialog(store, agent, chat)
+        st.dialog(_("Send Template"), width="medium", on_dismiss=close)(template_dialog)(store, agent, chat)
     elif what in CONFIRM:
-        confirm_dialog(store, agent, chat, what)
+        # The title is in the person's language: the dialog is made per run.
+        st.dialog(_("Please confirm"), on_dismiss=close)(confirm_dialog)(store, agent, chat, what)
     else:
         close()
 
 
-@st.dialog("Please confirm", on_dismiss=close)
 def confirm_dialog(store, agent: dict, chat: dict, what: str) -> None:
     question, action, done, already = CONFIRM[what]
-    st.write(question)
+    st.write(_(question))
     st.caption(plain(chat["contact_name"]))
     with st.container(horizontal=True, gap="small"):
-        ok = st.button("OK", key="chat_confirm_ok", type="primary")
-        cancel = st.button("Cancel", key="chat_confirm_cancel")
+        ok = st.button(_("OK"), key="chat_confirm_ok", type="primary")
+        cancel = st.button(_("Cancel"), key="chat_confirm_cancel")
     if cancel:
         close()
         st.rerun()
@@ -74,17 +76,14 @@ def confirm_dialog(store, agent: dict, chat: dict, what: str) -> None:
             return
         close()
         if not changed:  # someone got there first (A5): say who, not "done"
-            if what == "resolve":
-                who, at = inbox.resolved_by(store, chat["id"])
-                if who:
-                    already = f"{who} had already resolved this chat ({when(at, full=True)})."
-            flash("info", already)
+            who, at = inbox.resolved_by(store, chat["id"]) if what == "resolve" else (None, None)
+            flash("info", _("{agent} had already resolved this chat ({when}).").format(agent=who, when=when(at, full=True))
+                  if who else _(already))
         else:
-            st.toast(done, icon=":material/check:")
+            st.toast(_(done), icon=":material/check:")
         st.rerun()
 
 
-@st.dialog("Send Template", width="medium", on_dismiss=close)
 def template_dialog(store, agent: dict, chat: dict) -> None:
     """T5: only Accepted templates set as initiate message, for this channel;
     the text with {{n}} filled from editable values; Send."""
@@ -108,13 +107,13 @@ def template_dialog(store, agent: dict, chat: dict) -> None:
             if v.strip():
                 text = text.replace(f"{{{{{n}}}}}", v)
     st.session_state["chat_tpl_preview"] = text  # a stable widget that always shows the current text
-    st.text_area("Message", key="chat_tpl_preview", disabled=True, height=120)
-    if st.button("Send", key="chat_tpl_send", type="primary", icon=":material/send:"):
+    st.text_area(_("Message"), key="chat_tpl_preview", disabled=True, height=120)
+    if st.button(_("Send"), key="chat_tpl_send", type="primary", icon=":material/send:"):
         try:
             actions.send_template(store, chat["id"], agent["id"], tid, values)
         except MaxchatError as exc:
             st.error(plain(str(exc)))
             return
         close()
-        st.toast("Template queued: its ticks in the thread show when it is delivered.", icon=":material/schedule_send:")
+        st.toast(_("Template queued: its ticks in the thread show when it is delivered."), icon=":material/schedule_send:")
         st.rerun()

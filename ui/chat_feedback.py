@@ -10,6 +10,8 @@ from typing import Callable
 
 import streamlit as st
 
+from maxchat_data.i18n import _
+
 from .chat_text import plain
 
 K_FLASH = "chat_flash"
@@ -35,10 +37,10 @@ def show(chat_id: int, hint: Callable[[], None] | None = None) -> None:
         return
     with st.container(key="chat_feedback", gap="xsmall"):
         if said is not None:
-            kind, text, _ = said
+            kind, text, _chat = said
             show_alert, icon = _SHOW.get(kind, _SHOW["success"])
             show_alert(plain(text), icon=icon)
             st.button("", icon=":material/close:", key="chat_feedback_close", type="tertiary", on_click=clear,
-                      help="Dismiss")
+                      help=_("Dismiss"))
         if hint is not None:
             hint()

@@ -7,6 +7,7 @@ import streamlit as st
 
 from maxchat_data import labels
 from maxchat_data.errors import MaxchatError
+from maxchat_data.i18n import _
 
 from .chat_feedback import flash
 from .css import colour_pills
@@ -18,7 +19,7 @@ K_DELETE = "chat_label_delete"
 def label_popover(store, agent: dict, chat: dict, labels_all: list[dict], where: str) -> None:
     # Drawn only while open: a closed pop-up's contents cost every page run
     # (two of them, header and profile, were a third of the page's time).
-    pop = st.popover("", icon=":material/add:", key=f"chat_labels_pop_{where}", help="Labels", on_change="rerun")
+    pop = st.popover("", icon=":material/add:", key=f"chat_labels_pop_{where}", help=_("Labels"), on_change="rerun")
     if pop.open:
         with pop:
             label_manager(store, agent, chat, labels_all, where)
@@ -28,18 +29,18 @@ def label_manager(store, agent: dict, chat: dict, labels_all: list[dict], where:
     # Create first, then the list in a box of its own height: `Add` stays in
     # view however many labels there are.
     name_key, color_key = f"chat_newlabel_name_{where}", f"chat_newlabel_color_{where}"
-    st.text_input("Label Name", key=name_key, max_chars=40)
-    colour_pills("Add Color", color_key)
-    st.button("Add", key=f"chat_newlabel_add_{where}", type="primary", on_click=_create,
+    st.text_input(_("Label Name"), key=name_key, max_chars=40)
+    colour_pills(_("Add Color"), color_key)
+    st.button(_("Add"), key=f"chat_newlabel_add_{where}", type="primary", on_click=_create,
               args=(store, agent["id"], chat["id"], name_key, color_key))
     err = st.session_state.pop(f"chat_label_error_{where}", None)
     if err:
         st.error(plain(err))
-    st.markdown("**Current Label**")
+    st.markdown("**" + _("Current Label") + "**")
     current = set(chat["label_ids"])
     may_delete = labels.can_delete_labels(agent["role"])
     if not labels_all:
-        st.caption("No labels yet: create one above.")
+        st.caption(_("No labels yet: create one above."))
     with st.container(height=min(260, 12 + 44 * max(1, len(labels_all))), border=False, key=f"chat_lbl_list_{where}"):
         for label in labels_all:
             _label_row(store, agent, chat, label, label["id"] in current, may_delete, where)
@@ -57,13 +58,14 @@ def _label_row(store, agent: dict, chat: dict, label: dict, on: bool, may_delete
         if may_delete:
             st.space("stretch")
             st.button("", icon=":material/delete:", key=f"chat_lbl_del_{where}_{lid}", type="tertiary",
-                      help=f"Delete label {plain(label['name'])}", on_click=_ask_delete, args=(lid,))
+                      help=_("Delete label {name}").format(name=plain(label["name"])), on_click=_ask_delete,
+                      args=(lid,))
     if may_delete and st.session_state.get(K_DELETE) == lid:
-        st.warning(f"Delete label {plain(label['name'])} from the list and from every contact?")
+        st.warning(_("Delete label {name} from the list and from every contact?").format(name=plain(label["name"])))
         with st.container(horizontal=True, gap="small"):
-            st.button("OK", key=f"chat_lbl_delok_{where}_{lid}", type="primary", on_click=_delete,
+            st.button(_("OK"), key=f"chat_lbl_delok_{where}_{lid}", type="primary", on_click=_delete,
                       args=(store, agent["id"], lid))
-            st.button("Cancel", key=f"chat_lbl_delno_{where}_{lid}", on_click=_ask_delete, args=(None,))
+            st.button(_("Cancel"), key=f"chat_lbl_delno_{where}_{lid}", on_click=_ask_delete, args=(None,))
 
 
 def _toggle(store, actor_id: int, chat_id: int, label_id: int, key: str) -> None:
@@ -90,7 +92,7 @@ def _create(store, actor_id: int, chat_id: int, name_key: str, color_key: str) -
     where = name_key.rsplit("_", 1)[-1]
     color = labels.PALETTE.get(ss.get(color_key) or "")
     if color is None:
-        ss[f"chat_label_error_{where}"] = "Pick a colour from Add Color."
+        ss[f"chat_label_error_{where}"] = _("Pick a colour from Add Color.")
         return
     try:
         labels.create_label(store, ss.get(name_key) or "", color, actor_id)

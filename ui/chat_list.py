@@ -8,11 +8,13 @@ from pathlib import Path
 import streamlit as st
 
 from maxchat_data import inbox, team
+from maxchat_data import i18n
 from maxchat_data.common import CHANNEL_LABELS, STATUSES, message_preview
+from maxchat_data.i18n import _
 from maxchat_data.inbox import InboxQuery
 
 from . import auth, chat_state as vs
-from .chat_text import CHANNEL_ICON, chat_meta, plain, when
+from .chat_text import CHANNEL_ICON, chat_meta, plain, status_word, when
 
 LIVE_EVERY = 2.5  # seconds between polls: "within a few seconds" (L6) at one O(1) read per tick
 SOUND = (Path(__file__).parent / "assets" / "notify.wav").read_bytes()
@@ -27,26 +29,26 @@ def render_controls(labels_all: list[dict]) -> None:
     ss[vs.K_LABELS] = [i for i in ss.get(vs.K_LABELS, []) if i in known]  # a deleted label is no filter
     names = {l["id"]: l["name"] for l in labels_all}
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small", wrap=False):
-        st.text_input("Search by Name", key=vs.K_Q, placeholder="Search by Name", label_visibility="collapsed",
+        st.text_input(_("Search by Name"), key=vs.K_Q, placeholder=_("Search by Name"), label_visibility="collapsed",
                       on_change=vs.first_page, persist_state="session", icon=":material/search:")
         archived = bool(ss.get(vs.K_ARCHIVED))
         # An icon: at 1366 px the words left "Search by Name" cut to "Search by Na".
         st.button("", key="chat_archived_btn", icon=":material/archive:",
                   type="primary" if archived else "secondary", on_click=_toggle_archived,
-                  help="Archived: back to the inbox" if archived else "Archived: show archived chats")
+                  help=_("Archived: back to the inbox") if archived else _("Archived: show archived chats"))
         active = len(ss.get(vs.K_STATUS) or []) + len(ss.get(vs.K_LABELS) or []) + len(vs.channels())
         # Last in the row: its pop-up opens beside the list (CSS), which it filters live.
         with st.popover("", icon=":material/filter_alt:", key="chat_filter_pop",
-                        type="primary" if active else "secondary", help="Filter"):
-            st.pills("Status", list(STATUSES), selection_mode="multi", key=vs.K_STATUS,
+                        type="primary" if active else "secondary", help=_("Filter")):
+            st.pills(_("Status"), list(STATUSES), selection_mode="multi", key=vs.K_STATUS, format_func=status_word,
                      on_change=vs.first_page, persist_state="session")
-            st.multiselect("Label", [l["id"] for l in labels_all], format_func=lambda i: names.get(i, str(i)),
+            st.multiselect(_("Label"), [l["id"] for l in labels_all], format_func=lambda i: names.get(i, str(i)),
                            key=vs.K_LABELS, on_change=vs.first_page, persist_state="session",
-                           placeholder="Any label")
-            st.caption("Channel")
+                           placeholder=_("Any label"))
+            st.caption(_("Channel"))
             for ch, key in vs.CH_KEYS.items():
                 st.toggle(CHANNEL_LABELS[ch], key=key, on_change=vs.first_page, persist_state="session")
-            st.button("Reset", key="chat_reset", on_click=vs.reset_filters, icon=":material/restart_alt:")
+            st.button(_("Reset"), key="chat_reset", on_click=vs.reset_filters, icon=":material/restart_alt:")
 
 
 def _toggle_archived() -> None:
@@ -97,31 +99,32 @@ def live_list(store, agent: dict, labels_all: list[dict]) -> None:
         # The Archived view replaces the tabs: no tab looks chosen, and the
         # way back is right where the tabs were.
         with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_archived_bar"):
-            st.markdown(f":material/archive: **Archived chats** ({counts.get('Archived', 0)})")
+            st.markdown(":material/archive: **" + _("Archived chats") + f"** ({i18n.number(counts.get('Archived', 0))})")
             st.space("stretch")
-            if st.button("Back to the inbox", key="chat_archived_back", icon=":material/arrow_back:",
+            if st.button(_("Back to the inbox"), key="chat_archived_back", icon=":material/arrow_back:",
                          type="tertiary"):
                 _leave_archived()
                 st.rerun(scope="app")  # the Archived button outside this fragment changes too
     else:
         tabs = inbox.TABS_FOR_OWN_ONLY if own_only else vs.LIST_TABS
-        st.segmented_control("Tabs", list(tabs), key=vs.K_TAB, required=True, persist_state="session",
-                             format_func=lambda t: f"{t} ({counts.get(t, 0)})", on_change=_leave_archived,
+        st.segmented_control(_("Tabs"), list(tabs), key=vs.K_TAB, required=True, persist_state="session",
+                             format_func=lambda t: f"{_(t)} ({i18n.number(counts.get(t, 0))})", on_change=_leave_archived,
                              label_visibility="collapsed", width="stretch", wrap=False)
     by_id = {l["id"]: l for l in labels_all}
     opened = vs.open_chat_id()
     with st.container(key="chat_list_items", height=560, border=False):  # CSS fits it to the window
         if not page.chats:
-            st.caption("No chats here.")
+            st.caption(_("No chats here."))
         for chat in page.chats:
             _item(chat, by_id, chat["id"] == opened)
     if page.pages > 1:
         with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_pager"):
             st.button("", icon=":material/chevron_left:", key="chat_prev", disabled=page.page <= 1,
-                      on_click=_go_page, args=(page.page - 1,), help="Previous page")
-            st.caption(f"Page {page.page} of {page.pages} · {page.total} chats")
+                      on_click=_go_page, args=(page.page - 1,), help=_("Previous page"))
+            st.caption(_("Page {page} of {pages} · {total} chats").format(
+                page=i18n.number(page.page), pages=i18n.number(page.pages), total=i18n.number(page.total)))
             st.button("", icon=":material/chevron_right:", key="chat_next", disabled=page.page >= page.pages,
-                      on_click=_go_page, args=(page.page + 1,), help="Next page")
+                      on_click=_go_page, args=(page.page + 1,), help=_("Next page"))
     vs.write_url()
 
 
@@ -178,7 +181,7 @@ def notify(store, agent: dict) -> None:
         for i in range(3):
             slot = st.empty()
             if i < len(toasts):
-                _, name, text = toasts[i]
+                _until, name, text = toasts[i]
                 with slot.container(border=True, gap=None):
                     st.markdown(f":material/chat: **{plain(name)}**")
                     st.text(text)  # customer text: never markup

@@ -7,6 +7,7 @@ import streamlit as st
 from maxchat_data import actions, inbox
 from maxchat_data.common import CHANNEL_LABELS
 from maxchat_data.errors import MaxchatError
+from maxchat_data.i18n import _
 
 from . import chat_dialogs as dlg
 from .chat_labels import label_popover
@@ -16,33 +17,33 @@ from .chat_thread import assign_select, resolve_button
 
 def render_profile(store, agent: dict, chat: dict, agents: list[dict], labels_all: list[dict]) -> None:
     chat_id = chat["id"]
-    st.subheader("Info Profile")
+    st.subheader(_("Info Profile"))
     st.markdown(f"**{plain(chat['contact_name'])}**")
     number = chat["phone"] or chat["channel_user_id"]
     st.caption(f"{CHANNEL_ICON[chat['channel']]} {CHANNEL_LABELS[chat['channel']]} · {plain(number)}")
     resolve_button(chat, "prof")
     status = status_badge(chat["status"])
     if chat["blocked"]:
-        status += " :red-badge[:material/block: Blocked]"
+        status += " :red-badge[:material/block: " + _("Blocked") + "]"
     if chat["archived"]:
-        status += " :gray-badge[:material/archive: Archived]"
-    st.markdown(f"Status: {status}")
+        status += " :gray-badge[:material/archive: " + _("Archived") + "]"
+    st.markdown(f"{_('Status')}: {status}")  # "Status" is the guide's word in both languages
     assign_select(store, agent, chat, agents, "prof")
     by_id = {l["id"]: l for l in labels_all}
     shown = [by_id[i] for i in chat["label_ids"] if i in by_id]
     with st.container(horizontal=True, vertical_alignment="center", gap="small", key="chat_profile_labels"):
-        st.markdown("Labels:", width="content")
+        st.markdown(_("Labels:"), width="content")
         st.html(label_chips(shown) if shown else "—")
         label_popover(store, agent, chat, labels_all, "prof")  # managed here too (P2), as from the header
 
-    st.markdown("**Contact Detail**")
+    st.markdown("**" + _("Contact Detail") + "**")
     with st.form(f"chat_contact_{chat_id}", border=True):
-        name = st.text_input("Name", value=chat["contact_name"], key=f"chat_ct_name_{chat_id}")
-        email = st.text_input("Email", value=chat["email"] or "", key=f"chat_ct_email_{chat_id}")
-        company = st.text_input("Company", value=chat["company"] or "", key=f"chat_ct_company_{chat_id}")
-        st.text_input("Channel", value=f"{CHANNEL_LABELS[chat['channel']]} · {number}", disabled=True,
+        name = st.text_input(_("Name"), value=chat["contact_name"], key=f"chat_ct_name_{chat_id}")
+        email = st.text_input(_("Email"), value=chat["email"] or "", key=f"chat_ct_email_{chat_id}")
+        company = st.text_input(_("Company"), value=chat["company"] or "", key=f"chat_ct_company_{chat_id}")
+        st.text_input(_("Channel"), value=f"{CHANNEL_LABELS[chat['channel']]} · {number}", disabled=True,
                       key=f"chat_ct_channel_{chat_id}")
-        saved = st.form_submit_button("Save", icon=":material/save:")
+        saved = st.form_submit_button(_("Save"), icon=":material/save:")
     if saved:
         try:
             actions.update_contact(store, chat_id, agent["id"], name=name, email=email, company=company,
@@ -52,11 +53,11 @@ def render_profile(store, agent: dict, chat: dict, agents: list[dict], labels_al
         else:
             st.rerun()
 
-    st.markdown("**Notes**")
+    st.markdown("**" + _("Notes") + "**")
     note_key = f"chat_note_{chat_id}"
-    st.text_area("Note", key=note_key, placeholder="Write a note for the team", height=80,
+    st.text_area(_("Note"), key=note_key, placeholder=_("Write a note for the team"), height=80,
                  label_visibility="collapsed")
-    st.button("Add notes", key="chat_note_add", icon=":material/note_add:", on_click=_add_note,
+    st.button(_("Add notes"), key="chat_note_add", icon=":material/note_add:", on_click=_add_note,
               args=(store, agent["id"], chat_id, note_key))
     err = st.session_state.pop("chat_note_error", None)
     if err:
@@ -69,16 +70,16 @@ def render_profile(store, agent: dict, chat: dict, agents: list[dict], labels_al
     st.divider()
     with st.container(horizontal=True, gap="small"):
         if chat["archived"]:
-            st.button("Unarchive", key="chat_unarchive", icon=":material/unarchive:", on_click=dlg.ask,
+            st.button(_("Unarchive"), key="chat_unarchive", icon=":material/unarchive:", on_click=dlg.ask,
                       args=("unarchive", chat_id))
         else:
-            st.button("Archive", key="chat_archive", icon=":material/archive:", on_click=dlg.ask,
+            st.button(_("Archive"), key="chat_archive", icon=":material/archive:", on_click=dlg.ask,
                       args=("archive", chat_id))
         if chat["blocked"]:
-            st.button("Unblock", key="chat_unblock", icon=":material/lock_open:", on_click=dlg.ask,
+            st.button(_("Unblock"), key="chat_unblock", icon=":material/lock_open:", on_click=dlg.ask,
                       args=("unblock", chat_id))
         else:
-            st.button("Block", key="chat_block", icon=":material/block:", on_click=dlg.ask, args=("block", chat_id))
+            st.button(_("Block"), key="chat_block", icon=":material/block:", on_click=dlg.ask, args=("block", chat_id))
 
 
 def _add_note(store, agent_id: int, chat_id: int, key: str) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 from maxchat_data.common import CHANNELS, STATUSES
+from maxchat_data.i18n import N_
 
-LIST_TABS = ("My Chat", "All", "Unassigned")
+LIST_TABS = (N_("My Chat"), N_("All"), N_("Unassigned"))  # ids (URL, state); shown translated
 K_Q, K_STATUS, K_LABELS, K_TAB = "chat_q", "chat_status", "chat_labels", "chat_tab"
 K_ARCHIVED, K_PAGE, K_OPEN = "chat_archived", "chat_page", "chat_open"
 CH_KEYS = {ch: f"chat_ch_{ch}" for ch in CHANNELS}

@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from maxchat_data import config
+from maxchat_data import config, i18n
+from maxchat_data.i18n import N_, _
 from maxchat_data.labels import PALETTE
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark:
@@ -34,8 +35,28 @@ CHANNEL_ICON = {
 }
 STATUS_COLOR = {"Open": "orange", "Answered": "blue", "Resolved": "gray"}
 _PALETTE_HEX = frozenset(PALETTE.values())
-TICKS = {"pending": "🕓 sending", "sent": "✓ sent", "delivered": "✓✓ delivered", "read": ":blue[✓✓ read]",
-         "failed": ":red[✗ failed]"}
+_TICKS = {"pending": ("🕓 {word}", N_("sending")), "sent": ("✓ {word}", N_("sent")),
+          "delivered": ("✓✓ {word}", N_("delivered")), "read": (":blue[✓✓ {word}]", N_("read")),
+          "failed": (":red[✗ {word}]", N_("failed"))}
+STATUS_WORDS = {"Open": N_("Open"), "Answered": N_("Answered"), "Resolved": N_("Resolved")}
+# How a conversation started, as stored (the Maxchat guide's words) -> shown.
+SESSION_KINDS = {"Business initiate": N_("Business initiate"), "User initiate": N_("User initiate")}
+
+
+def ticks(status: str) -> str:
+    """A sent message's delivery state: '✓✓ delivered'."""
+    if status not in _TICKS:
+        return status
+    shape, word = _TICKS[status]
+    return shape.format(word=_(word))
+
+
+def status_word(status: str) -> str:
+    return _(STATUS_WORDS.get(status, status))
+
+
+def session_kind(kind: str | None) -> str:
+    return _(SESSION_KINDS[kind]) if kind in SESSION_KINDS else (kind or "")
 
 
 def plain(text) -> str:
@@ -58,13 +79,14 @@ def chat_meta(chat: dict, labels_by_id: dict) -> str:
     """The list item's last line as HTML for ``st.html``: status, unread
     count, labels in their colours, assignee, blocked. Only our words, the
     team's label and agent names (escaped) and numbers: no customer text."""
-    parts = [f'<span class="mc-chip mc-{chat["status"]}">{chat["status"]}</span>']
+    parts = [f'<span class="mc-chip mc-{chat["status"]}">{html.escape(status_word(chat["status"]))}</span>']
     if chat["unread"]:
-        parts.append(f'<span class="mc-chip mc-unread">{int(chat["unread"])} unread</span>')
+        unread = _("{count} unread").format(count=i18n.number(int(chat["unread"])))
+        parts.append(f'<span class="mc-chip mc-unread">{html.escape(unread)}</span>')
     parts.append(label_chips([labels_by_id[i] for i in chat["label_ids"] if i in labels_by_id]))
     parts.append(f'<span class="mc-icon">headset_mic</span> {html.escape(chat["assignee"] or "BOT")}')
     if chat["blocked"]:
-        parts.append(' <span class="mc-chip mc-blocked">Blocked</span>')
+        parts.append(f' <span class="mc-chip mc-blocked">{html.escape(_("Blocked"))}</span>')
     return f'<div class="mc-meta">{"".join(parts)}</div>'
 
 
@@ -80,7 +102,7 @@ def _palette_hex(color: str) -> str:
 def status_badge(status: str) -> str:
     """Open / Answered / Resolved as the coloured badge the list, the header
     and the profile show."""
-    return f":{STATUS_COLOR[status]}-badge[{status}]"
+    return f":{STATUS_COLOR[status]}-badge[{status_word(status)}]"
 
 
 def team_tz():
@@ -94,7 +116,8 @@ def team_tz():
 
 
 def when(ts: datetime | None, *, full: bool = False) -> str:
-    """'14:05' today, '3 Mar' this year, '3 Mar 2025' before; full adds the time."""
+    """'14:05' today, '3 Mar' this year, '3 Mar 2025' before; full adds the
+    time. In the team's timezone, as the person's language writes it."""
     if ts is None:
         return ""
     if ts.tzinfo is None:
@@ -102,8 +125,7 @@ def when(ts: datetime | None, *, full: bool = False) -> str:
     tz = team_tz()
     local = ts.astimezone(tz)
     now = datetime.now(tz)
+    date = i18n.day(local, "d MMM" if local.year == now.year else "d MMM yyyy")
     if full:
-        return local.strftime("%d %b %Y %H:%M") if local.year != now.year else local.strftime("%d %b %H:%M")
-    if local.date() == now.date():
-        return local.strftime("%H:%M")
-    return local.strftime("%d %b") if local.year == now.year else local.strftime("%d %b %Y")
+        return f"{date} {i18n.clock(local, tz)}"
+    return i18n.clock(local, tz) if local.date() == now.date() else date

@@ -11,6 +11,7 @@ from maxchat_data import actions, emoji, inbox, roles
 from maxchat_data.channels import in_sandbox, sending_problem
 from maxchat_data.common import CHANNEL_LABELS
 from maxchat_data.errors import MaxchatError
+from maxchat_data.i18n import N_, _
 from maxchat_data.media import MAX_UPLOAD
 from maxchat_data.window import reply_window
 from server import runtime
@@ -19,14 +20,14 @@ from . import auth, chat_dialogs as dlg, chat_message, quick_replies as quick
 from .chat_feedback import clear as _clear_flash, flash, show as show_feedback
 from .chat_labels import label_popover
 from .chat_list import LIVE_EVERY
-from .chat_text import CHANNEL_ICON, TICKS, plain, status_badge, when
-from .team import LEGEND, labelled
+from .chat_text import CHANNEL_ICON, plain, session_kind, status_badge, ticks, when
+from .team import labelled, legend
 
 # Enter sends, Shift+Enter a new line, "/" lists the quick replies, an emoji
 # goes in at the caret: our own fixed script (ui/assets/composer.js).
 COMPOSER_JS = f"<script>{(Path(__file__).parent / 'assets' / 'composer.js').read_text()}</script>"
 ATTACH_POP = "chat_attach_pop"
-SANDBOX = "Sandbox (demo)"
+SANDBOX = N_("Sandbox (demo)")
 THREAD_LIMIT = 60  # messages shown at first; "Show earlier" adds more
 _CACHE = "chat_thread_cache"
 
@@ -67,18 +68,18 @@ def assign_select(store, agent: dict, chat: dict, agents: list[dict], where: str
     (a selectbox reads None as "nothing chosen")."""
     options = [0] + [a["id"] for a in agents]
     wide = where == "hdr"  # the header has room for "· Online"; Info Profile shows the dot (legend in its help)
-    names = {0: "BOT (unassigned)"} | {a["id"]: labelled(a["display_name"], a.get("availability", "Offline"), wide)
+    names = {0: _("BOT (unassigned)")} | {a["id"]: labelled(a["display_name"], a.get("availability", "Offline"), wide)
                                        for a in agents}
     current = chat["assignee_id"] or 0
     if current not in names:  # assigned to an agent deactivated since
         options.append(current)
-        names[current] = chat["assignee"] or f"agent {current}"
+        names[current] = chat["assignee"] or _("agent {id}").format(id=current)
     key = f"assign_{where}_{chat['id']}"
     st.session_state[key] = current
-    st.selectbox(":material/headset_mic: Assign", options, key=key, format_func=names.__getitem__,
+    st.selectbox(":material/headset_mic: " + _("Assign"), options, key=key, format_func=names.__getitem__,
                  on_change=_assign, args=(store, agent["id"], chat["id"], key),
                  label_visibility="collapsed" if where == "hdr" else "visible",
-                 help="Assign the chat to an agent" + ("" if wide else f" ({LEGEND})"))
+                 help=_("Assign the chat to an agent") + ("" if wide else f" ({legend()})"))
 
 
 def _assign(store, actor_id: int, chat_id: int, key: str) -> None:
@@ -91,9 +92,9 @@ def _assign(store, actor_id: int, chat_id: int, key: str) -> None:
 def resolve_button(chat: dict, where: str) -> None:
     """A3/A4: orange (primary) while active, grey and disabled once resolved."""
     resolved = chat["status"] == "Resolved"
-    st.button("Resolve", key=f"resolve_{where}", type="secondary" if resolved else "primary", disabled=resolved,
+    st.button(_("Resolve"), key=f"resolve_{where}", type="secondary" if resolved else "primary", disabled=resolved,
               icon=":material/check_circle:", on_click=dlg.ask, args=("resolve", chat["id"]),
-              help="Already resolved" if resolved else "Resolve this chat")
+              help=_("Already resolved") if resolved else _("Resolve this chat"))
 
 
 # ---- the live thread ---------------------------------------------------------------
@@ -120,12 +121,12 @@ def live_thread(store, chat_id: int, shown: tuple) -> None:
     messages = cached["messages"]
     with st.container(key="chat_thread", height=470, border=True, autoscroll=True):  # CSS fits it to the window
         if len(messages) >= limit:
-            st.button("Show earlier messages", key="chat_more", type="tertiary", icon=":material/expand_less:",
+            st.button(_("Show earlier messages"), key="chat_more", type="tertiary", icon=":material/expand_less:",
                       on_click=_more, args=(limit,))
         last_session = None
         for m in messages:
             if m["session_id"] != last_session and m["initiated_by"] and m["direction"] != "activity":
-                st.caption(f":material/flag: {m['initiated_by']} · {when(m['sent_at'], full=True)}",
+                st.caption(f":material/flag: {session_kind(m['initiated_by'])} · {when(m['sent_at'], full=True)}",
                            text_alignment="center")
                 last_session = m["session_id"]
             _message(store, m, cached["name"])
@@ -150,17 +151,18 @@ def _message(store, m: dict, contact_name: str) -> None:
     with st.chat_message("customer" if inbound else "team", avatar=avatar):
         meta = f"**{plain(sender)}** · {when(m['sent_at'], full=True)}"
         if not inbound:
-            meta += f" · {TICKS.get(m['status'], m['status'])}"
+            meta += f" · {ticks(m['status'])}"
             if m["kind"] == "template":
-                meta += " · Template"
+                meta += " · " + _("Template")
         if m["edited_at"] is not None and m["deleted_at"] is None:
-            meta += " · edited"
+            meta += " · " + _("edited")
         st.caption(meta)
         _body(store, m)
         chat_message.reaction(m)
         if m["status"] == "failed":
-            st.error(f"Not delivered: {plain(m['error'] or 'unknown reason')}", icon=":material/error:")
-            st.button("Retry", key=f"chat_retry_{m['id']}", icon=":material/refresh:", on_click=_retry,
+            st.error(_("Not delivered: {reason}").format(reason=plain(m["error"] or _("unknown reason"))),
+                     icon=":material/error:")
+            st.button(_("Retry"), key=f"chat_retry_{m['id']}", icon=":material/refresh:", on_click=_retry,
                       args=(store, m["id"]))
 
 
@@ -188,45 +190,46 @@ def _composer(store, agent: dict, chat: dict) -> None:
     draft_key = f"chat_draft_{chat_id}"
     if chat["blocked"]:
         show_feedback(chat_id)
-        st.warning("This contact is blocked: the composer is locked. Unblock the contact in Info Profile to reply.",
+        st.warning(_("This contact is blocked: the composer is locked. Unblock the contact in Info Profile to reply."),
                    icon=":material/block:")
         return
     problem = sending_problem(chat["channel"], sandbox=runtime.demo_mode())
     if problem:
         show_feedback(chat_id)
         # Said before the agent types, not after a reply fails.
-        st.warning(f"{plain(problem)}. Replies on {CHANNEL_LABELS[chat['channel']]} cannot be sent until an admin "
-                   "connects it (see the Channels page).", icon=":material/link_off:")
+        st.warning(_("{problem}. Replies on {channel} cannot be sent until an admin connects it (see the Channels "
+                     "page).").format(problem=plain(problem), channel=CHANNEL_LABELS[chat["channel"]]),
+                   icon=":material/link_off:")
         return
     if not chat["window"].open:
         show_feedback(chat_id)
-        st.warning("The 24-hour window is closed: the customer has not written for over 24 hours, so a free-form "
-                   "reply is not allowed. Send an approved template to start a new conversation.",
+        st.warning(_("The 24-hour window is closed: the customer has not written for over 24 hours, so a free-form "
+                     "reply is not allowed. Send an approved template to start a new conversation."),
                    icon=":material/lock_clock:")
-        st.button("Send Template", key="chat_tpl_open", type="primary", icon=":material/description:",
+        st.button(_("Send Template"), key="chat_tpl_open", type="primary", icon=":material/description:",
                   on_click=dlg.ask, args=("template", chat_id))
         return
     replies = quick.expand_typed(store, agent, chat, draft_key)
     show_feedback(chat_id, quick.hint(agent, chat, draft_key, replies))
-    st.text_area("Message", key=draft_key, placeholder="Type a message… Enter sends, Shift+Enter for a new line",
+    st.text_area(_("Message"), key=draft_key, placeholder=_("Type a message… Enter sends, Shift+Enter for a new line"),
                  height=68, label_visibility="collapsed", persist_state="session")
     st.html(COMPOSER_JS, unsafe_allow_javascript=True)
     with st.container(horizontal=True, vertical_alignment="center", gap="xsmall", wrap=False,
                       key="chat_composer_tools"):
-        with st.popover("", icon=":material/mood:", key="chat_emoji_pop", help="Emoji"):
+        with st.popover("", icon=":material/mood:", key="chat_emoji_pop", help=_("Emoji")):
             with st.container(horizontal=True, gap="xsmall"):
                 for i, e in enumerate(emoji.PICKER):
                     st.button(e, key=f"chat_emoji_{i}", type="tertiary", on_click=_add_emoji, args=(draft_key, e))
         # Stateful, so that sending closes it: what became of the file shows above the box.
-        with st.popover("", icon=":material/attach_file:", key=ATTACH_POP, help="Attach a file", on_change="rerun"):
+        with st.popover("", icon=":material/attach_file:", key=ATTACH_POP, help=_("Attach a file"), on_change="rerun"):
             _attachment_form(store, agent, chat_id)
         quick.picker(agent, chat, draft_key, replies)
         st.space("stretch")
         if in_sandbox(chat["channel"], demo=runtime.demo_mode()):
-            st.badge(SANDBOX, icon=":material/science:", color="violet",
-                     help="Demo mode: replies go to the built-in sandbox, whose customer reads them (see the "
-                          "Simulator). Nothing leaves this server.")
-        st.button("Send", key="chat_send", type="primary", icon=":material/send:", on_click=_send,
+            st.badge(_(SANDBOX), icon=":material/science:", color="violet",
+                     help=_("Demo mode: replies go to the built-in sandbox, whose customer reads them (see the "
+                            "Simulator). Nothing leaves this server."))
+        st.button(_("Send"), key="chat_send", type="primary", icon=":material/send:", on_click=_send,
                   args=(store, agent["id"], chat_id, draft_key))
 
 
@@ -247,9 +250,10 @@ def _send(store, agent_id: int, chat_id: int, draft_key: str) -> None:
 def _attachment_form(store, agent: dict, chat_id: int) -> None:
     nonce = st.session_state.get("chat_upload_nonce", 0)
     up_key, cap_key = f"chat_upload_{chat_id}_{nonce}", f"chat_caption_{chat_id}_{nonce}"
-    st.file_uploader(f"Document, image or video (at most {MAX_UPLOAD // (1024 * 1024)} MB)", key=up_key)
-    st.text_input("Caption", key=cap_key, placeholder="Optional caption")
-    st.button("Send file", key="chat_send_file", type="primary", icon=":material/upload:",
+    st.file_uploader(_("Document, image or video (at most {size} MB)").format(size=MAX_UPLOAD // (1024 * 1024)),
+                     key=up_key)
+    st.text_input(_("Caption"), key=cap_key, placeholder=_("Optional caption"))
+    st.button(_("Send file"), key="chat_send_file", type="primary", icon=":material/upload:",
               on_click=_send_file, args=(store, agent["id"], chat_id, up_key, cap_key))
 
 
@@ -258,7 +262,7 @@ def _send_file(store, agent_id: int, chat_id: int, up_key: str, cap_key: str) ->
     _clear_flash()
     f = ss.get(up_key)
     if f is None:
-        flash("error", "Choose a file first.")
+        flash("error", _("Choose a file first."))
         return
     ss[ATTACH_POP] = False  # closed, so the outcome above the box is in sight
     try:
@@ -267,4 +271,4 @@ def _send_file(store, agent_id: int, chat_id: int, up_key: str, cap_key: str) ->
         flash("error", str(exc))  # refused: nothing stored, nothing sent (T3)
     else:
         ss["chat_upload_nonce"] = ss.get("chat_upload_nonce", 0) + 1  # a fresh, empty uploader
-        flash("success", f"{f.name} is queued: the ticks beside it show when it is sent and delivered.")
+        flash("success", _("{file} is queued: the ticks beside it show when it is sent and delivered.").format(file=f.name))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from maxchat_data.i18n import N_, _
 from maxchat_data.labels import PALETTE
 
 ASSETS = Path(__file__).parent / "assets"
@@ -40,4 +41,14 @@ def colour_pills(label: str, key: str, default: str | None = None, **kwargs) -> 
     """A palette colour chosen from swatches (its name beside each square)."""
     st.html(SWATCH_CSS)
     with st.container(key=f"{SWATCH_KEY}_{key}", gap=None):
-        return st.pills(label, list(PALETTE), default=default, key=key, **kwargs)
+        return st.pills(label, list(PALETTE), default=default, key=key, format_func=colour_name, **kwargs)
+
+
+# The palette's names (stored ids) as a person reads them.
+COLOUR_NAMES = {"Red": N_("Red"), "Orange": N_("Orange"), "Yellow": N_("Yellow"), "Green": N_("Green"),
+                "Teal": N_("Teal"), "Blue": N_("Blue"), "Indigo": N_("Indigo"), "Purple": N_("Purple"),
+                "Pink": N_("Pink"), "Brown": N_("Brown"), "Grey": N_("Grey")}
+
+
+def colour_name(colour: str) -> str:
+    return _(COLOUR_NAMES.get(colour, colour))

@@ -13,6 +13,7 @@ from typing import Callable
 import streamlit as st
 
 from maxchat_data import quick_replies as qr
+from maxchat_data.i18n import _
 
 from .chat_text import plain
 
@@ -51,10 +52,11 @@ def hint(agent: dict, chat: dict, draft_key: str, replies: list[dict]) -> Callab
 
     def draw() -> None:
         if not replies:
-            st.caption(":material/bolt: No quick replies yet: add yours on the Quick replies page.")
+            st.caption(":material/bolt: " + _("No quick replies yet: add yours on the Quick replies page."))
             return
         if not found:
-            st.caption(f":material/bolt: No quick reply {plain(draft.strip())}: Send sends it as typed.")
+            st.caption(":material/bolt: " + _("No quick reply {shortcut}: Send sends it as typed.").format(
+                shortcut=plain(draft.strip())))
             return
         with st.container(horizontal=True, gap="xsmall", key="chat_qr_matches"):
             for r in found:
@@ -66,11 +68,11 @@ def hint(agent: dict, chat: dict, draft_key: str, replies: list[dict]) -> Callab
 
 def picker(agent: dict, chat: dict, draft_key: str, replies: list[dict]) -> None:
     """The bolt button: every quick reply, searchable; a click inserts it."""
-    with st.popover("", icon=":material/bolt:", key="chat_qr_pop", help="Quick replies (or type / in the box)"):
+    with st.popover("", icon=":material/bolt:", key="chat_qr_pop", help=_("Quick replies (or type / in the box)")):
         if not replies:
-            st.caption("No quick replies yet: add yours on the Quick replies page.")
+            st.caption(_("No quick replies yet: add yours on the Quick replies page."))
             return
-        needle = st.text_input("Search", key="chat_qr_search", placeholder="Search quick replies",
+        needle = st.text_input(_("Search"), key="chat_qr_search", placeholder=_("Search quick replies"),
                                label_visibility="collapsed").strip().lower()
         shown = [r for r in replies if not needle or needle in r["shortcut"] or needle in r["body"].lower()]
         for r in shown[:20]:
@@ -78,4 +80,4 @@ def picker(agent: dict, chat: dict, draft_key: str, replies: list[dict]) -> None
             st.button(plain(f"/{r['shortcut']} · {text[:60]}"), key=f"chat_qr_pick_{r['id']}", type="tertiary",
                       on_click=_insert, args=(draft_key, text, False))
         if not shown:
-            st.caption("No quick reply matches.")
+            st.caption(_("No quick reply matches."))

@@ -8,11 +8,13 @@ import streamlit as st
 
 from maxchat_data import roles, team
 from maxchat_data.errors import MaxchatError
+from maxchat_data.i18n import N_, _
 from server import runtime
 
 from . import auth
 
 DOT = {"Online": "🟢", "Away": "🟠", "Offline": "⚪"}
+WORDS = {"Online": N_("Online"), "Away": N_("Away"), "Offline": N_("Offline")}  # the stored value -> shown
 _TAB = "_team_tab"
 # A few beats within each timeout, at most one every 20 s: a closed tab
 # counts as Offline within the timeout, an open one never does.
@@ -21,17 +23,22 @@ BEAT = max(1.0, min(20.0, team.presence_timeout() / 4))
 
 def badge(availability: str) -> str:
     """'🟢 Online': the Agents page."""
-    return f"{DOT.get(availability, DOT['Offline'])} {availability}"
+    return f"{DOT.get(availability, DOT['Offline'])} {availability_word(availability)}"
+
+
+def availability_word(availability: str) -> str:
+    return _(WORDS.get(availability, availability))
 
 
 def labelled(name: str, availability: str, word: bool = True) -> str:
     """'🟢 Budi Santoso · Online': the assign dropdown; without ``word``
     '🟢 Budi Santoso' (the narrow Info Profile, beside a legend)."""
     dot = DOT.get(availability, DOT["Offline"])
-    return f"{dot} {name} · {availability}" if word else f"{dot} {name}"
+    return f"{dot} {name} · {availability_word(availability)}" if word else f"{dot} {name}"
 
 
-LEGEND = " · ".join(badge(a) for a in DOT)
+def legend() -> str:
+    return " · ".join(badge(a) for a in DOT)
 
 
 def _tab_id() -> str:
@@ -61,7 +68,7 @@ def sidebar_availability(agent: dict) -> None:
     store = runtime.store()
     team.heartbeat(store, agent["id"], _tab_id())  # this run is a beat too
     st.session_state["team_availability"] = team.chosen_availability(store, agent["id"])
-    st.segmented_control("Availability", team.AVAILABILITY, key="team_availability", required=True,
+    st.segmented_control(_("Availability"), team.AVAILABILITY, key="team_availability", required=True,
                          format_func=badge, on_change=_chosen, args=(agent["id"],),
                          width="stretch")
     error = st.session_state.pop("team_availability_error", None)
