@@ -5,6 +5,7 @@ in a file) run once more on a database of their own in a real PostgreSQL 15
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import threading
 import time
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+# The English tests assert English words; the Indonesian ones set id themselves.
+os.environ.setdefault("MAXCHAT_LANGUAGE", "en")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from maxchat_data import config, system  # noqa: E402
