@@ -42,13 +42,13 @@ for item in channel_health.overview(store, headers.get("Host"), headers.get("X-F
         else:
             state.badge(_("Not connected"), icon=":material/cancel:", color="gray")
         st.caption(plain(item["detail"]))
-        st.markdown(f"**{_('Webhook URL')}**")
+        st.markdown("**" + _("Webhook URL") + "**")
         st.code(item["webhook_url"], language=None)
         st.caption(plain(item["webhook_note"]))
         last_in, last_err = st.columns(2)
-        last_in.markdown(f"**{_('Last inbound message')}**")
+        last_in.markdown("**" + _("Last inbound message") + "**")
         last_in.caption(i18n.when(item["last_inbound_at"], tz) if item["last_inbound_at"] else _("None yet"))
-        last_err.markdown(f"**{_('Last delivery error')}**")
+        last_err.markdown("**" + _("Last delivery error") + "**")
         last_err.caption(plain(_("{error} (message of {time})").format(
             error=item["last_error"], time=i18n.when(item["last_error_at"], tz))) if item["last_error"] else _("None"))
         with st.expander(_("Settings")):

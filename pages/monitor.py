@@ -45,7 +45,7 @@ def live() -> None:
 
     left, right = st.columns(2)
     with left:
-        st.subheader(f"{_('Unassigned')} ({i18n.number(snap.unassigned)})")
+        st.subheader(_("Unassigned") + f" ({i18n.number(snap.unassigned)})")
         with st.container(key="monitor_unassigned"):
             if not snap.waiting:
                 st.caption(_("Nobody is waiting."))

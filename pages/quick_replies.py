@@ -64,7 +64,7 @@ def section(title: str, scope: str, replies: list[dict], editable: bool) -> None
 
 
 st.title(_("Quick replies"))
-st.caption(f"{_(HELP)} {variables()}")
+st.caption(_(HELP) + " " + variables())
 admin.show_flash()
 mine, shared = st.tabs([_("My quick replies"), _("Shared")])
 with mine:

@@ -74,7 +74,7 @@ st.dataframe(shown, width="stretch")
 downloads(lambda: headed(metrics.set_axis(metrics.index.map(_))), "response_times")
 with st.expander(_("How each figure is computed"), expanded=False, icon=":material/info:"):
     for name, text in reports.DEFINITIONS.items():
-        st.markdown(f"**{_(name)}.** {_(text)}")
+        st.markdown("**" + _(name) + ".** " + _(text))
 
 by_day = report.by_day()
 st.subheader(_("By day"))

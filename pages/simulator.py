@@ -74,7 +74,8 @@ def customers_phone(channel: str, customer_id: str) -> None:
             with st.chat_message("user" if mine else "assistant",
                                  avatar=":material/person:" if mine else ":material/support_agent:"):
                 tick = "" if mine else f" · {TICKS.get(m['status'], m['status'])}"
-                st.caption(f"{_('You') if mine else _('The team')} · {i18n.when(m['sent_at'], tz)}{tick}")
+                side = _("You") if mine else _("The team")
+                st.caption(f"{side} · {i18n.when(m['sent_at'], tz)}{tick}")
                 if m["filename"]:
                     st.caption(f":material/attach_file: {plain(m['filename'])}")
                 text = m["body"] if m["kind"] in ("text", "template", "unsupported") else m["caption"]

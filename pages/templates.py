@@ -69,7 +69,7 @@ def _sync() -> None:
 def _status_text(t: dict) -> str:
     if t.get("deleted_at") is not None:
         return "🗑 " + _("Deleted on WhatsApp")
-    return f"{STATUS_ICON[t['status']]} {_(t['status'])}"
+    return STATUS_ICON[t["status"]] + " " + _(t["status"])
 
 
 def _set_initiate(tpl: dict) -> None:
@@ -124,7 +124,7 @@ else:
     with st.container(border=True):
         st.text(tpl["body"])
         # The status is read fresh on every run (a picker label could show the old one).
-        st.markdown(f"**{_('Status')}:** {_status_text(tpl)}")
+        st.markdown("**" + _("Status") + ":** " + _status_text(tpl))
         st.caption(ngettext("{count} variable", "{count} variables", tpl["variables"]).format(count=tpl["variables"])
                    + (f" · {plain(tpl['status_reason'])}" if tpl.get("status_reason") else ""))
         st.toggle(_("Set as Initiate Message"), value=bool(tpl["initiate"]), key=f"template_initiate_{tpl['id']}",

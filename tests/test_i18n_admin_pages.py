@@ -89,8 +89,8 @@ def leaks(at) -> list[str]:
     text = "\n".join(pieces)
     english = english_words()
     # A whole piece in English, or a sentence of ours inside a longer text.
-    return sorted({p for p in pieces if p in english}
-                  | {m for m in english if " " in m and len(m) > 20 and "{" not in m and m in text})
+    return sorted({p for p in pieces if p.strip("*: ") in english}
+                  | {m for m in english if " " in m and len(m) > 12 and "{" not in m and m in text})
 
 
 @pytest.fixture
