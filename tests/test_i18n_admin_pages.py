@@ -119,7 +119,8 @@ PAGES = [
                                   "Simpan perubahan", "Penyelia"]),
     ("pages/labels.py", "admin", ["Nama Label", "Tambah Warna", "Label Saat Ini", "Merah", "Ganti nama atau warna"]),
     ("pages/templates.py", "admin", ["Buat template", "Kategori", "Bahasa", "Daftar template", "Utilitas", "Isi"]),
-    ("pages/channels.py", "admin", ["Webhook", "Pengaturan", "Kirim tes"]),
+    ("pages/channels.py", "admin", ["URL webhook", "Pesan masuk terakhir", "Pengaturan", "Kirim tes",
+                                    "Mode demo"]),
     ("pages/simulator.py", "admin", ["Simulator pelanggan", "Nama pelanggan", "Kirim sebagai pelanggan"]),
     ("pages/quick_replies.py", "admin", ["Balasan cepat saya", "Bersama", "Pintasan", "Teks", "Tambah balasan cepat"]),
 ]
