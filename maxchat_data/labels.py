@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from .common import acting, actor_name, chat_row, record
 from .errors import NotFound, ValidationError
+from .i18n import N_
 from .roles import can
 from .store import Store, Writer, utcnow
 
 # The `Add Color` palette: name -> hex.
+# Colour names are ids (kept in forms); pickers show them with _().
 PALETTE = {
-    "Red": "#E53935", "Orange": "#FB8C00", "Yellow": "#FDD835", "Green": "#43A047",
-    "Teal": "#00897B", "Blue": "#1E88E5", "Indigo": "#3949AB", "Purple": "#8E24AA",
-    "Pink": "#D81B60", "Brown": "#6D4C41", "Grey": "#757575",
+    N_("Red"): "#E53935", N_("Orange"): "#FB8C00", N_("Yellow"): "#FDD835", N_("Green"): "#43A047",
+    N_("Teal"): "#00897B", N_("Blue"): "#1E88E5", N_("Indigo"): "#3949AB", N_("Purple"): "#8E24AA",
+    N_("Pink"): "#D81B60", N_("Brown"): "#6D4C41", N_("Grey"): "#757575",
 }
 
 

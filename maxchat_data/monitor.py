@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from . import team
 from .common import CHANNELS
+from .i18n import _
 from .store import Store, utcnow
 from .window import WINDOW
 
@@ -78,7 +79,7 @@ def snapshot(store: Store, tz: ZoneInfo, now: datetime | None = None, top: int =
     now_state = team.availability(store)  # as it counts now: chosen, and a browser of theirs polling (W1)
     by_agent = [{"agent_id": i, "agent": n, "availability": now_state.get(i, "Offline"), "open_chats": load.get(i, 0)}
                 for i, n, role in agents if role != "analyst"]
-    by_agent += [{"agent_id": i, "agent": f"agent {i} (deactivated)", "availability": "Offline", "open_chats": n}
+    by_agent += [{"agent_id": i, "agent": _("agent {id} (deactivated)").format(id=i), "availability": "Offline", "open_chats": n}
                  for i, n in load.items() if i not in names]
     waiting_rows = [dict(zip(("chat_id", "contact_name", "channel", "waiting_since"), r)) for r in waiting]
     closing_rows = [dict(zip(("chat_id", "contact_name", "channel", "assignee_id", "last_inbound_at", "closes_at"), r))

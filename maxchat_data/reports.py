@@ -25,9 +25,10 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from . import facts, settings
+from . import facts, i18n, settings
 from .common import CHANNEL_LABELS, CHANNELS, acting
 from .errors import ValidationError
+from .i18n import N_, _
 from .store import Store, Writer, utcnow
 
 # Provider times of inbound messages may be a little earlier than the session
@@ -36,27 +37,28 @@ from .store import Store, Writer, utcnow
 SLACK = timedelta(days=2)
 BUSINESS_HOURS = "business_hours"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
+# Names and definitions in English (message ids); the page shows them with _().
 DEFINITIONS = {
-    "First response time": "For each user-initiated session: the first reply sent by a human agent minus the "
-                           "session's first customer message. BOT messages, templates and activity lines never "
-                           "count. A chat reopened after Resolved is a new session, timed from its own first "
-                           "message. Sessions without an agent reply have none.",
-    "Customer waiting time": "For each agent reply that answers customer messages: the reply minus the oldest "
-                             "customer message of the session still unanswered before it (a burst of customer "
-                             "messages waits from its first one).",
-    "Resolution time": "For each resolved session: resolved minus the session's start.",
-    "Percentiles": "Median and p90 are the 50th and 90th percentiles, interpolated linearly between the two "
-                   "nearest values; count is how many values they are taken over. The average is shown beside "
-                   "them, never alone.",
-    "Business hours": "With business hours set, first response and waiting time are also counted in business "
-                      "hours only: the part of the wait that falls inside the weekly schedule, in the team "
-                      "timezone.",
-    "Scope": "The range selects sessions by their start, in the team timezone; every figure is about those "
-             "sessions, and a session and its messages count on the day it started. The agent filter keeps the "
-             "sessions whose first reply the chosen agents sent. Labels are the contact's labels now; a session "
-             "with two labels counts under both in the label table (which therefore has no total).",
+    N_("First response time"): N_(
+        "For each user-initiated session: the first reply sent by a human agent minus the session's first customer "
+        "message. BOT messages, templates and activity lines never count. A chat reopened after Resolved is a new "
+        "session, timed from its own first message. Sessions without an agent reply have none."),
+    N_("Customer waiting time"): N_(
+        "For each agent reply that answers customer messages: the reply minus the oldest customer message of the "
+        "session still unanswered before it (a burst of customer messages waits from its first one)."),
+    N_("Resolution time"): N_("For each resolved session: resolved minus the session's start."),
+    N_("Percentiles"): N_(
+        "Median and p90 are the 50th and 90th percentiles, interpolated linearly between the two nearest values; "
+        "count is how many values they are taken over. The average is shown beside them, never alone."),
+    N_("Business hours"): N_(
+        "With business hours set, first response and waiting time are also counted in business hours only: the "
+        "part of the wait that falls inside the weekly schedule, in the team timezone."),
+    N_("Scope"): N_(
+        "The range selects sessions by their start, in the team timezone; every figure is about those sessions, "
+        "and a session and its messages count on the day it started. The agent filter keeps the sessions whose "
+        "first reply the chosen agents sent. Labels are the contact's labels now; a session with two labels counts "
+        "under both in the label table (which therefore has no total)."),
 }
 
 
@@ -167,8 +169,8 @@ COUNTS = ("count(*) AS \"Sessions\", count(*) FILTER (WHERE user_initiated) AS \
           " coalesce(sum(agent_messages), 0) AS \"Agent messages\","
           " count(resolved_at) AS \"Resolved sessions\","
           " count(*) FILTER (WHERE first_reply_at IS NULL) AS \"Sessions with no agent reply\"")
-COUNT_NAMES = ("Sessions", "User initiate", "Business initiate", "Customer messages", "Agent messages",
-               "Resolved sessions", "Sessions with no agent reply")
+COUNT_NAMES = (N_("Sessions"), N_("User initiate"), N_("Business initiate"), N_("Customer messages"),
+               N_("Agent messages"), N_("Resolved sessions"), N_("Sessions with no agent reply"))
 # One row per session of ``rows`` (a query over the scope) for the export.
 EXPORT = ("SELECT {columns}, c.contact_name, c.label_ids FROM ({rows}) sc"
           " JOIN chats c ON c.id = sc.chat_id ORDER BY sc.started_at, sc.session_id")
@@ -383,7 +385,7 @@ class Report:
 
     def by_day(self) -> pd.DataFrame:
         out = self._counts([r for r in self._volumes() if not r["no_day"]], "day", self.days())
-        out.index.name = "Day"
+        out.index.name = N_("Day")
         return out
 
     def totals(self) -> dict[str, int]:
@@ -393,38 +395,39 @@ class Report:
     def by_channel(self) -> pd.DataFrame:
         out = self._counts([r for r in self._volumes() if not r["no_channel"]], "channel", list(CHANNELS))
         out.index = [CHANNEL_LABELS[c] for c in out.index]
-        out.index.name = "Channel"
+        out.index.name = N_("Channel")
         return out
 
     def by_label(self) -> pd.DataFrame:
         """A session counts under each of its contact's labels (no total)."""
         rows = self._aggregates()["labels"]
         for r in rows:
-            r["label"] = "(no label)" if r["label_id"] is None else self.labels.get(r["label_id"],
-                                                                                    f"label {r['label_id']}")
-        out = self._counts(rows, "label", sorted(set(self.labels.values())) + ["(no label)"])
-        out.index.name = "Label"
+            r["label"] = _("(no label)") if r["label_id"] is None else self.labels.get(
+                r["label_id"], _("label {id}").format(id=r["label_id"]))
+        out = self._counts(rows, "label", sorted(set(self.labels.values())) + [_("(no label)")])
+        out.index.name = N_("Label")
         return out
 
     def heatmap(self) -> pd.DataFrame:
-        """Incoming (user-initiated) sessions by weekday and hour, team time."""
+        """Incoming (user-initiated) sessions by weekday and hour, team time
+        (weekdays named in the reader's language)."""
         got = {(r["weekday"], r["hour"]): r["User initiate"] for r in self._volumes()
                if r["no_day"] and r["no_channel"]}
-        return pd.DataFrame([{"Weekday": WEEKDAY_NAMES[d], "Hour": h, "Sessions": int(got.get((d, h), 0))}
+        return pd.DataFrame([{N_("Weekday"): i18n.weekday(d), N_("Hour"): h, N_("Sessions"): int(got.get((d, h), 0))}
                              for d in range(7) for h in range(24)])
 
     def metrics(self) -> pd.DataFrame:
         times = next(r for r in self._times() if r["no_day"] and r["no_agent"] and r["no_resolver"])
         waits = next(r for r in self._waits() if r["no_day"])
-        rows = [("First response time", _summary(times, "first_response_s")),
-                ("Customer waiting time", _summary(waits, "waiting_s")),
-                ("Resolution time", _summary(times, "resolution_s"))]
+        rows = [(N_("First response time"), _summary(times, "first_response_s")),
+                (N_("Customer waiting time"), _summary(waits, "waiting_s")),
+                (N_("Resolution time"), _summary(times, "resolution_s"))]
         if self.schedule:
-            rows.insert(1, ("First response time (business hours)", _summary(times, "first_response_bh_s")))
-            rows.insert(3, ("Customer waiting time (business hours)", _summary(waits, "waiting_bh_s")))
+            rows.insert(1, (N_("First response time (business hours)"), _summary(times, "first_response_bh_s")))
+            rows.insert(3, (N_("Customer waiting time (business hours)"), _summary(waits, "waiting_bh_s")))
         out = pd.DataFrame([{"Metric": name, **s} for name, s in rows])
-        return out.rename(columns={"median": "Median (s)", "p90": "p90 (s)", "average": "Average (s)",
-                                   "count": "Count"}).set_index("Metric")
+        return out.rename(columns={"median": N_("Median (s)"), "p90": N_("p90 (s)"), "average": N_("Average (s)"),
+                                   "count": N_("Count")}).set_index(N_("Metric"))
 
     def metrics_by_day(self) -> pd.DataFrame:
         """Median and count of first response and waiting time per day."""
@@ -434,8 +437,8 @@ class Report:
         rows = []
         for day in self.days():
             a, b = frt.get(day, empty), waits.get(day, empty)
-            rows.append({"Day": day, "First response median (s)": a["median"], "First responses": a["count"],
-                         "Waiting median (s)": b["median"], "Waits": b["count"]})
+            rows.append({"Day": day, N_("First response median (s)"): a["median"], N_("First responses"): a["count"],
+                         N_("Waiting median (s)"): b["median"], N_("Waits"): b["count"]})
         return pd.DataFrame(rows).set_index("Day")
 
     def by_agent(self) -> pd.DataFrame:
@@ -450,13 +453,13 @@ class Report:
         for agent_id in sorted(set(handled) | set(replies) | set(resolved)):
             mine = handled.get(agent_id)
             s = _summary(mine, "first_response_s") if mine else _summary({"x_q": None, "x_avg": None, "x_n": 0}, "x")
-            rows.append({"Agent": self.agents.get(agent_id, f"agent {agent_id}"),
+            rows.append({"Agent": self.agents.get(agent_id, _("agent {id}").format(id=agent_id)),
                          "Sessions handled": int(mine["sessions"]) if mine else 0,
                          "Replies sent": replies.get(agent_id, 0),
                          "First response median (s)": s["median"], "First response p90 (s)": s["p90"],
                          "First responses": s["count"], "Resolutions": int(resolved.get(agent_id, 0))})
-        cols = ["Agent", "Sessions handled", "Replies sent", "First response median (s)", "First response p90 (s)",
-                "First responses", "Resolutions"]
+        cols = [N_("Agent"), N_("Sessions handled"), N_("Replies sent"), N_("First response median (s)"),
+                N_("First response p90 (s)"), N_("First responses"), N_("Resolutions")]
         return pd.DataFrame(rows, columns=cols).set_index("Agent")
 
     # ---- one row per session / per wait (exports, checks) ----
@@ -480,7 +483,8 @@ class Report:
             "contact": f["contact_name"], "channel": f["channel"].map(CHANNEL_LABELS),
             "labels": f["label_ids"].apply(lambda ids: ", ".join(self.labels.get(int(i), str(i)) for i in ids)
                                            if ids is not None else ""),
-            "agent": f["agent_id"].map(lambda i: self.agents.get(int(i), f"agent {i}") if pd.notna(i) else ""),
+            "agent": f["agent_id"].map(lambda i: self.agents.get(int(i), _("agent {id}").format(id=int(i)))
+                                       if pd.notna(i) else ""),
             "initiated_by": f["initiated_by"], "started_at": f["started_at"],
             "first_customer_message_at": f["first_customer_at"], "first_response_at": f["first_reply_at"],
             "first_response_s": f["first_response_s"], "resolved_at": f["resolved_at"],

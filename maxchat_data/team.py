@@ -27,11 +27,12 @@ from datetime import datetime, timedelta, timezone
 from . import config
 from .common import acting, record
 from .errors import NotAllowed, ValidationError
+from .i18n import N_
 from .roles import can_act
 from .store import Store, Writer, utcnow
 
 AVAILABILITY = ("Online", "Away", "Offline")
-METHODS = {"off": "Off", "round_robin": "Round robin", "least_busy": "Least busy"}
+METHODS = {"off": N_("Off"), "round_robin": N_("Round robin"), "least_busy": N_("Least busy")}
 TOPIC = "team"
 SETTINGS_KEY = "team"
 CAPACITY_LIMIT = 1000

@@ -8,10 +8,11 @@ import re
 from . import config
 from .common import CHANNELS, acting, record, row
 from .errors import NotAllowed, NotFound, ValidationError
+from .i18n import N_
 from .store import Store, Writer, utcnow
 
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
-LANGUAGES = {"id": "Indonesian", "en": "English", "en_US": "English (US)", "ms": "Malay"}
+LANGUAGES = {"id": N_("Indonesian"), "en": N_("English"), "en_US": N_("English (US)"), "ms": N_("Malay")}
 STATUSES = ("Pending", "Accepted", "Rejected")
 _VARIABLE = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 _NAME = re.compile(r"^[a-z0-9_]{1,512}$")

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maxchat_data import labels
+from maxchat_data import i18n, labels
+from maxchat_data.i18n import _, ngettext
 from server import runtime
 from ui import admin
 from ui.chat_text import plain
@@ -22,7 +23,7 @@ def _add() -> None:
     s = st.session_state
     name = " ".join((s.get("label_name") or "").split())
     color = labels.PALETTE.get(s.get("label_color") or "", "")
-    if admin.run(labels.create_label, store, name, color, me["id"], success=f"Label {name} added."):
+    if admin.run(labels.create_label, store, name, color, me["id"], success=_("Label {name} added.").format(name=name)):
         s["label_name"] = ""
 
 
@@ -33,52 +34,53 @@ def _ask(label_id: int) -> None:
 def _delete(label: dict) -> None:
     st.session_state.pop(CONFIRM, None)
     admin.run(labels.delete_label, store, label["id"], me["id"],
-              success=f"Label {label['name']} deleted (and removed from every contact).")
+              success=_("Label {name} deleted (and removed from every contact).").format(name=label["name"]))
 
 
 def _update(label: dict) -> None:
     s, lid = st.session_state, label["id"]
     name = " ".join((s.get(f"label_rename_{lid}") or "").split())
     color = labels.PALETTE.get(s.get(f"label_recolor_{lid}") or "", "")
-    admin.run(labels.update_label, store, lid, name, color, me["id"], success=f"Label {name} saved.")
+    admin.run(labels.update_label, store, lid, name, color, me["id"], success=_("Label {name} saved.").format(name=name))
 
 
 def _cancel() -> None:
     st.session_state.pop(CONFIRM, None)
 
 
-st.title("Labels")
+st.title(_("Labels"))
 admin.show_flash()
 
 with st.form("label_add"):
-    st.text_input("Label Name", key="label_name", max_chars=40, placeholder="e.g. VIP, Complaint, Follow up")
-    colour_pills("Add Color", "label_color", default="Blue")
-    st.form_submit_button("Add", type="primary", icon=":material/add:", on_click=_add)
+    st.text_input(_("Label Name"), key="label_name", max_chars=40, placeholder=_("e.g. VIP, Complaint, Follow up"))
+    colour_pills(_("Add Color"), "label_color", default="Blue", format_func=_)
+    st.form_submit_button(_("Add"), type="primary", icon=":material/add:", on_click=_add)
 
-st.subheader("Current Label")
+st.subheader(_("Current Label"))
 current = labels.labels_in_use(store)
 if not current:
-    st.caption("No labels yet.")
+    st.caption(_("No labels yet."))
 colour_names = {hex_: name for name, hex_ in labels.PALETTE.items()}
 for label in current:
     lid = label["id"]
     with st.container(horizontal=True, vertical_alignment="center", key=f"label_row_{lid}"):
         st.html(admin.swatch(label["color"], 16), width="content")
         st.text(label["name"])
-        st.caption(f"{label['chats']} chat{'' if label['chats'] == 1 else 's'}")
+        st.caption(ngettext("{count} chat", "{count} chats", label["chats"]).format(count=i18n.number(label["chats"])))
         st.space("stretch")
-        with st.popover("", icon=":material/edit:", key=f"label_edit_pop_{lid}", help="Rename or recolour"):
+        with st.popover("", icon=":material/edit:", key=f"label_edit_pop_{lid}", help=_("Rename or recolour")):
             with st.form(f"label_edit_{lid}", border=False):
-                st.text_input("Label Name", value=label["name"], key=f"label_rename_{lid}", max_chars=40)
-                colour_pills("Color", f"label_recolor_{lid}", default=colour_names.get(label["color"]))
-                st.form_submit_button("Save", type="primary", on_click=_update, args=(label,))
-        st.button("", icon=":material/delete:", key=f"label_delete_{lid}", help="Delete label",
+                st.text_input(_("Label Name"), value=label["name"], key=f"label_rename_{lid}", max_chars=40)
+                colour_pills(_("Color"), f"label_recolor_{lid}", default=colour_names.get(label["color"]), format_func=_)
+                st.form_submit_button(_("Save"), type="primary", on_click=_update, args=(label,))
+        st.button("", icon=":material/delete:", key=f"label_delete_{lid}", help=_("Delete label"),
                   on_click=_ask, args=(lid,))
     if st.session_state.get(CONFIRM) == lid:
         with st.container(border=True):
             n = label["chats"]
-            st.warning(f"Delete the label {plain(label['name'])}? {n} chat{'' if n == 1 else 's'} will lose it;"
-                       " it is removed from every contact.")
+            st.warning(ngettext("Delete the label {name}? {count} chat will lose it; it is removed from every contact.",
+                                "Delete the label {name}? {count} chats will lose it; it is removed from every contact.",
+                                n).format(name=plain(label["name"]), count=i18n.number(n)))
             yes, no = st.columns(2)
-            yes.button("Delete", type="primary", key="label_confirm_yes", on_click=_delete, args=(label,))
-            no.button("Cancel", key="label_confirm_no", on_click=_cancel)
+            yes.button(_("Delete"), type="primary", key="label_confirm_yes", on_click=_delete, args=(label,))
+            no.button(_("Cancel"), key="label_confirm_no", on_click=_cancel)

@@ -194,3 +194,13 @@ def point_runtime_at(db: Path, monkeypatch, *, demo: bool = False) -> None:
     monkeypatch.setenv("MAXCHAT_DEMO", "1" if demo else "0")
     monkeypatch.setenv("MAXCHAT_SECRETS", "/nonexistent")
     config._secrets.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _language_of_the_test():
+    """Each test starts with no language chosen (MAXCHAT_LANGUAGE's default)
+    and one that chooses (i18n.use) leaves none behind for the next."""
+    from maxchat_data import i18n
+    token = i18n._current.set(None)
+    yield
+    i18n._current.reset(token)

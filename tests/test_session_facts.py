@@ -14,7 +14,7 @@ import pytest
 
 import pg_cluster
 from conftest import customer_writes, wait_until
-from maxchat_data import actions, facts, reports
+from maxchat_data import actions, facts, i18n, reports
 from maxchat_data.reports import ReportFilter
 from maxchat_data.store import open_store, utcnow
 from test_reports import JKT, MON, WED, history  # noqa: F401 (the hand-worked history)
@@ -169,7 +169,7 @@ def test_days_and_hours_follow_daylight_saving_time(store, team):
     for t in starts:
         local = t.astimezone(berlin)
         expected_days[local.date()] = expected_days.get(local.date(), 0) + 1
-        key = (reports.WEEKDAY_NAMES[local.weekday()], local.hour)
+        key = (i18n.weekday(local.weekday()), local.hour)  # the heatmap names weekdays so
         expected_hours[key] = expected_hours.get(key, 0) + 1
     assert r.by_day()["Sessions"].to_dict() == expected_days == {
         date(2025, 3, 29): 1, date(2025, 3, 30): 4, date(2025, 3, 31): 1}

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from maxchat_data import csv_safe, reports
+from maxchat_data.i18n import _
 
 from .chat_text import plain
 
@@ -18,12 +19,24 @@ def duration(seconds: float | None) -> str:
         return "—"
     s = int(round(seconds))
     if s < 60:
-        return f"{s} s"
+        return _("{seconds} s").format(seconds=s)
     if s < 3600:
-        return f"{s // 60} min"
+        return _("{minutes} min").format(minutes=s // 60)
     if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min"
-    return f"{s // 86400} d {s % 86400 // 3600} h"
+        return _("{hours} h {minutes} min").format(hours=s // 3600, minutes=f"{s % 3600 // 60:02d}")
+    return _("{days} d {hours} h").format(days=s // 86400, hours=s % 86400 // 3600)
+
+
+def headed(table: pd.DataFrame, names: dict[str, str] | None = None) -> pd.DataFrame:
+    """``table`` with its column and index names in the reader's language:
+    the domain's frames name their columns in English (marked with N_ where
+    defined); ``names`` maps language-free ids (``session_id``) to marked
+    headers first."""
+    names = names or {}
+    out = table.rename(columns=lambda c: _(names.get(c, c)) if isinstance(c, str) else c)
+    if isinstance(out.index.name, str):
+        out.index.name = _(names.get(out.index.name, out.index.name))
+    return out
 
 
 def chat_link(chat_id: int, name: str) -> str:

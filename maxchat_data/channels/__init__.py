@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from .. import config
 from ..common import CHANNEL_LABELS
+from ..i18n import _
 from .base import BadPayload, MaybeDone, Permanent, RetryLater
 
 __all__ = ["BadPayload", "MaybeDone", "Permanent", "RetryLater", "channel_status", "clients", "in_sandbox",
@@ -43,19 +44,21 @@ def channel_status(*, sandbox: bool = False) -> list[dict]:
         missing = [n for n in names if not config.get(n)]
         label = CHANNEL_LABELS[channel]
         if missing and sandbox:
-            detail = (f"Demo mode: the built-in sandbox delivers replies, files and templates, and its customer "
-                      f"reads them (see the Simulator). To connect {label} for real, set {', '.join(missing)}")
+            detail = _("Demo mode: the built-in sandbox delivers replies, files and templates, and its customer "
+                       "reads them (see the Simulator). To connect {channel} for real, set {settings}").format(
+                channel=label, settings=", ".join(missing))
         elif missing:
-            detail = f"Not connected: set {', '.join(missing)}"
+            detail = _("Not connected: set {settings}").format(settings=", ".join(missing))
         elif channel == "telegram":
-            detail = ("Webhook at /webhooks/telegram (secret token set)" if config.get("TELEGRAM_WEBHOOK_SECRET")
-                      else "Long polling (getUpdates)")
+            detail = (_("Webhook at {path} (secret token set)").format(path="/webhooks/telegram")
+                      if config.get("TELEGRAM_WEBHOOK_SECRET") else _("Long polling (getUpdates)"))
         elif channel == "whatsapp":
-            detail = f"Phone number id {config.get('WHATSAPP_PHONE_NUMBER_ID')}, webhook at /webhooks/whatsapp"
+            detail = _("Phone number id {number}, webhook at {path}").format(
+                number=config.get("WHATSAPP_PHONE_NUMBER_ID"), path="/webhooks/whatsapp")
             if not config.get("WHATSAPP_WABA_ID"):
-                detail += " (set WHATSAPP_WABA_ID for template sync)"
+                detail += " " + _("(set WHATSAPP_WABA_ID for template sync)")
         else:
-            detail = "Webhook at /webhooks/messenger"
+            detail = _("Webhook at {path}").format(path="/webhooks/messenger")
         out.append({"channel": channel, "label": label, "connected": not missing,
                     "sandbox": bool(missing) and sandbox, "detail": detail})
     return out
