@@ -7,6 +7,7 @@ from __future__ import annotations
 from . import config
 from .channels import REQUIRED, channel_status, clients
 from .common import person
+from .i18n import N_, _
 from .store import Store
 
 WEBHOOK_PATHS = {"whatsapp": "/webhooks/whatsapp", "messenger": "/webhooks/messenger",
@@ -24,10 +25,10 @@ def mask(value: str | None) -> str:
     """A secret as the page may show it: never in full. Long ones keep their
     last four characters, so an admin can tell which token is set."""
     if not value:
-        return "not set"
+        return _("not set")
     if len(value) < 16:
-        return f"set ({len(value)} characters)"
-    return f"…{value[-4:]} ({len(value)} characters)"
+        return _("set ({count} characters)").format(count=len(value))
+    return _("…{end} ({count} characters)").format(end=value[-4:], count=len(value))
 
 
 def base_url(host: str | None, proto: str | None = None) -> str | None:
@@ -61,7 +62,7 @@ def overview(store: Store, host: str | None = None, proto: str | None = None, *,
         for name in SHOWN[channel]:
             value = config.get(name)
             secret = any(word in name for word in SECRET_WORDS)
-            settings.append((name, mask(value) if secret else (value or "not set")))
+            settings.append((name, mask(value) if secret else (value or _("not set"))))
         error, error_at = errors.get(channel, (None, None))
         out.append({**item, "webhook_url": (base + path) if base else path,
                     "webhook_note": _webhook_note(channel), "settings": settings,
@@ -73,17 +74,18 @@ def overview(store: Store, host: str | None = None, proto: str | None = None, *,
 def _webhook_note(channel: str) -> str:
     if channel == "telegram":
         if config.get("TELEGRAM_WEBHOOK_SECRET"):
-            return "Register it with setWebhook(url, secret_token=TELEGRAM_WEBHOOK_SECRET)."
-        return "Not needed while the app long-polls (no TELEGRAM_WEBHOOK_SECRET set)."
+            return _("Register it with {call}.").format(call="setWebhook(url, secret_token=TELEGRAM_WEBHOOK_SECRET)")
+        return _("Not needed while the app long-polls (no {setting} set).").format(setting="TELEGRAM_WEBHOOK_SECRET")
     verify = "WHATSAPP_VERIFY_TOKEN" if channel == "whatsapp" else "MESSENGER_VERIFY_TOKEN"
     fields = "messages, message_template_status_update" if channel == "whatsapp" else "messages, message_deliveries, message_reads"
-    return f"Callback URL in the Meta app, verify token = {verify}; subscribe to: {fields}."
+    return _("Callback URL in the Meta app, verify token = {setting}; subscribe to: {fields}.").format(
+        setting=verify, fields=fields)
 
 
 def send_test(store: Store, channel: str, actor_id: int) -> str:
     """An admin's one harmless authenticated call; the provider's answer in
     a sentence. Raises the channel's error (Permanent / RetryLater) with its sentence."""
-    person(store, actor_id, "admin", "Only an admin can test a channel.")
+    person(store, actor_id, "admin", N_("Only an admin can test a channel."))
     client = clients()[channel]
     if client.missing:
         return client.missing

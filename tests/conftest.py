@@ -5,6 +5,7 @@ in a file) run once more on a database of their own in a real PostgreSQL 15
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import threading
 import time
@@ -12,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+# The tests read the app's English sentences: speak English unless a test picks a language.
+os.environ.setdefault("MAXCHAT_LANGUAGE", "en")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from maxchat_data import config, system  # noqa: E402
+from maxchat_data import config, i18n, system  # noqa: E402
 from server import runtime  # noqa: E402
 from maxchat_data.ingest import Inbound, receive  # noqa: E402
 from maxchat_data.store import Store, open_store  # noqa: E402
@@ -32,6 +35,13 @@ def pytest_configure(config):
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
         metafunc.parametrize("backend", ["duckdb", "postgresql"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def _language_of_the_test():
+    """A test that picks a language (i18n.use) leaves the next one the default."""
+    yield
+    i18n._current.set(None)
 
 
 @pytest.fixture

@@ -16,13 +16,15 @@ from __future__ import annotations
 import threading
 
 from .. import accounts
+from ..i18n import N_, _
 from . import sessions
 from .throttle import THROTTLE, Throttle
 from .tokens import Session, make_token, secret_key
 
-WRONG_CREDENTIALS = "Wrong username or password."
-DEACTIVATED = "This account is deactivated."
-BUSY = "The server is busy checking other logins. Try again in a moment."
+# What a refused login reads (try_login returns them translated).
+WRONG_CREDENTIALS = N_("Wrong username or password.")
+DEACTIVATED = N_("This account is deactivated.")
+BUSY = N_("The server is busy checking other logins. Try again in a moment.")
 VERIFY_SLOTS = threading.BoundedSemaphore(2)
 VERIFY_WAIT_S = 3.0
 
@@ -35,19 +37,19 @@ def try_login(store, username: str, password: str, address: str | None = None,
     throttle = throttle or THROTTLE
     ticket, wait = throttle.reserve(username, address)
     if ticket is None:
-        return None, f"Too many failed attempts. Try again in {int(wait) + 1} seconds."
+        return None, _("Too many failed attempts. Try again in {seconds} seconds.").format(seconds=int(wait) + 1)
     if not VERIFY_SLOTS.acquire(timeout=VERIFY_WAIT_S):
         throttle.refund(ticket)  # no password was checked
-        return None, BUSY
+        return None, _(BUSY)
     try:
         agent = accounts.verify_password(store, username, password)
     finally:
         VERIFY_SLOTS.release()
     if agent is None:
-        return None, WRONG_CREDENTIALS
+        return None, _(WRONG_CREDENTIALS)
     throttle.succeeded(ticket)
     if not agent.pop("active"):
-        return None, DEACTIVATED
+        return None, _(DEACTIVATED)
     return agent, None
 
 
