@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from . import i18n
 from .common import acting, record
 from .errors import NotFound, ValidationError
+from .i18n import N_, _
 from .login.sessions import end_all_sessions
 from .roles import RANK, ROLES, can, can_act, has_role  # noqa: F401 - the role rules, re-exported
 from .store import Store, Writer, utcnow
@@ -21,25 +22,25 @@ _DUMMY_HASH = _hasher.hash("not a password")
 
 def _check(username: str, display_name: str, role: str) -> None:
     if not _USERNAME.match(username):
-        raise ValidationError("A username is 2-32 lower-case letters, digits, '.', '_' or '-'.")
+        raise ValidationError(_("A username is 2-32 lower-case letters, digits, '.', '_' or '-'."))
     _check_details(display_name, role)
 
 
 def _check_details(display_name: str, role: str) -> None:
     if not display_name or len(display_name) > 60:
-        raise ValidationError("A display name needs 1 to 60 characters.")
+        raise ValidationError(_("A display name needs 1 to 60 characters."))
     if role not in ROLES:
-        raise ValidationError(f"Role must be one of {', '.join(ROLES)}.")
+        raise ValidationError(_("Role must be one of {roles}.").format(roles=", ".join(ROLES)))
 
 
 def password_hash(password: str) -> str:
     """A password of at least 8 characters, hashed (argon2)."""
     if len(password or "") < 8:
-        raise ValidationError("A password needs at least 8 characters.")
+        raise ValidationError(_("A password needs at least 8 characters."))
     return _hasher.hash(password)
 
 
-MANAGE_REFUSAL = "Only an admin can manage accounts."
+MANAGE_REFUSAL = N_("Only an admin can manage accounts.")
 
 
 def new_account(username: str, display_name: str, password: str, role: str) -> dict:
@@ -64,7 +65,7 @@ def _create(w: Writer, actor_id, account):
 def insert_agent(w: Writer, account: dict, actor_id: int | None, active: bool = True) -> int:
     """Writer side of adding an account (an admin's, or system-side: ``system.create_account``)."""
     if w.one("SELECT 1 FROM agents WHERE username = ?", [account["username"]]):
-        raise ValidationError(f"The username {account['username']!r} is taken.")
+        raise ValidationError(_("The username {username!r} is taken.").format(username=account["username"]))
     agent_id = w.ids.next("agents")
     w.forget_agents()
     now = utcnow()
@@ -88,7 +89,7 @@ def update_agent(store: Store, agent_id: int, actor_id: int, *, display_name: st
 def _update(w: Writer, agent_id, actor_id, display_name, role, active, new_hash):
     acting(w, actor_id, "admin", MANAGE_REFUSAL)
     if not w.one("SELECT 1 FROM agents WHERE id = ?", [agent_id]):
-        raise NotFound(f"Agent {agent_id} does not exist.")
+        raise NotFound(_("Agent {id} does not exist.").format(id=agent_id))
     save_agent(w, agent_id, actor_id, display_name, role, active, new_hash)
 
 
@@ -97,7 +98,7 @@ def save_agent(w: Writer, agent_id, actor_id, display_name, role, active, new_ha
     if not active or role != "admin":
         others = w.one("SELECT count(*) FROM agents WHERE role = 'admin' AND active AND id <> ?", [agent_id])[0]
         if others == 0:
-            raise ValidationError("Keep at least one active admin.")
+            raise ValidationError(_("Keep at least one active admin."))
     w.forget_agents()
     w.execute("UPDATE agents SET display_name = ?, role = ?, active = ?,"
               " password_hash = coalesce(?, password_hash) WHERE id = ?",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 
-from . import emoji, team
+from . import emoji, i18n, team
 from .common import (NAME_LIMIT, acting, actor_name, agent_row, chat_row, message_preview, person, record,
                      search_key, status_for)
 from .errors import NotAllowed, NotFound, ValidationError
+from .i18n import _
 from .media import check_upload, insert_attachment, save
 from .store import Store, Writer, utcnow
 from .templates import render, usable_template
@@ -123,7 +124,7 @@ def reply(store: Store, chat_id: int, agent_id: int, text: str) -> int:
     ``:shortcodes:`` become emoji. Returns the message id."""
     text = emoji.expand((text or "").strip())
     if not text:
-        raise ValidationError("Type a message first.")
+        raise ValidationError(_("Type a message first."))
     return store.write(_send, chat_id, agent_id, {"kind": "text", "body": text})
 
 
@@ -133,11 +134,11 @@ def send_attachment(store: Store, chat_id: int, agent_id: int, filename: str, da
     A refused file leaves nothing behind."""
     caption = emoji.expand((caption or "").strip())
     if len(caption) > CAPTION_LIMIT:
-        raise ValidationError(f"A caption can be at most {CAPTION_LIMIT} characters.")
+        raise ValidationError(_("A caption can be at most {limit} characters.").format(limit=i18n.number(CAPTION_LIMIT)))
     person(store, agent_id, "act")  # before the file is written anywhere (and again in the write)
     chat = store.dicts("SELECT channel, blocked, last_inbound_at FROM chats WHERE id = ?", [chat_id])
     if not chat:
-        raise NotFound(f"Chat {chat_id} does not exist.")
+        raise NotFound(_("Chat {id} does not exist.").format(id=chat_id))
     _check_can_reply(chat[0])
     mime, kind = check_upload(filename, data)
     attachment = save(store.media_dir, filename, data, mime, kind)
@@ -153,10 +154,10 @@ def send_template(store: Store, chat_id: int, agent_id: int, template_id: int, v
 
 def _check_can_reply(chat: dict) -> None:
     if chat["blocked"]:
-        raise NotAllowed("This contact is blocked: unblock it to reply.")
+        raise NotAllowed(_("This contact is blocked: unblock it to reply."))
     if not reply_window(chat["channel"], chat["last_inbound_at"]).open:
-        raise NotAllowed("The 24-hour window is closed: the customer has not written for over 24 hours. "
-                         "Send a template instead.")
+        raise NotAllowed(_("The 24-hour window is closed: the customer has not written for over 24 hours. "
+                           "Send a template instead."))
 
 
 def _send(w: Writer, chat_id, agent_id, what):
@@ -172,11 +173,12 @@ def _send(w: Writer, chat_id, agent_id, what):
         params = what["values"]
         body = render(tpl["body"], tpl["variables"], params)
         if chat["blocked"]:
-            raise NotAllowed("This contact is blocked: unblock it to send messages.")
+            raise NotAllowed(_("This contact is blocked: unblock it to send messages."))
     else:
         _check_can_reply(chat)
         if body is not None and len(body) > TEXT_LIMIT[chat["channel"]]:
-            raise ValidationError(f"A message can be at most {TEXT_LIMIT[chat['channel']]} characters on this channel.")
+            raise ValidationError(_("A message can be at most {limit} characters on this channel.")
+                                  .format(limit=i18n.number(TEXT_LIMIT[chat["channel"]])))
 
     who = agent["display_name"]
     session_id = chat["session_id"]
@@ -230,9 +232,9 @@ def _retry(w: Writer, message_id, actor_id):
     acting(w, actor_id)
     found = w.one("SELECT chat_id, status, direction FROM messages WHERE id = ?", [message_id])
     if found is None or found[2] != "out":
-        raise NotFound(f"Message {message_id} is not a message we sent.")
+        raise NotFound(_("Message {id} is not a message we sent.").format(id=message_id))
     if found[1] != "failed":
-        raise NotAllowed("Only a failed message can be sent again.")
+        raise NotAllowed(_("Only a failed message can be sent again."))
     now = utcnow()
     w.execute("UPDATE messages SET status = 'pending', error = NULL WHERE id = ?", [message_id])
     # A failed send keeps its outbox row and progress: resume at the step that failed.
@@ -260,9 +262,9 @@ def add_note(store: Store, chat_id: int, author_id: int, body: str) -> int:
     """P3: a note on the contact, written from one of its chats."""
     body = (body or "").strip()
     if not body:
-        raise ValidationError("A note cannot be empty.")
+        raise ValidationError(_("A note cannot be empty."))
     if len(body) > NOTE_LIMIT:
-        raise ValidationError(f"A note can be at most {NOTE_LIMIT} characters.")
+        raise ValidationError(_("A note can be at most {limit} characters.").format(limit=i18n.number(NOTE_LIMIT)))
     return store.write(_add_note, chat_id, author_id, body)
 
 
@@ -281,13 +283,13 @@ def update_contact(store: Store, chat_id: int, actor_id: int, *, name: str, emai
     """P2: Contact Detail. A bad email is refused and nothing changes."""
     name, email, company, phone = (v.strip() if v else "" for v in (name, email, company, phone))
     if not name:
-        raise ValidationError("Name cannot be empty.")
+        raise ValidationError(_("Name cannot be empty."))
     if len(name) > NAME_LIMIT or len(company) > NAME_LIMIT:
-        raise ValidationError(f"Name and company can be at most {NAME_LIMIT} characters.")
+        raise ValidationError(_("Name and company can be at most {limit} characters.").format(limit=i18n.number(NAME_LIMIT)))
     if email and (len(email) > 254 or not EMAIL.match(email)):
-        raise ValidationError(f"{email!r} is not a valid email address.")
+        raise ValidationError(_("{email!r} is not a valid email address.").format(email=email))
     if phone and not re.fullmatch(r"\+?[0-9 ()-]{5,20}", phone):
-        raise ValidationError(f"{phone!r} is not a valid phone number.")
+        raise ValidationError(_("{phone!r} is not a valid phone number.").format(phone=phone))
     store.write(_update_contact, chat_id, actor_id, name, email or None, company or None, phone or None)
 
 

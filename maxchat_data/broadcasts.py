@@ -20,9 +20,10 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import config, outbox
+from . import config, i18n, outbox
 from .common import acting, contact_name, message_preview, record, search_key
 from .errors import NotAllowed, NotFound, ValidationError
+from .i18n import N_, _, ngettext
 from .new_chat import CANNOT_WRITE_FIRST, normalize_number
 from .store import Store, Writer, for_update, has_any, utcnow
 from .templates import render, usable_template
@@ -32,8 +33,9 @@ MAX_RATE = 1000.0         # WhatsApp's highest throughput tier, messages per sec
 CSV_LIMIT = 1024 * 1024   # bytes: the upload cap of the whole app (1 MB, about 25,000 numbers)
 PREVIEW_ROWS = 5           # recipients whose message is shown before sending
 NAME_TOKEN = "{{contact.name}}"  # a value replaced by each recipient's name (as in quick replies)
-CANCELLED = "Not sent: the broadcast was cancelled"
-STATES = {"running": "Sending", "paused": "Paused", "cancelled": "Cancelled"}
+# Stored on each message left out (with _()): in the language of whoever cancelled.
+CANCELLED = N_("Not sent: the broadcast was cancelled")
+STATES = {"running": N_("Sending"), "paused": N_("Paused"), "cancelled": N_("Cancelled")}  # shown with _()
 
 
 def default_rate() -> float:
@@ -43,7 +45,8 @@ def default_rate() -> float:
 
 def check_rate(rate: float) -> float:
     if not 0.1 <= rate <= MAX_RATE:
-        raise ValidationError(f"The rate must be between 0.1 and {MAX_RATE:g} messages per second.")
+        raise ValidationError(_("The rate must be between {low} and {high} messages per second.")
+                              .format(low=i18n.number(0.1), high=i18n.number(MAX_RATE)))
     return float(rate)
 
 
@@ -83,27 +86,29 @@ def read_csv(data: bytes, variables: int) -> CsvFile:
     why. A file that cannot be read at all (too large, not UTF-8, a wrong
     header, no rows) is refused as a whole with a ValidationError."""
     if len(data) > CSV_LIMIT:
-        raise ValidationError(f"The file is {len(data) / 1024 / 1024:.1f} MB: a CSV can be at most "
-                              f"{CSV_LIMIT // 1024 // 1024} MB (split it into several broadcasts).")
+        raise ValidationError(_("The file is {size} MB: a CSV can be at most {limit} MB (split it into several"
+                                " broadcasts).").format(size=i18n.number(len(data) / 1024 / 1024, 1),
+                                                        limit=i18n.number(CSV_LIMIT // 1024 // 1024)))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise ValidationError(f"The file is not UTF-8 text (line {line}): save it as 'CSV UTF-8' and upload it "
-                              "again.") from None
+        raise ValidationError(_("The file is not UTF-8 text (line {line}): save it as 'CSV UTF-8' and upload it"
+                                " again.").format(line=line)) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     full = csv_columns(variables)
     try:
         header = next(reader)
     except StopIteration:
-        raise ValidationError("The file is empty.") from None
+        raise ValidationError(_("The file is empty.")) from None
     except csv.Error as exc:
-        raise ValidationError(f"Line 1 is not CSV: {exc}.") from None
+        raise ValidationError(_("Line {line} is not CSV: {error}.").format(line=1, error=exc)) from None
     header = [h.strip().lower() for h in header]
     without_name = [c for c in full if c != "name"]
     if header not in (full, without_name):
-        raise ValidationError(f"The first line must name the columns {','.join(full)} (name may be left out) "
-                              f"for this template; it is {','.join(header)[:200]!r}.")
+        raise ValidationError(_("The first line must name the columns {columns} (name may be left out) for this"
+                                " template; it is {header!r}.").format(columns=",".join(full),
+                                                                      header=",".join(header)[:200]))
     has_name = header == full
     out, seen = CsvFile(), {}
     try:
@@ -112,7 +117,8 @@ def read_csv(data: bytes, variables: int) -> CsvFile:
             if not any(f.strip() for f in fields):
                 continue  # a blank line
             if len(fields) != len(header):
-                out.errors.append((line, f"{len(fields)} values where the header has {len(header)}"))
+                out.errors.append((line, _("{count} values where the header has {columns}")
+                                           .format(count=len(fields), columns=len(header))))
                 continue
             cells = dict(zip(header, (f.strip() for f in fields)))
             try:
@@ -121,17 +127,18 @@ def read_csv(data: bytes, variables: int) -> CsvFile:
                 out.errors.append((line, str(exc)))
                 continue
             if number in seen:
-                out.errors.append((line, f"{number} is already on line {seen[number]}"))
+                out.errors.append((line, _("{number} is already on line {line}").format(number=number, line=seen[number])))
                 continue
             values = [cells[f"var{i}"] for i in range(1, variables + 1)]
             empty = [f"var{i}" for i, v in enumerate(values, 1) if not v]
             if empty:
-                out.errors.append((line, f"{', '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty"))
+                out.errors.append((line, ngettext("{columns} is empty", "{columns} are empty", len(empty))
+                                   .format(columns=", ".join(empty))))
                 continue
             seen[number] = line
             out.rows.append(CsvRow(line, number, contact_name(cells.get("name")) if has_name else "", values))
     except csv.Error as exc:
-        raise ValidationError(f"Line {reader.line_num} is not CSV: {exc}.") from None
+        raise ValidationError(_("Line {line} is not CSV: {error}.").format(line=reader.line_num, error=exc)) from None
     return out
 
 
@@ -152,11 +159,11 @@ def create(store: Store, actor_id: int, template_id: int, audience: Audience, va
     brings its own. Nothing is written when anything is wrong."""
     rate = default_rate() if rate is None else check_rate(float(rate))
     if audience.kind not in ("channel", "label", "csv"):
-        raise ValidationError("Choose who receives it: a label, the channel, or a CSV file.")
+        raise ValidationError(_("Choose who receives it: a label, the channel, or a CSV file."))
     if audience.kind == "label" and not audience.label_ids:
-        raise ValidationError("Choose at least one label.")
+        raise ValidationError(_("Choose at least one label."))
     if audience.kind == "csv" and not audience.rows:
-        raise ValidationError("The CSV has no row that can be sent: nothing to send.")
+        raise ValidationError(_("The CSV has no row that can be sent: nothing to send."))
     return store.write(_create, actor_id, template_id, audience, [str(v).strip() for v in values], rate)
 
 
@@ -172,7 +179,7 @@ def preview(store: Store, actor_id: int, template_id: int, audience: Audience, v
 
 
 def _plan_only(w: Writer, actor_id, template_id, audience, values):
-    acting(w, actor_id, "broadcast", "Only supervisors and admins can send broadcasts.")
+    acting(w, actor_id, "broadcast", N_("Only supervisors and admins can send broadcasts."))
     tpl = _template(w, template_id)
     targets, skipped = _targets(w, tpl, audience, values)
     return {"recipients": len(targets), "skipped_blocked": skipped,
@@ -185,9 +192,9 @@ def _plan_only(w: Writer, actor_id, template_id, audience, values):
 def _template(w: Writer, template_id: int) -> dict:
     found = w.one("SELECT channel FROM templates WHERE id = ?", [template_id])
     if found is None:
-        raise NotFound(f"Template {template_id} does not exist.")
+        raise NotFound(_("Template {id} does not exist.").format(id=template_id))
     if found[0] != CHANNEL:
-        raise NotAllowed(CANNOT_WRITE_FIRST)
+        raise NotAllowed(_(CANNOT_WRITE_FIRST))
     return usable_template(w, template_id, CHANNEL)
 
 
@@ -215,8 +222,8 @@ def _targets(w: Writer, tpl: dict, audience: Audience, values: list[str]) -> tup
                   for c in chats]
     targets = [t for t in wanted if not t["blocked"]]
     if not targets:
-        raise ValidationError("No one to send to" + (f": all {len(wanted)} are blocked contacts." if wanted else
-                                                     ": no WhatsApp contact matches this choice."))
+        raise ValidationError(_("No one to send to: all {count} are blocked contacts.").format(count=len(wanted))
+                              if wanted else _("No one to send to: no WhatsApp contact matches this choice."))
     for t in targets:
         t["body"] = render(tpl["body"], tpl["variables"], t["values"])  # a missing value: refused here
     return targets, len(wanted) - len(targets)
@@ -236,7 +243,7 @@ def _chats(w: Writer, where: str, params) -> list[dict]:
 
 
 def _create(w: Writer, actor_id, template_id, audience: Audience, values, rate):
-    agent = acting(w, actor_id, "broadcast", "Only supervisors and admins can send broadcasts.")
+    agent = acting(w, actor_id, "broadcast", N_("Only supervisors and admins can send broadcasts."))
     tpl = _template(w, template_id)
     targets, skipped = _targets(w, tpl, audience, values)
     now = utcnow()
@@ -335,15 +342,20 @@ def cancel(store: Store, broadcast_id: int, actor_id: int) -> int:
 
 
 _FROM = {"pause": ("running",), "resume": ("paused",), "cancel": ("running", "paused")}
+_CANNOT = {  # the refusal when a broadcast is in no state to be changed so
+    "pause": N_("This broadcast is {state}: it cannot be paused."),
+    "resume": N_("This broadcast is {state}: it cannot be resumed."),
+    "cancel": N_("This broadcast is {state}: it cannot be cancelled."),
+}
 
 
 def _change(w: Writer, broadcast_id, actor_id, what):
-    acting(w, actor_id, "broadcast", "Only supervisors and admins can change broadcasts.")
+    acting(w, actor_id, "broadcast", N_("Only supervisors and admins can change broadcasts."))
     found = w.one("SELECT state FROM broadcasts WHERE id = ?", [broadcast_id])
     if found is None:
-        raise NotFound(f"Broadcast {broadcast_id} does not exist.")
+        raise NotFound(_("Broadcast {id} does not exist.").format(id=broadcast_id))
     if found[0] not in _FROM[what]:
-        raise NotAllowed(f"This broadcast is {STATES[found[0]].lower()}: it cannot be {what}d.")
+        raise NotAllowed(_(_CANNOT[what]).format(state=_(STATES[found[0]]).lower()))
     now = utcnow()
     ended = 0
     if what == "cancel":
@@ -353,7 +365,7 @@ def _change(w: Writer, broadcast_id, actor_id, what):
                          [broadcast_id])
         w.execute("UPDATE messages SET status = 'failed', error = ? WHERE id IN"
                   " (SELECT message_id FROM outbox WHERE broadcast_id = ? AND state IN ('queued', 'claimed'))",
-                  [CANCELLED, broadcast_id])
+                  [_(CANCELLED), broadcast_id])
         w.execute("DELETE FROM outbox WHERE broadcast_id = ? AND state IN ('queued', 'claimed')", [broadcast_id])
         w.execute("UPDATE broadcasts SET state = 'cancelled', ended_at = ? WHERE id = ?", [now, broadcast_id])
     else:
@@ -424,7 +436,7 @@ def progress(store: Store, broadcast_id: int) -> dict:
                         " LEFT JOIN templates t ON t.id = b.template_id LEFT JOIN agents a ON a.id = b.created_by"
                         " WHERE b.id = ?", [broadcast_id])
     if not found:
-        raise NotFound(f"Broadcast {broadcast_id} does not exist.")
+        raise NotFound(_("Broadcast {id} does not exist.").format(id=broadcast_id))
     out = found[0]
     counts = dict.fromkeys(_COUNTED.values(), 0)
     for status, n in store.all("SELECT m.status, count(*) FROM broadcast_recipients r JOIN messages m"
@@ -433,7 +445,7 @@ def progress(store: Store, broadcast_id: int) -> dict:
     (waiting,) = store.one("SELECT count(*) FROM outbox WHERE broadcast_id = ? AND state <> 'failed'", [broadcast_id])
     out["counts"] = counts
     out["done"] = out["state"] == "cancelled" or waiting == 0
-    out["state_label"] = "Finished" if out["state"] == "running" and waiting == 0 else STATES[out["state"]]
+    out["state_label"] = _("Finished") if out["state"] == "running" and waiting == 0 else _(STATES[out["state"]])
     out["handled"] = out["total"] - counts["queued"]
     return out
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from . import config
 from .channels import REQUIRED, channel_status, clients
 from .common import person
-from .i18n import _
+from .i18n import N_, _
 from .store import Store
 
 WEBHOOK_PATHS = {"whatsapp": "/webhooks/whatsapp", "messenger": "/webhooks/messenger",
@@ -28,7 +28,7 @@ def mask(value: str | None) -> str:
         return _("not set")
     if len(value) < 16:
         return _("set ({count} characters)").format(count=len(value))
-    return "…" + _("{last_four} ({count} characters)").format(last_four=value[-4:], count=len(value))
+    return _("…{end} ({count} characters)").format(end=value[-4:], count=len(value))
 
 
 def base_url(host: str | None, proto: str | None = None) -> str | None:
@@ -74,18 +74,18 @@ def overview(store: Store, host: str | None = None, proto: str | None = None, *,
 def _webhook_note(channel: str) -> str:
     if channel == "telegram":
         if config.get("TELEGRAM_WEBHOOK_SECRET"):
-            return _("Register it with setWebhook(url, secret_token=TELEGRAM_WEBHOOK_SECRET).")
-        return _("Not needed while the app long-polls (no TELEGRAM_WEBHOOK_SECRET set).")
+            return _("Register it with {call}.").format(call="setWebhook(url, secret_token=TELEGRAM_WEBHOOK_SECRET)")
+        return _("Not needed while the app long-polls (no {setting} set).").format(setting="TELEGRAM_WEBHOOK_SECRET")
     verify = "WHATSAPP_VERIFY_TOKEN" if channel == "whatsapp" else "MESSENGER_VERIFY_TOKEN"
     fields = "messages, message_template_status_update" if channel == "whatsapp" else "messages, message_deliveries, message_reads"
-    return _("Callback URL in the Meta app, verify token = {verify}; subscribe to: {fields}.").format(
-        verify=verify, fields=fields)
+    return _("Callback URL in the Meta app, verify token = {setting}; subscribe to: {fields}.").format(
+        setting=verify, fields=fields)
 
 
 def send_test(store: Store, channel: str, actor_id: int) -> str:
     """An admin's one harmless authenticated call; the provider's answer in
     a sentence. Raises the channel's error (Permanent / RetryLater) with its sentence."""
-    person(store, actor_id, "admin", "Only an admin can test a channel.")
+    person(store, actor_id, "admin", N_("Only an admin can test a channel."))
     client = clients()[channel]
     if client.missing:
         return client.missing

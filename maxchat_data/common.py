@@ -7,6 +7,7 @@ import unicodedata
 from datetime import datetime
 
 from .errors import NotFound
+from .i18n import _
 from . import roles
 from .store import Writer, for_update
 
@@ -111,7 +112,7 @@ def chat_row(w: Writer, chat_id: int) -> dict:
     action at another replica waits and then sees this one's outcome (A5)."""
     chat = row(w, "SELECT * FROM chats WHERE id = ?" + for_update(w.dialect), [chat_id])
     if chat is None:
-        raise NotFound(f"Chat {chat_id} does not exist.")
+        raise NotFound(_("Chat {id} does not exist.").format(id=chat_id))
     return chat
 
 
@@ -119,7 +120,7 @@ def agent_row(w: Writer, agent_id: int) -> dict:
     """An agent a chat can be given to: active, in a role that acts on chats."""
     agent = w.agents().get(agent_id)
     if agent is None:
-        raise NotFound(f"Agent {agent_id} does not exist.")
+        raise NotFound(_("Agent {id} does not exist.").format(id=agent_id))
     return roles.check(agent, agent_id, "act")
 
 

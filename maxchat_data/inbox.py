@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from . import team
 from .common import CHANNELS, STATUSES, TABS, details_of, search_key
 from .errors import NotAllowed, NotFound, ValidationError
+from .i18n import _
 from .store import Store, has_any, in_list
 from .window import reply_window
 
@@ -38,13 +39,13 @@ class InboxQuery:
 
     def check(self) -> None:
         if self.tab not in TABS:
-            raise ValidationError(f"Unknown tab {self.tab!r}.")
+            raise ValidationError(_("Unknown tab {tab!r}.").format(tab=self.tab))
         if set(self.statuses) - set(STATUSES):
-            raise ValidationError(f"Unknown status in {self.statuses}.")
+            raise ValidationError(_("Unknown status in {statuses}.").format(statuses=self.statuses))
         if set(self.channels) - set(CHANNELS):
-            raise ValidationError(f"Unknown channel in {self.channels}.")
+            raise ValidationError(_("Unknown channel in {channels}.").format(channels=self.channels))
         if self.page < 1 or not 1 <= self.page_size <= 200:
-            raise ValidationError("Bad page.")
+            raise ValidationError(_("Bad page."))
 
 
 @dataclass
@@ -65,7 +66,7 @@ def find_chats(store: Store, agent_id: int | None, query: InboxQuery) -> InboxPa
     if team.sees_only_own(store, agent_id):
         # W3, here and not only in the tabs: every tab and count is cut down.
         if query.tab == "All":
-            raise NotAllowed(team.OWN_ONLY)
+            raise NotAllowed(_(team.OWN_ONLY))
         where.append("(assignee_id = $agent OR assignee_id IS NULL)")
     # IN (...) of single parameters: measured faster in DuckDB than
     # list_contains or = ANY of an array, and the same SQL on PostgreSQL.
@@ -120,10 +121,10 @@ def get_chat(store: Store, chat_id: int, viewer: int | None = None) -> dict:
         " FROM chats c JOIN contacts ct ON ct.id = c.contact_id LEFT JOIN agents a ON a.id = c.assignee_id"
         " LEFT JOIN sessions s ON s.id = c.session_id WHERE c.id = ?", [chat_id])
     if not found:
-        raise NotFound(f"Chat {chat_id} does not exist.")
+        raise NotFound(_("Chat {id} does not exist.").format(id=chat_id))
     chat = found[0]
     if chat["assignee_id"] not in (None, viewer) and team.sees_only_own(store, viewer):
-        raise NotAllowed(team.ASSIGNED_ELSEWHERE)
+        raise NotAllowed(_(team.ASSIGNED_ELSEWHERE))
     chat["window"] = reply_window(chat["channel"], chat["last_inbound_at"])
     return chat
 
@@ -193,14 +194,14 @@ def notes(store: Store, chat_id: int) -> list[dict]:
 def chat_label_ids(store: Store, chat_id: int) -> list[int]:
     found = store.one("SELECT label_ids FROM chats WHERE id = ?", [chat_id])
     if found is None:
-        raise NotFound(f"Chat {chat_id} does not exist.")
+        raise NotFound(_("Chat {id} does not exist.").format(id=chat_id))
     return list(found[0])
 
 
 def attachment(store: Store, attachment_id: int) -> dict:
     found = store.dicts("SELECT * FROM attachments WHERE id = ?", [attachment_id])
     if not found:
-        raise NotFound(f"Attachment {attachment_id} does not exist.")
+        raise NotFound(_("Attachment {id} does not exist.").format(id=attachment_id))
     return found[0]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .common import acting, actor_name, chat_row, record
 from .errors import NotFound, ValidationError
-from .i18n import N_
+from .i18n import N_, _
 from .roles import can
 from .store import Store, Writer, utcnow
 
@@ -33,11 +33,11 @@ def labels_in_use(store: Store) -> list[dict]:
 def clean(name: str, color: str) -> str:
     name = " ".join((name or "").split())
     if not name:
-        raise ValidationError("Give the label a name.")
+        raise ValidationError(_("Give the label a name."))
     if len(name) > 40:
-        raise ValidationError("A label name can be at most 40 characters.")
+        raise ValidationError(_("A label name can be at most 40 characters."))
     if color not in PALETTE.values():
-        raise ValidationError("Pick a colour from the palette.")
+        raise ValidationError(_("Pick a colour from the palette."))
     return name
 
 
@@ -52,12 +52,13 @@ def update_label(store: Store, label_id: int, name: str, color: str, actor_id: i
 
 
 def _update(w: Writer, label_id, name, color, actor_id):
-    _may_change_everyone(w, actor_id, "rename or recolour a label: every contact carrying it changes")
+    _may_change_everyone(w, actor_id, N_("Only a supervisor or an admin can rename or recolour a label:"
+                                         " every contact carrying it changes."))
     old = w.one("SELECT name, color FROM labels WHERE id = ?", [label_id])
     if old is None:
-        raise NotFound(f"Label {label_id} does not exist.")
+        raise NotFound(_("Label {id} does not exist.").format(id=label_id))
     if w.one("SELECT 1 FROM labels WHERE name_key = ? AND id <> ?", [name.casefold(), label_id]):
-        raise ValidationError(f"A label named {name!r} already exists.")
+        raise ValidationError(_("A label named {name!r} already exists.").format(name=name))
     if (name, color) == old:
         return
     w.execute("UPDATE labels SET name = ?, name_key = ?, color = ? WHERE id = ?", [name, name.casefold(), color, label_id])
@@ -72,7 +73,7 @@ def _create(w: Writer, name, color, actor_id):
 def insert_label(w: Writer, name: str, color: str, actor_id: int | None) -> int:
     """Writer side of adding a label (a person's, or system-side: ``system.create_label``)."""
     if w.one("SELECT 1 FROM labels WHERE name_key = ?", [name.casefold()]):
-        raise ValidationError(f"A label named {name!r} already exists.")
+        raise ValidationError(_("A label named {name!r} already exists.").format(name=name))
     label_id = w.ids.next("labels")
     now = utcnow()
     w.execute("INSERT INTO labels VALUES (?, ?, ?, ?, ?)", [label_id, name, name.casefold(), color, now])
@@ -91,7 +92,7 @@ def _set_label(w: Writer, chat_id, label_id, on, actor_id):
     chat = chat_row(w, chat_id)
     label = w.one("SELECT name FROM labels WHERE id = ?", [label_id])
     if label is None:
-        raise NotFound(f"Label {label_id} does not exist.")
+        raise NotFound(_("Label {id} does not exist.").format(id=label_id))
     has = w.one("SELECT 1 FROM contact_labels WHERE contact_id = ? AND label_id = ?", [chat["contact_id"], label_id])
     if bool(has) == on:
         return False
@@ -114,10 +115,10 @@ def can_delete_labels(role: str) -> bool:
     return can(role, "change_labels")
 
 
-def _may_change_everyone(w: Writer, actor_id, what: str) -> None:
+def _may_change_everyone(w: Writer, actor_id, refusal: str) -> None:
     """Renaming, recolouring or deleting a label changes it for every contact."""
     acting(w, actor_id)  # an analyst hears that they act on no chat
-    acting(w, actor_id, "change_labels", f"Only a supervisor or an admin can {what}.")
+    acting(w, actor_id, "change_labels", refusal)
 
 
 def delete_label(store: Store, label_id: int, actor_id: int) -> None:
@@ -126,10 +127,11 @@ def delete_label(store: Store, label_id: int, actor_id: int) -> None:
 
 
 def _delete(w: Writer, label_id, actor_id):
-    _may_change_everyone(w, actor_id, "delete a label: it is removed from every contact")
+    _may_change_everyone(w, actor_id, N_("Only a supervisor or an admin can delete a label:"
+                                         " it is removed from every contact."))
     label = w.one("SELECT name FROM labels WHERE id = ?", [label_id])
     if label is None:
-        raise NotFound(f"Label {label_id} does not exist.")
+        raise NotFound(_("Label {id} does not exist.").format(id=label_id))
     contacts = [c for (c,) in w.all("SELECT contact_id FROM contact_labels WHERE label_id = ?", [label_id])]
     w.execute("DELETE FROM contact_labels WHERE label_id = ?", [label_id])
     w.execute("DELETE FROM labels WHERE id = ?", [label_id])

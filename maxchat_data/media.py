@@ -14,7 +14,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from . import i18n
 from .errors import ValidationError
+from .i18n import N_, _
 
 MAX_UPLOAD = 1024 * 1024  # 1 MB (T3)
 # Decoding a picture costs 4 bytes a pixel: a tiny file that claims
@@ -38,6 +40,8 @@ _SIGNATURES = [
     (b"fLaC", "audio/flac", "audio"),
 ]
 SENDABLE = ("image", "video", "document")  # what an agent may attach
+# A kind of file in a sentence.
+KIND_WORDS = {"image": N_("an image"), "video": N_("a video"), "document": N_("a document"), "audio": N_("an audio file")}
 # Brands of an ISO media file ("ftyp") that hold sound only.
 _AUDIO_BRANDS = (b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B ")
 _OOXML = {"word/": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "document"),
@@ -158,22 +162,26 @@ def check_upload(filename: str, data: bytes, limit: int = MAX_UPLOAD) -> tuple[s
     """Refuse what T3 refuses, with a message a person understands.
     Returns (mime, kind)."""
     if len(data) == 0:
-        raise ValidationError(f"{filename} is empty.")
+        raise ValidationError(_("{filename} is empty.").format(filename=filename))
     if len(data) > limit:
-        raise ValidationError(f"{filename} is {len(data) / 1024 / 1024:.1f} MB: attachments can be at most 1 MB.")
+        raise ValidationError(_("{filename} is {size} MB: attachments can be at most {limit} MB.").format(
+            filename=filename, size=i18n.number(len(data) / 1024 / 1024, 1), limit=i18n.number(limit / 1024 / 1024)))
     found = sniff(data)
     if found is None or found[1] not in SENDABLE:
-        raise ValidationError(f"{filename} is not a document, image or video: only those can be sent.")
+        raise ValidationError(_("{filename} is not a document, image or video: only those can be sent.")
+                              .format(filename=filename))
     if found == DAMAGED_IMAGE:
-        raise ValidationError(f"{filename} looks like an image but cannot be opened: the file is damaged "
-                              "or too large to show. Send a working picture.")
+        raise ValidationError(_("{filename} looks like an image but cannot be opened: the file is damaged "
+                                "or too large to show. Send a working picture.").format(filename=filename))
     mime, kind = found
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     claimed = _EXTENSION_KIND.get(ext)
     if claimed is None and ext and ext not in ("bin",):
-        raise ValidationError(f"{filename}: files of type .{ext} cannot be sent.")
+        raise ValidationError(_("{filename}: files of type .{extension} cannot be sent.")
+                              .format(filename=filename, extension=ext))
     if claimed is not None and claimed != kind:
-        raise ValidationError(f"{filename} is named like a {claimed} but its content is a {kind} ({mime}).")
+        raise ValidationError(_("{filename} is named like {claimed} but its content is {kind} ({mime}).").format(
+            filename=filename, claimed=_(KIND_WORDS[claimed]), kind=_(KIND_WORDS[kind]), mime=mime))
     return mime, kind
 
 
@@ -193,8 +201,9 @@ def save(media_dir: Path, filename: str, data: bytes, mime: str, kind: str) -> A
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)  # a half-written part
-            raise ValidationError(f"The file could not be stored on the server ({exc.strerror or type(exc).__name__}). "
-                                  "Nothing was sent: ask an administrator to check the media folder.") from exc
+            raise ValidationError(_("The file could not be stored on the server ({reason}). Nothing was sent:"
+                                    " ask an administrator to check the media folder.")
+                                  .format(reason=exc.strerror or type(exc).__name__)) from exc
     return Attachment(digest, clean_filename(filename), mime, kind, len(data), rel)
 
 

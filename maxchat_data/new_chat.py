@@ -20,7 +20,7 @@ from .templates import render, usable_template
 
 FIRST_WRITE_CHANNELS = ("whatsapp",)
 CANNOT_WRITE_FIRST = N_("Messenger and Telegram do not let a business write first: you can answer once the "
-                        "customer writes to you. New chats and broadcasts go out on WhatsApp.")
+                        "customer writes to you. New chats and broadcasts go out on WhatsApp.")  # raised with _()
 _SEPARATORS = re.compile(r"[\s().\-/]")
 
 
@@ -31,13 +31,13 @@ def normalize_number(text: str) -> str:
     raw = (text or "").strip()
     digits = _SEPARATORS.sub("", raw)
     if not digits:
-        raise ValidationError("Type a WhatsApp number, e.g. +6281234567890 or 081234567890.")
+        raise ValidationError(_("Type a WhatsApp number, e.g. +6281234567890 or 081234567890."))
     if digits.startswith("00"):
         digits = "+" + digits[2:]
     if digits.startswith("0"):
         if not digits.startswith("08"):
-            raise ValidationError(f"{raw!r} is not a mobile number: a local number starts with 08, "
-                                  "any other needs its country code (+…).")
+            raise ValidationError(_("{number!r} is not a mobile number: a local number starts with 08, "
+                                    "any other needs its country code (+…).").format(number=raw))
         digits = "+62" + digits[1:]
     if not digits.startswith("+"):
         digits = "+" + digits
@@ -48,14 +48,17 @@ def normalize_number(text: str) -> str:
     others = sorted({ch for ch in number if ch not in "0123456789"})
     if others:
         shown = ", ".join(f"{ch} (U+{ord(ch):04X})" for ch in others[:3]) + (", …" if len(others) > 3 else "")
-        raise ValidationError(f"{raw!r} is not a phone number: type it with the digits 0-9 only (it holds {shown}),"
-                              " with the country code (+62…).")
+        raise ValidationError(_("{number!r} is not a phone number: type it with the digits 0-9 only (it holds"
+                                " {characters}), with the country code (+62…).").format(number=raw, characters=shown))
     if not number or number.startswith("0"):
-        raise ValidationError(f"{raw!r} is not a phone number: use digits only, with the country code (+62…).")
+        raise ValidationError(_("{number!r} is not a phone number: use digits only, with the country code (+62…).")
+                              .format(number=raw))
     if not 8 <= len(number) <= 15:
-        raise ValidationError(f"{raw!r} is not a valid number: with its country code it has 8 to 15 digits.")
+        raise ValidationError(_("{number!r} is not a valid number: with its country code it has 8 to 15 digits.")
+                              .format(number=raw))
     if number.startswith("62") and not (number.startswith("628") and 10 <= len(number) <= 14):
-        raise ValidationError(f"{raw!r} is not an Indonesian mobile number (+628 and 8 to 12 more digits).")
+        raise ValidationError(_("{number!r} is not an Indonesian mobile number (+628 and 8 to 12 more digits).")
+                              .format(number=raw))
     return "+" + number
 
 
@@ -77,7 +80,7 @@ def start(store: Store, agent_id: int, template_id: int, values: list[str], *, c
     """Send an initiate template to an existing chat (``chat_id``) or to a
     WhatsApp number; returns (chat id, message id). Bad input changes nothing."""
     if (chat_id is None) == (number is None):
-        raise ValidationError("Choose a contact or type a WhatsApp number.")
+        raise ValidationError(_("Choose a contact or type a WhatsApp number."))
     values = [str(v).strip() for v in values]
     phone = normalize_number(number) if number is not None else None
     name = contact_name(name) if name and name.strip() else None

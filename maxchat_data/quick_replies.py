@@ -7,33 +7,36 @@ from __future__ import annotations
 import re
 
 from .common import acting, record
+from . import i18n
 from .errors import NotAllowed, NotFound, ValidationError
+from .i18n import N_, _
 from .store import Store, Writer, utcnow
 
 SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 VARIABLES = ("contact.name", "agent.name")
 BODY_LIMIT = 4096
-ADMINS_ONLY = "Only an admin can manage shared quick replies."
+ADMINS_ONLY = N_("Only an admin can manage shared quick replies.")
 
 
 def clean_shortcut(raw: str | None) -> str:
     """'/Thanks ' -> 'thanks'; refused unless 2-32 letters, digits, '.', '_', '-'."""
     shortcut = (raw or "").strip().lstrip("/").lower()
     if not SHORTCUT.match(shortcut):
-        raise ValidationError("A shortcut is '/' and 2 to 32 letters, digits, '.', '_' or '-' (e.g. /thanks).")
+        raise ValidationError(_("A shortcut is '/' and 2 to 32 letters, digits, '.', '_' or '-' (e.g. /thanks)."))
     return shortcut
 
 
 def clean_body(raw: str | None) -> str:
     body = (raw or "").strip()
     if not body:
-        raise ValidationError("A quick reply needs its text.")
+        raise ValidationError(_("A quick reply needs its text."))
     if len(body) > BODY_LIMIT:
-        raise ValidationError(f"A quick reply can be at most {BODY_LIMIT} characters.")
+        raise ValidationError(_("A quick reply can be at most {limit} characters.").format(limit=i18n.number(BODY_LIMIT)))
     for name in VARIABLE.findall(body):
         if name not in VARIABLES:
-            raise ValidationError(f"Unknown variable {{{{{name}}}}}: use {{{{contact.name}}}} or {{{{agent.name}}}}.")
+            raise ValidationError(_("Unknown variable {variable}: use {contact} or {agent}.").format(
+                variable="{{" + name + "}}", contact="{{contact.name}}", agent="{{agent.name}}"))
     return body
 
 
@@ -89,11 +92,11 @@ def delete(store: Store, actor_id: int, reply_id: int) -> None:
 def _owned(w: Writer, actor: dict, reply_id: int) -> tuple:
     found = w.one("SELECT shortcut, owner_id FROM quick_replies WHERE id = ?", [reply_id])
     if found is None:
-        raise NotFound(f"Quick reply {reply_id} does not exist.")
+        raise NotFound(_("Quick reply {id} does not exist.").format(id=reply_id))
     if found[1] is None:
         acting(w, actor["id"], "admin", ADMINS_ONLY)
     if found[1] is not None and found[1] != actor["id"]:
-        raise NotAllowed("A personal quick reply can be changed only by its owner.")
+        raise NotAllowed(_("A personal quick reply can be changed only by its owner."))
     return found
 
 
@@ -110,10 +113,13 @@ def _save(w: Writer, actor_id, reply_id, shortcut, body, is_shared):
             " WHERE q.shortcut = ? AND q.id <> ? AND (q.owner_id IS NULL OR ? OR q.owner_id = ?)",
             [shortcut, reply_id or -1, owner is None, owner]):
         if other_owner is None:
-            raise ValidationError(f"/{shortcut} is already a shared quick reply: choose another shortcut.")
+            raise ValidationError(_("/{shortcut} is already a shared quick reply: choose another shortcut.")
+                                  .format(shortcut=shortcut))
         if other_owner == actor_id:
-            raise ValidationError(f"You already have a quick reply /{shortcut}: choose another shortcut.")
-        raise ValidationError(f"/{shortcut} is already a personal quick reply of {name}: choose another shortcut.")
+            raise ValidationError(_("You already have a quick reply /{shortcut}: choose another shortcut.")
+                                  .format(shortcut=shortcut))
+        raise ValidationError(_("/{shortcut} is already a personal quick reply of {name}: choose another shortcut.")
+                              .format(shortcut=shortcut, name=name))
     now = utcnow()
     if reply_id is None:
         reply_id = w.ids.next("quick_replies")
@@ -127,6 +133,6 @@ def _save(w: Writer, actor_id, reply_id, shortcut, body, is_shared):
 
 def _delete(w: Writer, actor_id, reply_id):
     actor = acting(w, actor_id)
-    shortcut, _ = _owned(w, actor, reply_id)
+    shortcut = _owned(w, actor, reply_id)[0]
     w.execute("DELETE FROM quick_replies WHERE id = ?", [reply_id])
     record(w, None, actor_id, "quick_reply_deleted", f"{reply_id} /{shortcut}", utcnow())

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .channels.base import Permanent, RetryLater
 from .errors import MaxchatError
+from .i18n import _, ngettext
 
 
 @dataclass(frozen=True)
@@ -41,14 +42,17 @@ class RetryPolicy:
 
     def gave_up(self, doing: str, attempts: int, exc: BaseException) -> str:
         """The sentence a person reads once ``decide`` said None, e.g.
-        ``gave_up("Could not send", 8, exc)``."""
+        ``gave_up(N_("Could not send"), 8, exc)`` (``doing`` marked with N_:
+        it is translated here, like the rest of the sentence)."""
+        doing = _(doing)
         if isinstance(exc, Permanent):
-            return f"{doing}: {exc}"
+            return f"{doing}: {exc}"  # two sentences for a person, already in words
         asked = retry_after(exc)
         if asked is not None and asked > self.cap:
-            return (f"{doing}: {describe(exc)}, and asked to wait {span(asked)} before trying again"
-                    " (too long to hold it): try again later")
-        return f"{doing} after {attempts} attempt{'' if attempts == 1 else 's'}: {describe(exc)}"
+            return _("{doing}: {reason}, and asked to wait {wait} before trying again (too long to hold it):"
+                     " try again later").format(doing=doing, reason=describe(exc), wait=span(asked))
+        return ngettext("{doing} after {count} attempt: {reason}", "{doing} after {count} attempts: {reason}",
+                        attempts).format(doing=doing, count=attempts, reason=describe(exc))
 
 
 def retry_after(exc: BaseException) -> float | None:
@@ -61,14 +65,15 @@ def describe(exc: BaseException) -> str:
         return str(exc)  # already a sentence for a person
     if isinstance(exc, OSError):
         return f"{type(exc).__name__}: {exc.strerror or exc}"
-    return f"unexpected error ({type(exc).__name__})"
+    return _("unexpected error ({error})").format(error=type(exc).__name__)
 
 
 def span(seconds: float) -> str:
-    for unit, size in (("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.0f} {unit}"
-    return f"{seconds:.0f} s"
+    if seconds >= 3600:
+        return _("{count} h").format(count=f"{seconds / 3600:.0f}")
+    if seconds >= 60:
+        return _("{count} min").format(count=f"{seconds / 60:.0f}")
+    return _("{count} s").format(count=f"{seconds:.0f}")
 
 
 # The policies of the background jobs (tests pass their own).

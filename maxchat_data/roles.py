@@ -26,6 +26,7 @@ function and proves each person's action refuses whom it must."""
 from __future__ import annotations
 
 from .errors import NotAllowed
+from .i18n import N_, _
 
 ROLES = ("admin", "supervisor", "agent", "analyst")
 RANK = {"agent": 0, "supervisor": 1, "admin": 2}  # the chain of roles that act on chats
@@ -40,12 +41,20 @@ CAN = {
     "change_labels": frozenset({"supervisor", "admin"}),         # rename, recolour or delete a label (everyone's)
     "admin": frozenset({"admin"}),  # accounts, templates, team settings, shared quick replies, channels, simulator
 }
-ANALYST_REFUSAL = "An analyst can read chats but not act on them."
-REFUSAL = {  # what a refused role is told, unless the action says more precisely
+ANALYST_REFUSAL = N_("An analyst can read chats but not act on them.")
+# What a refused role is told, unless the action says more precisely. Callers
+# mark their own refusal with N_(); check() translates it when it refuses.
+REFUSAL = {
     "act": ANALYST_REFUSAL,
-    "broadcast": "Only supervisors and admins can send or change broadcasts.",
-    "change_labels": "Only a supervisor or an admin can change a label for everyone.",
-    "admin": "Only an admin can do this.",
+    "broadcast": N_("Only supervisors and admins can send or change broadcasts."),
+    "change_labels": N_("Only a supervisor or an admin can change a label for everyone."),
+    "admin": N_("Only an admin can do this."),
+}
+IS_ROLE = {  # the first sentence of a refusal: who the person is
+    "admin": N_("{name} is an admin."),
+    "supervisor": N_("{name} is a supervisor."),
+    "agent": N_("{name} is an agent."),
+    "analyst": N_("{name} is an analyst."),
 }
 
 
@@ -78,12 +87,11 @@ def check(agent: dict | None, actor_id, what: str, refusal: str | None = None, *
     may do ``what``; else NotAllowed saying why. ``deactivated_too`` lets a
     deactivated account through (logging out must always work)."""
     if agent is None:
-        raise NotAllowed("Nobody is logged in: log in first." if actor_id is None else
-                         f"There is no agent {actor_id}: only a known account can do this.")
+        raise NotAllowed(_("Nobody is logged in: log in first.") if actor_id is None else
+                         _("There is no agent {id}: only a known account can do this.").format(id=actor_id))
     name = agent["display_name"]
     if not agent["active"] and not deactivated_too:
-        raise NotAllowed(f"{name} is deactivated.")
+        raise NotAllowed(_("{name} is deactivated.").format(name=name))
     if agent["role"] not in CAN[what]:
-        article = "an" if agent["role"][:1] in "aeiou" else "a"
-        raise NotAllowed(f"{name} is {article} {agent['role']}. {refusal or REFUSAL[what]}")
+        raise NotAllowed(_(IS_ROLE[agent["role"]]).format(name=name) + " " + _(refusal or REFUSAL[what]))
     return agent

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 
-from . import config
+from . import config, i18n
 from .common import CHANNELS, NAME_LIMIT, person
 from .errors import NotAllowed, ValidationError
+from .i18n import N_, _
 from .ingest import Inbound, Received, receive
 from .media import check_upload, save
 from .store import Store
@@ -21,24 +22,24 @@ def simulate(store: Store, channel: str, customer_name: str, customer_id: str, t
     """An admin, in demo mode (MAXCHAT_DEMO), stores one message as if the
     customer sent it. A file follows the upload rules (type from its bytes,
     at most 1 MB); the text is then its caption."""
-    person(store, actor_id, "admin", "Only an admin can use the customer simulator.")
+    person(store, actor_id, "admin", N_("Only an admin can use the customer simulator."))
     if not config.flag("MAXCHAT_DEMO"):
-        raise NotAllowed("The customer simulator is only available in demo mode.")
+        raise NotAllowed(_("The customer simulator is only available in demo mode."))
     if channel not in CHANNELS:
-        raise ValidationError(f"Unknown channel {channel!r}.")
+        raise ValidationError(_("Unknown channel {channel!r}.").format(channel=channel))
     customer_id, customer_name, text = (customer_id or "").strip(), (customer_name or "").strip(), (text or "").strip()
     if not customer_id:
-        raise ValidationError("Enter the customer's id on the channel.")
+        raise ValidationError(_("Enter the customer's id on the channel."))
     if len(customer_id) > 64 or not re.fullmatch(r"[A-Za-z0-9_.:+-]+", customer_id):
-        raise ValidationError("A customer id uses letters, digits and . _ : + - only (at most 64).")
+        raise ValidationError(_("A customer id uses letters, digits and . _ : + - only (at most 64)."))
     if channel == "whatsapp" and not customer_id.lstrip("+").isdigit():
-        raise ValidationError("A WhatsApp customer id is the phone number in digits, e.g. 6281234567890.")
+        raise ValidationError(_("A WhatsApp customer id is the phone number in digits, e.g. 6281234567890."))
     if len(customer_name) > NAME_LIMIT:
-        raise ValidationError(f"A name can be at most {NAME_LIMIT} characters.")
+        raise ValidationError(_("A name can be at most {limit} characters.").format(limit=i18n.number(NAME_LIMIT)))
     if not text and not data:
-        raise ValidationError("Type a message or attach a file.")
+        raise ValidationError(_("Type a message or attach a file."))
     if len(text) > 4096:
-        raise ValidationError("A message can be at most 4096 characters.")
+        raise ValidationError(_("A message can be at most {limit} characters.").format(limit=i18n.number(4096)))
     customer_id = customer_id.lstrip("+") if channel == "whatsapp" else customer_id
     message = Inbound(channel=channel, channel_user_id=customer_id, contact_name=customer_name,
                       provider_message_id=f"sim-{uuid.uuid4().hex}",

@@ -11,6 +11,7 @@ was told is done is durable.
 """
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import os
@@ -65,11 +66,14 @@ class Ids:
 
 
 class Job:
-    __slots__ = ("fn", "args", "future", "batched")
+    __slots__ = ("fn", "args", "future", "batched", "context")
 
     def __init__(self, fn, args, batched):
         self.fn, self.args, self.batched = fn, args, batched
         self.future: Future = Future()
+        # The caller's context (its language above all): a refusal raised on
+        # the writer thread speaks the language of the person who asked.
+        self.context = contextvars.copy_context()
 
 
 def batched(fn):
@@ -568,7 +572,7 @@ class Store:
                 else:
                     job = jobs[0]
                     try:
-                        outcomes.append((job, True, fn(w, *job.args)))
+                        outcomes.append((job, True, job.context.run(fn, w, *job.args)))
                     except MaxchatError as exc:
                         # Refused before writing anything: the batch goes on.
                         outcomes.append((job, False, exc))

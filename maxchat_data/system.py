@@ -7,6 +7,7 @@ from __future__ import annotations
 from . import accounts, labels, templates
 from .common import row
 from .errors import NotFound
+from .i18n import _
 from .store import Store, Writer
 
 
@@ -26,7 +27,7 @@ def set_password(store: Store, username: str, password: str) -> dict:
 def _set_password(w: Writer, username, new_hash) -> dict:
     agent = row(w, "SELECT id, username, display_name, role, active FROM agents WHERE username = ?", [username])
     if agent is None:
-        raise NotFound(f"There is no agent {username!r}.")
+        raise NotFound(_("There is no agent {username!r}.").format(username=username))
     accounts.save_agent(w, agent["id"], None, agent["display_name"], agent["role"], agent["active"], new_hash)
     return agent
 

@@ -24,15 +24,15 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
-from . import config
+from . import config, i18n
 from .common import acting, record
 from .errors import NotAllowed, ValidationError
-from .i18n import N_
+from .i18n import N_, _
 from .roles import can_act
 from .store import Store, Writer, utcnow
 
-AVAILABILITY = ("Online", "Away", "Offline")
-METHODS = {"off": N_("Off"), "round_robin": N_("Round robin"), "least_busy": N_("Least busy")}
+AVAILABILITY = (N_("Online"), N_("Away"), N_("Offline"))  # stored as is; shown with _()
+METHODS = {"off": N_("Off"), "round_robin": N_("Round robin"), "least_busy": N_("Least busy")}  # shown with _()
 TOPIC = "team"
 SETTINGS_KEY = "team"
 CAPACITY_LIMIT = 1000
@@ -82,19 +82,21 @@ def save_settings(store: Store, actor_id: int, *, auto_assign: str, capacity: in
                   agents_see_own: bool) -> TeamSettings:
     """Admins only. Turning auto-assignment on hands waiting chats out at once."""
     if auto_assign not in METHODS:
-        raise ValidationError(f"Auto-assignment is one of: {', '.join(METHODS.values())}.")
+        raise ValidationError(_("Auto-assignment is one of: {methods}.")
+                              .format(methods=", ".join(_(name) for name in METHODS.values())))
     try:
         capacity = int(capacity)
     except (TypeError, ValueError):
-        raise ValidationError("Capacity is a whole number of open chats.") from None
+        raise ValidationError(_("Capacity is a whole number of open chats.")) from None
     if not 1 <= capacity <= CAPACITY_LIMIT:
-        raise ValidationError(f"Capacity is between 1 and {CAPACITY_LIMIT} open chats per agent.")
+        raise ValidationError(_("Capacity is between 1 and {limit} open chats per agent.")
+                              .format(limit=i18n.number(CAPACITY_LIMIT)))
     value = TeamSettings(auto_assign, capacity, bool(offline_returns), bool(agents_see_own))
     return store.write(_save_settings, actor_id, value)
 
 
 def _save_settings(w: Writer, actor_id, value: TeamSettings):
-    acting(w, actor_id, "admin", "Only an admin can change the team settings.")
+    acting(w, actor_id, "admin", N_("Only an admin can change the team settings."))
     w.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
               [SETTINGS_KEY, json.dumps(asdict(value))])
     record(w, None, actor_id, "team_settings", json.dumps(asdict(value)), utcnow())
@@ -237,7 +239,8 @@ def set_availability(store: Store, agent_id: int, value: str) -> bool:
     """The agent's own choice. Going Online hands them waiting chats at once;
     going Offline (when the team says so) hands their open chats back."""
     if value not in AVAILABILITY:
-        raise ValidationError(f"Availability is one of: {', '.join(AVAILABILITY)}.")
+        raise ValidationError(_("Availability is one of: {values}.")
+                              .format(values=", ".join(_(value) for value in AVAILABILITY)))
     return store.write(_set_availability, agent_id, value, "")
 
 
@@ -390,7 +393,7 @@ def _give(w: Writer, given: list[tuple[int, int, datetime]], now: datetime) -> i
     chat_ids = [c for c, _, _ in given]
     agent_ids = [a for _, a, _ in given]
     latest: dict[int, datetime] = {}
-    for _, a, at in given:
+    for _chat, a, at in given:
         latest[a] = at
     w.execute("UPDATE agents SET last_assigned_at = b.at"
               " FROM (SELECT unnest(?::INTEGER[]) AS id, unnest(?::TIMESTAMPTZ[]) AS at) b"
@@ -439,8 +442,9 @@ def tick(store: Store) -> dict:
 
 
 # ---- what an agent may see (W3) ------------------------------------------------------
-OWN_ONLY = "Agents see only their own chats and unassigned ones (a team setting)."
-ASSIGNED_ELSEWHERE = "This chat is assigned to another agent: " + OWN_ONLY
+OWN_ONLY = N_("Agents see only their own chats and unassigned ones (a team setting).")  # raised with _()
+ASSIGNED_ELSEWHERE = N_("This chat is assigned to another agent: agents see only their own chats and unassigned ones"
+                        " (a team setting).")
 
 
 def may_write_in(w: Writer, agent: dict, chat: dict) -> None:
@@ -448,7 +452,7 @@ def may_write_in(w: Writer, agent: dict, chat: dict) -> None:
     setting on, an agent writes only in their own or an unassigned chat,
     whichever page or number led there."""
     if agent["role"] == "agent" and chat["assignee_id"] not in (None, agent["id"]) and _settings_w(w).agents_see_own:
-        raise NotAllowed(ASSIGNED_ELSEWHERE)
+        raise NotAllowed(_(ASSIGNED_ELSEWHERE))
 
 
 def sees_only_own(store: Store, agent_id: int | None) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from . import config
 from .common import acting, person, record
 from .errors import ValidationError
+from .i18n import _
 from .store import Store, Writer, utcnow
 from .templates import CATEGORIES, MANAGE_REFUSAL, variables_in, verdict_of
 
@@ -27,9 +28,11 @@ class SyncResult:
     skipped: list[str] = field(default_factory=list)  # "name (language): why"
 
     def __str__(self) -> str:
-        text = (f"{self.added} added, {self.updated} updated, {self.deleted} marked deleted on WhatsApp")
+        text = _("{added} added, {updated} updated, {deleted} marked deleted on WhatsApp").format(
+            added=self.added, updated=self.updated, deleted=self.deleted)
         if self.skipped:
-            text += f"; {len(self.skipped)} skipped ({'; '.join(self.skipped[:3])}{' …' if len(self.skipped) > 3 else ''})"
+            text += "; " + _("{count} skipped ({reasons})").format(
+                count=len(self.skipped), reasons="; ".join(self.skipped[:3]) + (" …" if len(self.skipped) > 3 else ""))
         return text
 
 
@@ -38,20 +41,20 @@ def from_listing(item: dict) -> dict:
     cannot be used here (say why)."""
     name, language = str(item.get("name") or ""), str(item.get("language") or "")
     if not name or not language:
-        raise ValidationError("no name or language")
+        raise ValidationError(_("no name or language"))
     body = next((str(c.get("text") or "") for c in item.get("components") or []
                  if isinstance(c, dict) and str(c.get("type", "")).upper() == "BODY"), "")
     if not body:
-        raise ValidationError("no body text")
+        raise ValidationError(_("no body text"))
     category = str(item.get("category") or "").upper()
     if category not in CATEGORIES:
-        raise ValidationError(f"category {category or 'missing'}")
+        raise ValidationError(_("category {category}").format(category=category) if category else _("category missing"))
     provider_status = str(item.get("status") or "").upper()
     verdict = verdict_of(provider_status)
     reason = item.get("rejected_reason")
     reason = None if reason in (None, "", "NONE") else str(reason)
     if provider_status in ("PAUSED", "DISABLED", "IN_APPEAL", "LIMIT_EXCEEDED"):
-        reason = reason or f"{provider_status.replace('_', ' ').title()} on WhatsApp"
+        reason = reason or _("{status} on WhatsApp").format(status=provider_status.replace("_", " ").title())
     return {"provider_template_id": str(item["id"]) if item.get("id") is not None else None, "name": name,
             "language": language, "category": category, "body": body, "variables": variables_in(body),
             "status": "Accepted" if verdict == "Deleted" else verdict, "deleted": verdict == "Deleted",
@@ -74,7 +77,8 @@ def sync_now(store: Store, actor_id: int, client) -> SyncResult:
 def _sync(store: Store, client, waba_id: str | None, actor_id: int | None) -> SyncResult:
     waba_id = waba_id or config.get("WHATSAPP_WABA_ID")
     if not waba_id:
-        raise ValidationError("Set WHATSAPP_WABA_ID (the WhatsApp Business Account id) to sync templates.")
+        raise ValidationError(_("Set {setting} (the WhatsApp Business Account id) to sync templates.")
+                              .format(setting="WHATSAPP_WABA_ID"))
     if client.missing:
         raise ValidationError(client.missing)
     listed = client.list_templates(waba_id)

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import re
 
-from . import config
+from . import config, i18n
 from .common import CHANNELS, acting, record, row
 from .errors import NotAllowed, NotFound, ValidationError
-from .i18n import N_
+from .i18n import N_, _, ngettext
 from .store import Store, Writer, utcnow
 
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
-LANGUAGES = {"id": N_("Indonesian"), "en": N_("English"), "en_US": N_("English (US)"), "ms": N_("Malay")}
-STATUSES = ("Pending", "Accepted", "Rejected")
+LANGUAGES = {"id": N_("Indonesian"), "en": N_("English"), "en_US": N_("English (US)"), "ms": N_("Malay")}  # shown with _()
+STATUSES = (N_("Pending"), N_("Accepted"), N_("Rejected"))  # stored as is; shown with _()
 _VARIABLE = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 _NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 
@@ -22,20 +22,22 @@ def variables_in(body: str) -> int:
     """How many ``{{n}}`` values a body needs; they must be 1..n without gaps."""
     numbers = sorted({int(n) for n in _VARIABLE.findall(body)})
     if numbers != list(range(1, len(numbers) + 1)):
-        raise ValidationError("Variables must be numbered {{1}}, {{2}}, … without gaps.")
+        raise ValidationError(_("Variables must be numbered {{1}}, {{2}}, … without gaps."))
     return len(numbers)
 
 
 def render(body: str, variables: int, values: list[str]) -> str:
     if len(values) != variables:
-        raise ValidationError(f"This template needs {variables} value(s), got {len(values)}.")
+        raise ValidationError(ngettext("This template needs {count} value, got {got}.",
+                                       "This template needs {count} values, got {got}.", variables)
+                              .format(count=variables, got=len(values)))
     for i, value in enumerate(values, 1):
         if not value.strip():
-            raise ValidationError(f"Fill in value {{{{{i}}}}}.")
+            raise ValidationError(_("Fill in value {variable}.").format(variable="{{" + str(i) + "}}"))
     return _VARIABLE.sub(lambda m: values[int(m.group(1)) - 1], body)
 
 
-MANAGE_REFUSAL = "Only an admin can manage templates."
+MANAGE_REFUSAL = N_("Only an admin can manage templates.")
 
 
 def new_template(*, channel: str, name: str, language: str, category: str, body: str,
@@ -44,15 +46,15 @@ def new_template(*, channel: str, name: str, language: str, category: str, body:
     for the review (Pending), the others' are Accepted on save."""
     name, body = (name or "").strip().lower(), (body or "").strip()
     if channel not in CHANNELS:
-        raise ValidationError(f"Unknown channel {channel!r}.")
+        raise ValidationError(_("Unknown channel {channel!r}.").format(channel=channel))
     if not _NAME.match(name):
-        raise ValidationError("A template name uses lower-case letters, digits and underscores only.")
+        raise ValidationError(_("A template name uses lower-case letters, digits and underscores only."))
     if language not in LANGUAGES:
-        raise ValidationError(f"Unknown language {language!r}.")
+        raise ValidationError(_("Unknown language {language!r}.").format(language=language))
     if category not in CATEGORIES:
-        raise ValidationError(f"Category must be one of {', '.join(CATEGORIES)}.")
+        raise ValidationError(_("Category must be one of {categories}.").format(categories=", ".join(CATEGORIES)))
     if not body or len(body) > 1024:
-        raise ValidationError("A template body needs 1 to 1024 characters.")
+        raise ValidationError(_("A template body needs 1 to {limit} characters.").format(limit=i18n.number(1024)))
     return {"channel": channel, "name": name, "language": language, "category": category, "body": body,
             "variables": variables_in(body), "status": "Pending" if channel == "whatsapp" else "Accepted",
             "initiate": bool(initiate)}
@@ -75,7 +77,8 @@ def insert_template(w: Writer, t: dict, actor_id: int | None) -> int:
     """Writer side of creating a template (an admin's, or system-side: ``system.create_template``)."""
     if w.one("SELECT 1 FROM templates WHERE channel = ? AND name = ? AND language = ?",
              [t["channel"], t["name"], t["language"]]):
-        raise ValidationError(f"A template {t['name']} ({t['language']}) already exists on this channel.")
+        raise ValidationError(_("A template {name} ({language}) already exists on this channel.")
+                              .format(name=t["name"], language=t["language"]))
     template_id = w.ids.next("templates")
     now = utcnow()
     w.execute("INSERT INTO templates (id, channel, name, language, category, body, variables, status, initiate,"
@@ -90,7 +93,7 @@ def insert_template(w: Writer, t: dict, actor_id: int | None) -> int:
 
 def check_status(status: str) -> str:
     if status not in STATUSES:
-        raise ValidationError(f"Status must be one of {', '.join(STATUSES)}.")
+        raise ValidationError(_("Status must be one of {statuses}.").format(statuses=", ".join(_(s) for s in STATUSES)))
     return status
 
 
@@ -104,15 +107,15 @@ def _set_by_hand(w: Writer, actor_id, template_id, status, reason, demo):
     acting(w, actor_id, "admin", MANAGE_REFUSAL)
     tpl = _template(w, template_id)
     if not status_set_by_hand(tpl["channel"], demo):
-        raise NotAllowed(f"The status of the WhatsApp template {tpl['name']} comes from WhatsApp's review: "
-                         "it cannot be set by hand.")
+        raise NotAllowed(_("The status of the WhatsApp template {name} comes from WhatsApp's review: "
+                           "it cannot be set by hand.").format(name=tpl["name"]))
     record_review(w, template_id, status, reason, actor_id)
 
 
 def _template(w: Writer, template_id: int) -> dict:
     tpl = row(w, "SELECT channel, name FROM templates WHERE id = ?", [template_id])
     if tpl is None:
-        raise NotFound(f"Template {template_id} does not exist.")
+        raise NotFound(_("Template {id} does not exist.").format(id=template_id))
     return tpl
 
 
@@ -166,15 +169,16 @@ def initiate_templates(store: Store, channel: str) -> list[dict]:
 def usable_template(w: Writer, template_id: int, channel: str) -> dict:
     tpl = row(w, "SELECT * FROM templates WHERE id = ?", [template_id])
     if tpl is None:
-        raise NotFound(f"Template {template_id} does not exist.")
+        raise NotFound(_("Template {id} does not exist.").format(id=template_id))
     if tpl["channel"] != channel:
-        raise NotAllowed(f"Template {tpl['name']} is not for this channel.")
+        raise NotAllowed(_("Template {name} is not for this channel.").format(name=tpl["name"]))
     if tpl["deleted_at"] is not None:
-        raise NotAllowed(f"Template {tpl['name']} was deleted on WhatsApp: it can no longer be sent.")
+        raise NotAllowed(_("Template {name} was deleted on WhatsApp: it can no longer be sent.").format(name=tpl["name"]))
     if tpl["status"] != "Accepted":
-        raise NotAllowed(f"Template {tpl['name']} is {tpl['status']}: only Accepted templates can be sent.")
+        raise NotAllowed(_("Template {name} is {status}: only Accepted templates can be sent.")
+                         .format(name=tpl["name"], status=_(tpl["status"])))
     if not tpl["initiate"]:
-        raise NotAllowed(f"Template {tpl['name']} is not set as an initiate message.")
+        raise NotAllowed(_("Template {name} is not set as an initiate message.").format(name=tpl["name"]))
     return tpl
 
 

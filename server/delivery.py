@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from maxchat_data import outbox, retry
 from maxchat_data.channels import MaybeDone, Permanent, RetryLater, clients as make_clients
 from maxchat_data.common import CHANNELS
+from maxchat_data.i18n import N_, _
 from maxchat_data.store import Store, utcnow
 
 from .broadcaster import Pacer
@@ -88,7 +89,8 @@ class DeliveryWorker:
         message_id = row["message_id"]
         client = self.clients.get(row["channel"])
         if client is None or client.missing:
-            outbox.mark_failed(self.store, message_id, client.missing if client else f"Unknown channel {row['channel']}")
+            outbox.mark_failed(self.store, message_id,
+                               client.missing if client else _("Unknown channel {channel}").format(channel=row["channel"]))
             return None
         try:
             steps = client.steps(row)
@@ -118,7 +120,7 @@ class DeliveryWorker:
             log.info("message %s failed: %s", message_id, exc)
             outbox.mark_failed(self.store, message_id, str(exc))
         elif isinstance(exc, FileNotFoundError):
-            outbox.mark_failed(self.store, message_id, "The attachment file is missing from the media store")
+            outbox.mark_failed(self.store, message_id, _("The attachment file is missing from the media store"))
         elif not step.upload and (isinstance(exc, MaybeDone) or not isinstance(exc, RetryLater)):
             # It may have reached the customer: sending it again could send it twice.
             if not isinstance(exc, MaybeDone):
@@ -128,7 +130,7 @@ class DeliveryWorker:
             attempts = row["attempts"] + 1
             delay = self.policy.decide(attempts, exc)
             if delay is None:
-                outbox.mark_failed(self.store, message_id, self.policy.gave_up("Could not send", attempts, exc))
+                outbox.mark_failed(self.store, message_id, self.policy.gave_up(N_("Could not send"), attempts, exc))
                 return None
             log.info("message %s (%s): %s; retry in %.1fs", message_id, step.name, retry.describe(exc), delay)
             when = utcnow() + timedelta(seconds=delay)

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from maxchat_data import config, ingest, retry
 from maxchat_data.channels.base import Permanent, RetryLater
+from maxchat_data.i18n import N_, _
 from maxchat_data.ingest import MediaRef
 from maxchat_data.media import save, sniff
 from maxchat_data.store import Store, utcnow
@@ -60,13 +61,13 @@ class Fetcher(TopicWorker):
             try:
                 provider_id, status = client.submit_template(waba, tpl)
             except Permanent as exc:
-                ingest.template_submitted(self.store, tpl["id"], None, "REJECTED", f"Meta refused it: {exc}")
+                ingest.template_submitted(self.store, tpl["id"], None, "REJECTED", _("Meta refused it: {reason}").format(reason=exc))
             except Exception as exc:  # noqa: BLE001 - counted, see the class
                 attempts = tpl["submit_attempts"] + 1
                 when = self._later(attempts, exc, f"template {tpl['name']} not submitted")
                 if when is None:
                     ingest.template_submitted(self.store, tpl["id"], None, "REJECTED", self.policy.gave_up(
-                        "Could not send it to WhatsApp for review", attempts, exc))
+                        N_("Could not send it to WhatsApp for review"), attempts, exc))
                 else:
                     ingest.template_later(self.store, tpl["id"], when)
             else:
@@ -90,7 +91,7 @@ class Fetcher(TopicWorker):
         except Exception as exc:  # noqa: BLE001 - counted, see the class
             when = self._later(attempts + 1, exc, f"media of {ref.provider_message_id}")
             if when is None:
-                ingest.media_failed(self.store, ref, self.policy.gave_up("The file could not be fetched", attempts + 1, exc))
+                ingest.media_failed(self.store, ref, self.policy.gave_up(N_("The file could not be fetched"), attempts + 1, exc))
             else:
                 ingest.media_later(self.store, ref, when, retry.describe(exc))
         else:

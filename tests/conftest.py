@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # Indonesian pages choose `id` themselves (an agent's language, or monkeypatch).
 os.environ.setdefault("MAXCHAT_LANGUAGE", "en")
 
-from maxchat_data import config, system  # noqa: E402
+from maxchat_data import accounts, config, i18n, system  # noqa: E402
 from server import runtime  # noqa: E402
 from maxchat_data.ingest import Inbound, receive  # noqa: E402
 from maxchat_data.store import Store, is_database_url, open_store  # noqa: E402

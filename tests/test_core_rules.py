@@ -245,7 +245,7 @@ def test_t3_attachment_sent_and_typed_from_content(store, team):
 @pytest.mark.parametrize("name,data,message", [
     ("big.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * (1024 * 1024), "at most 1 MB"),
     ("virus.png", b"MZ\x90\x00\x03" + b"\x00" * 100, "not a document, image or video"),
-    ("photo.jpg", PDF, "named like a image but its content is a document"),
+    ("photo.jpg", PDF, "named like an image but its content is a document"),
     ("song.mp3", b"ID3\x03\x00" + b"\x00" * 100, "not a document, image or video"),
     ("empty.pdf", b"", "is empty"),
     ("photo.gif", BROKEN_GIF, "looks like an image but cannot be opened"),

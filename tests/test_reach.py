@@ -264,7 +264,7 @@ def test_broadcast_bad_input_changes_nothing(store, team, fakes, worker):  # noq
     for actor, tid, audience, values, error, says in cases:
         with pytest.raises(error, match=says):
             broadcasts.create(store, actor, tid, audience, values, rate=50)
-    with pytest.raises(ValidationError, match="between 0.1 and 1000"):
+    with pytest.raises(ValidationError, match="between 0.1 and 1,000"):
         broadcasts.create(store, team["sari"], good, Audience("csv", rows=rows), rate=5000)
     assert counts(store) == before and store.one("SELECT count(*) FROM broadcasts")[0] == 0
     time.sleep(0.2)

@@ -21,6 +21,7 @@ from . import sessions
 from .throttle import THROTTLE, Throttle
 from .tokens import Session, make_token, secret_key
 
+# What a refused login reads (try_login returns them translated).
 WRONG_CREDENTIALS = N_("Wrong username or password.")
 DEACTIVATED = N_("This account is deactivated.")
 BUSY = N_("The server is busy checking other logins. Try again in a moment.")
