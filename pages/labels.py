@@ -53,7 +53,7 @@ admin.show_flash()
 
 with st.form("label_add"):
     st.text_input(_("Label Name"), key="label_name", max_chars=40, placeholder=_("e.g. VIP, Complaint, Follow up"))
-    colour_pills(_("Add Color"), "label_color", default="Blue", format_func=_)
+    colour_pills(_("Add Color"), "label_color", default="Blue")
     st.form_submit_button(_("Add"), type="primary", icon=":material/add:", on_click=_add)
 
 st.subheader(_("Current Label"))
@@ -71,7 +71,7 @@ for label in current:
         with st.popover("", icon=":material/edit:", key=f"label_edit_pop_{lid}", help=_("Rename or recolour")):
             with st.form(f"label_edit_{lid}", border=False):
                 st.text_input(_("Label Name"), value=label["name"], key=f"label_rename_{lid}", max_chars=40)
-                colour_pills(_("Color"), f"label_recolor_{lid}", default=colour_names.get(label["color"]), format_func=_)
+                colour_pills(_("Color"), f"label_recolor_{lid}", default=colour_names.get(label["color"]))
                 st.form_submit_button(_("Save"), type="primary", on_click=_update, args=(label,))
         st.button("", icon=":material/delete:", key=f"label_delete_{lid}", help=_("Delete label"),
                   on_click=_ask, args=(lid,))

@@ -117,7 +117,7 @@ PAGES = [
                                    "Nilai tengah", "Dimulai pelanggan", "ID sesi", "Jam kerja (admin)", "Senin"]),
     ("pages/agents.py", "admin", ["Tambah agen", "Nama pengguna", "Kata sandi", "Penugasan otomatis", "Peran",
                                   "Simpan perubahan", "Penyelia"]),
-    ("pages/labels.py", "admin", ["Nama Label", "Tambah Warna", "Label Saat Ini", "Merah", "Ganti nama atau warna"]),
+    ("pages/labels.py", "admin", ["Nama label", "Pilih warna", "Label saat ini", "Merah", "Ganti nama atau warna"]),
     ("pages/templates.py", "admin", ["Buat template", "Kategori", "Bahasa", "Daftar template", "Utilitas", "Isi"]),
     ("pages/channels.py", "admin", ["URL webhook", "Pesan masuk terakhir", "Pengaturan", "Kirim tes",
                                     "Mode demo"]),

@@ -12,7 +12,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from conftest import point_runtime_at
-from maxchat_data import accounts, settings
+from maxchat_data import accounts, settings, system
 from maxchat_data.store import MIGRATIONS_DIR, Store
 from server import runtime
 
@@ -76,7 +76,7 @@ def test_cheap_hashing_is_only_in_the_test_process(store, cheap_password_hashing
     params = f"m={default.memory_cost},t={default.time_cost},p={default.parallelism}$"
     assert len(shown) == 2 and all(params in h for h in shown), shown
     # A hash a real server made (full cost) still logs in here, and the other way round.
-    budi = accounts.create_agent(store, "budi", "Budi", "budi-pass-1")
+    budi = system.create_account(store, "budi", "Budi", "budi-pass-1")
     strong = default.hash("budi-pass-1")
     store.write(lambda w: w.execute("UPDATE agents SET password_hash = ? WHERE id = ?", [strong, budi]))
     assert accounts.authenticate(store, "budi", "budi-pass-1")["id"] == budi

@@ -56,7 +56,10 @@ def _english_ids() -> list[str]:
     none may show on a page that speaks Indonesian."""
     with i18n.catalog_path("id").open("rb") as f:
         catalog = read_po(f, locale="id")
-    return [m.id for m in catalog if isinstance(m.id, str) and m.id and m.string != m.id and "{" not in m.id]
+    # A language's own name ("English" in the picker) is the same in every language.
+    own_names = set(i18n.LANGUAGES.values())
+    return [m.id for m in catalog if isinstance(m.id, str) and m.id and m.string != m.id and "{" not in m.id
+            and m.id not in own_names]
 
 
 def shown(at) -> str:
