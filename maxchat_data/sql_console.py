@@ -128,6 +128,17 @@ def zone_label(tz: ZoneInfo, at: datetime | None = None) -> str:
     return f"{tz.key} (UTC{offset[:3]}:{offset[3:]})"
 
 
+def unique_names(names) -> list[str]:
+    """A result's column names, each once, for a table or a file: a repeated
+    name gets its number (``n``, ``n (2)``); the user's query may repeat one."""
+    seen: dict = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
+
+
 def _beside_utc(frame: pd.DataFrame, zoned: list[bool], tz: ZoneInfo) -> list[str]:
     """Insert, right after each zoned (TIMESTAMPTZ) column, the same times in
     ``tz`` named ``<name>_local``; returns the names added. By position: the

@@ -36,6 +36,7 @@ if st.button("Run", type="primary", icon=":material/play_arrow:", key="sql_run")
 result = st.session_state.get("sql_result")
 if result is not None:
     frame = result.frame
+    frame = frame.set_axis(sql_console.unique_names(frame.columns), axis=1)  # the table and the files need it
     st.caption(f"{len(frame):,} rows in {result.seconds * 1000:.0f} ms" + (f" — {result.cut}" if result.cut else ""))
     if result.local_columns:
         st.caption(f"{plain(', '.join(result.local_columns))}: the team's timezone, {result.timezone}. "

@@ -89,3 +89,12 @@ def test_sql_console_shows_team_time_beside_utc_and_says_which_is_which(people, 
     assert local == utc and local.utcoffset().total_seconds() == 7 * 3600 and utc.utcoffset().total_seconds() == 0
     assert "created_at_local: the team's timezone, Asia/Jakarta (UTC+07:00). Every other time is UTC." \
         in visible(texts(at))
+
+
+def test_sql_console_page_shows_a_result_with_repeated_column_names(people):
+    """It crashed (st.dataframe refuses repeated names); SELECT 1 AS a, 2 AS a is valid SQL."""
+    at = app(agent=people["lina"])
+    at.switch_page("pages/sql.py").run()
+    at.text_area(key="sql_text").input("SELECT 'x' AS a, 1 AS n, 2 AS n")
+    at.button(key="sql_run").click().run()
+    assert not at.exception and list(at.dataframe[0].value.columns) == ["a", "n", "n (2)"]
