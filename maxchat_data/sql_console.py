@@ -81,7 +81,7 @@ _REFUSED_FUNCTIONS = ("read_", "glob", "getenv", "current_setting", "getvariable
                       "pragma_", "duckdb_", "sniff_csv", "parquet_", "json_execute_serialized_sql", "sql_auto",
                       "load", "install", "iceberg", "delta", "http", "file", "which_secret", "setseed",
                       "add_parquet_key", "write_log", "sleep", "has_", "col_description", "obj_description",
-                      "shobj_description", "get_block_size", "checkpoint", "force_checkpoint",
+                      "shobj_description", "get_block_size", "checkpoint", "force_checkpoint", "array_fill",
                       # PostgreSQL's: files, sleeps, locks, signals, settings, large objects, other
                       # databases, and those that run SQL text or read a table by name.
                       "pg_", "set_config", "setval", "lo_", "loread", "lowrite", "dblink", "query_to_xml",
@@ -91,7 +91,7 @@ _REFUSED_FUNCTIONS = ("read_", "glob", "getenv", "current_setting", "getvariable
 # LIST_LIMIT items). name -> (index of the size argument, of the text argument
 # whose length multiplies it, or None).
 _SIZED = {"repeat": (1, 0), "lpad": (1, None), "rpad": (1, None), "bar": (3, None),
-          "list_resize": (1, None), "array_resize": (1, None), "array_fill": (None, None)}
+          "list_resize": (1, None), "array_resize": (1, None)}
 _RANGES = ("range", "generate_series")  # as a value: a list of every number
 _FORMATS = ("printf", "format")
 LIST_LIMIT = 100_000
@@ -378,7 +378,11 @@ class _Fetched:
 
     def result(self, names: list[str], seconds: float) -> Result:
         if self.batches:
-            frame = pa.Table.from_batches(self.batches).to_pandas()
+            table = pa.Table.from_batches(self.batches)
+            frame = table.to_pandas()
+            for i, field in enumerate(table.schema):
+                if pa.types.is_nested(field.type):  # lists and structs as Python's, not NumPy's
+                    frame[frame.columns[i]] = table.column(i).to_pylist()
             frame.columns = names
         else:
             frame = pd.DataFrame(self.rows, columns=names)
@@ -470,7 +474,8 @@ def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: 
                     raise NotAllowed("Only SELECT queries are allowed here.")
                 names = list(rel.columns)
                 box["names"] = names
-                capped = _capped(sql, names, [str(t) in ("VARCHAR", "JSON") for t in rel.types])
+                # Intervals as text too ("3 days"): Arrow would make them offsets.
+                capped = _capped(sql, names, [str(t) in ("VARCHAR", "JSON", "INTERVAL") for t in rel.types])
                 check(cur, capped, set())  # what runs is what was checked, plus the cut
                 for batch in cur.sql(capped).to_arrow_reader(BATCH_ROWS):
                     if not fetched.add_batch(batch):
