@@ -395,14 +395,15 @@ class _Fetched:
         return Result(frame, self.more, seconds, "; ".join(cut))
 
 
-def _capped(sql: str, names: list[str], text: list[bool]) -> str:
-    """The query with each text value cut one character past the limit (so a
-    cut shows), DuckDB and PostgreSQL alike; columns by position, as the
-    user's names may repeat."""
+def _capped(sql: str, names: list[str], text: list[bool], row_limit: int) -> str:
+    """The query as it runs: each text value cut one character past the
+    limit (so a cut shows), no more rows than are kept (an ORDER BY without
+    LIMIT becomes a top-N, not a sort of everything), DuckDB and PostgreSQL
+    alike; columns by position, as the user's names may repeat."""
     cols = ", ".join(f"left(CAST(q.c{i} AS VARCHAR), {VALUE_LIMIT + 1})" if is_text else f"q.c{i}"
                      for i, is_text in enumerate(text))
     aliases = ", ".join(f"c{i}" for i in range(len(names)))
-    return f"SELECT {cols} FROM (\n{sql.strip().rstrip(';')}\n) AS q({aliases})"
+    return f"SELECT {cols} FROM (\n{sql.strip().rstrip(';')}\n) AS q({aliases}) LIMIT {row_limit + 1}"
 
 
 # DuckDB's cache of the tables: it evicts that on its own when memory is short.
@@ -475,7 +476,7 @@ def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: 
                 names = list(rel.columns)
                 box["names"] = names
                 # Intervals as text too ("3 days"): Arrow would make them offsets.
-                capped = _capped(sql, names, [str(t) in ("VARCHAR", "JSON", "INTERVAL") for t in rel.types])
+                capped = _capped(sql, names, [str(t) in ("VARCHAR", "JSON", "INTERVAL") for t in rel.types], row_limit)
                 check(cur, capped, set())  # what runs is what was checked, plus the cut
                 for batch in cur.sql(capped).to_arrow_reader(BATCH_ROWS):
                     if not fetched.add_batch(batch):
@@ -551,7 +552,7 @@ def _run_postgresql(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_lim
         text = [getattr(psycopg.postgres.types.get(d.type_code), "name", "") in _TEXT_TYPES
                 for d in cur.description]
         cur.execute("CLOSE console_shape")
-        cur.execute_one_statement(f"DECLARE console_rows NO SCROLL CURSOR FOR {_capped(sql, names, text)}")
+        cur.execute_one_statement(f"DECLARE console_rows NO SCROLL CURSOR FOR {_capped(sql, names, text, row_limit)}")
         while not fetched.more:
             rows = cur.execute(f"FETCH FORWARD {BATCH_ROWS} FROM console_rows").fetchall()
             if not rows:
