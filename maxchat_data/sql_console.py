@@ -89,7 +89,7 @@ _REFUSED_FUNCTIONS = ("read_", "glob", "getenv", "current_setting", "getvariable
                       "pragma_", "duckdb_", "sniff_csv", "parquet_", "json_execute_serialized_sql", "sql_auto",
                       "load", "install", "iceberg", "delta", "http", "file", "which_secret", "setseed",
                       "add_parquet_key", "write_log", "sleep", "has_", "col_description", "obj_description",
-                      "shobj_description", "get_block_size", "checkpoint", "force_checkpoint",
+                      "shobj_description", "get_block_size", "checkpoint", "force_checkpoint", "array_fill",
                       # PostgreSQL's: files, sleeps, locks, signals, settings, large objects, other
                       # databases, and those that run SQL text or read a table by name.
                       "pg_", "set_config", "setval", "lo_", "loread", "lowrite", "dblink", "query_to_xml",
@@ -99,7 +99,7 @@ _REFUSED_FUNCTIONS = ("read_", "glob", "getenv", "current_setting", "getvariable
 # LIST_LIMIT items). name -> (index of the size argument, of the text argument
 # whose length multiplies it, or None).
 _SIZED = {"repeat": (1, 0), "lpad": (1, None), "rpad": (1, None), "bar": (3, None),
-          "list_resize": (1, None), "array_resize": (1, None), "array_fill": (None, None)}
+          "list_resize": (1, None), "array_resize": (1, None)}
 _RANGES = ("range", "generate_series")  # as a value: a list of every number
 _FORMATS = ("printf", "format")
 LIST_LIMIT = 100_000
@@ -427,7 +427,11 @@ class _Fetched:
 
     def result(self, names: list[str], seconds: float) -> Result:
         if self.batches:
-            frame = pa.Table.from_batches(self.batches).to_pandas()
+            table = pa.Table.from_batches(self.batches)
+            frame = table.to_pandas()
+            for i, field in enumerate(table.schema):
+                if pa.types.is_nested(field.type):  # lists and structs as Python's, not NumPy's
+                    frame[frame.columns[i]] = table.column(i).to_pylist()
             frame.columns = names
         else:
             frame = pd.DataFrame(self.rows, columns=names)
@@ -440,14 +444,15 @@ class _Fetched:
         return Result(frame, self.more, seconds, "; ".join(cut))
 
 
-def _capped(sql: str, names: list[str], text: list[bool]) -> str:
-    """The query with each text value cut one character past the limit (so a
-    cut shows), DuckDB and PostgreSQL alike; columns by position, as the
-    user's names may repeat."""
+def _capped(sql: str, names: list[str], text: list[bool], row_limit: int) -> str:
+    """The query as it runs: each text value cut one character past the
+    limit (so a cut shows), no more rows than are kept (an ORDER BY without
+    LIMIT becomes a top-N, not a sort of everything), DuckDB and PostgreSQL
+    alike; columns by position, as the user's names may repeat."""
     cols = ", ".join(f"left(CAST(q.c{i} AS VARCHAR), {VALUE_LIMIT + 1})" if is_text else f"q.c{i}"
                      for i, is_text in enumerate(text))
     aliases = ", ".join(f"c{i}" for i in range(len(names)))
-    return f"SELECT {cols} FROM (\n{sql.strip().rstrip(';')}\n) AS q({aliases})"
+    return f"SELECT {cols} FROM (\n{sql.strip().rstrip(';')}\n) AS q({aliases}) LIMIT {row_limit + 1}"
 
 
 # DuckDB's cache of the tables: it evicts that on its own when memory is short.
@@ -521,7 +526,8 @@ def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: 
                 names = list(rel.columns)
                 box["names"] = names
                 box["zoned"] = [str(t) == "TIMESTAMP WITH TIME ZONE" for t in rel.types]
-                capped = _capped(sql, names, [str(t) in ("VARCHAR", "JSON") for t in rel.types])
+                # Intervals as text too ("3 days"): Arrow would make them offsets.
+                capped = _capped(sql, names, [str(t) in ("VARCHAR", "JSON", "INTERVAL") for t in rel.types], row_limit)
                 check(cur, capped, set())  # what runs is what was checked, plus the cut
                 for batch in cur.sql(capped).to_arrow_reader(BATCH_ROWS):
                     if not fetched.add_batch(batch):
@@ -598,7 +604,7 @@ def _run_postgresql(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_lim
         types = [getattr(psycopg.postgres.types.get(d.type_code), "name", "") for d in cur.description]
         text = [t in _TEXT_TYPES for t in types]
         cur.execute("CLOSE console_shape")
-        cur.execute_one_statement(f"DECLARE console_rows NO SCROLL CURSOR FOR {_capped(sql, names, text)}")
+        cur.execute_one_statement(f"DECLARE console_rows NO SCROLL CURSOR FOR {_capped(sql, names, text, row_limit)}")
         while not fetched.more:
             rows = cur.execute(f"FETCH FORWARD {BATCH_ROWS} FROM console_rows").fetchall()
             if not rows:

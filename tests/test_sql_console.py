@@ -52,6 +52,9 @@ def test_a_select_over_the_views_works_with_a_row_limit(store, data):
     r = sql_console.run_query(store, "analyst", "WITH x AS (SELECT * FROM console.agents) SELECT username FROM x ORDER BY 1")
     assert r.frame["username"].tolist() == ["admin", "budi", "sari"]
     assert "password_hash" not in sql_console.run_query(store, "analyst", "SELECT * FROM agents").frame.columns
+    # Lists stay lists and times stay times, as before the rows came in batches.
+    r = sql_console.run_query(store, "analyst", "SELECT label_ids, created_at FROM chats")
+    assert r.frame["label_ids"].tolist() == [[]] and r.frame["created_at"][0].year >= 2024
 
 
 def test_beside_each_utc_time_comes_the_same_time_in_the_team_timezone(store, data, monkeypatch):
