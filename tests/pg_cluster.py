@@ -96,7 +96,9 @@ def fresh_database() -> str:
         shutil.rmtree(tmp, ignore_errors=True)
         _state["template"] = url
     name = f"maxchat_{os.getpid()}_{next(_names)}_{int(time.time() * 1000) % 100000}"
-    _admin(f"CREATE DATABASE {name} TEMPLATE maxchat_template")
+    # FILE_COPY: copies the files (with fsync off, ~0.15 s); the default
+    # WAL_LOG writes every page through the WAL (0.25-2 s measured).
+    _admin(f"CREATE DATABASE {name} TEMPLATE maxchat_template STRATEGY = FILE_COPY")
     return cluster().rsplit("/", 1)[0] + "/" + name
 
 
