@@ -194,24 +194,23 @@ def test_2_what_a_send_did_shows_beside_the_composer_in_view(hour):
     said_beside_the_composer("Type a message first.")
     time.sleep(3)  # a live refresh (2.5 s) leaves it where it is
     said_beside_the_composer("Type a message first.")
+    def send_file(path):
+        one(page, ".st-key-chat_attach_pop button").click()
+        page.locator("[class*='st-key-chat_upload_'] input[type=file]").set_input_files(str(path))
+        expect(page.locator("[class*='st-key-chat_upload_']")).to_contain_text(path.name, timeout=10000)
+        settle(page)
+        page.locator(".st-key-chat_send_file button:visible").first.click()
+
     # A refused file: the clip's pop-up closes so that the reason is in sight.
     bad = tmp / "setup.exe"
     bad.write_bytes(b"MZ\x90\x00" + b"\x00" * 300)
-    one(page, ".st-key-chat_attach_pop button").click()
-    page.locator("[class*='st-key-chat_upload_'] input[type=file]").set_input_files(str(bad))
-    expect(page.locator("[class*='st-key-chat_upload_']")).to_contain_text("setup.exe", timeout=10000)
-    settle(page)
-    page.locator(".st-key-chat_send_file button:visible").first.click()
+    send_file(bad)
     said_beside_the_composer("setup.exe is not a document, image or video")
     expect(page.locator(".st-key-chat_send_file button:visible")).to_have_count(0)
     # A file that goes: queued, said in the same place; the ✕ puts it away.
     good = tmp / "foto.png"
     good.write_bytes(picture())
-    one(page, ".st-key-chat_attach_pop button").click()
-    page.locator("[class*='st-key-chat_upload_'] input[type=file]").set_input_files(str(good))
-    expect(page.locator("[class*='st-key-chat_upload_']")).to_contain_text("foto.png", timeout=10000)
-    settle(page)
-    page.locator(".st-key-chat_send_file button:visible").first.click()
+    send_file(good)
     said_beside_the_composer("foto.png is queued")
     one(page, ".st-key-chat_feedback_close button").click()
     expect(feedback).to_have_count(0, timeout=8000)
