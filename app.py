@@ -8,7 +8,7 @@ import streamlit as st
 from starlette.middleware import Middleware
 from streamlit.runtime.pages_manager import PagesManager
 
-from server import login_routes, webhooks
+from server import downloads, login_routes, webhooks
 from server.lifespan import lifespan
 from server.private_paths import RefusePrivatePaths
 
@@ -25,5 +25,5 @@ PagesManager.uses_pages_directory = False
 sys.setswitchinterval(0.0002)
 
 
-app = st.App("dashboard.py", routes=[*webhooks.routes(), *login_routes.routes()], lifespan=lifespan,
+app = st.App("dashboard.py", routes=[*webhooks.routes(), *login_routes.routes(), *downloads.routes()], lifespan=lifespan,
              middleware=[Middleware(RefusePrivatePaths)])

@@ -63,7 +63,8 @@ def login(page, base: str, username: str, password: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Chat")).to_be_visible(timeout=30000)
+    # exact: "Maxchat Inbox", the login form's own title, contains "chat"
+    expect(page.get_by_role("heading", name="Chat", exact=True)).to_be_visible(timeout=30000)
     settle(page)
 
 

@@ -85,7 +85,7 @@ def test_analyst_changes_the_report_range_downloads_the_csv_and_cannot_resolve(w
     settle(lina)
     expect(cards.locator("[data-testid=stMetricValue]").first).to_have_text("0", timeout=15000)
     with lina.expect_download() as dl:
-        lina.locator(".st-key-csv_by_day button").click()
+        lina.locator(".mx-dl-csv_by_day").click()
     text = Path(dl.value.path()).read_text()
     assert text.startswith("Day,Sessions,") and "2024-01-01" in text and "2024-01-31" in text
     # The chat opens read-only: no Resolve anywhere.
@@ -103,7 +103,7 @@ def test_a_customer_named_like_a_formula_downloads_as_text_and_tables_offer_no_r
     telegram(base, 6161, evil, "Halo kak")
     nav(sari, "Reports")
     with sari.expect_download() as dl:
-        sari.locator(".st-key-csv_sessions button").click()
+        sari.locator(".mx-dl-csv_sessions").click()
     with open(dl.value.path(), newline="", encoding="utf-8") as f:
         cells = [c for row in csv.reader(f) for c in row]
     assert "'" + evil in cells

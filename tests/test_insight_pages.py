@@ -1,11 +1,20 @@
 """Monitor and Reports pages in AppTest: who may open them, and what they show."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import customer_writes
-from maxchat_data import accounts, actions, csv_safe, reports, system
-from ui_support import agent_named, app, texts, ui_store, visible  # noqa: F401
+from maxchat_data import accounts, actions, csv_safe, login, reports, system
+from server import downloads, runtime
+from ui_support import BROWSER, agent_named, app, texts, ui_store, visible  # noqa: F401
+
+
+def download_links(at) -> list[tuple[str, str]]:
+    """(file name, token) of every download link the run drew."""
+    html = "".join(str(h.proto.body) for h in at.get("html"))
+    return [(name, token) for token, name in re.findall(r'href="download/([\w-]+)" download="([\w.]+)"', html)]
 
 
 @pytest.fixture
@@ -41,7 +50,7 @@ def test_reports_page_shows_cards_definitions_and_downloads(people, ui_store):  
     assert "Asia/Jakarta" in shown and "first reply sent by a human agent" in shown
     cards = {m.label: m.value for m in at.metric}
     assert cards["Sessions"] == "1" and cards["Agent messages"] == "1"
-    assert len(at.get("download_button")) >= 16  # CSV + Parquet of every table
+    assert len(download_links(at)) >= 16  # CSV + Parquet of every table
 
 
 def test_sql_console_page_for_analysts_and_admins_only(people):
@@ -70,7 +79,7 @@ def test_sql_console_says_what_was_cut_and_makes_files_only_when_asked(people, m
     assert not at.exception and not at.error
     assert any("5,000 rows" in c.value and "cut at the 5,000-row limit; values longer than 10,000 characters cut"
                in c.value for c in at.caption)
-    assert len(at.get("download_button")) == 2
+    assert [name for name, _ in download_links(at)] == ["query.csv", "query.parquet"]
     assert made == []  # a page run makes no file nobody asked for (issue 17: it made both, every run)
 
 
@@ -98,3 +107,29 @@ def test_sql_console_page_shows_a_result_with_repeated_column_names(people):
     at.text_area(key="sql_text").input("SELECT 'x' AS a, 1 AS n, 2 AS n")
     at.button(key="sql_run").click().run()
     assert not at.exception and list(at.dataframe[0].value.columns) == ["a", "n", "n (2)"]
+
+
+def test_a_download_link_is_made_on_click_for_its_own_login_only(people, monkeypatch):
+    """The links go to /download/<token> (server.downloads): the same token on every
+    rerun (a click while live pages redraw still finds it), the file made only
+    when fetched, and only for the login the page was drawn for."""
+    at = app(agent=people["lina"])
+    at.switch_page("pages/sql.py").run()
+    at.text_area(key="sql_text").input("SELECT '=1+1' AS f, 7 AS n")
+    at.button(key="sql_run").click().run()
+    (csv_name, csv_token), _parquet = download_links(at)
+    assert csv_name == "query.csv"
+    at.run()
+    assert download_links(at)[0][1] == csv_token  # the same link after a rerun
+    cookie = at.session_state["_auth_session"]
+    own = BROWSER.cookies[login.COOKIE_NAME]
+    answer = downloads._serve(csv_token, own)
+    assert answer.status_code == 200 and answer.body.decode().splitlines() == ["f,n", "'=1+1,7"]
+    assert answer.headers["content-disposition"] == 'attachment; filename="query.csv"'
+    assert downloads._serve(csv_token, None).status_code == 403  # no login
+    other = login.start_session(runtime.store(), people["sari"]["id"])
+    assert downloads._serve(csv_token, other).status_code == 404  # another person's login
+    assert downloads._serve("no-such-token", own).status_code == 404
+    login.revoke(runtime.store(), cookie)  # logged out: the link is dead
+    assert downloads._serve(csv_token, own).status_code == 403
+

@@ -80,6 +80,13 @@ def current_agent() -> dict | None:
     return st.session_state[AGENT_KEY]
 
 
+def login_sid() -> str | None:
+    """The id of the login behind this browser session (what a download
+    link is bound to), or None before login."""
+    session = st.session_state.get(_SESSION)
+    return session.sid if session is not None else None
+
+
 def check_in_fragment() -> None:
     """First line of a live fragment: its reruns skip the page's gate, so a
     session that lost its login (or never had the cookie) is sent through

@@ -10,6 +10,9 @@ import streamlit as st
 from maxchat_data import csv_safe, reports
 from maxchat_data.i18n import _
 
+from server import downloads as file_offers
+
+from .auth import login_sid
 from .chat_text import plain
 
 
@@ -44,15 +47,30 @@ def chat_link(chat_id: int, name: str) -> str:
     return f"[{plain(name)}](/?chat={int(chat_id)})"
 
 
+# Our own markup (no data in it): links styled like Streamlit's small secondary buttons.
+_LINK_CSS = ("<style>.mx-downloads{display:flex;gap:.5rem;margin:.25rem 0 .75rem}"
+             ".mx-downloads a{display:inline-flex;align-items:center;gap:.3rem;padding:.25rem .75rem;"
+             "border:1px solid rgba(49,51,63,.2);border-radius:.5rem;color:inherit;text-decoration:none;"
+             "font-size:.875rem;line-height:1.6}"
+             ".mx-downloads a:hover{border-color:#ff4b4b;color:#ff4b4b}</style>")
+
+
 def downloads(table: pd.DataFrame | Callable[[], pd.DataFrame], name: str) -> None:
     """CSV and Parquet of exactly the table shown, made only when clicked: a
     page run never pays for files nobody asked for (a whole history of
-    sessions, a console result of tens of MB)."""
+    sessions, a console result of tens of MB). The links go to our own route
+    (server.downloads), which keeps them working while live pages redraw."""
+    sid = login_sid()
+    if sid is None:
+        return
     make = table if callable(table) else (lambda: table)
-
-    with st.container(horizontal=True, gap="small"):
-        st.download_button("CSV", lambda: csv_safe.csv_bytes(make()), f"{name}.csv", "text/csv", key=f"csv_{name}",
-                           icon=":material/download:", on_click="ignore")
-        st.download_button("Parquet", lambda: reports.parquet_bytes(make()), f"{name}.parquet",
-                           "application/octet-stream", key=f"parquet_{name}", icon=":material/download:",
-                           on_click="ignore")
+    tokens = st.session_state.setdefault("_download_tokens", {})
+    links = []
+    for fmt, mime, to_bytes in (("csv", "text/csv", csv_safe.csv_bytes), ("parquet", "application/octet-stream",
+                                                                         reports.parquet_bytes)):
+        key = f"{fmt}_{name}"
+        tokens[key] = file_offers.offer(tokens.get(key), lambda to_bytes=to_bytes: to_bytes(make()),
+                                        f"{name}.{fmt}", mime, sid)
+        links.append(f'<a class="mx-dl-{key}" href="download/{tokens[key]}" download="{name}.{fmt}">'
+                     f"&#x2B73; {fmt.upper() if fmt == 'csv' else 'Parquet'}</a>")
+    st.html(_LINK_CSS + '<div class="mx-downloads">' + "".join(links) + "</div>")
