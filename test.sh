@@ -5,14 +5,14 @@
 # process starts a throwaway cluster of its own), then runs pytest on every
 # core (pytest-xdist: each test file on one worker, its tests in order).
 #   ./test.sh               every test (what CI runs)
-#   ./test.sh fast          the fast lane: no browser, no server, no PostgreSQL
+#   ./test.sh fast          the fast lane: no browser, no server, no PostgreSQL, nothing slow
 #   ./test.sh ARGS...       pytest's own arguments, e.g. -m "not browser" or tests/test_store.py
 set -euo pipefail
 cd "$(dirname "$0")"
 lane=()
 if [ "${1:-}" = fast ]; then
   shift
-  lane=(-m "not browser and not server and not pg")
+  lane=(-m "not browser and not server and not pg and not slow")
 else
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)

@@ -21,6 +21,7 @@ from maxchat_data.store import Store
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 def test_eight_threads_mixed_actions_and_ingest(store, team):
     vip = labels.create_label(store, "VIP", labels.PALETTE["Purple"], team["admin"])

@@ -123,6 +123,7 @@ def test_a_send_cut_off_by_a_crash_is_failed_not_resent(tmp_path, fakes):  # noq
 
 
 # ---- lanes ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_hanging_channel_does_not_hold_back_the_others(store, team, fakes, worker):  # noqa: F811
     wa, tg = fakes[0], fakes[2]
     wa.script("messages", wa_ok(delay=4))

@@ -29,6 +29,7 @@ def status_of(store, message_id):
     return store.one("SELECT status, provider_message_id FROM messages WHERE id = ?", [message_id])
 
 
+@pytest.mark.slow
 def test_replies_files_and_templates_tick_to_read_in_the_sandbox(store, team, no_channels):
     made = clients(sandbox=True)
     assert all(isinstance(c, sandbox.Client) for c in made.values())

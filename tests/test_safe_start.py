@@ -170,6 +170,7 @@ def test_opening_a_damaged_file_says_what_is_wrong_and_how_to_restore_and_change
     assert [t for (t,) in duckdb.connect(str(other)).execute("SHOW TABLES").fetchall()] == ["invoices"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["migrate"], ["export", "--parquet", "out"], ["set-password", "admin"]])
 def test_the_commands_on_a_damaged_file_say_so_without_a_traceback(tmp_path, command):
     for name, path in _damaged_files(tmp_path).items():

@@ -79,6 +79,7 @@ def test_off_by_default_every_chat_waits_unassigned(store, crew):
     assert [assignee(store, c) for c in ids] == [None] * 5
 
 
+@pytest.mark.slow
 def test_round_robin_200_new_chats_among_4_online_agents_is_50_each(store, crew):
     go_online(store, *crew["agents"])
     auto(store, crew, "round_robin", capacity=60)
@@ -92,6 +93,7 @@ def test_round_robin_200_new_chats_among_4_online_agents_is_50_each(store, crew)
     assert lines == [(200,)]
 
 
+@pytest.mark.slow
 def test_least_busy_evens_out_a_skewed_start(store, crew):
     a0, a1, a2, a3 = crew["agents"]
     busy = new_chats(store, 30)
