@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 import logging
 import os
 import queue
@@ -84,6 +85,20 @@ def batched(fn):
     retry after the fast attempt failed (e.g. a duplicate key)."""
     fn.batched = True
     return fn
+
+
+def writes(fn):
+    """Make the write function ``fn(w, *args)`` callable as ``fn(store,
+    *args)``: it runs on the writer and returns after the commit. One
+    decorator instead of a public wrapper and a private twin per write."""
+    @functools.wraps(fn)
+    def call(store, *args):
+        return store.write(fn, *args)
+
+    _, *rest = inspect.signature(fn).parameters.values()
+    call.__signature__ = inspect.Signature(
+        [inspect.Parameter("store", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="Store"), *rest])
+    return call
 
 
 class Columns:
