@@ -16,8 +16,8 @@ from typing import Callable
 import psycopg
 
 from .errors import MaxchatError
-from .pg_store import hide_password
-from .store import ID_TABLES, connect_file, open_store
+from .pg_store import PgStore, hide_password
+from .store import ID_TABLES, connect_file
 
 # Parents before the rows that name them (there are no foreign keys today;
 # this keeps the copy right when some are added). Tables not named here come
@@ -106,7 +106,7 @@ def _migrate(url: str) -> None:
     """The PostgreSQL migrations, applied as the app applies them."""
     media = tempfile.mkdtemp(prefix="maxchat-copy-")  # a store needs one; the copy writes no files
     try:
-        open_store(url, media).close()
+        PgStore(url, media).close()
     finally:
         shutil.rmtree(media, ignore_errors=True)
 

@@ -1,7 +1,10 @@
-"""Everything that arrives from a channel is written here: customer
-messages, delivery ticks, read watermarks, template review verdicts, the
-files and profile names fetched after a webhook. One path for webhooks,
-long polling, the customer simulator, the demo and the benchmarks.
+"""What a channel sends in, stored: one webhook's writes queued together
+(``queue_parsed``), and the customer's messages and what they do to them
+(reactions, edits, deletions). Delivery ticks are stored by ``ticks``, a
+template's review verdict by ``template_submission``; the files and profile
+names a webhook only points at are fetched later (``fetching``). One path
+for webhooks, long polling, the customer simulator, the demo and the
+benchmarks.
 
 Every queued inbound message is merged by the writer into one batch and
 written with a handful of set-based statements (a statement costs about as
@@ -13,14 +16,15 @@ import json
 import logging
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from . import team
 from .common import CHANNELS, contact_name, message_preview, search_key
 from .errors import ValidationError
 from .media import Attachment, insert_attachment
 from .store import Columns, Store, Writer, batched, for_update, utcnow
-from .templates import record_review, verdict_of
+from .template_submission import TemplateUpdate, webhook_verdict
+from .ticks import DeliveryStatus, Watermark, record_status_async, watermark
 
 log = logging.getLogger(__name__)
 
@@ -96,25 +100,6 @@ class MediaRef:
             if not isinstance(getattr(self, name), str):
                 object.__setattr__(self, name, None)
         object.__setattr__(self, "ref", _text(self.ref))
-
-
-@dataclass(frozen=True)
-class Watermark:
-    """Messenger receipts: every outbound message of the chat sent at or
-    before ``watermark`` is delivered (or read)."""
-    channel: str
-    channel_user_id: str
-    watermark: datetime
-    status: str  # delivered | read
-
-
-@dataclass(frozen=True)
-class TemplateUpdate:
-    provider_template_id: str | None
-    name: str | None
-    language: str | None
-    event: str
-    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -414,45 +399,6 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
                   [now, now, list(w.ids.take("messages", len(lines)))] + [list(col) for col in zip(*lines)])
 
 
-# ---- delivery statuses (ticks) ---------------------------------------------
-_TICK_ORDER = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
-
-
-@dataclass(frozen=True)
-class DeliveryStatus:
-    channel: str
-    provider_message_id: str
-    status: str               # sent | delivered | read | failed
-    error: str | None = None
-
-
-def record_status_async(store: Store, update: DeliveryStatus):
-    """Move an outbound message's ticks forward (never back: a late 'sent'
-    after 'read' changes nothing); 'failed' always wins. The future's result
-    is True if a message matched."""
-    if update.status not in ("sent", "delivered", "read", "failed"):
-        raise ValidationError(f"Unknown delivery status {update.status!r}.")
-    return store.submit(_status_batch, update)
-
-
-@batched
-def _status_batch(w: Writer, updates: list[DeliveryStatus], careful: bool) -> list[bool]:
-    out = []
-    for u in updates:
-        found = w.one("SELECT id, status FROM messages WHERE channel = ? AND provider_message_id = ? AND direction = 'out'",
-                      [u.channel, u.provider_message_id])
-        if found is None:
-            out.append(False)
-            continue
-        message_id, current = found
-        if u.status == "failed":
-            w.execute("UPDATE messages SET status = 'failed', error = ? WHERE id = ?", [u.error or "Not delivered", message_id])
-        elif current != "failed" and _TICK_ORDER[u.status] > _TICK_ORDER.get(current, 0):
-            w.execute("UPDATE messages SET status = ? WHERE id = ?", [u.status, message_id])
-        out.append(True)
-    return out
-
-
 # ---- one webhook at a time ---------------------------------------------------
 def queue_parsed(store: Store, parsed: Parsed) -> list[Future]:
     """Queue every write of one webhook; the caller waits on all futures and
@@ -463,8 +409,8 @@ def queue_parsed(store: Store, parsed: Parsed) -> list[Future]:
     futures += [store.submit(_pending_media, ref) for ref in parsed.media]
     futures += [store.submit(_pending_profile, p) for p in parsed.profiles]
     futures += [record_status_async(store, s) for s in parsed.statuses]
-    futures += [store.submit(_watermark, w) for w in parsed.watermarks]
-    futures += [store.submit(_template_status, t) for t in parsed.templates]
+    futures += [store.submit(watermark, w) for w in parsed.watermarks]
+    futures += [store.submit(webhook_verdict, t) for t in parsed.templates]
     futures += [store.submit(_change, c) for c in parsed.changes]
     return futures
 
@@ -506,16 +452,6 @@ def _pending_profile(w: Writer, people: list[tuple[str, str]], careful: bool) ->
               [[p[0] for p in unique], [p[1] for p in unique], utcnow()])
     w.touch("fetch")
     return [None] * len(people)
-
-
-def _watermark(w: Writer, mark: Watermark) -> int:
-    """Messenger receipts: outbound messages of the chat sent up to the
-    watermark move to delivered/read (never backwards, never from failed)."""
-    allowed = ("'sent'",) if mark.status == "delivered" else ("'sent'", "'delivered'")
-    return len(w.all(
-        f"UPDATE messages SET status = ? WHERE direction = 'out' AND status IN ({', '.join(allowed)})"
-        " AND sent_at <= ? AND chat_id IN (SELECT id FROM chats WHERE channel = ? AND channel_user_id = ?)"
-        " RETURNING 1", [mark.status, mark.watermark, mark.channel, mark.channel_user_id]))
 
 
 def _change(w: Writer, c: Change) -> bool:
@@ -566,165 +502,3 @@ def _change(w: Writer, c: Change) -> bool:
     # The chat list shows the message as it is now when it is the chat's last one.
     w.execute("UPDATE chats SET last_preview = ? WHERE id = ? AND last_message_at = ?", [shown, chat_id, sent_at])
     return True
-
-
-def _template_status(w: Writer, t: TemplateUpdate) -> bool:
-    """WhatsApp's review verdict: match by provider id, else name + language."""
-    found = None
-    if t.provider_template_id:
-        found = w.one("SELECT id FROM templates WHERE channel = 'whatsapp' AND provider_template_id = ?",
-                      [t.provider_template_id])
-    if found is None and t.name:
-        found = w.one("SELECT id FROM templates WHERE channel = 'whatsapp' AND name = ? AND language = ?",
-                      [t.name, t.language])
-    if found is None:
-        log.info("template status for unknown template %s/%s ignored", t.provider_template_id, t.name)
-        return False
-    record_review(w, found[0], verdict_of(t.event), t.reason if t.reason != "NONE" else None)
-    if t.provider_template_id:
-        w.execute("UPDATE templates SET provider_template_id = ? WHERE id = ?", [t.provider_template_id, found[0]])
-    return True
-
-
-def set_contact_name(w: Writer, channel: str, channel_user_id: str, name: str) -> None:
-    """A looked-up profile name replaces the placeholder (the raw id) only:
-    a name an agent typed is kept."""
-    found = w.one("SELECT contact_id FROM chats WHERE channel = ? AND channel_user_id = ?", [channel, channel_user_id])
-    name, placeholder = contact_name(name), contact_name(channel_user_id)
-    if found is None or not name:
-        return
-    w.execute("UPDATE contacts SET name = ? WHERE id = ? AND name = ?", [name, found[0], placeholder])
-    w.execute("UPDATE chats SET contact_name = ?, search_name = ? WHERE contact_id = ? AND contact_name = ?",
-              [name, search_key(name), found[0], placeholder])
-
-
-# ---- files and names fetched after the webhook -----------------------------
-# A job taken by a fetcher is another fetcher's again only after this: with
-# several replicas each runs a fetcher, and a file, a name or a template
-# review is asked for once (unless the taker died with it).
-FETCH_LEASE = timedelta(seconds=120)
-
-
-def _take(store: Store, table: str, key: str, source: str, due: str, order: str, limit: int, returning: str,
-          params: list, lease_column: str = "next_attempt_at") -> list[tuple]:
-    """Due rows of ``table`` for this process alone: their next try moves
-    FETCH_LEASE ahead; rows another replica is taking now are skipped. A
-    read first: an idle fetcher writes nothing."""
-    if not store.one(f"SELECT count(*) > 0 FROM {source} WHERE {due}", params)[0]:
-        return []
-    return store.write(_lease, table, key, source, due, order, limit, returning, params, lease_column)
-
-
-def _lease(w: Writer, table, key, source, due, order, limit, returning, params, lease_column):
-    return w.all(f"UPDATE {table} SET {lease_column} = ? WHERE ({key}) IN (SELECT {key} FROM {source} WHERE {due}"
-                 f" ORDER BY {order} LIMIT ?{for_update(w.dialect, skip_locked=True, of=table)}) RETURNING {returning}",
-                 [utcnow() + FETCH_LEASE, *params, limit])
-
-
-def take_media(store: Store, limit: int = 20) -> list[tuple[MediaRef, int, str]]:
-    """Inbound files due for download: (ref, attempts so far, the message's kind)."""
-    taken = _take(store, "pending_media", "channel, provider_message_id",
-                  "pending_media JOIN messages m USING (channel, provider_message_id)", "next_attempt_at <= ?",
-                  "next_attempt_at", limit, "channel, provider_message_id, ref, filename, mime, attempts", [utcnow()])
-    return [(MediaRef(channel, pmid, ref, filename, mime), attempts,
-             store.one("SELECT kind FROM messages WHERE channel = ? AND provider_message_id = ?", [channel, pmid])[0])
-            for channel, pmid, ref, filename, mime, attempts in sorted(taken, key=lambda r: r[:2])]
-
-
-def take_profiles(store: Store, limit: int = 20) -> list[tuple[str, str, int]]:
-    """Customers whose profile name is due for a look-up: (channel, user id, attempts so far)."""
-    return _take(store, "pending_profiles", "channel, channel_user_id", "pending_profiles",
-                 "NOT done AND next_attempt_at <= ?", "next_attempt_at", limit, "channel, channel_user_id, attempts",
-                 [utcnow()])
-
-
-def take_templates(store: Store, limit: int = 10) -> list[dict]:
-    """WhatsApp templates saved here but not yet sent to Meta for review."""
-    cols = ("id", "name", "language", "category", "body", "variables", "submit_attempts")
-    now = utcnow()
-    rows = _take(
-        store, "templates", "id", "templates",
-        "channel = 'whatsapp' AND status = 'Pending' AND provider_template_id IS NULL AND status_reason IS NULL"
-        " AND coalesce(submit_next_at, ?) <= ?", "id", limit, ", ".join(cols), [now, now], "submit_next_at")
-    return sorted((dict(zip(cols, r)) for r in rows), key=lambda t: t["id"])
-
-
-def template_submitted(store: Store, template_id: int, provider_id: str | None, status: str,
-                       reason: str | None) -> None:
-    """Meta's answer to a template sent for review."""
-    store.write(_template_submitted, template_id, provider_id, status, reason)
-
-
-def _template_submitted(w: Writer, template_id, provider_id, status, reason) -> None:
-    if provider_id:
-        w.execute("UPDATE templates SET provider_template_id = ? WHERE id = ?", [provider_id, template_id])
-    verdict = verdict_of(status)
-    if verdict != "Pending" or reason:
-        record_review(w, template_id, verdict, reason)
-
-
-def template_later(store: Store, template_id: int, when: datetime) -> None:
-    """A submission that failed for now: one more attempt counted, the next at ``when``."""
-    store.write(_template_later, template_id, when)
-
-
-def _template_later(w: Writer, template_id, when) -> None:
-    w.execute("UPDATE templates SET submit_attempts = submit_attempts + 1, submit_next_at = ? WHERE id = ?",
-              [when, template_id])
-
-
-def media_fetched(store: Store, ref: MediaRef, attachment: Attachment) -> None:
-    """The file of an inbound message is here: attach it."""
-    store.write(_attach, ref, attachment)
-
-
-def _attach(w: Writer, ref: MediaRef, attachment) -> None:
-    found = w.one("SELECT id FROM messages WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
-    if found is not None:
-        attachment_id = insert_attachment(w, attachment, utcnow())
-        # The message is what its file is, not what the webhook called it: a
-        # "photo" whose bytes are no picture is shown as a file to download.
-        w.execute("UPDATE messages SET attachment_id = ?, kind = ? WHERE id = ?",
-                  [attachment_id, attachment.kind, found[0]])
-    w.execute("DELETE FROM pending_media WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
-
-
-def media_failed(store: Store, ref: MediaRef, reason: str) -> None:
-    """Given up: the message says why its file is missing."""
-    store.write(_media_failed, ref, reason)
-
-
-def _media_failed(w: Writer, ref: MediaRef, reason: str) -> None:
-    w.execute("UPDATE messages SET error = ? WHERE channel = ? AND provider_message_id = ?",
-              [reason, ref.channel, ref.provider_message_id])
-    w.execute("DELETE FROM pending_media WHERE channel = ? AND provider_message_id = ?", [ref.channel, ref.provider_message_id])
-
-
-def media_later(store: Store, ref: MediaRef, when: datetime, error: str) -> None:
-    """One more failed attempt; the next one at ``when``."""
-    store.write(_media_later, ref, when, error)
-
-
-def _media_later(w: Writer, ref: MediaRef, when, error: str) -> None:
-    w.execute("UPDATE pending_media SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
-              " WHERE channel = ? AND provider_message_id = ?", [when, error, ref.channel, ref.provider_message_id])
-
-
-def profile_later(store: Store, channel: str, user: str, when: datetime) -> None:
-    store.write(_profile_later, channel, user, when)
-
-
-def _profile_later(w: Writer, channel, user, when) -> None:
-    w.execute("UPDATE pending_profiles SET attempts = attempts + 1, next_attempt_at = ? WHERE channel = ? AND channel_user_id = ?",
-              [when, channel, user])
-
-
-def profile_done(store: Store, channel: str, user: str, name: str | None) -> None:
-    """The looked-up name (or none): never looked up again."""
-    store.write(_profile_done, channel, user, name)
-
-
-def _profile_done(w: Writer, channel, user, name) -> None:
-    if name:
-        set_contact_name(w, channel, user, name)
-    w.execute("UPDATE pending_profiles SET done = TRUE WHERE channel = ? AND channel_user_id = ?", [channel, user])

@@ -240,10 +240,10 @@ def _console_role(con: psycopg.Connection) -> None:
 class PgStore(Store):
     dialect = "postgresql"
 
-    def __init__(self, url: str, media_dir: str | os.PathLike | None = None):
+    def __init__(self, url: str, media_dir: str | os.PathLike):
         self.path = url
         self.url = url
-        self.media_dir = Path(media_dir or os.environ.get("MAXCHAT_MEDIA_DIR") or "data/media")
+        self.media_dir = Path(media_dir)
         self.media_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._migrate()
@@ -326,14 +326,12 @@ class PgStore(Store):
                 con = _connect(self.url)
                 con.execute(f"LISTEN {CHANNEL}")
                 # A commit may have happened while not listening: count one.
-                self._version += 1
+                self._bump(())
                 self._listening.set()
                 for note in con.notifies():
                     if note.pid == self._writer_raw.info.backend_pid:
                         continue  # this process's own commit: counted when it was made
-                    self._version += 1
-                    for topic in filter(None, note.payload.split(",")):
-                        self._topics[topic] = self._topics.get(topic, 0) + 1
+                    self._bump(filter(None, note.payload.split(",")))
                     if self._closed:
                         break
                 con.close()

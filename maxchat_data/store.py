@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 import logging
 import os
 import queue
@@ -84,6 +85,20 @@ def batched(fn):
     retry after the fast attempt failed (e.g. a duplicate key)."""
     fn.batched = True
     return fn
+
+
+def writes(fn):
+    """Make the write function ``fn(w, *args)`` callable as ``fn(store,
+    *args)``: it runs on the writer and returns after the commit. One
+    decorator instead of a public wrapper and a private twin per write."""
+    @functools.wraps(fn)
+    def call(store, *args):
+        return store.write(fn, *args)
+
+    _, *rest = inspect.signature(fn).parameters.values()
+    call.__signature__ = inspect.Signature(
+        [inspect.Parameter("store", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="Store"), *rest])
+    return call
 
 
 class Columns:
@@ -335,15 +350,6 @@ def is_database_url(where) -> bool:
     return str(where).startswith(("postgresql://", "postgres://"))
 
 
-def open_store(where: str | os.PathLike, media_dir: str | os.PathLike | None = None) -> "Store":
-    """The database the app runs on: a PostgreSQL URL (several replicas) or a
-    DuckDB file (one process; the default)."""
-    if is_database_url(where):
-        from .pg_store import PgStore
-        return PgStore(str(where), media_dir)
-    return Store(where, media_dir)
-
-
 class Store:
     """One DuckDB file owned by this process (PgStore: the PostgreSQL twin)."""
 
@@ -375,8 +381,12 @@ class Store:
 
     def _init_state(self) -> None:
         self._queue: queue.Queue[Job | None] = queue.Queue()
+        # Bumped by the writer thread after its commits and, on PostgreSQL,
+        # by the listener thread for other replicas' commits: a ``+= 1`` is a
+        # read and a write, and two threads interleaving them lose a bump.
         self._version = 0
         self._topics: dict[str, int] = {}
+        self._news_lock = threading.Lock()
         self._closed = False
         self._chores: list[list] = []  # [fn, every_s, last run]
 
@@ -586,12 +596,17 @@ class Store:
                 pass
             w.rolled_back()
             raise
-        for topic in w.touched:
-            self._topics[topic] = self._topics.get(topic, 0) + 1
+        self._bump(w.touched, news)  # upkeep (news=False) changes nothing a poll shows
         w.committed()
-        if news:  # upkeep changes nothing a poll shows
-            self._version += 1
         return outcomes
+
+    def _bump(self, topics, version: bool = True) -> None:
+        """A commit happened: count it on ``version`` and on each topic it touched."""
+        with self._news_lock:
+            for topic in topics:
+                self._topics[topic] = self._topics.get(topic, 0) + 1
+            if version:
+                self._version += 1
 
     def _begin(self, w: Writer) -> None:
         w.con.execute("BEGIN")

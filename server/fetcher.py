@@ -9,12 +9,13 @@ import logging
 import mimetypes
 from datetime import timedelta
 
-from maxchat_data import config, ingest, retry
+from maxchat_data import config, fetching, retry
 from maxchat_data.channels.base import Permanent, RetryLater
 from maxchat_data.i18n import N_, _
 from maxchat_data.ingest import MediaRef
 from maxchat_data.media import save, sniff
 from maxchat_data.store import Store, utcnow
+from maxchat_data.template_submission import take_templates, template_later, template_submitted
 
 from .worker import TopicWorker
 
@@ -36,10 +37,10 @@ class Fetcher(TopicWorker):
         return 2.0  # rescheduled rows come due on their own
 
     def run_once(self) -> int:
-        jobs = ingest.take_media(self.store)
+        jobs = fetching.take_media(self.store)
         for ref, attempts, kind in jobs:
             self._media(ref, attempts, kind)
-        people = ingest.take_profiles(self.store)
+        people = fetching.take_profiles(self.store)
         for channel, user, attempts in people:
             self._profile(channel, user, attempts)
         return len(jobs) + len(people) + self._templates()
@@ -56,22 +57,22 @@ class Fetcher(TopicWorker):
         client, waba = self.clients.get("whatsapp"), config.get("WHATSAPP_WABA_ID")
         if client is None or client.missing or not waba:
             return 0
-        todo = ingest.take_templates(self.store)
+        todo = take_templates(self.store)
         for tpl in todo:
             try:
                 provider_id, status = client.submit_template(waba, tpl)
             except Permanent as exc:
-                ingest.template_submitted(self.store, tpl["id"], None, "REJECTED", _("Meta refused it: {reason}").format(reason=exc))
+                template_submitted(self.store, tpl["id"], None, "REJECTED", _("Meta refused it: {reason}").format(reason=exc))
             except Exception as exc:  # noqa: BLE001 - counted, see the class
                 attempts = tpl["submit_attempts"] + 1
                 when = self._later(attempts, exc, f"template {tpl['name']} not submitted")
                 if when is None:
-                    ingest.template_submitted(self.store, tpl["id"], None, "REJECTED", self.policy.gave_up(
+                    template_submitted(self.store, tpl["id"], None, "REJECTED", self.policy.gave_up(
                         N_("Could not send it to WhatsApp for review"), attempts, exc))
                 else:
-                    ingest.template_later(self.store, tpl["id"], when)
+                    template_later(self.store, tpl["id"], when)
             else:
-                ingest.template_submitted(self.store, tpl["id"], provider_id, status, None)
+                template_submitted(self.store, tpl["id"], provider_id, status, None)
         return len(todo)
 
     def _media(self, ref: MediaRef, attempts: int, kind: str) -> None:
@@ -91,11 +92,11 @@ class Fetcher(TopicWorker):
         except Exception as exc:  # noqa: BLE001 - counted, see the class
             when = self._later(attempts + 1, exc, f"media of {ref.provider_message_id}")
             if when is None:
-                ingest.media_failed(self.store, ref, self.policy.gave_up(N_("The file could not be fetched"), attempts + 1, exc))
+                fetching.media_failed(self.store, ref, self.policy.gave_up(N_("The file could not be fetched"), attempts + 1, exc))
             else:
-                ingest.media_later(self.store, ref, when, retry.describe(exc))
+                fetching.media_later(self.store, ref, when, retry.describe(exc))
         else:
-            ingest.media_fetched(self.store, ref, attachment)
+            fetching.media_fetched(self.store, ref, attachment)
 
     def _profile(self, channel: str, user: str, attempts: int) -> None:
         client = self.clients.get(channel)
@@ -106,7 +107,7 @@ class Fetcher(TopicWorker):
         except Exception as exc:  # noqa: BLE001 - counted, see the class
             when = self._later(attempts + 1, exc, f"profile of {user}")
             if when is not None:
-                ingest.profile_later(self.store, channel, user, when)
+                fetching.profile_later(self.store, channel, user, when)
                 return
             log.info("profile of %s not available: %s", user, retry.describe(exc))
-        ingest.profile_done(self.store, channel, user, name)
+        fetching.profile_done(self.store, channel, user, name)

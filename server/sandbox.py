@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from maxchat_data.channels.sandbox import read_receipts
-from maxchat_data.ingest import record_status_async
+from maxchat_data.ticks import record_status_async
 
 from .worker import Worker
 

@@ -26,7 +26,7 @@ os.environ.setdefault("MAXCHAT_LANGUAGE", "en")
 from maxchat_data import accounts, config, i18n, system  # noqa: E402
 from server import runtime  # noqa: E402
 from maxchat_data.ingest import Inbound, receive  # noqa: E402
-from maxchat_data.store import Store, is_database_url, open_store  # noqa: E402
+from maxchat_data.store import Store, is_database_url  # noqa: E402
 
 import pg_cluster  # noqa: E402
 
@@ -112,7 +112,8 @@ def store(tmp_path, backend, migrated_duckdb):
     database made from the cluster's migrated template."""
     if backend == "postgresql":
         url = pg_cluster.fresh_database()
-        s = open_store(url, tmp_path / "media")
+        from maxchat_data.pg_store import PgStore  # the engine alone, as Store below
+        s = PgStore(url, tmp_path / "media")
         yield s
         s.close()
         pg_cluster.drop_database(url)
@@ -129,7 +130,8 @@ def replica_stores(tmp_path):
     if not pg_cluster.available():
         pytest.skip("PostgreSQL 15 is not installed")
     url = pg_cluster.fresh_database()
-    a, b = open_store(url, tmp_path / "media"), open_store(url, tmp_path / "media")
+    from maxchat_data.pg_store import PgStore
+    a, b = PgStore(url, tmp_path / "media"), PgStore(url, tmp_path / "media")
     yield a, b
     a.close()
     b.close()

@@ -88,11 +88,11 @@ def _admin(sql: str) -> None:
 def fresh_database() -> str:
     """The URL of a new, migrated, empty database."""
     if "template" not in _state:
-        from maxchat_data.store import open_store
+        from maxchat_data.pg_store import PgStore
         _admin("CREATE DATABASE maxchat_template")
         url = cluster().rsplit("/", 1)[0] + "/maxchat_template"
         tmp = Path(tempfile.mkdtemp(prefix="maxchat-pg-media-"))
-        open_store(url, tmp).close()  # runs the migrations once
+        PgStore(url, tmp).close()  # runs the migrations once
         shutil.rmtree(tmp, ignore_errors=True)
         _state["template"] = url
     name = f"maxchat_{os.getpid()}_{next(_names)}_{int(time.time() * 1000) % 100000}"

@@ -49,19 +49,19 @@ SYSTEM = {
     "demo.seed_reference_data": "the demo seeder",
     "ingest.receive": "channel webhooks, Telegram polling (and the simulator, after its own check)",
     "ingest.receive_async": "channel webhooks",
-    "ingest.record_status_async": "channel webhooks: delivery ticks",
+    "ticks.record_status_async": "channel webhooks: delivery ticks",
     "ingest.queue_parsed": "channel webhooks",
     "ingest.store_parsed": "channel webhooks",
-    "ingest.take_media": "the fetcher worker",
-    "ingest.media_fetched": "the fetcher worker",
-    "ingest.media_failed": "the fetcher worker",
-    "ingest.media_later": "the fetcher worker",
-    "ingest.take_profiles": "the fetcher worker",
-    "ingest.profile_done": "the fetcher worker",
-    "ingest.profile_later": "the fetcher worker",
-    "ingest.take_templates": "the fetcher worker: template submission",
-    "ingest.template_submitted": "the fetcher worker: template submission",
-    "ingest.template_later": "the fetcher worker: template submission",
+    "fetching.take_media": "the fetcher worker",
+    "fetching.media_fetched": "the fetcher worker",
+    "fetching.media_failed": "the fetcher worker",
+    "fetching.media_later": "the fetcher worker",
+    "fetching.take_profiles": "the fetcher worker",
+    "fetching.profile_done": "the fetcher worker",
+    "fetching.profile_later": "the fetcher worker",
+    "template_submission.take_templates": "the fetcher worker: template submission",
+    "template_submission.template_submitted": "the fetcher worker: template submission",
+    "template_submission.template_later": "the fetcher worker: template submission",
     "outbox.claim": "the delivery lanes",
     "outbox.alive": "the delivery lanes",
     "outbox.sending": "the delivery lanes",
@@ -240,6 +240,8 @@ def read_code(folder: str) -> tuple[dict, dict, dict]:
                                   if isinstance(f, ast.FunctionDef)})
     for qualname, (module, fn) in functions.items():
         calls[qualname] = {called(node.func, namespaces[module]) for node in ast.walk(fn) if isinstance(node, ast.Call)}
+        if any(called(d, namespaces[module]) == "maxchat_data.store.writes" for d in fn.decorator_list):
+            calls[qualname].add("#write")  # @writes: called with the store, it runs on the writer
     return functions, namespaces, calls
 
 
@@ -305,9 +307,9 @@ def test_every_state_changing_function_is_listed():
     # Nothing listed that is not there any more (a renamed function would escape the test).
     for name in listed_actions | set(SYSTEM) | CHORES:
         assert callable(function(name)), name
-    # The scan sees what it must: the reported functions, a write through a helper, a method.
+    # The scan sees what it must: the reported functions, a write through a helper, a method, @writes.
     assert {"accounts.update_agent", "accounts.create_agent", "templates.set_status", "reports.set_business_hours",
-            "simulator.simulate", "team.heartbeat"} <= found
+            "simulator.simulate", "team.heartbeat", "fetching.media_later", "fetching.take_media"} <= found
 
 
 def test_a_person_is_named_by_actions_only_and_never_by_the_system():

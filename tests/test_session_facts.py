@@ -16,7 +16,8 @@ import pg_cluster
 from conftest import customer_writes, wait_until
 from maxchat_data import actions, facts, i18n, reports
 from maxchat_data.reports import ReportFilter
-from maxchat_data.store import open_store, utcnow
+from maxchat_data.pg_store import PgStore
+from maxchat_data.store import utcnow
 from test_reports import JKT, MON, WED, history  # noqa: F401 (the hand-worked history)
 
 pytestmark = pytest.mark.both_backends
@@ -231,7 +232,7 @@ def test_business_hours_across_a_daylight_saving_weekend(store, team):
 # ---- several replicas on one PostgreSQL database --------------------------------------------
 def _replicas(tmp_path, n=2):
     url = pg_cluster.fresh_database()
-    return url, [open_store(url, tmp_path / f"media{i}") for i in range(n)]
+    return url, [PgStore(url, tmp_path / f"media{i}") for i in range(n)]
 
 
 def _close(url, stores):

@@ -2,6 +2,7 @@
 command, configuration."""
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import threading
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from maxchat_data import config, inbox, settings
+from conftest import customer_writes, wait_until
+from maxchat_data import config, inbox, open_store, settings
 from maxchat_data.errors import ValidationError
 from maxchat_data.store import Store
 
@@ -103,3 +105,82 @@ def test_config_reads_environment_then_secrets_file(tmp_path, monkeypatch):
         assert config.get("WHATSAPP_API_BASE") == "https://graph.facebook.com/v21.0"
     finally:
         config._secrets.cache_clear()
+
+
+# ---- the change counters -------------------------------------------------------------------
+def test_change_counters_lose_no_bump_between_the_writer_and_the_listener(store):
+    """The writer thread bumps ``version`` and the topics after each commit;
+    on PostgreSQL the listener thread bumps the same counters for other
+    replicas' commits. Here 500 real commits race 3 threads doing what the
+    listener does, at the smallest thread switch interval: every bump counts
+    (without the lock a third of them were lost)."""
+    commits, notes, threads_n = 500, 50_000, 3
+    v0, t0 = store.version, store.topic_version("outbox")
+    start = threading.Barrier(threads_n + 1)
+
+    def writer():
+        start.wait()
+        for _ in range(commits):  # one caller, one write at a time: one commit each
+            store.write(lambda w: w.touch("outbox"))
+
+    def listener():
+        start.wait()
+        for _ in range(notes):
+            store._bump(("outbox",))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=writer)] + [threading.Thread(target=listener) for _ in range(threads_n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        sys.setswitchinterval(interval)
+    assert store.version - v0 == commits + threads_n * notes
+    assert store.topic_version("outbox") - t0 == commits + threads_n * notes
+
+
+# ---- opening the app's database ---------------------------------------------------------------
+def test_one_open_store():
+    """Issue 19: ``maxchat_data.open_store`` and ``maxchat_data.store.open_store``
+    opened the same database differently (defaults, media folder, upkeep)."""
+    found = [f"{path.relative_to(ROOT)}:{node.lineno}"
+             for folder in ("maxchat_data", "server") for path in sorted((ROOT / folder).rglob("*.py"))
+             if "open_store" in path.read_text() for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.FunctionDef) and node.name == "open_store"]
+    assert found == ["maxchat_data/__init__.py:" + found[0].rsplit(":", 1)[1]], found
+
+
+@pytest.fixture
+def app_environment(backend, tmp_path, monkeypatch):
+    """A server's environment on ``backend``: MAXCHAT_DATABASE_URL, or
+    MAXCHAT_DB naming a file away from the working folder; no media folder set."""
+    import pg_cluster
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MAXCHAT_MEDIA_DIR", raising=False)
+    if backend == "postgresql":
+        url = pg_cluster.fresh_database()
+        monkeypatch.setenv("MAXCHAT_DATABASE_URL", url)
+        yield
+        pg_cluster.drop_database(url)
+        return
+    monkeypatch.delenv("MAXCHAT_DATABASE_URL", raising=False)
+    monkeypatch.setenv("MAXCHAT_DB", str(tmp_path / "elsewhere" / "inbox.duckdb"))
+    yield
+
+
+@pytest.mark.both_backends
+def test_open_store_has_one_behaviour_on_both_engines(backend, app_environment, tmp_path, monkeypatch):
+    """Where from the environment, media under MAXCHAT_MEDIA_DIR (default
+    data/media) wherever the file is, migrated, and the report facts kept
+    folded by the writer without a report asking."""
+    with open_store() as s:
+        assert s.dialect == backend
+        assert s.media_dir.resolve() == (tmp_path / "data" / "media").resolve()
+        message = customer_writes(s, "6281", "Halo").message_id
+        assert wait_until(lambda: s.one("SELECT folded_through FROM facts_state")[0] >= message, 15, 0.1)
+    monkeypatch.setenv("MAXCHAT_MEDIA_DIR", str(tmp_path / "files"))
+    with open_store() as s:
+        assert s.media_dir == tmp_path / "files"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import requests
 
-from ..ingest import Change, DeliveryStatus, Inbound, MediaRef, Parsed, Watermark
+from ..ingest import Change, Inbound, MediaRef, Parsed
+from ..ticks import DeliveryStatus, Watermark
 from .base import (WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, Step, call, download,
                    from_epoch, json_of, location, need, not_shown, one_part, retry_after_header)
 

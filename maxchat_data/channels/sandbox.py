@@ -8,7 +8,8 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from ..ingest import DeliveryStatus, MediaRef
+from ..ingest import MediaRef
+from ..ticks import DeliveryStatus
 from ..store import Store, utcnow
 from .base import Permanent, Step
 

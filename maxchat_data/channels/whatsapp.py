@@ -8,7 +8,9 @@ from pathlib import Path
 import requests
 
 from .. import config
-from ..ingest import Change, DeliveryStatus, Inbound, MediaRef, Parsed, TemplateUpdate
+from ..ingest import Change, Inbound, MediaRef, Parsed
+from ..template_submission import TemplateUpdate
+from ..ticks import DeliveryStatus
 from .base import (MAX_MEDIA, WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, Step, call,
                    contact_card, download, from_epoch, json_of, location, need, not_shown, one_part,
                    retry_after_header)
