@@ -19,7 +19,7 @@ from . import team
 from .common import CHANNELS, contact_name, message_preview, search_key
 from .errors import ValidationError
 from .media import Attachment, insert_attachment
-from .store import Columns, Store, Writer, batched, for_update, utcnow
+from .store import Columns, Store, Writer, batched, utcnow
 from .templates import record_review, verdict_of
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ def _receive_batch(w: Writer, items: list[Inbound], careful: bool) -> list[Recei
             " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), 'in',"
             " unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[]),"
             " unnest(?::VARCHAR[]), 'received', unnest(?::BOOLEAN[]), unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]), ?"
-            f"{_skip_existing(w, 'channel, provider_message_id')} RETURNING id",
+            f"{w.engine.skip_existing('channel, provider_message_id')} RETURNING id",
             rows.lists() + [now])}
     repeats = [(message_id, i) for message_id, i in zip(ids, todo) if message_id not in stored]
     for message_id, i in repeats:
@@ -250,15 +250,6 @@ def _receive_batch(w: Writer, items: list[Inbound], careful: bool) -> list[Recei
     return results
 
 
-def _skip_existing(w: Writer, key: str) -> str:
-    """Insert only the rows whose ``key`` is new. PostgreSQL: another replica
-    may have inserted one a moment ago (ON CONFLICT, after waiting for it).
-    DuckDB: its one writer knows every chat and only a repeated delivery can
-    collide, which raises and is looked up on the careful retry; there
-    ON CONFLICT costs 3 ms a statement (2M messages), half the ingest rate."""
-    return f" ON CONFLICT ({key}) DO NOTHING" if w.dialect == "postgresql" else ""
-
-
 def _locked_chats(w: Writer, keys: list[tuple[str, str]]) -> list[tuple]:
     """The chats of these senders as they are now (``_CHAT_STATE`` rows); on
     PostgreSQL locked until commit, so a replica writing to the same chat
@@ -266,7 +257,7 @@ def _locked_chats(w: Writer, keys: list[tuple[str, str]]) -> list[tuple]:
     ids = sorted(w.chat_ids(keys).values())
     if not ids:
         return []
-    return w.all(f"{_CHAT_STATE} WHERE id IN (SELECT unnest(?::BIGINT[])) ORDER BY id{for_update(w.dialect)}", [ids])
+    return w.all(f"{_CHAT_STATE} WHERE id IN (SELECT unnest(?::BIGINT[])) ORDER BY id{w.engine.lock()}", [ids])
 
 
 def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[str, str], _ChatState]:
@@ -331,7 +322,7 @@ def _create_chats(w: Writer, new: list[_ChatState], now: datetime) -> list[tuple
         " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
         " unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), 'Open', unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]), 'in',"
         " unnest(?::TIMESTAMPTZ[]), unnest(?::INTEGER[]), unnest(?::BIGINT[]), ?"
-        f"{_skip_existing(w, 'channel, channel_user_id')} RETURNING id",
+        f"{w.engine.skip_existing('channel, channel_user_id')} RETURNING id",
         rows.lists("id", "contact", "channel", "uid", "name", "search", "last_at", "preview", "last_at", "unread",
                    "session") + [now])}
     contacts = Columns("id", "name", "phone")
@@ -617,7 +608,7 @@ def _take(store: Store, table: str, key: str, source: str, due: str, order: str,
 
 def _lease(w: Writer, table, key, source, due, order, limit, returning, params, lease_column):
     return w.all(f"UPDATE {table} SET {lease_column} = ? WHERE ({key}) IN (SELECT {key} FROM {source} WHERE {due}"
-                 f" ORDER BY {order} LIMIT ?{for_update(w.dialect, skip_locked=True, of=table)}) RETURNING {returning}",
+                 f" ORDER BY {order} LIMIT ?{w.engine.lock(skip_locked=True, of=table)}) RETURNING {returning}",
                  [utcnow() + FETCH_LEASE, *params, limit])
 
 
