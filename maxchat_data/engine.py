@@ -254,11 +254,12 @@ def to_pg(sql: str) -> str:
     written doubled in such a statement — ``??``, ``??|``, ``??&``, ``@??`` —
     just as psycopg wants a literal ``%`` doubled; a single ``?`` is always a
     parameter. (A statement sent without parameters goes as written.)"""
+    raw = sql.encode()  # the tokenizer's positions count UTF-8 bytes
     tokens = duckdb.tokenize(sql)
-    starts = [start for start, _ in tokens] + [len(sql)]
-    out, code = [], [sql[:starts[0]]]
+    starts = [start for start, _ in tokens] + [len(raw)]
+    out, code = [], [raw[:starts[0]].decode()]
     for (start, kind), end in zip(tokens, starts[1:]):
-        text = sql[start:end]
+        text = raw[start:end].decode()
         if kind in _QUOTED or text.startswith('"'):
             out.append(_OUTSIDE.sub(_outside, "".join(code)))
             out.append(text.replace("%", "%%"))

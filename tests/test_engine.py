@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
     ('SELECT "a?", "$lo" FROM t WHERE ?', 'SELECT "a?", "$lo" FROM t WHERE %s'),
     ("SELECT * FROM t WHERE a = $lo AND b < $hi AND c = '$lo'", "SELECT * FROM t WHERE a = %(lo)s AND b < %(hi)s AND c = '$lo'"),
     ("SELECT unnest(?::BIGINT[]), ?,?", "SELECT unnest(%s::BIGINT[]), %s,%s"),
+    # text before a parameter that is not ASCII (the tokenizer counts bytes)
+    ("SELECT 'Rina 🙏', ?, 'Désirée' || ?, \"café\", ?", "SELECT 'Rina 🙏', %s, 'Désirée' || %s, \"café\", %s"),
     # PostgreSQL's own ? operators are written doubled
     ("SELECT j ?? 'a', j ??| ARRAY['a'], j ??& ARRAY['b'], j @?? '$.a', ?",
      "SELECT j ? 'a', j ?| ARRAY['a'], j ?& ARRAY['b'], j @? '$.a', %s"),
@@ -45,7 +47,7 @@ def test_to_pg_turns_only_real_parameters_into_psycopgs(sql, expected):
 
 # One statement with a ? and a $name in every kind of quoted text: both engines
 # give the same row (on PostgreSQL through to_pg and psycopg).
-EVERYWHERE = (r"""SELECT ? AS a /* ? */, 'it''s ?' AS b, E'\'' || ? AS c, $$ ? $$ AS d, $x$ it's ? $x$ AS e,"""
+EVERYWHERE = (r"""SELECT ? AS a /* ? 🙏 */, 'it''s ?' AS b, E'\'' || ? AS c, $$ ? $$ AS d, $x$ it's ? $x$ AS e,"""
               """ '100%' AS f, 7 % 4 AS g, "q?" -- ?
               , /* a /* ? */ ? */ 'x' AS h FROM (SELECT 1 AS "q?") t""")
 NAMED = """SELECT $n::INTEGER + 1 AS a, '$n' AS b /* $n */, "$n" AS c, 5 % 3 AS d FROM (SELECT 2 AS "$n") t"""
