@@ -72,7 +72,7 @@ def main() -> None:
         print(f"copied to PostgreSQL in {time.perf_counter() - started:.0f} s")
         where = args.database_url
     store = open_store(where, str(path.parent / "media"))  # as the server opens it (its upkeep too)
-    print(f"backend: {store.dialect}")
+    print(f"backend: {store.engine.name}")
     chats, messages = store.one("SELECT (SELECT count(*) FROM chats), (SELECT count(*) FROM messages)")
     print(f"data set: {chats:,} chats, {messages:,} messages\n")
     agent = accounts.list_agents(store, active_only=True)[1]["id"]

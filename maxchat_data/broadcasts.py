@@ -25,7 +25,7 @@ from .common import acting, contact_name, message_preview, record, search_key
 from .errors import NotAllowed, NotFound, ValidationError
 from .i18n import N_, _, ngettext
 from .new_chat import CANNOT_WRITE_FIRST, normalize_number
-from .store import Store, Writer, for_update, has_any, utcnow
+from .store import Store, Writer, utcnow
 from .templates import render, usable_template
 
 CHANNEL = "whatsapp"
@@ -215,7 +215,7 @@ def _targets(w: Writer, tpl: dict, audience: Audience, values: list[str]) -> tup
         render(tpl["body"], tpl["variables"], ["name" if v == NAME_TOKEN else v for v in values])
         if audience.kind == "label":
             labels = {f"label{i}": int(x) for i, x in enumerate(audience.label_ids)}
-            chats = _chats(w, has_any(w.dialect, "label_ids", list(labels)), labels)
+            chats = _chats(w, w.engine.has_any("label_ids", list(labels)), labels)
         else:
             chats = _chats(w, "TRUE", None)
         wanted = [{**c, "values": [c["name"] if v == NAME_TOKEN else v for v in values], "line": None}
@@ -393,7 +393,7 @@ def claim(store: Store, sender: str, broadcast_id: int, message_ids: list[int]) 
 
 def _claim(w: Writer, sender, broadcast_id, message_ids):
     found = w.one("SELECT rate, paced_until FROM broadcasts WHERE id = ? AND state = 'running'"
-                  + for_update(w.dialect), [broadcast_id])
+                  + w.engine.lock(), [broadcast_id])
     if found is None:
         return [], 1.0
     rate, paced_until = found

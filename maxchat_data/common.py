@@ -9,7 +9,7 @@ from datetime import datetime
 from .errors import NotFound
 from .i18n import _
 from . import roles
-from .store import Writer, for_update
+from .store import Writer
 
 CHANNELS = ("whatsapp", "messenger", "telegram")
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "messenger": "Facebook Messenger", "telegram": "Telegram"}
@@ -110,7 +110,7 @@ def row(w: Writer, sql: str, params: list) -> dict | None:
 def chat_row(w: Writer, chat_id: int) -> dict:
     """The chat as this transaction acts on it: locked on PostgreSQL, so an
     action at another replica waits and then sees this one's outcome (A5)."""
-    chat = row(w, "SELECT * FROM chats WHERE id = ?" + for_update(w.dialect), [chat_id])
+    chat = row(w, "SELECT * FROM chats WHERE id = ?" + w.engine.lock(), [chat_id])
     if chat is None:
         raise NotFound(_("Chat {id} does not exist.").format(id=chat_id))
     return chat

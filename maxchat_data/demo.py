@@ -81,8 +81,8 @@ def generate(store: Store, chats: int, messages_per_chat: float = 8.0, seed: int
              spread_days: float = 3.0) -> dict:
     """Add ``chats`` chats with about ``messages_per_chat`` messages each.
     Every status, channel and label appears; some windows are closed."""
-    if store.dialect != "duckdb":
-        # The bulk load goes through DuckDB's in-memory tables.
+    if not store.engine.reads_frames:
+        # The bulk load reads pandas frames registered on DuckDB's connection.
         raise ValidationError("Demo data is made in a DuckDB file: run the demo on one (MAXCHAT_DB), then copy it"
                               " with python -m maxchat_data migrate --to postgresql://…")
     settings.put(store, settings.DEMO_DATA, "1")  # remembered: demo logins are refused outside demo mode

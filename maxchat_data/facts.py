@@ -35,8 +35,6 @@ from .store import Store, Writer, utcnow
 
 KINDS = ("sessions", "messages")
 PENDING_FOR = timedelta(hours=1)  # an id missing this long was never committed (rolled back)
-# DuckDB has no FOR UPDATE and needs none (one writer per file).
-_LOCK = {"duckdb": "", "postgresql": " FOR UPDATE"}
 
 # Messages as "bursts": per session, in time order, the customer messages
 # since the previous agent reply and the reply that answers them (NULL while
@@ -140,7 +138,7 @@ def fold(w: Writer) -> None:
     """Fold every session and message committed since the last fold (and
     those of this transaction) into the facts."""
     sessions_from, messages_from = w.one("SELECT sessions_through, folded_through FROM facts_state"
-                                         + _LOCK[w.dialect])
+                                         + w.engine.lock())
     pending: dict[str, list[int]] = {kind: [] for kind in KINDS}
     for kind, i in w.all("SELECT kind, id FROM facts_pending"):
         pending[kind].append(i)
@@ -183,7 +181,7 @@ def fold(w: Writer) -> None:
         _execute(w, sql, params)
     for sql in _FOLD:
         _execute(w, sql, params)
-    if w.dialect == "postgresql":
+    if not w.engine.one_process:  # ids commit out of order only with several writers
         _keep_pending(w, pending, new_sessions, sessions_from, sessions_to, messages_from, messages_to)
     w.execute("DROP TABLE picked")
     w.execute("UPDATE facts_state SET sessions_through = ?, folded_through = ?", [sessions_to, messages_to])

@@ -13,7 +13,7 @@ from . import team
 from .common import CHANNELS, STATUSES, TABS, details_of, search_key
 from .errors import NotAllowed, NotFound, ValidationError
 from .i18n import _
-from .store import Store, has_any, in_list
+from .store import Store, in_list
 from .window import reply_window
 
 PAGE_SIZE = 30
@@ -80,7 +80,7 @@ def find_chats(store: Store, agent_id: int | None, query: InboxQuery) -> InboxPa
         params.update(more)
     if query.label_ids:
         labels = {f"label{i}": int(x) for i, x in enumerate(query.label_ids)}
-        where.append(has_any(store.dialect, "label_ids", list(labels)))
+        where.append(store.engine.has_any("label_ids", list(labels)))
         params.update(labels)
     needle = search_key(query.search.strip())
     if needle:

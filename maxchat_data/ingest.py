@@ -22,7 +22,7 @@ from . import team
 from .common import CHANNELS, contact_name, message_preview, search_key
 from .errors import ValidationError
 from .media import Attachment, insert_attachment
-from .store import Columns, Store, Writer, batched, for_update, utcnow
+from .store import Columns, Store, Writer, batched, utcnow
 from .template_submission import TemplateUpdate, webhook_verdict
 from .ticks import DeliveryStatus, Watermark, record_status_async, watermark
 
@@ -206,7 +206,7 @@ def _receive_batch(w: Writer, items: list[Inbound], careful: bool) -> list[Recei
             " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), 'in',"
             " unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[]),"
             " unnest(?::VARCHAR[]), 'received', unnest(?::BOOLEAN[]), unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]), ?"
-            f"{_skip_existing(w, 'channel, provider_message_id')} RETURNING id",
+            f"{w.engine.skip_existing('channel, provider_message_id')} RETURNING id",
             rows.lists() + [now])}
     repeats = [(message_id, i) for message_id, i in zip(ids, todo) if message_id not in stored]
     for message_id, i in repeats:
@@ -235,15 +235,6 @@ def _receive_batch(w: Writer, items: list[Inbound], careful: bool) -> list[Recei
     return results
 
 
-def _skip_existing(w: Writer, key: str) -> str:
-    """Insert only the rows whose ``key`` is new. PostgreSQL: another replica
-    may have inserted one a moment ago (ON CONFLICT, after waiting for it).
-    DuckDB: its one writer knows every chat and only a repeated delivery can
-    collide, which raises and is looked up on the careful retry; there
-    ON CONFLICT costs 3 ms a statement (2M messages), half the ingest rate."""
-    return f" ON CONFLICT ({key}) DO NOTHING" if w.dialect == "postgresql" else ""
-
-
 def _locked_chats(w: Writer, keys: list[tuple[str, str]]) -> list[tuple]:
     """The chats of these senders as they are now (``_CHAT_STATE`` rows); on
     PostgreSQL locked until commit, so a replica writing to the same chat
@@ -251,7 +242,7 @@ def _locked_chats(w: Writer, keys: list[tuple[str, str]]) -> list[tuple]:
     ids = sorted(w.chat_ids(keys).values())
     if not ids:
         return []
-    return w.all(f"{_CHAT_STATE} WHERE id IN (SELECT unnest(?::BIGINT[])) ORDER BY id{for_update(w.dialect)}", [ids])
+    return w.all(f"{_CHAT_STATE} WHERE id IN (SELECT unnest(?::BIGINT[])) ORDER BY id{w.engine.lock()}", [ids])
 
 
 def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[str, str], _ChatState]:
@@ -316,7 +307,7 @@ def _create_chats(w: Writer, new: list[_ChatState], now: datetime) -> list[tuple
         " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
         " unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), 'Open', unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]), 'in',"
         " unnest(?::TIMESTAMPTZ[]), unnest(?::INTEGER[]), unnest(?::BIGINT[]), ?"
-        f"{_skip_existing(w, 'channel, channel_user_id')} RETURNING id",
+        f"{w.engine.skip_existing('channel, channel_user_id')} RETURNING id",
         rows.lists("id", "contact", "channel", "uid", "name", "search", "last_at", "preview", "last_at", "unread",
                    "session") + [now])}
     contacts = Columns("id", "name", "phone")

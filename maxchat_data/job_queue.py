@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .store import Store, Writer, for_update, utcnow
+from .store import Store, Writer, utcnow
 
 # A job taken is another worker's again only after this (its taker died
 # with it): long enough for a slow provider call, short enough to recover.
@@ -40,5 +40,5 @@ class JobQueue:
     def _lease(self, w: Writer, now, limit: int) -> list[tuple]:
         return w.all(f"UPDATE {self.table} SET {self.next_at} = ? WHERE ({self.key}) IN"
                      f" (SELECT {self.key} FROM {self.table} WHERE {self.due} ORDER BY {self.order} LIMIT ?"
-                     f"{for_update(w.dialect, skip_locked=True)}) RETURNING {self.key}, {self.columns}",
+                     f"{w.engine.lock(skip_locked=True)}) RETURNING {self.key}, {self.columns}",
                      [now + LEASE, now, limit])

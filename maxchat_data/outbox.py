@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from .i18n import N_, _
-from .store import Store, Writer, for_update, utcnow
+from .store import Store, Writer, utcnow
 
 # The failure reasons below are stored on the message for agents to read.
 # The workers that write them have no person behind them, so they are
@@ -95,7 +95,7 @@ def claim_rows(w: Writer, sender: str, where: str, params: list, limit: int) -> 
         f" (SELECT o.message_id FROM outbox o LEFT JOIN messages m ON m.id = o.message_id WHERE {where}"
         " AND NOT EXISTS (SELECT 1 FROM outbox b JOIN messages f ON f.id = b.message_id"
         "   WHERE b.state IN ('claimed', 'sending') AND f.chat_id = m.chat_id)"
-        f"{_OLDEST_FIRST} LIMIT ?{for_update(w.dialect, skip_locked=True, of='o')}) RETURNING message_id",
+        f"{_OLDEST_FIRST} LIMIT ?{w.engine.lock(skip_locked=True, of='o')}) RETURNING message_id",
         [sender, *params, limit])]
     if ids:
         _alive(w, sender, utcnow())
@@ -221,11 +221,11 @@ def _settle_orphans(w: Writer, sender, at_start):
     now = utcnow()
     # DuckDB: one process per file, so at start every other sender is a
     # past run of this server; PostgreSQL: one silent for STALE is gone.
-    seen_after = now if at_start and w.dialect == "duckdb" else now - STALE
+    seen_after = now if at_start and w.engine.one_process else now - STALE
     w.execute(f"UPDATE outbox SET state = 'queued', claimed_by = NULL WHERE state = 'claimed' AND {_ORPHAN}",
               [sender, seen_after])
     ids = [i for (i,) in w.all(f"SELECT message_id FROM outbox WHERE state = 'sending' AND {_ORPHAN}"
-                               f" ORDER BY message_id{for_update(w.dialect)}", [sender, seen_after])]
+                               f" ORDER BY message_id{w.engine.lock()}", [sender, seen_after])]
     if ids:
         _mark_failed(w, ids, _(UNSURE_AFTER_RESTART))
     w.execute("DELETE FROM senders WHERE seen_at <= ? AND id <> ?", [seen_after, sender])

@@ -9,11 +9,11 @@ What changes with several processes, and how it is kept right:
   the topics for every commit anywhere, so live pages and workers of every
   replica see each other's writes within their usual poll.
 - SQL is written once, DuckDB style (``?`` and ``$name``); ``to_pg`` turns
-  the placeholders into psycopg's.
+  the placeholders into psycopg's. Every other difference in SQL is the
+  engine's (engine.py).
 """
 from __future__ import annotations
 
-import functools
 import logging
 import zlib
 import os
@@ -28,6 +28,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
 from . import config
+from .engine import POSTGRESQL, Engine, to_pg
 from .errors import MaxchatError
 from .store import ID_TABLES, MIGRATIONS_DIR, Leadership, Store, Writer, utcnow
 
@@ -38,8 +39,6 @@ CHANNEL = "maxchat"
 MIGRATION_LOCK = 7_305_001  # pg_advisory_lock key: one replica migrates, the others wait
 CONSOLE_ROLE = "maxchat_console"  # what SQL console queries run as (sql_console)
 
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|\?|\$([A-Za-z_]\w*)|%")
-
 
 class DatabaseUnreachable(MaxchatError):
     """The PostgreSQL database does not answer or refuses us."""
@@ -47,22 +46,6 @@ class DatabaseUnreachable(MaxchatError):
 
 def hide_password(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-
-
-@functools.lru_cache(maxsize=4096)
-def to_pg(sql: str) -> str:
-    """``?`` -> ``%s``, ``$name`` -> ``%(name)s``, ``%`` -> ``%%`` (psycopg
-    reads ``%`` inside quotes too); a ``?`` in quotes or comments stays."""
-    def swap(m: re.Match) -> str:
-        token = m.group(0)
-        if token == "?":
-            return "%s"
-        if token == "%":
-            return "%%"
-        if m.group(1):
-            return f"%({m.group(1)})s"
-        return token.replace("%", "%%")
-    return _TOKENS.sub(swap, sql)
 
 
 def _configure(con: psycopg.Connection) -> None:
@@ -209,9 +192,6 @@ class PgWriter(Writer):
     def add_chat_key(self, key, chat_id) -> None:
         """The database is the map."""
 
-    def serialize(self, what: str) -> None:
-        self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [what])
-
 
 def _console_role(con: psycopg.Connection) -> None:
     """The role SQL console queries run as: it may read the console views and
@@ -238,7 +218,7 @@ def _console_role(con: psycopg.Connection) -> None:
 
 
 class PgStore(Store):
-    dialect = "postgresql"
+    engine: Engine = POSTGRESQL
 
     def __init__(self, url: str, media_dir: str | os.PathLike):
         self.path = url
@@ -263,7 +243,7 @@ class PgStore(Store):
         self._listener = threading.Thread(target=self._listen, name="maxchat-listener", daemon=True)
         self._listener.start()
         self._listening.wait(10)
-        self._start_writer(PgWriter(writer_con, PgIds(writer_con), "postgresql"))
+        self._start_writer(PgWriter(writer_con, PgIds(writer_con), self.engine))
 
     def _reconnect_writer(self, w: Writer) -> None:
         """After PostgreSQL restarted or the network dropped: a new connection

@@ -27,6 +27,7 @@ import pandas as pd
 
 from . import facts, i18n, settings
 from .common import CHANNEL_LABELS, CHANNELS, acting
+from .engine import Engine
 from .errors import ValidationError
 from .i18n import N_, _
 from .store import Store, Writer, utcnow
@@ -132,7 +133,7 @@ def _set_business_hours(w: Writer, actor_id, value):
     settings.write_value(w, BUSINESS_HOURS, value)
 
 
-def business_clock(t: str, schedule: dict, steps: list[tuple[int, int]], dialect: str = "duckdb") -> str:
+def business_clock(t: str, schedule: dict, steps: list[tuple[int, int]], engine: Engine) -> str:
     """SQL for the business seconds from a fixed Monday to instant ``t``, by
     arithmetic on the team-local wall time: whole weeks times the week's
     business time, plus the part of each window of the week already gone."""
@@ -140,26 +141,15 @@ def business_clock(t: str, schedule: dict, steps: list[tuple[int, int]], dialect
     spans = [(i * day_us + _minutes(a) * 60_000_000, (_minutes(b) - _minutes(a)) * 60_000_000)
              for i, day in enumerate(WEEKDAYS) for a, b in schedule.get(day) or []]
     # Local wall time in µs from Monday 29 December 1969 (the epoch was a Thursday).
-    x = f"({_local_us(t, steps, dialect)} + {3 * day_us})"
+    x = f"({_local_us(t, steps, engine)} + {3 * day_us})"
     into = f"({x} - floor({x} / {week_us})::BIGINT * {week_us})"
     done = " + ".join(f"least(greatest({into} - {start}, 0), {length})" for start, length in spans)
     return f"(floor({x} / {week_us})::BIGINT * {sum(l for _, l in spans)} + {done}) / 1e6"
 
 
 # ---- the data --------------------------------------------------------------------------------
-# Where the engines differ: an instant as µs since 1970 (DuckDB's epoch_us is
-# an integer read; PostgreSQL's date_part is a double, exact to the µs once
-# rounded, and much cheaper than extract's numeric), and µs back to a wall time.
-_EPOCH_US = {"duckdb": "epoch_us({})", "postgresql": "round(date_part('epoch', {}) * 1000000)::BIGINT"}
-_FROM_US = {"duckdb": "make_timestamp({})", "postgresql": "(TIMESTAMP '1970-01-01' + ({}) * INTERVAL '1 microsecond')"}
-
-
-def _epoch_us(col: str, dialect: str) -> str:
-    return _EPOCH_US[dialect].format(col)
-
-
-def _secs(a: str, b: str, dialect: str) -> str:
-    return f"({_epoch_us(b, dialect)} - {_epoch_us(a, dialect)})::DOUBLE PRECISION / 1e6"
+def _secs(a: str, b: str, engine: Engine) -> str:
+    return f"({engine.epoch_us(b)} - {engine.epoch_us(a)})::DOUBLE PRECISION / 1e6"
 
 
 # The seven volume columns of by day / by channel / by label, once.
@@ -215,23 +205,23 @@ def utc_offsets(tz: ZoneInfo, lo: datetime, hi: datetime) -> list[tuple[int, int
     return steps
 
 
-def _local_us(col: str, steps: list[tuple[int, int]], dialect: str) -> str:
+def _local_us(col: str, steps: list[tuple[int, int]], engine: Engine) -> str:
     """``col`` as team-local wall time in µs since 1970, by plain arithmetic:
     ICU's per-row conversion costs a quarter of a second per million rows."""
-    us = _epoch_us(col, dialect)
+    us = engine.epoch_us(col)
     offset = str(steps[0][1]) if len(steps) == 1 else (
         "CASE " + " ".join(f"WHEN {us} >= {start} THEN {off}" for start, off in reversed(steps[1:]))
         + f" ELSE {steps[0][1]} END")
     return f"({us} + {offset})"
 
 
-def _local(col: str, steps: list[tuple[int, int]], dialect: str) -> str:
+def _local(col: str, steps: list[tuple[int, int]], engine: Engine) -> str:
     """``col`` as team-local wall time (a TIMESTAMP)."""
-    return _FROM_US[dialect].format(_local_us(col, steps, dialect))
+    return engine.from_epoch_us(_local_us(col, steps, engine))
 
 
 def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, int]],
-               dialect: str) -> tuple[str, str]:
+               engine: Engine) -> tuple[str, str]:
     """Two queries: ``scope``, one row per session in the range with its
     facts, and ``wait_rows`` (reading ``scope``), one row per wait of those
     sessions; business-hours columns when a schedule is set."""
@@ -245,24 +235,24 @@ def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, in
     scope = (
         "SELECT sf.session_id, sf.chat_id, sf.channel, s.initiated_by,"
         " s.initiated_by = 'User initiate' AS user_initiated, sf.started_at, s.resolved_at, s.resolved_by,"
-        f" {_local('sf.started_at', steps, dialect)} AS local_start,"
-        f" CAST({_local('sf.started_at', steps, dialect)} AS DATE) AS day,"
+        f" {_local('sf.started_at', steps, engine)} AS local_start,"
+        f" CAST({_local('sf.started_at', steps, engine)} AS DATE) AS day,"
         " sf.first_customer_at, sf.first_reply_at, sf.first_reply_agent_id AS agent_id,"
         " sf.customer_messages, sf.agent_messages,"
-        f" CASE WHEN s.initiated_by = 'User initiate' THEN {_secs('sf.first_customer_at', 'sf.first_reply_at', dialect)}"
+        f" CASE WHEN s.initiated_by = 'User initiate' THEN {_secs('sf.first_customer_at', 'sf.first_reply_at', engine)}"
         " END AS first_response_s,"
-        f" {_secs('sf.started_at', 's.resolved_at', dialect)} AS resolution_s"
+        f" {_secs('sf.started_at', 's.resolved_at', engine)} AS resolution_s"
         " FROM session_facts sf JOIN sessions s ON s.id = sf.session_id"
         " WHERE " + " AND ".join(where))
     # A wait counts on its session's day; read by the session's start, and
     # matched with the scope only when a filter narrows it.
     narrowed = " AND w.session_id IN (SELECT session_id FROM scope)" if f.channels or f.label_ids or f.agent_ids else ""
-    waits = (f"SELECT w.session_id, CAST({_local('w.started_at', steps, dialect)} AS DATE) AS day, w.waiting_since,"
-             f" w.reply_at, {_secs('w.waiting_since', 'w.reply_at', dialect)} AS waiting_s FROM waits w"
+    waits = (f"SELECT w.session_id, CAST({_local('w.started_at', steps, engine)} AS DATE) AS day, w.waiting_since,"
+             f" w.reply_at, {_secs('w.waiting_since', 'w.reply_at', engine)} AS waiting_s FROM waits w"
              f" WHERE w.started_at >= $lo AND w.started_at < $hi{narrowed}")
     if not schedule:
         return scope, waits
-    clock = lambda t: business_clock(t, schedule, steps, dialect)  # noqa: E731
+    clock = lambda t: business_clock(t, schedule, steps, engine)  # noqa: E731
     scope = (f"SELECT *, CASE WHEN user_initiated THEN {clock('first_reply_at')} - {clock('first_customer_at')}"
              f" END AS first_response_bh_s FROM ({scope}) AS plain")
     waits = f"SELECT *, {clock('reply_at')} - {clock('waiting_since')} AS waiting_bh_s FROM ({waits}) AS plain"
@@ -289,7 +279,7 @@ class Report:
             self.params["agents"] = [int(x) for x in f.agent_ids]
         # Replies come after the range (days later): the offsets up to now.
         steps = utc_offsets(tz, lo - SLACK, max(hi, utcnow()) + SLACK)
-        self._scope, self._wait_rows = _scope_sql(f, schedule, steps, store.dialect)
+        self._scope, self._wait_rows = _scope_sql(f, schedule, steps, store.engine)
         self._columns = SCOPE_COLUMNS + (("first_response_bh_s",) if schedule else ())
         self._cache: dict = {}
         self.timings: dict[str, float] = {}  # ms per query of the last load (the benchmark prints them)

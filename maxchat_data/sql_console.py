@@ -322,6 +322,17 @@ def _too_big() -> NotAllowed:
 _one_at_a_time = threading.Lock()
 
 
+def _parser() -> duckdb.DuckDBPyConnection:
+    """A DuckDB to parse with: it holds no data and reaches nothing."""
+    parser = duckdb.connect(config=ISOLATED)
+    try:
+        lock(parser)
+    except BaseException:
+        parser.close()
+        raise
+    return parser
+
+
 def run_query(store: Store, role: str, sql: str, *, row_limit: int = ROW_LIMIT,
               time_limit: float = TIME_LIMIT_S, byte_limit: int = BYTE_LIMIT, tz: ZoneInfo | None = None) -> Result:
     """Run an analyst's query read-only, within the limits above; times with
@@ -331,21 +342,14 @@ def run_query(store: Store, role: str, sql: str, *, row_limit: int = ROW_LIMIT,
         raise NotAllowed("The SQL console is for analysts and admins.")
     real = {n.lower() for (n,) in store.all(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
-    if store.dialect == "postgresql":
-        parser = duckdb.connect(config=ISOLATED)  # parses only: it holds no data
-        try:
-            lock(parser)
-            check(parser, sql, real)
-        finally:
-            parser.close()
-        run = _run_postgresql
-    else:
-        cur = store.cursor()
-        try:
-            check(cur, sql, real)
-        finally:
-            cur.close()
-        run = _run_duckdb
+    # DuckDB checks the query on either engine: the store's own cursor, or
+    # beside PostgreSQL a DuckDB that holds no data.
+    parser, run = store.engine.pick(duckdb=(store.cursor, _run_duckdb), postgresql=(_parser, _run_postgresql))
+    cur = parser()
+    try:
+        check(cur, sql, real)
+    finally:
+        cur.close()
     # One at a time: four hostile queries cost what one does.
     if not _one_at_a_time.acquire(timeout=time_limit):
         raise NotAllowed("The console is busy with another query; try again in a moment.")

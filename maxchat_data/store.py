@@ -17,7 +17,6 @@ import inspect
 import logging
 import os
 import queue
-import re
 import threading
 import time
 from concurrent.futures import Future
@@ -28,6 +27,7 @@ from typing import Any, Callable
 import duckdb
 
 from . import config
+from .engine import DUCKDB, Engine
 from .errors import MaxchatError
 
 log = logging.getLogger(__name__)
@@ -125,26 +125,15 @@ class Columns:
         return len(next(iter(self._columns.values())))
 
 
-_TYPED_UNNEST = re.compile(r"unnest\(\?::[A-Z]+\[\]\)")
-
-
-@functools.lru_cache(maxsize=4096)
-def for_duckdb(sql: str) -> str:
-    """Set-based writes are written ``unnest(?::BIGINT[])``: PostgreSQL needs
-    the type of an array parameter; DuckDB knows it from the list and the
-    cast costs it ~0.5 ms a statement on the ingest path, so it goes."""
-    return _TYPED_UNNEST.sub("unnest(?)", sql)
-
-
 class Writer:
     """What a write function gets: the writer's connection, its id source, and
     caches only the writer may fill (it is the only thread that writes, so
     they cannot go stale behind its back)."""
 
-    def __init__(self, con, ids, dialect: str = "duckdb"):
+    def __init__(self, con, ids, engine: Engine):
         self.con = con
         self.ids = ids
-        self.dialect = dialect
+        self.engine = engine
         self._agents: dict[int, dict] | None = None
         self._chat_keys: dict[tuple[str, str], int] | None = None
         self._added_keys: list[tuple[str, str]] = []  # this transaction's, undone on rollback
@@ -168,7 +157,8 @@ class Writer:
 
     def serialize(self, what: str) -> None:
         """Let only one transaction at a time (in any process) go past here
-        until it ends. One writer thread per DuckDB file already does that."""
+        until it ends (Engine.serialize)."""
+        self.engine.serialize(self, what)
 
     def forget_agents(self) -> None:
         self._agents = None
@@ -210,7 +200,7 @@ class Writer:
     def execute(self, sql, params=None):
         if params is None:
             return self.con.execute(sql)
-        return self.con.execute(for_duckdb(sql) if self.dialect == "duckdb" else sql, params)
+        return self.con.execute(self.engine.writer_sql(sql), params)
 
     def one(self, sql, params=None):
         return self.execute(sql, params).fetchone()
@@ -317,28 +307,6 @@ def connect_file(path: str, read_only: bool = False, config: dict | None = None)
     return con
 
 
-def has_any(dialect: str, column: str, names: list[str]) -> str:
-    """SQL true when the array ``column`` holds any of the ``$names``
-    parameters. PostgreSQL: ``&&`` (its GIN index answers it); DuckDB:
-    ``array_position`` per value, measured 10x faster there than ``&&`` or
-    ``= ANY`` on 200k rows."""
-    if not names:
-        return "FALSE"
-    if dialect == "postgresql":
-        return f"{column} && ARRAY[{', '.join('$' + n for n in names)}]::INTEGER[]"
-    return "(" + " OR ".join(f"array_position({column}, ${n}) IS NOT NULL" for n in names) + ")"
-
-
-def for_update(dialect: str, skip_locked: bool = False, of: str | None = None) -> str:
-    """The row-lock clause ending a SELECT: on PostgreSQL two replicas'
-    writers must not both act on what they read; DuckDB's one writer per
-    file has no one to lock out (and no such clause). ``of``: lock only that
-    table's rows of a join."""
-    if dialect != "postgresql":
-        return ""
-    return " FOR UPDATE" + (f" OF {of}" if of else "") + (" SKIP LOCKED" if skip_locked else "")
-
-
 def in_list(name: str, values) -> tuple[str, dict]:
     """``IN ($name0, $name1, ...)`` and its parameters: works on both engines
     and is faster in DuckDB than ``= ANY`` of an array parameter."""
@@ -353,7 +321,7 @@ def is_database_url(where) -> bool:
 class Store:
     """One DuckDB file owned by this process (PgStore: the PostgreSQL twin)."""
 
-    dialect = "duckdb"
+    engine: Engine = DUCKDB
 
     def __init__(self, path: str | os.PathLike, media_dir: str | os.PathLike | None = None):
         self.path = str(path)
@@ -377,7 +345,7 @@ class Store:
         self._init_state()
         self._writer_con = self._con.cursor()
         self._writer_con.execute("SET TimeZone='UTC'")
-        self._start_writer(Writer(self._writer_con, Ids(self._writer_con)))
+        self._start_writer(Writer(self._writer_con, Ids(self._writer_con), self.engine))
 
     def _init_state(self) -> None:
         self._queue: queue.Queue[Job | None] = queue.Queue()

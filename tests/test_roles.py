@@ -357,9 +357,9 @@ def test_pages_and_ui_never_act_as_the_system():
 # ---- each person's action refuses whom it must and changes nothing ------------------------------
 def snapshot(store) -> dict:
     """Every row of every table, and the media folder."""
-    schema = "main" if store.dialect == "duckdb" else "public"
-    tables = [t for (t,) in store.all("SELECT table_name FROM information_schema.tables WHERE table_schema = ?"
-                                      " AND table_type = 'BASE TABLE' ORDER BY table_name", [schema])]
+    tables = [t for (t,) in store.all("SELECT table_name FROM information_schema.tables"
+                                      " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+                                      " ORDER BY table_name")]
     rows = {t: sorted(map(repr, store.all(f"SELECT * FROM {t}"))) for t in tables}
     rows["media files"] = sorted(str(p) for p in Path(store.media_dir).rglob("*")) \
         if os.path.isdir(store.media_dir) else []

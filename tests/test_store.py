@@ -177,7 +177,7 @@ def test_open_store_has_one_behaviour_on_both_engines(backend, app_environment, 
     data/media) wherever the file is, migrated, and the report facts kept
     folded by the writer without a report asking."""
     with open_store() as s:
-        assert s.dialect == backend
+        assert s.engine.name == backend
         assert s.media_dir.resolve() == (tmp_path / "data" / "media").resolve()
         message = customer_writes(s, "6281", "Halo").message_id
         assert wait_until(lambda: s.one("SELECT folded_through FROM facts_state")[0] >= message, 15, 0.1)
