@@ -30,7 +30,7 @@ def closed_explanation(channel: str) -> str:
 class ReplyWindow:
     open: bool
     seconds_left: float | None  # None: no window on this channel
-    channel: str = ""
+    channel: str
 
     def describe(self) -> str:
         if self.seconds_left is None:
@@ -47,7 +47,7 @@ def reply_window(channel: str, last_inbound_at: datetime | None, now: datetime |
     message; a chat the customer never wrote in has its window closed."""
     span = WINDOW[channel]
     if span is None:
-        return ReplyWindow(True, None)
+        return ReplyWindow(True, None, channel)
     if last_inbound_at is None:
         return ReplyWindow(False, 0.0, channel)
     left = (last_inbound_at + span - (now or utcnow())).total_seconds()
