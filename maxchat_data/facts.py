@@ -96,7 +96,8 @@ FROM numbered GROUP BY session_id, burst"""
 _PER_SESSION = (
     "SELECT session_id, min(first_customer_at) AS first_customer_at, sum(customer_messages) AS customer_messages,"
     " count(reply_id) AS agent_messages, min(reply_at) AS first_response_at,"
-    " (array_agg(agent_id ORDER BY reply_at, reply_id) FILTER (WHERE reply_id IS NOT NULL))[1] AS first_response_agent_id,"
+    " (array_agg(agent_id ORDER BY reply_at, reply_id) FILTER (WHERE reply_id IS NOT NULL))[1]"
+    " AS first_response_agent_id,"
     " min(waiting_since) FILTER (WHERE reply_id IS NULL) AS waiting_since, max(last_at) AS last_at,"
     " max(reply_at) AS last_reply_at FROM fold GROUP BY session_id")
 
@@ -112,7 +113,8 @@ _REDO = (
     "DELETE FROM waits WHERE session_id IN (SELECT unnest($redo::BIGINT[]))",
     "DELETE FROM session_replies WHERE session_id IN (SELECT unnest($redo::BIGINT[]))",
     "UPDATE session_facts SET first_customer_at = NULL, customer_messages = 0, agent_messages = 0,"
-    " first_response_at = NULL, first_response_agent_id = NULL, waiting_since = NULL, last_at = NULL, last_reply_at = NULL"
+    " first_response_at = NULL, first_response_agent_id = NULL, waiting_since = NULL, last_at = NULL,"
+    " last_reply_at = NULL"
     " WHERE session_id IN (SELECT unnest($redo::BIGINT[]))",
 )
 

@@ -70,7 +70,8 @@ for label in current:
         with st.popover("", icon=":material/edit:", key=f"label_edit_pop_{lid}", help=_("Rename or recolour")):
             with st.form(f"label_edit_{lid}", border=False):
                 st.text_input(_("Label Name"), value=label["name"], key=f"label_rename_{lid}", max_chars=40)
-                colour_pills(_("Color"), f"label_recolor_{lid}", default=label["color"] if label["color"] in labels.PALETTE else None)
+                colour_pills(_("Color"), f"label_recolor_{lid}",
+                             default=label["color"] if label["color"] in labels.PALETTE else None)
                 st.form_submit_button(_("Save"), type="primary", on_click=_update, args=(label,))
         st.button("", icon=":material/delete:", key=f"label_delete_{lid}", help=_("Delete label"),
                   on_click=_ask, args=(lid,))

@@ -114,7 +114,8 @@ def test_the_migrations_keep_existing_labels_colours_and_first_responses(backend
     try:
         s = open_store(where, tmp_path / "media")  # the later migrations run now
         try:
-            assert s.all("SELECT name, color FROM labels ORDER BY id") == [("L1", "Red"), ("L2", "Teal"), ("L3", "Grey")]
+            assert s.all("SELECT name, color FROM labels ORDER BY id") == [
+                ("L1", "Red"), ("L2", "Teal"), ("L3", "Grey")]
             assert s.one("SELECT first_response_at, first_response_agent_id FROM session_facts") == (
                 now + timedelta(seconds=90), 7)
             assert s.one("SELECT first_response_at, first_response_s FROM console.sessions") == (

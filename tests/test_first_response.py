@@ -146,7 +146,8 @@ def test_the_monitor_counts_a_template_as_no_answer(store, team):
     snap = monitor.snapshot(store, JKT)
     assert [w["chat_id"] for w in snap.waiting] == [templated, waiting]
     # From the oldest message no agent answered, not from the customer's last one.
-    assert snap.longest_wait["waiting_since"] == store.one("SELECT sent_at FROM messages WHERE body = 'ini pesanan saya'")[0]
+    (oldest,) = store.one("SELECT sent_at FROM messages WHERE body = 'ini pesanan saya'")
+    assert snap.longest_wait["waiting_since"] == oldest
     assert snap.longest_wait["waiting_since"] < now - timedelta(minutes=29)
     assert store.one("SELECT first_response_at FROM session_facts f JOIN chats c ON c.session_id = f.session_id"
                      " WHERE c.id = ?", [templated]) == (None,)
