@@ -13,7 +13,7 @@ import pytest
 
 import pg_cluster
 from conftest import customer_writes
-from maxchat_data import actions, labels, monitor, pg_store, store as store_module, window
+from maxchat_data import actions, labels, monitor, pg_store, sql_console, store as store_module, window
 from maxchat_data.errors import NotAllowed
 from maxchat_data.store import MIGRATIONS_DIR, open_store, utcnow
 from test_chat_page import env, ok, open_chat, run_as  # noqa: F401 - env is the page tests' fixture
@@ -120,6 +120,9 @@ def test_the_migrations_keep_existing_labels_colours_and_first_responses(backend
                 now + timedelta(seconds=90), 7)
             assert s.one("SELECT first_response_at, first_response_s FROM console.sessions") == (
                 now + timedelta(seconds=90), 90.0)
+            # The view made again is the console's to read (on PostgreSQL, as the console's role).
+            got = sql_console.run_query(s, "analyst", "SELECT first_response_s FROM sessions", tz=JKT).frame
+            assert got["first_response_s"].tolist() == [90.0]
         finally:
             s.close()
     finally:
