@@ -68,7 +68,7 @@ def sqlite_copy(duck: Path) -> Path:
                                resolved_at REAL, resolved_by INTEGER);
         CREATE TABLE session_facts (session_id INTEGER PRIMARY KEY, chat_id INTEGER, channel TEXT, started_at REAL,
                                     first_customer_at REAL, customer_messages INTEGER, agent_messages INTEGER,
-                                    first_reply_at REAL, first_reply_agent_id INTEGER, waiting_since REAL);
+                                    first_response_at REAL, first_response_agent_id INTEGER, waiting_since REAL);
         CREATE TABLE session_replies (session_id INTEGER, agent_id INTEGER, replies INTEGER);
         CREATE TABLE waits (session_id INTEGER, reply_id INTEGER, waiting_since REAL, reply_at REAL);""")
     with Store(duck) as s:
@@ -80,7 +80,7 @@ def sqlite_copy(duck: Path) -> Path:
                 ("sessions", "SELECT id, chat_id, initiated_by, epoch(started_at), epoch(resolved_at), resolved_by"
                              " FROM sessions"),
                 ("session_facts", "SELECT session_id, chat_id, channel, epoch(started_at), epoch(first_customer_at),"
-                                  " customer_messages, agent_messages, epoch(first_reply_at), first_reply_agent_id,"
+                                  " customer_messages, agent_messages, epoch(first_response_at), first_response_agent_id,"
                                   " epoch(waiting_since) FROM session_facts"),
                 ("session_replies", "SELECT * FROM session_replies"),
                 ("waits", "SELECT session_id, reply_id, epoch(waiting_since), epoch(reply_at) FROM waits")):
@@ -121,7 +121,7 @@ def _lite_quantiles(col: str, source: str, key: str | None = None) -> str:
 
 
 _LITE_COUNTS = ("count(*), sum(ui), sum(NOT ui), sum(cm), sum(am), count(resolved_at),"
-                " sum(first_reply_at IS NULL)")
+                " sum(first_response_at IS NULL)")
 # The report's queries in SQLite: the same scope read once into a temporary
 # table, then the same aggregations (GROUPING SETS as UNION ALL). Days by
 # the team's UTC offset at the range's start (SQLite knows no time zones).
@@ -132,9 +132,9 @@ SQLITE = {
                s.resolved_at, s.resolved_by, date(f.started_at + :off, 'unixepoch') AS day,
                CAST(strftime('%w', f.started_at + :off, 'unixepoch') AS INTEGER) AS dow,
                CAST(strftime('%H', f.started_at + :off, 'unixepoch') AS INTEGER) AS hour,
-               f.first_reply_at, f.first_reply_agent_id AS agent_id, f.customer_messages AS cm,
+               f.first_response_at, f.first_response_agent_id AS agent_id, f.customer_messages AS cm,
                f.agent_messages AS am,
-               CASE WHEN s.initiated_by = 'User initiate' THEN f.first_reply_at - f.first_customer_at END AS frt,
+               CASE WHEN s.initiated_by = 'User initiate' THEN f.first_response_at - f.first_customer_at END AS frt,
                s.resolved_at - f.started_at AS res
         FROM session_facts f JOIN sessions s ON s.id = f.session_id
         WHERE f.started_at >= :lo AND f.started_at < :hi""",

@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import date
 
-from . import MaxchatError, accounts, config, copy_to_pg, demo, export, open_store, system
+from . import MaxchatError, accounts, config, copy_to_pg, demo, export, facts, open_store, system
 from .store import is_database_url
 
 
@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("migrate", help="create or upgrade the schema; with --to, copy the DuckDB file to PostgreSQL")
     m.add_argument("--to", metavar="URL", help="an empty PostgreSQL database (postgresql://…) to copy the file into;"
                    " stop the server first")
+    sub.add_parser("recompute-facts", help="make the figures Reports, the Monitor and the SQL console read again"
+                   " from every message (after a definition changed)")
     a = sub.add_parser("create-admin", help="add an admin account (asks for the password)")
     a.add_argument("username")
     p = sub.add_parser("set-password", help="set an agent's password (asks for it; ends their sessions)")
@@ -50,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "export":
             written = export.export_parquet(store, args.parquet, args.since)
             print(", ".join(f"{t}: {n:,} rows" for t, n in written.items()) + f" written to {args.parquet}")
+        elif args.command == "recompute-facts":
+            started = time.perf_counter()
+            store.write(facts.recompute)
+            (sessions,) = store.one("SELECT count(*) FROM session_facts")
+            print(f"facts of {sessions:,} sessions made again in {time.perf_counter() - started:.1f} s in {store.path}")
         elif args.command == "create-admin":
             system.create_account(store, args.username, args.username, _new_password(), "admin")
             print(f"admin {args.username} created")

@@ -17,7 +17,7 @@ from .i18n import _
 from .media import check_upload, insert_attachment, save
 from .store import Store, Writer, utcnow
 from .templates import render, usable_template
-from .window import reply_window
+from .window import closed_explanation, reply_window
 
 TEXT_LIMIT = {"whatsapp": 4096, "messenger": 2000, "telegram": 4096}
 CAPTION_LIMIT = 1024
@@ -156,8 +156,7 @@ def _check_can_reply(chat: dict) -> None:
     if chat["blocked"]:
         raise NotAllowed(_("This contact is blocked: unblock it to reply."))
     if not reply_window(chat["channel"], chat["last_inbound_at"]).open:
-        raise NotAllowed(_("The 24-hour window is closed: the customer has not written for over 24 hours. "
-                           "Send a template instead."))
+        raise NotAllowed(closed_explanation(chat["channel"]))
 
 
 def _send(w: Writer, chat_id, agent_id, what):
@@ -187,8 +186,8 @@ def _send(w: Writer, chat_id, agent_id, what):
     # on a resolved chat reopens it the same way.
     if kind == "template" or status == "Resolved" or session_id is None:
         session_id = w.ids.next("sessions")
-        w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at, first_response_at)"
-                  " VALUES (?, ?, 'Business initiate', ?, ?)", [session_id, chat_id, now, now])
+        w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at)"
+                  " VALUES (?, ?, 'Business initiate', ?)", [session_id, chat_id, now])
         record(w, chat_id, agent_id, "session_started", "Business initiate", now,
                f"{who} started a session (Business initiate)", {**chat, "session_id": session_id})
         assignee = agent_id if chat["assignee_id"] is None or status == "Resolved" else chat["assignee_id"]
@@ -208,10 +207,6 @@ def _send(w: Writer, chat_id, agent_id, what):
          attachment_id, template_id, params, now, now])
     w.execute("INSERT INTO outbox (message_id, next_attempt_at) VALUES (?, ?)", [message_id, now])
     w.touch("outbox")
-    if session_id == chat["session_id"] and chat["last_direction"] != "out":
-        # Every send sets it, so after an outbound message it is already set.
-        w.execute("UPDATE sessions SET first_response_at = coalesce(first_response_at, ?) WHERE id = ?",
-                  [now, session_id])
     # Only the columns that change: a DuckDB UPDATE costs per column it sets.
     changes = {"last_message_at": now, "last_preview": message_preview(kind, body, what.get("caption"))}
     for column, value in (("assignee_id", assignee), ("status", new_status), ("session_id", session_id),

@@ -271,9 +271,9 @@ def _create(w: Writer, actor_id, template_id, audience: Audience, values, rate):
     if opening:
         for t, session_id in zip(opening, w.ids.take("sessions", len(opening))):
             t["session"] = session_id
-        w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at, first_response_at)"
-                  " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), 'Business initiate', ?, ?",
-                  [[t["session"] for t in opening], [t["chat"] for t in opening], now, now])
+        w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at)"
+                  " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), 'Business initiate', ?",
+                  [[t["session"] for t in opening], [t["chat"] for t in opening], now])
         line = f"{who} started a session (Business initiate) with broadcast #{broadcast_id}"
         w.execute("INSERT INTO events SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), ?, 'session_started', ?, ?",
                   [list(w.ids.take("events", len(opening))), [t["chat"] for t in opening], actor_id,

@@ -65,7 +65,7 @@ def seed_reference_data(store: Store) -> dict:
     existing = {l["name"] for l in labels.list_labels(store)}
     for name, color in DEMO_LABELS:
         if name not in existing:
-            system.create_label(store, name, labels.PALETTE[color])
+            system.create_label(store, name, color)
     have = {(t["channel"], t["name"], t["language"]) for t in templates.list_templates(store)}
     for channel, name, lang, category, body, status, initiate in DEMO_TEMPLATES:
         if (channel, name, lang) in have:
@@ -166,7 +166,6 @@ def _generate(w: Writer, n: int, per_chat: float, seed: int, spread_days: float,
                                 "phone": phone, "blocked": blocked, "created_at": sent_at[first_idx]})
     sessions_df = pd.DataFrame({
         "id": session_ids, "chat_id": chat_ids, "initiated_by": initiated, "started_at": sent_at[first_idx],
-        "first_response_at": sent_at[np.minimum(first_idx + 1, last_idx)],
         "resolved_at": pd.Series(np.where(status == "Resolved", last_at + pd.Timedelta(minutes=5), pd.NaT)),
         "resolved_by": pd.array(np.where(status == "Resolved", rng.choice(np.array(agents), n), 0), dtype="Int32")})
     sessions_df.loc[status != "Resolved", "resolved_by"] = pd.NA

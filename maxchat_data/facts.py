@@ -1,4 +1,14 @@
-"""Per-session facts for the reports, kept as messages are written.
+"""Per-session facts, kept as messages are written: the one home of what an
+agent reply is (``AGENT_REPLY``) and of the figures made from it.
+
+A session's *first response* is its first agent reply: a message sent by a
+human agent (outbound, an agent as sender, not a template). BOT messages,
+templates (a broadcast, a Send Template) and activity lines are not
+responses, as in Chatwoot's first response time. It is stored once,
+``session_facts.first_response_at`` (with ``first_response_agent_id``), and
+read by Reports, the Monitor and auto-assignment (``waiting_since``: a
+customer waits from the oldest message no agent reply has answered) and the
+SQL console's ``sessions`` view.
 
 The reports read ``session_facts`` (one row per session: its chat, channel
 and start, and from its messages the first customer message, the first
@@ -25,6 +35,11 @@ folding only rows older than a time horizon: exact whatever the replicas'
 clocks or the length of a transaction, and a report includes every message
 committed without waiting out the horizon. On DuckDB one writer commits in
 id order, so nothing is ever pending there.
+
+When a definition changes (``AGENT_REPLY``, ``_BURSTS``), the stored figures
+are made again from the messages: ``recompute`` (``python -m maxchat_data
+recompute-facts``, or a migration running the statements of ``RESET``, after
+which the writer's next fold rebuilds everything).
 """
 from __future__ import annotations
 
@@ -36,6 +51,9 @@ from .store import Store, Writer, utcnow
 KINDS = ("sessions", "messages")
 PENDING_FOR = timedelta(hours=1)  # an id missing this long was never committed (rolled back)
 
+# An agent reply, in SQL over a message row: what answers a customer.
+AGENT_REPLY = "direction = 'out' AND sender_agent_id IS NOT NULL AND kind <> 'template'"
+
 # Messages as "bursts": per session, in time order, the customer messages
 # since the previous agent reply and the reply that answers them (NULL while
 # none has); at the same instant a customer message comes first, as a reply
@@ -43,7 +61,7 @@ PENDING_FOR = timedelta(hours=1)  # an id missing this long was never committed 
 # message of the sessions in ``redo`` folded before (folded again from
 # nothing). The open wait of each of ``sessions`` is carried over into its
 # first burst.
-_BURSTS = """
+_BURSTS = f"""
 WITH m AS (
     SELECT session_id, id, sent_at, direction = 'in' AS customer,
            CASE WHEN direction = 'out' THEN sender_agent_id END AS agent_id, FALSE AS carried
@@ -53,7 +71,7 @@ WITH m AS (
           WHERE session_id IN (SELECT unnest($redo::BIGINT[])) AND id <= $through
             AND id NOT IN (SELECT unnest($pending::BIGINT[]))) AS read
     WHERE session_id IS NOT NULL
-      AND (direction = 'in' OR (direction = 'out' AND sender_agent_id IS NOT NULL AND kind <> 'template'))),
+      AND (direction = 'in' OR ({AGENT_REPLY}))),
 open_wait AS (
     SELECT session_id, 0::BIGINT AS id, waiting_since AS sent_at, TRUE AS customer, NULL::INTEGER AS agent_id,
            TRUE AS carried
@@ -75,8 +93,9 @@ FROM numbered GROUP BY session_id, burst"""
 # The bursts in table ``fold`` summed up per session.
 _PER_SESSION = (
     "SELECT session_id, min(first_customer_at) AS first_customer_at, sum(customer_messages) AS customer_messages,"
-    " count(reply_id) AS agent_messages, min(reply_at) AS first_reply_at,"
-    " (array_agg(agent_id ORDER BY reply_at, reply_id) FILTER (WHERE reply_id IS NOT NULL))[1] AS first_reply_agent_id,"
+    " count(reply_id) AS agent_messages, min(reply_at) AS first_response_at,"
+    " (array_agg(agent_id ORDER BY reply_at, reply_id) FILTER (WHERE reply_id IS NOT NULL))[1]"
+    " AS first_response_agent_id,"
     " min(waiting_since) FILTER (WHERE reply_id IS NULL) AS waiting_since, max(last_at) AS last_at,"
     " max(reply_at) AS last_reply_at FROM fold GROUP BY session_id")
 
@@ -92,7 +111,8 @@ _REDO = (
     "DELETE FROM waits WHERE session_id IN (SELECT unnest($redo::BIGINT[]))",
     "DELETE FROM session_replies WHERE session_id IN (SELECT unnest($redo::BIGINT[]))",
     "UPDATE session_facts SET first_customer_at = NULL, customer_messages = 0, agent_messages = 0,"
-    " first_reply_at = NULL, first_reply_agent_id = NULL, waiting_since = NULL, last_at = NULL, last_reply_at = NULL"
+    " first_response_at = NULL, first_response_agent_id = NULL, waiting_since = NULL, last_at = NULL,"
+    " last_reply_at = NULL"
     " WHERE session_id IN (SELECT unnest($redo::BIGINT[]))",
 )
 
@@ -110,10 +130,10 @@ _FOLD = (
     " first_customer_at = least(session_facts.first_customer_at, a.first_customer_at),"
     " customer_messages = session_facts.customer_messages + a.customer_messages,"
     " agent_messages = session_facts.agent_messages + a.agent_messages,"
-    " first_reply_agent_id = CASE WHEN session_facts.first_reply_at IS NULL"
-    "  OR a.first_reply_at < session_facts.first_reply_at"
-    "  THEN a.first_reply_agent_id ELSE session_facts.first_reply_agent_id END,"
-    " first_reply_at = least(session_facts.first_reply_at, a.first_reply_at),"
+    " first_response_agent_id = CASE WHEN session_facts.first_response_at IS NULL"
+    "  OR a.first_response_at < session_facts.first_response_at"
+    "  THEN a.first_response_agent_id ELSE session_facts.first_response_agent_id END,"
+    " first_response_at = least(session_facts.first_response_at, a.first_response_at),"
     " waiting_since = a.waiting_since,"
     " last_at = greatest(session_facts.last_at, a.last_at),"
     " last_reply_at = greatest(session_facts.last_reply_at, a.last_reply_at)"
@@ -150,7 +170,7 @@ def fold(w: Writer) -> None:
               f" FROM messages WHERE {where}", args)
     # Per session of the new messages: its earliest new customer message and reply.
     new = w.all("SELECT session_id, min(sent_at) FILTER (WHERE direction = 'in'),"
-                " min(sent_at) FILTER (WHERE direction = 'out' AND sender_agent_id IS NOT NULL AND kind <> 'template'),"
+                f" min(sent_at) FILTER (WHERE {AGENT_REPLY}),"
                 " max(id) FROM picked GROUP BY session_id")
     if not new_sessions and not new:
         w.execute("DROP TABLE picked")
@@ -218,3 +238,18 @@ def catch_up(store: Store) -> None:
                  " OR EXISTS (SELECT 1 FROM facts_pending p JOIN messages m ON m.id = p.id WHERE p.kind = 'messages')"
                  " FROM facts_state")[0]:
         store.write(fold)
+
+
+# Every fact forgotten and the marks back to nothing: the next fold makes
+# them again from every session and message.
+RESET = ("DELETE FROM waits", "DELETE FROM session_replies", "DELETE FROM session_facts",
+         "DELETE FROM facts_pending", "UPDATE facts_state SET sessions_through = 0, folded_through = 0")
+
+
+def recompute(w: Writer) -> None:
+    """Make every stored figure again from the messages, in one transaction
+    (readers see the old figures until it commits): after a definition changed."""
+    w.one("SELECT 1 FROM facts_state" + w.engine.lock())  # a fold of another replica waits for this
+    for sql in RESET:
+        w.execute(sql)
+    fold(w)

@@ -8,13 +8,21 @@ from .i18n import N_, _
 from .roles import can
 from .store import Store, Writer, utcnow
 
-# The `Add Color` palette: name -> hex.
-# Colour names are ids (kept in forms); pickers show them with _().
+# The `Add Color` palette: name -> hex. A label stores the name (migration
+# 015), so a shade changed here changes every label of that colour; the hex
+# is looked up only to draw it (``shade``). Names are shown with _().
 PALETTE = {
     N_("Red"): "#E53935", N_("Orange"): "#FB8C00", N_("Yellow"): "#FDD835", N_("Green"): "#43A047",
     N_("Teal"): "#00897B", N_("Blue"): "#1E88E5", N_("Indigo"): "#3949AB", N_("Purple"): "#8E24AA",
     N_("Pink"): "#D81B60", N_("Brown"): "#6D4C41", N_("Grey"): "#757575",
 }
+UNKNOWN_SHADE = PALETTE[N_("Grey")]
+
+
+def shade(color: str) -> str:
+    """The hex a stored colour name is drawn in (grey for a name the palette
+    no longer has)."""
+    return PALETTE.get(color, UNKNOWN_SHADE)
 
 
 def list_labels(store: Store) -> list[dict]:
@@ -36,7 +44,7 @@ def clean(name: str, color: str) -> str:
         raise ValidationError(_("Give the label a name."))
     if len(name) > 40:
         raise ValidationError(_("A label name can be at most 40 characters."))
-    if color not in PALETTE.values():
+    if color not in PALETTE:
         raise ValidationError(_("Pick a colour from the palette."))
     return name
 

@@ -1,19 +1,21 @@
 """The live queue monitor (SPEC D1): what supervisors watch now. Reads the
-``chats`` table (which carries status, assignee and the last inbound time)
-and, for the today-vs-last-week line, the sessions of two days."""
+``chats`` table (which carries status, assignee and the last inbound time),
+the facts for how long customers wait (``team.WAITING_SINCE``) and, for the
+today-vs-last-week line, the sessions of two days."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from . import team
+from . import facts, team
 from .common import CHANNELS
 from .i18n import _
 from .store import Store, utcnow
 from .window import WINDOW
 
 QUEUE = "NOT archived AND NOT blocked AND status <> 'Resolved'"
+CLOSING_WITHIN = timedelta(hours=1)  # reply windows closing this soon are listed
 
 
 @dataclass
@@ -35,29 +37,28 @@ def snapshot(store: Store, tz: ZoneInfo, now: datetime | None = None, top: int =
     now = now or utcnow()
     local_midnight = datetime.combine(now.astimezone(tz).date(), time(0), tz)
     week = timedelta(days=7)
-    spans = {span for span in WINDOW.values() if span is not None}
-    assert len(spans) == 1, "one window length for every windowed channel"
-    span = spans.pop()
-    windowed = [c for c, v in WINDOW.items() if v is not None]
+    # Each channel's own window: closing within the hour means a last inbound
+    # message between (window + 1 h) and the window ago, on that channel.
+    spans = {c: span for c, span in WINDOW.items() if span is not None}
+    closes_at = "CASE channel" + " WHEN ? THEN last_inbound_at + ?" * len(spans) + " END"
+    closing_on = " OR ".join(["channel = ? AND last_inbound_at > ? AND last_inbound_at <= ?"] * len(spans))
+    closing_args = [x for c, span in spans.items() for x in (c, span)] + [
+        x for c, span in spans.items() for x in (c, now - span, now - span + CLOSING_WITHIN)]
+    facts.catch_up(store)  # every message committed counts in the waits
+    join, since = team.WAITING_SINCE
     cur = store.cursor()
     try:
         counts = cur.execute(
             f"SELECT status, channel, assignee_id, count(*) FROM chats WHERE {QUEUE} GROUP BY status, channel, assignee_id").fetchall()
-        # A customer waits in the queue from the session's first message when no
-        # agent has answered it yet, else from their last message.
         waiting = cur.execute(
-            "SELECT c.id AS chat_id, c.contact_name, c.channel,"
-            " CASE WHEN s.first_response_at IS NULL THEN least(s.started_at, c.last_inbound_at)"
-            " ELSE c.last_inbound_at END AS waiting_since"
-            f" FROM chats c LEFT JOIN sessions s ON s.id = c.session_id WHERE {QUEUE} AND c.status = 'Open'"
-            " AND c.assignee_id IS NULL AND c.last_direction = 'in' ORDER BY waiting_since NULLS LAST, c.id LIMIT ?",
+            f"SELECT c.id AS chat_id, c.contact_name, c.channel, {since} AS waiting_since"
+            f" FROM chats c {join} WHERE {QUEUE} AND c.status = 'Open'"
+            f" AND c.assignee_id IS NULL AND c.last_direction = 'in' ORDER BY {since} NULLS LAST, c.id LIMIT ?",
             [top]).fetchall()
         closing = cur.execute(
-            "SELECT id AS chat_id, contact_name, channel, assignee_id, last_inbound_at,"
-            " last_inbound_at + ? AS closes_at FROM chats"
-            f" WHERE {QUEUE} AND last_direction = 'in' AND channel = ANY(?::VARCHAR[])"
-            " AND last_inbound_at > ? AND last_inbound_at <= ? ORDER BY last_inbound_at, id LIMIT 100",
-            [span, windowed, now - span, now - span + timedelta(hours=1)]).fetchall()
+            f"SELECT id AS chat_id, contact_name, channel, assignee_id, last_inbound_at, {closes_at} AS closes_at"
+            f" FROM chats WHERE {QUEUE} AND last_direction = 'in' AND ({closing_on})"
+            " ORDER BY closes_at, id LIMIT 100", closing_args).fetchall() if spans else []
         today, same_time, whole_day = cur.execute(
             "SELECT count(*) FILTER (WHERE started_at >= $t0), count(*) FILTER (WHERE started_at >= $w0 AND"
             " started_at < $wnow), count(*) FILTER (WHERE started_at >= $w0 AND started_at < $w1) FROM sessions"

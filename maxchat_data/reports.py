@@ -12,7 +12,8 @@ How the numbers are made, once, for the page, the exports and the tests:
   the sum of its own series by construction.
 - An *agent reply* is a message sent by a human agent: outbound, with an
   agent as sender, not a template. BOT messages (no sender), templates
-  (automatic) and activity lines never count.
+  (automatic) and activity lines never count (``facts.AGENT_REPLY``, the
+  one definition the Monitor, auto-assignment and the SQL console share).
 """
 from __future__ import annotations
 
@@ -158,7 +159,7 @@ COUNTS = ("count(*) AS \"Sessions\", count(*) FILTER (WHERE user_initiated) AS \
           " coalesce(sum(customer_messages), 0) AS \"Customer messages\","
           " coalesce(sum(agent_messages), 0) AS \"Agent messages\","
           " count(resolved_at) AS \"Resolved sessions\","
-          " count(*) FILTER (WHERE first_reply_at IS NULL) AS \"Sessions with no agent reply\"")
+          " count(*) FILTER (WHERE first_response_at IS NULL) AS \"Sessions with no agent reply\"")
 COUNT_NAMES = (N_("Sessions"), N_("User initiate"), N_("Business initiate"), N_("Customer messages"),
                N_("Agent messages"), N_("Resolved sessions"), N_("Sessions with no agent reply"))
 # One row per session of ``rows`` (a query over the scope) for the export.
@@ -166,7 +167,7 @@ EXPORT = ("SELECT {columns}, c.contact_name, c.label_ids FROM ({rows}) sc"
           " JOIN chats c ON c.id = sc.chat_id ORDER BY sc.started_at, sc.session_id")
 # The scope's columns a reader sees (local_start is for grouping only).
 SCOPE_COLUMNS = ("session_id", "chat_id", "channel", "initiated_by", "user_initiated", "started_at", "resolved_at",
-                 "resolved_by", "day", "first_customer_at", "first_reply_at", "agent_id", "customer_messages",
+                 "resolved_by", "day", "first_customer_at", "first_response_at", "agent_id", "customer_messages",
                  "agent_messages", "first_response_s", "resolution_s")
 SHOWN = 200  # sessions the page lists (the download has them all)
 
@@ -231,15 +232,16 @@ def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, in
     if f.label_ids:
         where.append("sf.chat_id IN (SELECT id FROM chats WHERE label_ids && $labels::INTEGER[])")
     if f.agent_ids:
-        where.append("sf.first_reply_agent_id = ANY($agents::INTEGER[])")
+        where.append("sf.first_response_agent_id = ANY($agents::INTEGER[])")
     scope = (
         "SELECT sf.session_id, sf.chat_id, sf.channel, s.initiated_by,"
         " s.initiated_by = 'User initiate' AS user_initiated, sf.started_at, s.resolved_at, s.resolved_by,"
         f" {_local('sf.started_at', steps, engine)} AS local_start,"
         f" CAST({_local('sf.started_at', steps, engine)} AS DATE) AS day,"
-        " sf.first_customer_at, sf.first_reply_at, sf.first_reply_agent_id AS agent_id,"
+        " sf.first_customer_at, sf.first_response_at, sf.first_response_agent_id AS agent_id,"
         " sf.customer_messages, sf.agent_messages,"
-        f" CASE WHEN s.initiated_by = 'User initiate' THEN {_secs('sf.first_customer_at', 'sf.first_reply_at', engine)}"
+        " CASE WHEN s.initiated_by = 'User initiate' THEN"
+        f" {_secs('sf.first_customer_at', 'sf.first_response_at', engine)}"
         " END AS first_response_s,"
         f" {_secs('sf.started_at', 's.resolved_at', engine)} AS resolution_s"
         " FROM session_facts sf JOIN sessions s ON s.id = sf.session_id"
@@ -253,7 +255,7 @@ def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, in
     if not schedule:
         return scope, waits
     clock = lambda t: business_clock(t, schedule, steps, engine)  # noqa: E731
-    scope = (f"SELECT *, CASE WHEN user_initiated THEN {clock('first_reply_at')} - {clock('first_customer_at')}"
+    scope = (f"SELECT *, CASE WHEN user_initiated THEN {clock('first_response_at')} - {clock('first_customer_at')}"
              f" END AS first_response_bh_s FROM ({scope}) AS plain")
     waits = f"SELECT *, {clock('reply_at')} - {clock('waiting_since')} AS waiting_bh_s FROM ({waits}) AS plain"
     return scope, waits
@@ -476,7 +478,7 @@ class Report:
             "agent": f["agent_id"].map(lambda i: self.agents.get(int(i), _("agent {id}").format(id=int(i)))
                                        if pd.notna(i) else ""),
             "initiated_by": f["initiated_by"], "started_at": f["started_at"],
-            "first_customer_message_at": f["first_customer_at"], "first_response_at": f["first_reply_at"],
+            "first_customer_message_at": f["first_customer_at"], "first_response_at": f["first_response_at"],
             "first_response_s": f["first_response_s"], "resolved_at": f["resolved_at"],
             "resolution_s": f["resolution_s"], "customer_messages": f["customer_messages"].astype("int64"),
             "agent_messages": f["agent_messages"].astype("int64")}).reset_index(drop=True)

@@ -55,7 +55,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import config
+from . import config, facts
 from .errors import NotAllowed, ValidationError
 from .pg_store import CONSOLE_ROLE as PG_ROLE
 from .roles import can_use_sql
@@ -73,13 +73,17 @@ VIEWS = {
     "chats": ("one contact on one channel", "id, contact_id, channel, channel_user_id, contact_name, status, "
               "assignee_id, archived, blocked, label_ids, unread, last_message_at, last_direction, "
               "last_inbound_at, session_id, created_at"),
-    "sessions": ("one conversation: from a first message after new/Resolved to its resolution",
-                 "id, chat_id, initiated_by, started_at, first_response_at, resolved_at, resolved_by"),
+    "sessions": ("one conversation: from a first message after new/Resolved to its resolution; its first response "
+                 "is the first reply a human agent sent (never a template or BOT message), first_response_s the "
+                 "first response time Reports counts (user-initiated sessions)",
+                 "id, chat_id, initiated_by, started_at, first_customer_at, first_response_at, "
+                 "first_response_agent_id, first_response_s, resolved_at, resolved_by"),
     "messages": ("one message or activity line (direction in/out/activity; sender_agent_id NULL on out = BOT)",
                  "id, chat_id, session_id, channel, direction, sender_agent_id, kind, body, caption, template_id, "
                  "status, error, sent_at, created_at"),
     "events": ("who did what, when (actor_id NULL = BOT/system)", "id, chat_id, actor_id, action, details, created_at"),
-    "labels": ("a label (contacts' labels are chats.label_ids)", "id, name, color, created_at"),
+    "labels": ("a label (contacts' labels are chats.label_ids; color is a palette name)",
+               "id, name, color, created_at"),
     "agents": ("a team member, without any secret", "id, username, display_name, role, active, created_at"),
 }
 SAFE_TABLE_FUNCTIONS = {"range", "generate_series", "unnest"}
@@ -340,6 +344,7 @@ def run_query(store: Store, role: str, sql: str, *, row_limit: int = ROW_LIMIT,
     tz = tz or config.team_timezone()
     if not can_use_sql(role):
         raise NotAllowed("The SQL console is for analysts and admins.")
+    facts.catch_up(store)  # the sessions view's figures include every message committed, as Reports' do
     real = {n.lower() for (n,) in store.all(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
     # DuckDB checks the query on either engine: the store's own cursor, or

@@ -39,6 +39,12 @@ CAPACITY_LIMIT = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # The queue: chats waiting for an agent. Archived and blocked chats wait for nobody.
 WAITING = "{c}status = 'Open' AND {c}assignee_id IS NULL AND NOT {c}archived AND NOT {c}blocked"
+# Since when the customer of chat ``c`` waits, for the Monitor and the queue's
+# order: from the oldest of their messages no agent reply has answered (the
+# facts' ``waiting_since``: a template or a BOT message answers nothing); until
+# the facts fold the chat's newest messages (within a second), their last one.
+WAITING_SINCE = ("LEFT JOIN session_facts f ON f.session_id = c.session_id",
+                 "coalesce(f.waiting_since, c.last_inbound_at)")
 
 
 # ---- settings ------------------------------------------------------------------
@@ -360,13 +366,11 @@ def assign_waiting(w: Writer, now: datetime, s: TeamSettings | None = None, limi
     room = team.room()
     if room == 0:
         return 0
-    # A customer waits from their session's first unanswered message, else
-    # from their last message (as the Monitor counts it).
+    # Longest waiting first, as the Monitor counts it.
+    join, since = WAITING_SINCE
     waiting = w.all(
-        "SELECT c.id, c.last_agent_id FROM chats c LEFT JOIN sessions s ON s.id = c.session_id"
-        f" WHERE {WAITING.format(c='c.')}"
-        " ORDER BY CASE WHEN s.first_response_at IS NULL THEN least(s.started_at, c.last_inbound_at)"
-        " ELSE c.last_inbound_at END NULLS LAST, c.id LIMIT ?", [min(room, limit or room)])
+        f"SELECT c.id, c.last_agent_id FROM chats c {join} WHERE {WAITING.format(c='c.')}"
+        f" ORDER BY {since} NULLS LAST, c.id LIMIT ?", [min(room, limit or room)])
     given: list[tuple[int, int, datetime]] = []
     for i, (chat_id, previous) in enumerate(waiting):
         agent_id = team.pick(previous)

@@ -22,7 +22,7 @@ CONFIRM = "label_confirm_delete"
 def _add() -> None:
     s = st.session_state
     name = " ".join((s.get("label_name") or "").split())
-    color = labels.PALETTE.get(s.get("label_color") or "", "")
+    color = s.get("label_color") or ""
     if admin.run(labels.create_label, store, name, color, me["id"], success=_("Label {name} added.").format(name=name)):
         s["label_name"] = ""
 
@@ -40,7 +40,7 @@ def _delete(label: dict) -> None:
 def _update(label: dict) -> None:
     s, lid = st.session_state, label["id"]
     name = " ".join((s.get(f"label_rename_{lid}") or "").split())
-    color = labels.PALETTE.get(s.get(f"label_recolor_{lid}") or "", "")
+    color = s.get(f"label_recolor_{lid}") or ""
     admin.run(labels.update_label, store, lid, name, color, me["id"], success=_("Label {name} saved.").format(name=name))
 
 
@@ -60,7 +60,6 @@ st.subheader(_("Current Label"))
 current = labels.labels_in_use(store)
 if not current:
     st.caption(_("No labels yet."))
-colour_names = {hex_: name for name, hex_ in labels.PALETTE.items()}
 for label in current:
     lid = label["id"]
     with st.container(horizontal=True, vertical_alignment="center", key=f"label_row_{lid}"):
@@ -71,7 +70,8 @@ for label in current:
         with st.popover("", icon=":material/edit:", key=f"label_edit_pop_{lid}", help=_("Rename or recolour")):
             with st.form(f"label_edit_{lid}", border=False):
                 st.text_input(_("Label Name"), value=label["name"], key=f"label_rename_{lid}", max_chars=40)
-                colour_pills(_("Color"), f"label_recolor_{lid}", default=colour_names.get(label["color"]))
+                colour_pills(_("Color"), f"label_recolor_{lid}",
+                             default=label["color"] if label["color"] in labels.PALETTE else None)
                 st.form_submit_button(_("Save"), type="primary", on_click=_update, args=(label,))
         st.button("", icon=":material/delete:", key=f"label_delete_{lid}", help=_("Delete label"),
                   on_click=_ask, args=(lid,))

@@ -54,8 +54,8 @@ def assign_events(store, chat_id):
 def test_finder_labels_and_actions_run_on_both_backends(store):
     admin, (budi, sari, _) = crew(store)
     rina, dewi, desi = waiting_chats(store, "Rina Kusuma", "Dewi Lestari", "Désirée")
-    vip = labels.create_label(store, "VIP", labels.PALETTE["Red"], admin)
-    promo = labels.create_label(store, "Promo", labels.PALETTE["Blue"], admin)
+    vip = labels.create_label(store, "VIP", "Red", admin)
+    promo = labels.create_label(store, "Promo", "Blue", admin)
     labels.set_label(store, rina, vip, True, budi)
     labels.set_label(store, dewi, promo, True, budi)
     assert find_chats(store, budi, InboxQuery(label_ids=(vip, promo))).total == 2

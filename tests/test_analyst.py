@@ -33,7 +33,7 @@ def world(store, team):
     actions.assign(store, other, team["budi"], team["admin"])
     failed = actions.reply(store, other, team["budi"], "On it")
     store.write(lambda w: w.execute("UPDATE messages SET status = 'failed' WHERE id = ?", [failed]))
-    vip = labels.create_label(store, "VIP", labels.PALETTE["Red"], team["admin"])
+    vip = labels.create_label(store, "VIP", "Red", team["admin"])
     tpl = templates.create_template(store, team["admin"], channel="telegram", name="hello", language="en",
                                     category="UTILITY", body="Hi {{1}}", initiate=True)
     return {"lina": lina, "chat": chat, "other": other, "failed": failed, "vip": vip, "tpl": tpl, **team}
@@ -58,7 +58,7 @@ def every_chat_action(w):
         ("update_contact", lambda s: actions.update_contact(s, chat, lina, name="Someone Else")),
         ("set_label on", lambda s: labels.set_label(s, chat, w["vip"], True, lina)),
         ("set_label off", lambda s: labels.set_label(s, w["other"], w["vip"], False, lina)),
-        ("create_label", lambda s: labels.create_label(s, "Spam", labels.PALETTE["Blue"], lina)),
+        ("create_label", lambda s: labels.create_label(s, "Spam", "Blue", lina)),
         ("delete_label", lambda s: labels.delete_label(s, w["vip"], lina)),
         ("mark_read", lambda s: actions.mark_read(s, chat, lina)),
     ]

@@ -105,7 +105,7 @@ def test_c5_reply_takes_an_open_chat(store, team):
 
 def test_c6_every_change_is_an_event_and_an_activity_line(store, team):
     r = customer_writes(store)
-    label = labels.create_label(store, "VIP", labels.PALETTE["Purple"], team["admin"])
+    label = labels.create_label(store, "VIP", "Purple", team["admin"])
     actions.assign(store, r.chat_id, team["budi"], team["sari"])
     actions.assign(store, r.chat_id, team["sari"], team["sari"])
     labels.set_label(store, r.chat_id, label, True, team["budi"])
@@ -141,7 +141,7 @@ def inbox_data(store, team):
     actions.assign(store, made["sari_fb"], team["sari"], team["admin"])
     actions.resolve(store, made["resolved_tg"], team["admin"])
     actions.archive(store, made["archived_wa"], team["admin"])
-    vip = labels.create_label(store, "VIP", labels.PALETTE["Purple"], team["admin"])
+    vip = labels.create_label(store, "VIP", "Purple", team["admin"])
     labels.set_label(store, made["mine_wa"], vip, True, team["admin"])
     labels.set_label(store, made["open_tg"], vip, True, team["admin"])
     made["vip"] = vip
@@ -350,19 +350,19 @@ def test_t2_emoji_shortcodes(store, team):
 
 # ---- B2-B4: labels -------------------------------------------------------------------
 def test_b2_label_names_unique_case_insensitive_and_palette(store, team):
-    labels.create_label(store, "Order", labels.PALETTE["Blue"], team["admin"])
+    labels.create_label(store, "Order", "Blue", team["admin"])
     with pytest.raises(ValidationError, match="already exists"):
-        labels.create_label(store, "  ORDER ", labels.PALETTE["Red"], team["admin"])
+        labels.create_label(store, "  ORDER ", "Red", team["admin"])
     with pytest.raises(ValidationError, match="palette"):
         labels.create_label(store, "Other", "#123456", team["admin"])
     with pytest.raises(ValidationError):
-        labels.create_label(store, " ", labels.PALETTE["Red"], team["admin"])
+        labels.create_label(store, " ", "Red", team["admin"])
     assert [l["name"] for l in labels.list_labels(store)] == ["Order"]
 
 
 def test_b3_check_attaches_to_contact_uncheck_detaches(store, team):
     r = customer_writes(store)
-    vip = labels.create_label(store, "VIP", labels.PALETTE["Purple"], team["admin"])
+    vip = labels.create_label(store, "VIP", "Purple", team["admin"])
     assert labels.set_label(store, r.chat_id, vip, True, team["budi"]) is True
     assert labels.set_label(store, r.chat_id, vip, True, team["budi"]) is False
     assert inbox.chat_label_ids(store, r.chat_id) == [vip]
@@ -375,8 +375,8 @@ def test_b3_check_attaches_to_contact_uncheck_detaches(store, team):
 
 def test_b4_delete_label_removes_it_everywhere(store, team):
     a, b = customer_writes(store, user="a"), customer_writes(store, user="b")
-    vip = labels.create_label(store, "VIP", labels.PALETTE["Purple"], team["admin"])
-    keep = labels.create_label(store, "Keep", labels.PALETTE["Green"], team["admin"])
+    vip = labels.create_label(store, "VIP", "Purple", team["admin"])
+    keep = labels.create_label(store, "Keep", "Green", team["admin"])
     for r in (a, b):
         labels.set_label(store, r.chat_id, vip, True, team["admin"])
     labels.set_label(store, a.chat_id, keep, True, team["admin"])
@@ -394,7 +394,7 @@ def test_b4_delete_label_removes_it_everywhere(store, team):
 
 def test_b4_an_agent_cannot_delete_a_label_for_everyone(store, team):
     r = customer_writes(store)
-    vip = labels.create_label(store, "VIP", labels.PALETTE["Purple"], team["budi"])  # agents may create
+    vip = labels.create_label(store, "VIP", "Purple", team["budi"])  # agents may create
     labels.set_label(store, r.chat_id, vip, True, team["budi"])
     with pytest.raises(NotAllowed, match="supervisor or an admin"):
         labels.delete_label(store, vip, team["budi"])

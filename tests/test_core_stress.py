@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 @pytest.mark.both_backends
 def test_eight_threads_mixed_actions_and_ingest(store, team):
-    vip = labels.create_label(store, "VIP", labels.PALETTE["Purple"], team["admin"])
+    vip = labels.create_label(store, "VIP", "Purple", team["admin"])
     agents = [team["budi"], team["sari"], team["admin"]]
     acknowledged: list[str] = []
     errors: list[BaseException] = []

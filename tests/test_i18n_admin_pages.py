@@ -102,7 +102,7 @@ def indonesian(ui_store, monkeypatch):  # noqa: F811
     chat = customer_writes(ui_store, "6281", "Tolong", name="Rina Kusuma").chat_id
     actions.reply(ui_store, chat, people["budi"]["id"], "Siap kak")
     customer_writes(ui_store, "6282", "Halo", name="Dewi")
-    labels.create_label(ui_store, "VIP", labels.PALETTE["Red"], people["admin"]["id"])
+    labels.create_label(ui_store, "VIP", "Red", people["admin"]["id"])
     templates.create_template(ui_store, people["admin"]["id"], channel="whatsapp", name="order_follow_up",
                               language="id", category="UTILITY", body="Halo {{1}}", initiate=True)
     quick_replies.create(ui_store, people["admin"]["id"], "salam", "Halo {{contact.name}}", shared=True)

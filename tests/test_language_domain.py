@@ -26,7 +26,7 @@ def refusal(call) -> str:
 def people(store, team):
     lina = system.create_account(store, "lina", "Lina Marlina", "lina-pass-1", "analyst")
     chat = customer_writes(store).chat_id
-    return {**team, "lina": lina, "chat": chat, "label": system.create_label(store, "VIP", labels.PALETTE["Red"])}
+    return {**team, "lina": lina, "chat": chat, "label": system.create_label(store, "VIP", "Red")}
 
 
 CASES = {  # what is tried -> (Indonesian, English)

@@ -63,7 +63,7 @@ def test_today_against_the_same_weekday_last_week(store, team):
     now = datetime(2025, 3, 12, 6, 0, tzinfo=ZoneInfo("UTC"))  # 13:00 in Jakarta, a Wednesday
 
     def session(at):
-        store.write(lambda w: w.execute("INSERT INTO sessions VALUES (?, 1, 'User initiate', ?, NULL, NULL, NULL)",
+        store.write(lambda w: w.execute("INSERT INTO sessions VALUES (?, 1, 'User initiate', ?, NULL, NULL)",
                                         [w.ids.next("sessions"), at]))
     for h in (1, 2):                     # today 01:00 and 02:00 Jakarta
         session(datetime(2025, 3, 12, h, tzinfo=JKT))

@@ -242,7 +242,7 @@ def test_broadcast_bad_input_changes_nothing(store, team, fakes, worker):  # noq
     pending = initiate_template(store, name="pending_one", accepted=False)
     plain = initiate_template(store, name="not_initiate", initiate=False)
     ms_tpl = initiate_template(store, name="ms_one", channel="messenger")
-    vip = labels.create_label(store, "VIP", next(iter(labels.PALETTE.values())), team["admin"])
+    vip = labels.create_label(store, "VIP", next(iter(labels.PALETTE)), team["admin"])
     blocked_chat = chat_on(store, "whatsapp")
     labels.set_label(store, blocked_chat, vip, True, team["admin"])
     actions.block(store, blocked_chat, team["admin"])
@@ -355,7 +355,7 @@ def test_pause_and_cancel(store, team, fakes, worker):  # noqa: F811
 def test_broadcast_by_label_skips_blocked_contacts_and_replies_land_as_chats(store, team, fakes, worker):  # noqa: F811
     wa = fakes[0]
     tid = initiate_template(store, body="Halo {{1}}, promo {{2}}")
-    vip = labels.create_label(store, "VIP", next(iter(labels.PALETTE.values())), team["admin"])
+    vip = labels.create_label(store, "VIP", next(iter(labels.PALETTE)), team["admin"])
     chats = [customer_writes(store, user=f"62812000000{i:02d}", name=f"Cust {i}").chat_id for i in range(5)]
     for chat in chats[:4]:
         labels.set_label(store, chat, vip, True, team["admin"])

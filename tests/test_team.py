@@ -418,19 +418,19 @@ def test_quick_reply_bad_input_is_refused_with_a_clear_message_and_nothing_store
 
 # ---- the Labels page --------------------------------------------------------------------------------
 def test_labels_count_their_chats_rename_recolour_and_refuse_clashes(store, crew):
-    vip = labels.create_label(store, "VIP", labels.PALETTE["Red"], crew["admin"])
-    labels.create_label(store, "Complaint", labels.PALETTE["Blue"], crew["admin"])
+    vip = labels.create_label(store, "VIP", "Red", crew["admin"])
+    labels.create_label(store, "Complaint", "Blue", crew["admin"])
     a, b, _ = new_chats(store, 3)
     labels.set_label(store, a, vip, True, crew["admin"])
     labels.set_label(store, b, vip, True, crew["admin"])
     assert {(l["name"], l["chats"]) for l in labels.labels_in_use(store)} == {("VIP", 2), ("Complaint", 0)}
-    labels.update_label(store, vip, "Gold", labels.PALETTE["Yellow"], crew["admin"])
+    labels.update_label(store, vip, "Gold", "Yellow", crew["admin"])
     assert {(l["name"], l["color"], l["chats"]) for l in labels.labels_in_use(store)} >= {
-        ("Gold", labels.PALETTE["Yellow"], 2)}
+        ("Gold", "Yellow", 2)}
     with pytest.raises(ValidationError, match="already exists"):
-        labels.update_label(store, vip, "complaint", labels.PALETTE["Red"], crew["admin"])
+        labels.update_label(store, vip, "complaint", "Red", crew["admin"])
     with pytest.raises(ValidationError, match="palette"):
         labels.update_label(store, vip, "Gold", "#123456", crew["admin"])
     with pytest.raises(NotAllowed):
-        labels.update_label(store, vip, "Mine", labels.PALETTE["Red"], crew["agents"][0])
+        labels.update_label(store, vip, "Mine", "Red", crew["agents"][0])
     assert [l["name"] for l in labels.labels_in_use(store)] == ["Complaint", "Gold"]

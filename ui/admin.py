@@ -2,12 +2,12 @@
 outcome (user text in it shown with ``chat_text.plain``)."""
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 import streamlit as st
 
 from maxchat_data import MaxchatError
+from maxchat_data.labels import shade
 
 from .chat_text import plain
 
@@ -37,8 +37,6 @@ def show_flash() -> None:
 
 
 def swatch(color: str, size: int = 14) -> str:
-    """A colour dot (our own markup; ``color`` must be a palette hex)."""
-    if not re.fullmatch(r"#[0-9A-Fa-f]{6}", color or ""):
-        color = "#757575"
+    """A label colour's dot (our own markup: only a palette hex goes in it)."""
     return (f'<span style="display:inline-block;width:{size}px;height:{size}px;border-radius:50%;'
-            f'background:{color};vertical-align:middle"></span>')
+            f'background:{shade(color)};vertical-align:middle"></span>')

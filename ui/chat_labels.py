@@ -90,8 +90,8 @@ def _delete(store, actor_id: int, label_id: int) -> None:
 def _create(store, actor_id: int, chat_id: int, name_key: str, color_key: str) -> None:
     ss = st.session_state
     where = name_key.rsplit("_", 1)[-1]
-    color = labels.PALETTE.get(ss.get(color_key) or "")
-    if color is None:
+    color = ss.get(color_key)
+    if color not in labels.PALETTE:
         ss[f"chat_label_error_{where}"] = _("Pick a colour from Add Color.")
         return
     try:

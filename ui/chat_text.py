@@ -15,7 +15,7 @@ import streamlit as st
 
 from maxchat_data import config, i18n
 from maxchat_data.i18n import N_, _
-from maxchat_data.labels import PALETTE
+from maxchat_data.labels import shade
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark:
 # escaping them all defuses emphasis, headings, lists, tables, links, HTML,
@@ -34,7 +34,6 @@ CHANNEL_ICON = {
     "telegram": ":blue[:material/send:]",
 }
 STATUS_COLOR = {"Open": "orange", "Answered": "blue", "Resolved": "gray"}
-_PALETTE_HEX = frozenset(PALETTE.values())
 _TICKS = {"pending": ("🕓 {word}", N_("sending")), "sent": ("✓ {word}", N_("sent")),
           "delivered": ("✓✓ {word}", N_("delivered")), "read": (":blue[✓✓ {word}]", N_("read")),
           "failed": (":red[✗ {word}]", N_("failed"))}
@@ -68,10 +67,10 @@ def plain(text) -> str:
 def label_chips(found: list[dict]) -> str:
     """Labels in their exact colours, as HTML for ``st.html`` (markdown
     badges know only seven colours, so Teal looked like Green). A label's
-    colour is one of the palette's hex values (the domain refuses others)
+    colour is a palette name, drawn in the palette's hex (``shade``),
     and its name, typed by an agent, is HTML-escaped: nothing here is markup
     but ours. Customer text never goes through this."""
-    return "".join(f'<span class="mc-label" style="background:{_palette_hex(l["color"])}">'
+    return "".join(f'<span class="mc-label" style="background:{shade(l["color"])}">'
                    f'{html.escape(" ".join(str(l["name"]).split()))}</span>' for l in found)
 
 
@@ -92,11 +91,7 @@ def chat_meta(chat: dict, labels_by_id: dict) -> str:
 
 def label_swatch(color: str) -> str:
     """A colour square, for the label pop-up's rows and colour choice."""
-    return f'<span class="mc-swatch" style="background:{_palette_hex(color)}"></span>'
-
-
-def _palette_hex(color: str) -> str:
-    return color if color in _PALETTE_HEX else "#757575"
+    return f'<span class="mc-swatch" style="background:{shade(color)}"></span>'
 
 
 def status_badge(status: str) -> str:

@@ -13,7 +13,7 @@ from maxchat_data.common import CHANNEL_LABELS
 from maxchat_data.errors import MaxchatError
 from maxchat_data.i18n import N_, _
 from maxchat_data.media import MAX_UPLOAD
-from maxchat_data.window import reply_window
+from maxchat_data.window import closed_explanation, reply_window
 from server import runtime
 
 from . import auth, chat_dialogs as dlg, chat_message, quick_replies as quick
@@ -203,9 +203,7 @@ def _composer(store, agent: dict, chat: dict) -> None:
         return
     if not chat["window"].open:
         show_feedback(chat_id)
-        st.warning(_("The 24-hour window is closed: the customer has not written for over 24 hours, so a free-form "
-                     "reply is not allowed. Send an approved template to start a new conversation."),
-                   icon=":material/lock_clock:")
+        st.warning(closed_explanation(chat["channel"]), icon=":material/lock_clock:")
         st.button(_("Send Template"), key="chat_tpl_open", type="primary", icon=":material/description:",
                   on_click=dlg.ask, args=("template", chat_id))
         return

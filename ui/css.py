@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from maxchat_data.i18n import N_, _
+from maxchat_data.i18n import _
 from maxchat_data.labels import PALETTE
 
 ASSETS = Path(__file__).parent / "assets"
@@ -44,11 +44,6 @@ def colour_pills(label: str, key: str, default: str | None = None, **kwargs) -> 
         return st.pills(label, list(PALETTE), default=default, key=key, format_func=colour_name, **kwargs)
 
 
-# The palette's names (stored ids) as a person reads them.
-COLOUR_NAMES = {"Red": N_("Red"), "Orange": N_("Orange"), "Yellow": N_("Yellow"), "Green": N_("Green"),
-                "Teal": N_("Teal"), "Blue": N_("Blue"), "Indigo": N_("Indigo"), "Purple": N_("Purple"),
-                "Pink": N_("Pink"), "Brown": N_("Brown"), "Grey": N_("Grey")}
-
-
 def colour_name(colour: str) -> str:
-    return _(COLOUR_NAMES.get(colour, colour))
+    """A palette name (what a label stores) as a person reads it."""
+    return _(colour) if colour in PALETTE else colour
