@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from . import team
 from .common import CHANNELS, contact_name, message_preview, search_key
 from .errors import ValidationError
+from .i18n import english, later
 from .media import Attachment, insert_attachment
 from .store import Columns, Store, Writer, batched, for_update, utcnow
 from .templates import record_review, verdict_of
@@ -368,11 +369,11 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
             if chat.reopened or chat.unarchived:
                 changed.add(id=chat.id, status=chat.status, reopened=chat.reopened, archived=chat.archived,
                             session=chat.session_id)
-        for happened, action, line in ((chat.new, "chat_created", "New chat from the customer"),
-                                       (chat.reopened, "reopened", "Customer wrote again: new session, chat Open"),
-                                       (chat.unarchived, "unarchived", "Customer wrote: chat moved out of Archived")):
+        for happened, action, line in ((chat.new, "chat_created", _NEW_CHAT),
+                                       (chat.reopened, "reopened", _REOPENED),
+                                       (chat.unarchived, "unarchived", _UNARCHIVED)):
             if happened:
-                events.append((chat.id, action, line))
+                events.append((chat.id, action, english(line)))
                 if action != "chat_created":  # a new chat needs no activity line: its first message says it
                     lines.append((chat.id, line))
     if sessions:
@@ -415,6 +416,10 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
 
 
 # ---- delivery statuses (ticks) ---------------------------------------------
+# Activity lines of a customer's message (i18n.later: each reader's language).
+_NEW_CHAT = later._("New chat from the customer")
+_REOPENED = later._("Customer wrote again: new session, chat Open")
+_UNARCHIVED = later._("Customer wrote: chat moved out of Archived")
 _TICK_ORDER = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
 
 
@@ -446,7 +451,7 @@ def _status_batch(w: Writer, updates: list[DeliveryStatus], careful: bool) -> li
             continue
         message_id, current = found
         if u.status == "failed":
-            w.execute("UPDATE messages SET status = 'failed', error = ? WHERE id = ?", [u.error or "Not delivered", message_id])
+            w.execute("UPDATE messages SET status = 'failed', error = ? WHERE id = ?", [u.error or later._("Not delivered"), message_id])
         elif current != "failed" and _TICK_ORDER[u.status] > _TICK_ORDER.get(current, 0):
             w.execute("UPDATE messages SET status = ? WHERE id = ?", [u.status, message_id])
         out.append(True)
