@@ -85,8 +85,8 @@ def generate(store: Store, chats: int, messages_per_chat: float = 8.0, seed: int
     if store.dialect != "duckdb":
         # The bulk load goes through DuckDB's in-memory tables.
         raise ValidationError(_("Demo data is made in a DuckDB file: run the demo on one ({setting}), then copy it"
-                                " with {command}").format(setting="MAXCHAT_DB",
-                                                          command="python -m maxchat_data migrate --to postgresql://…"))
+                                " with {command}").format(
+            setting="MAXCHAT_DB", command="python -m maxchat_data migrate --to postgresql://…"))
     settings.put(store, settings.DEMO_DATA, "1")  # remembered: demo logins are refused outside demo mode
     seed_reference_data(store)
     agents = [a["id"] for a in accounts.assignable_agents(store)]

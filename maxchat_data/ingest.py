@@ -451,7 +451,8 @@ def _status_batch(w: Writer, updates: list[DeliveryStatus], careful: bool) -> li
             continue
         message_id, current = found
         if u.status == "failed":
-            w.execute("UPDATE messages SET status = 'failed', error = ? WHERE id = ?", [u.error or later._("Not delivered"), message_id])
+            w.execute("UPDATE messages SET status = 'failed', error = ? WHERE id = ?",
+                      [u.error or later._("Not delivered"), message_id])
         elif current != "failed" and _TICK_ORDER[u.status] > _TICK_ORDER.get(current, 0):
             w.execute("UPDATE messages SET status = ? WHERE id = ?", [u.status, message_id])
         out.append(True)

@@ -61,7 +61,8 @@ class Fetcher(TopicWorker):
             try:
                 provider_id, status = client.submit_template(waba, tpl)
             except Permanent as exc:
-                ingest.template_submitted(self.store, tpl["id"], None, "REJECTED", later._("Meta refused it: {reason}", reason=str(exc)))
+                ingest.template_submitted(self.store, tpl["id"], None, "REJECTED",
+                                          later._("Meta refused it: {reason}", reason=str(exc)))
             except Exception as exc:  # noqa: BLE001 - counted, see the class
                 attempts = tpl["submit_attempts"] + 1
                 when = self._later(attempts, exc, f"template {tpl['name']} not submitted")

@@ -191,7 +191,8 @@ def download(session: requests.Session, url: str, limit: int | None = None, **kw
                 raise RetryLater(later._("file download answered {status}", status=str(resp.status_code)),
                                  retry_after_header(resp))
             if resp.status_code >= 400:
-                raise Permanent(later._("the file could not be downloaded (HTTP {status})", status=str(resp.status_code)))
+                raise Permanent(later._("the file could not be downloaded (HTTP {status})",
+                                        status=str(resp.status_code)))
             size = resp.headers.get("Content-Length")
             if size and size.isdigit() and int(size) > limit:
                 raise Permanent(too_large(limit))
@@ -255,6 +256,7 @@ class ApiClient:
 
     @property
     def missing(self) -> str | None:
-        """What is not configured, as a sentence; None when connected."""
+        """What is not configured, a sentence as ``i18n.later`` stores it
+        (``i18n.shown`` says it); None when connected."""
         return None if self.token else later._("{channel} is not connected: set {settings}", channel=self.label,
                                                 settings=self.token_setting)

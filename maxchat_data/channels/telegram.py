@@ -191,7 +191,8 @@ class Client(ApiClient):
     def fetch(self, ref: MediaRef) -> bytes:
         info = self.method("getFile", json={"file_id": ref.ref}) or {}
         if not info.get("file_path"):
-            raise Permanent(later._("Telegram gave no file path (files over {size} MB cannot be fetched by bots)", size=20))
+            raise Permanent(later._("Telegram gave no file path (files over {size} MB cannot be fetched by bots)",
+                                    size=20))
         return download(self.session, f"{self.base}/file/bot{self.token}/{info['file_path']}")
 
     def get_updates(self, offset: int | None, timeout: int) -> list[dict]:

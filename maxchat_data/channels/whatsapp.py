@@ -237,7 +237,7 @@ class Client(ApiClient):
 
     @property
     def missing(self) -> str | None:
-        """What is not configured, as a sentence; None when connected."""
+        """What is not configured (``i18n.later``); None when connected."""
         need_ = [n for n, v in (("WHATSAPP_TOKEN", self.token), ("WHATSAPP_PHONE_NUMBER_ID", self.phone_number_id)) if not v]
         return later._("{channel} is not connected: set {settings}", channel="WhatsApp",
                        settings=", ".join(need_)) if need_ else None
