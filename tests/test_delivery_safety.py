@@ -191,7 +191,7 @@ def test_media_into_an_unwritable_folder_gives_up_and_others_still_run(store, fa
     assert wait_until(lambda: (fetcher.run_once() or True)
                       and store.one("SELECT count(*) FROM pending_media")[0] == 0, 5, 0.05)
     assert len(ms.calls("doc.pdf")) == 3
-    error = store.one("SELECT error FROM messages WHERE provider_message_id = 'm_F'")[0]
+    error = i18n.shown(store.one("SELECT error FROM messages WHERE provider_message_id = 'm_F'")[0])
     assert error.startswith("The file could not be fetched after 3 attempts: The file could not be stored on the server"
                             " (Not a directory)")
 
