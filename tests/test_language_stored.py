@@ -12,7 +12,7 @@ import threading
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import customer_writes
+from conftest import customer_writes, point_runtime_at
 from maxchat_data import accounts, actions, i18n, labels, login, outbox, retry, system, team as team_rules, \
     template_sync
 from maxchat_data.__main__ import main
@@ -20,6 +20,7 @@ from maxchat_data.channels import telegram, whatsapp
 from maxchat_data.channels.base import RetryLater, answered
 from maxchat_data.i18n import later, shown
 from maxchat_data.inbox import thread
+from server import runtime
 from tests.fakes import blocked, graph_error, listed_template
 from tests.test_channels import chat_on, fakes, settled, worker  # noqa: F401 - fixtures
 from ui_support import ROOT, agent_named, set_cookie, texts, ui_store, visible  # noqa: F401 - a fixture
@@ -213,3 +214,17 @@ def test_the_command_line_speaks_maxchat_language(tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("MAXCHAT_LANGUAGE", "en")
     assert main(["--db", db, "migrate"]) == 0
     assert capsys.readouterr().out == f"schema up to date in {db}\n"
+
+
+def test_the_first_admin_message_at_start_speaks_maxchat_language(tmp_path, monkeypatch, capsys):
+    point_runtime_at(tmp_path / "fresh.duckdb", monkeypatch)
+    for name in ("MAXCHAT_ADMIN_PASSWORD", "MAXCHAT_ADMIN_USER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MAXCHAT_LANGUAGE", "id")
+    try:
+        runtime.store()
+        printed = capsys.readouterr().err
+    finally:
+        runtime.close()
+    assert printed.startswith("Maxchat Inbox: admin pertama 'admin' dibuat dengan kata sandi '")
+    assert "hanya ditampilkan sekali" in printed and "shown only this once" not in printed
