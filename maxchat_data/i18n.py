@@ -15,10 +15,10 @@ command line) speaks the default, ``MAXCHAT_LANGUAGE`` (``id``)."""
 from __future__ import annotations
 
 import contextvars
-from contextlib import contextmanager
 import io
 import json
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
@@ -116,8 +116,8 @@ def N_(message: str) -> str:
 
 
 class _Later:
-    """Sentences stored now and shown later in whoever reads them's language:
-    activity lines, the reason a message failed. What is stored is the
+    """Sentences stored now and shown later in the language of whoever reads
+    them: activity lines, the reason a message failed. What is stored is the
     English id and its values as JSON; ``shown()`` translates it at display.
     A value may itself be such a sentence; any other value is data (a name,
     a provider's own words) and is shown as is, an ``int`` as the reader's
