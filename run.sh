@@ -13,7 +13,12 @@ export MAXCHAT_DEMO="${MAXCHAT_DEMO:-1}"
 address="${MAXCHAT_ADDRESS:-127.0.0.1}"
 port="${MAXCHAT_PORT:-8501}"
 if [ "$MAXCHAT_DEMO" = 1 ]; then
-  echo "Maxchat Inbox demo: open http://${address}:${port} and log in as admin / admin1234 (agents: budi / demo1234)"
+  # In MAXCHAT_LANGUAGE, as the app speaks (Indonesian unless "en").
+  if [ "$(echo "${MAXCHAT_LANGUAGE:-id}" | tr '[:upper:]' '[:lower:]' | xargs)" = en ]; then
+    echo "Maxchat Inbox demo: open http://${address}:${port} and log in as admin / admin1234 (agents: budi / demo1234)"
+  else
+    echo "Demo Maxchat Inbox: buka http://${address}:${port} lalu masuk sebagai admin / admin1234 (agen: budi / demo1234)"
+  fi
 fi
 exec .venv/bin/python -m streamlit run app.py --server.address "$address" \
   --server.port "$port" --server.headless true --browser.gatherUsageStats false "$@"

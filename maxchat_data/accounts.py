@@ -9,7 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from . import i18n
 from .common import acting, record
 from .errors import NotFound, ValidationError
-from .i18n import N_, _
+from .i18n import N_, _, later
 from .login.sessions import end_all_sessions
 from .roles import RANK, ROLES, can, can_act, has_role  # noqa: F401 - the role rules, re-exported
 from .store import Store, Writer, utcnow
@@ -111,7 +111,7 @@ def save_agent(w: Writer, agent_id, actor_id, display_name, role, active, new_ha
         w.execute("UPDATE chats SET assignee_id = NULL, status = 'Open' WHERE assignee_id = ?", [agent_id])
         for (chat_id,) in chats:
             record(w, chat_id, actor_id, "assign", f"{agent_id} -> None (agent deactivated)", utcnow(),
-                   f"{display_name} was deactivated: chat back to the queue")
+                   later._("{name} was deactivated: chat back to the queue", name=display_name))
     record(w, None, actor_id, "agent_updated", f"{agent_id} role={role} active={active}", utcnow())
 
 

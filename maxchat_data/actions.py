@@ -13,7 +13,7 @@ from . import emoji, i18n, team
 from .common import (NAME_LIMIT, acting, actor_name, agent_row, chat_row, message_preview, person, record,
                      search_key, status_for)
 from .errors import NotAllowed, NotFound, ValidationError
-from .i18n import _
+from .i18n import _, later
 from .media import check_upload, insert_attachment, save
 from .store import Store, Writer, utcnow
 from .templates import render, usable_template
@@ -47,9 +47,10 @@ def _assign(w: Writer, chat_id, agent_id, actor_id):
     w.execute("UPDATE chats SET assignee_id = ?, status = ? WHERE id = ?", [agent_id, status, chat_id])
     who = actor_name(w, actor_id)
     if chat["assignee_id"] is None or chat["status"] == "Resolved":
-        line = f"{who} assigned the chat to {target}"
+        line = later._("{who} assigned the chat to {agent}", who=who, agent=target)
     else:
-        line = f"{who} reassigned the chat from {actor_name(w, chat['assignee_id'])} to {target}"
+        line = later._("{who} reassigned the chat from {previous} to {agent}", who=who,
+                       previous=actor_name(w, chat["assignee_id"]), agent=target)
     record(w, chat_id, actor_id, "assign", f"{chat['assignee_id']} -> {agent_id}", now, line, chat)
     return status
 
@@ -72,7 +73,7 @@ def _resolve(w: Writer, chat_id, actor_id):
               " last_agent_id) WHERE id = ?", [chat_id])
     w.execute("UPDATE sessions SET resolved_at = ?, resolved_by = ? WHERE id = ?", [now, actor_id, chat["session_id"]])
     record(w, chat_id, actor_id, "resolve", f"assignee was {chat['assignee_id']}", now,
-           f"{actor_name(w, actor_id)} resolved the chat", chat)
+           later._("{who} resolved the chat", who=actor_name(w, actor_id)), chat)
     return True
 
 
@@ -92,7 +93,9 @@ def _set_archived(w: Writer, chat_id, archived, actor_id):
         return False
     w.execute("UPDATE chats SET archived = ? WHERE id = ?", [archived, chat_id])
     verb = "archived" if archived else "unarchived"
-    record(w, chat_id, actor_id, verb, "", utcnow(), f"{actor_name(w, actor_id)} {verb} the chat", chat)
+    line = (later._("{who} archived the chat", who=actor_name(w, actor_id)) if archived
+            else later._("{who} unarchived the chat", who=actor_name(w, actor_id)))
+    record(w, chat_id, actor_id, verb, "", utcnow(), line, chat)
     return True
 
 
@@ -111,10 +114,12 @@ def _set_blocked(w: Writer, chat_id, blocked, actor_id):
         return False
     w.execute("UPDATE contacts SET blocked = ? WHERE id = ?", [blocked, chat["contact_id"]])
     verb = "blocked" if blocked else "unblocked"
+    line = (later._("{who} blocked the contact", who=actor_name(w, actor_id)) if blocked
+            else later._("{who} unblocked the contact", who=actor_name(w, actor_id)))
     now = utcnow()
     for (other,) in w.all("SELECT id FROM chats WHERE contact_id = ?", [chat["contact_id"]]):
         w.execute("UPDATE chats SET blocked = ? WHERE id = ?", [blocked, other])
-        record(w, other, actor_id, verb, "", now, f"{actor_name(w, actor_id)} {verb} the contact")
+        record(w, other, actor_id, verb, "", now, line)
     return True
 
 
@@ -189,13 +194,13 @@ def _send(w: Writer, chat_id, agent_id, what):
         w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at)"
                   " VALUES (?, ?, 'Business initiate', ?)", [session_id, chat_id, now])
         record(w, chat_id, agent_id, "session_started", "Business initiate", now,
-               f"{who} started a session (Business initiate)", {**chat, "session_id": session_id})
+               later._("{who} started a session (Business initiate)", who=who), {**chat, "session_id": session_id})
         assignee = agent_id if chat["assignee_id"] is None or status == "Resolved" else chat["assignee_id"]
     else:
         assignee = chat["assignee_id"] if chat["assignee_id"] is not None else agent_id  # C5 take-over
         if chat["assignee_id"] is None:
             record(w, chat_id, agent_id, "assign", f"None -> {agent_id} (replied)", now,
-                   f"{who} took the chat by replying", chat)
+                   later._("{who} took the chat by replying", who=who), chat)
     new_status = status_for(assignee, False)
     attachment_id = insert_attachment(w, what["attachment"], now) if "attachment" in what else None
     message_id = w.ids.next("messages")

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from . import config, i18n, outbox
 from .common import acting, contact_name, message_preview, record, search_key
 from .errors import NotAllowed, NotFound, ValidationError
-from .i18n import N_, _, ngettext
+from .i18n import N_, _, later, ngettext
 from .new_chat import CANNOT_WRITE_FIRST, normalize_number
 from .store import Store, Writer, utcnow
 from .templates import render, usable_template
@@ -274,7 +274,8 @@ def _create(w: Writer, actor_id, template_id, audience: Audience, values, rate):
         w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at)"
                   " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), 'Business initiate', ?",
                   [[t["session"] for t in opening], [t["chat"] for t in opening], now])
-        line = f"{who} started a session (Business initiate) with broadcast #{broadcast_id}"
+        line = later._("{who} started a session (Business initiate) with broadcast #{broadcast}", who=who,
+                       broadcast=str(broadcast_id))
         w.execute("INSERT INTO events SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), ?, 'session_started', ?, ?",
                   [list(w.ids.take("events", len(opening))), [t["chat"] for t in opening], actor_id,
                    f"Business initiate (broadcast {broadcast_id})", now])
@@ -365,7 +366,7 @@ def _change(w: Writer, broadcast_id, actor_id, what):
                          [broadcast_id])
         w.execute("UPDATE messages SET status = 'failed', error = ? WHERE id IN"
                   " (SELECT message_id FROM outbox WHERE broadcast_id = ? AND state IN ('queued', 'claimed'))",
-                  [_(CANCELLED), broadcast_id])
+                  [later._(CANCELLED), broadcast_id])
         w.execute("DELETE FROM outbox WHERE broadcast_id = ? AND state IN ('queued', 'claimed')", [broadcast_id])
         w.execute("UPDATE broadcasts SET state = 'cancelled', ended_at = ? WHERE id = ?", [now, broadcast_id])
     else:
@@ -462,6 +463,7 @@ def recipients(store: Store, broadcast_id: int, status: str | None = None, limit
         [broadcast_id, raw, raw, limit, offset])
     for r in rows:
         r["status"] = _COUNTED.get(r["status"], "queued")
+        r["error"] = i18n.shown(r["error"])  # stored as i18n.later says: in the reader's language
     return rows
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from . import config
 from .channels import REQUIRED, channel_status, clients
 from .common import person
-from .i18n import N_, _
+from .i18n import N_, _, shown
 from .store import Store
 
 WEBHOOK_PATHS = {"whatsapp": "/webhooks/whatsapp", "messenger": "/webhooks/messenger",
@@ -66,7 +66,7 @@ def overview(store: Store, host: str | None = None, proto: str | None = None, *,
         error, error_at = errors.get(channel, (None, None))
         out.append({**item, "webhook_url": (base + path) if base else path,
                     "webhook_note": _webhook_note(channel), "settings": settings,
-                    "last_inbound_at": last_in.get(channel), "last_error": error, "last_error_at": error_at,
+                    "last_inbound_at": last_in.get(channel), "last_error": shown(error), "last_error_at": error_at,
                     "required": REQUIRED[channel]})
     return out
 
@@ -88,6 +88,6 @@ def send_test(store: Store, channel: str, actor_id: int) -> str:
     person(store, actor_id, "admin", N_("Only an admin can test a channel."))
     client = clients()[channel]
     if client.missing:
-        return client.missing
+        return shown(client.missing)
     return client.check()
 

@@ -149,7 +149,8 @@ def actor_name(w: Writer, actor_id: int | None) -> str:
 def record(w: Writer, chat_id: int | None, actor_id: int | None, action: str, details: str,
            now: datetime, line: str | None = None, chat: dict | None = None) -> None:
     """One event (who, what, when); with ``line`` also the activity line the
-    thread shows in place (C6). Pass the chat row when at hand: it saves a read."""
+    thread shows in place (C6), a sentence from ``i18n.later`` (each reader
+    sees it in their language). Pass the chat row when at hand: it saves a read."""
     w.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
               [w.ids.next("events"), chat_id, actor_id, action, details, now])
     if line and chat_id is not None:

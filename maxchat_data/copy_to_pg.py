@@ -15,7 +15,9 @@ from typing import Callable
 
 import psycopg
 
+from . import i18n
 from .errors import MaxchatError
+from .i18n import _
 from .pg_store import PgStore, hide_password
 from .store import ID_TABLES, connect_file
 
@@ -43,12 +45,12 @@ def copy_database(duck_path: str | Path, url: str, say: Callable[[str], None] = 
     table by table. True when every count matches; raises CopyRefused, having
     changed nothing, when the copy cannot start."""
     if not Path(duck_path).is_file():
-        raise CopyRefused(f"There is no database file at {duck_path}.")
+        raise CopyRefused(_("There is no database file at {path}.").format(path=duck_path))
     try:
         pg = psycopg.connect(url, autocommit=True, connect_timeout=10, options="-c TimeZone=UTC")
     except psycopg.Error as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise CopyRefused(f"Cannot connect to {hide_password(url)}: {first}") from None
+        raise CopyRefused(_("Cannot connect to {url}: {error}").format(url=hide_password(url), error=first)) from None
     duck = None
     try:
         _refuse_unless_empty(pg, url)
@@ -73,9 +75,12 @@ def copy_database(duck_path: str | Path, url: str, say: Callable[[str], None] = 
             (want,) = duck.execute(f"SELECT count(*) FROM {table}").fetchone()
             (got,) = pg.execute(f"SELECT count(*) FROM {table}").fetchone()
             ok &= want == got
-            say(f"{table}: {want:,} = {got:,} ✓" if want == got else f"{table}: {want:,} ≠ {got:,} ✗ MISMATCH")
-        say(f"copied {len(tables)} tables in {copied_s:.1f} s" if ok else
-            "the row counts differ: do not switch the app to this database")
+            counts = {"table": table, "want": i18n.number(want), "got": i18n.number(got)}
+            say(f"{table}: {counts['want']} = {counts['got']} ✓" if want == got
+                else _("{table}: {want} ≠ {got} ✗ MISMATCH").format(**counts))
+        say(_("copied {count} tables in {seconds} s").format(count=i18n.number(len(tables)),
+                                                            seconds=i18n.number(copied_s, 1)) if ok else
+            _("the row counts differ: do not switch the app to this database"))
         return ok
     finally:
         if duck is not None:
@@ -88,8 +93,8 @@ def _refuse_unless_empty(pg: psycopg.Connection, url: str) -> None:
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
         " AND table_type = 'BASE TABLE' ORDER BY 1").fetchall()]
     if tables and "schema_migrations" not in tables:
-        raise CopyRefused(f"{hide_password(url)} already holds tables that are not Maxchat's"
-                          f" ({', '.join(tables[:5])}): copy into a new, empty database.")
+        raise CopyRefused(_("{url} already holds tables that are not Maxchat's ({tables}): copy into a new, empty"
+                            " database.").format(url=hide_password(url), tables=", ".join(tables[:5])))
     used = []
     for table in tables:
         if table in NOT_COPIED:
@@ -98,8 +103,8 @@ def _refuse_unless_empty(pg: psycopg.Connection, url: str) -> None:
         if rows and rows != SEED_ROWS.get(table):
             used.append(table)
     if used:
-        raise CopyRefused(f"{hide_password(url)} is not empty ({', '.join(used[:5])} hold rows): the copy goes"
-                          " only into a new, empty database. Nothing was changed.")
+        raise CopyRefused(_("{url} is not empty ({tables} hold rows): the copy goes only into a new, empty database."
+                            " Nothing was changed.").format(url=hide_password(url), tables=", ".join(used[:5])))
 
 
 def _migrate(url: str) -> None:
@@ -131,9 +136,9 @@ def _tables(duck, pg) -> list[str]:
         target.pop(name, None)
     if source != target:
         differ = sorted(t for t in set(source) | set(target) if source.get(t) != target.get(t))
-        raise CopyRefused(f"The two schemas differ ({', '.join(differ[:5])}): start the server once on the DuckDB"
-                          " file (or run `python -m maxchat_data migrate`) so it is fully migrated, and use a"
-                          " Maxchat of the same version for both.")
+        raise CopyRefused(_("The two schemas differ ({tables}): start the server once on the DuckDB file (or run"
+                            " `{command}`) so it is fully migrated, and use a Maxchat of the same version for both.")
+                          .format(tables=", ".join(differ[:5]), command="python -m maxchat_data migrate"))
     return sorted(source, key=lambda t: (ORDER.index(t) if t in ORDER else len(ORDER), t))
 
 

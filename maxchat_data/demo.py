@@ -10,6 +10,7 @@ import pandas as pd
 from . import accounts, facts, labels, settings, system, templates
 from .common import CHANNELS, preview, search_key
 from .errors import ValidationError
+from .i18n import _
 from .store import Store, Writer, utcnow
 
 DEMO_PASSWORD = "demo1234"
@@ -83,8 +84,9 @@ def generate(store: Store, chats: int, messages_per_chat: float = 8.0, seed: int
     Every status, channel and label appears; some windows are closed."""
     if not store.engine.reads_frames:
         # The bulk load reads pandas frames registered on DuckDB's connection.
-        raise ValidationError("Demo data is made in a DuckDB file: run the demo on one (MAXCHAT_DB), then copy it"
-                              " with python -m maxchat_data migrate --to postgresql://…")
+        raise ValidationError(_("Demo data is made in a DuckDB file: run the demo on one ({setting}), then copy it"
+                                " with {command}").format(
+            setting="MAXCHAT_DB", command="python -m maxchat_data migrate --to postgresql://…"))
     settings.put(store, settings.DEMO_DATA, "1")  # remembered: demo logins are refused outside demo mode
     seed_reference_data(store)
     agents = [a["id"] for a in accounts.assignable_agents(store)]

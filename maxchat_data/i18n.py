@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextvars
 import io
+import json
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
@@ -60,6 +62,16 @@ def use(code: str | None) -> str:
     return chosen
 
 
+@contextmanager
+def use_for(code: str):
+    """Speak ``code`` inside the ``with`` only (English for a log line)."""
+    token = _current.set(clean(code) or current())
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def speak_for(person: Callable[[], str | None]) -> None:
     """``person()``: the language of whoever the current run is for, or None."""
     global _person
@@ -101,6 +113,66 @@ def N_(message: str) -> str:
     """Marks a sentence for the catalogs where it is defined (a constant);
     ``_()`` translates it where it is shown."""
     return message
+
+
+class _Later:
+    """Sentences stored now and shown later in the language of whoever reads
+    them: activity lines, the reason a message failed. What is stored is the
+    English id and its values as JSON; ``shown()`` translates it at display.
+    A value may itself be such a sentence; any other value is data (a name,
+    a provider's own words) and is shown as is, an ``int`` as the reader's
+    language writes numbers. Called ``later._`` and ``later.ngettext`` so
+    the extractor finds the ids like any other."""
+
+    @staticmethod
+    def _(message: str, **values) -> str:
+        return json.dumps({"said": message, "with": values}, ensure_ascii=False, separators=(",", ":"))
+
+    @staticmethod
+    def ngettext(singular: str, plural: str, n: int, **values) -> str:
+        return json.dumps({"said": singular, "plural": plural, "n": n, "with": values}, ensure_ascii=False,
+                          separators=(",", ":"))
+
+
+later = _Later()
+
+
+def _stored(text) -> dict | None:
+    if not isinstance(text, str) or not text.startswith('{"said":'):
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) and isinstance(found.get("said"), str) else None
+
+
+def shown(stored: str | None, language: str | None = None) -> str | None:
+    """A stored sentence in the current language (or ``language``): one
+    from ``later`` is translated with its values; anything else (a row
+    written before sentences were stored this way, a provider's text) is
+    shown as stored."""
+    found = _stored(stored)
+    if found is None:
+        return stored
+    if language is not None:
+        with use_for(language):
+            return shown(stored)
+    values = {k: shown(v) if isinstance(v, str) else number(v) if isinstance(v, int) and not isinstance(v, bool)
+              else v for k, v in (found.get("with") or {}).items()}
+    if "plural" in found:
+        message = ngettext(found["said"], found["plural"], int(found.get("n") or 0))
+    else:
+        message = _(found["said"])
+    try:
+        return message.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return message  # a value missing from a row: the sentence without it rather than a crash
+
+
+def english(stored: str | None) -> str | None:
+    """A stored sentence in English, for log lines (operators read English)."""
+    return shown(stored, SOURCE)
 
 
 def _locale() -> Locale:

@@ -21,6 +21,7 @@ from datetime import datetime
 from . import team
 from .common import CHANNELS, contact_name, message_preview, search_key
 from .errors import ValidationError
+from .i18n import english, later
 from .media import Attachment, insert_attachment
 from .store import Columns, Store, Writer, batched, utcnow
 from .template_submission import TemplateUpdate, webhook_verdict
@@ -344,11 +345,11 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
             if chat.reopened or chat.unarchived:
                 changed.add(id=chat.id, status=chat.status, reopened=chat.reopened, archived=chat.archived,
                             session=chat.session_id)
-        for happened, action, line in ((chat.new, "chat_created", "New chat from the customer"),
-                                       (chat.reopened, "reopened", "Customer wrote again: new session, chat Open"),
-                                       (chat.unarchived, "unarchived", "Customer wrote: chat moved out of Archived")):
+        for happened, action, line in ((chat.new, "chat_created", _NEW_CHAT),
+                                       (chat.reopened, "reopened", _REOPENED),
+                                       (chat.unarchived, "unarchived", _UNARCHIVED)):
             if happened:
-                events.append((chat.id, action, line))
+                events.append((chat.id, action, english(line)))
                 if action != "chat_created":  # a new chat needs no activity line: its first message says it
                     lines.append((chat.id, line))
     if sessions:
@@ -388,6 +389,12 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
                   " FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::BIGINT[]) AS chat, unnest(?::VARCHAR[]) AS body) b"
                   " JOIN chats c ON c.id = b.chat",
                   [now, now, list(w.ids.take("messages", len(lines)))] + [list(col) for col in zip(*lines)])
+
+
+# Activity lines of a customer's message (i18n.later: each reader's language).
+_NEW_CHAT = later._("New chat from the customer")
+_REOPENED = later._("Customer wrote again: new session, chat Open")
+_UNARCHIVED = later._("Customer wrote: chat moved out of Archived")
 
 
 # ---- one webhook at a time ---------------------------------------------------

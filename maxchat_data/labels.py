@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .common import acting, actor_name, chat_row, record
 from .errors import NotFound, ValidationError
-from .i18n import N_, _
+from .i18n import N_, _, later
 from .roles import can
 from .store import Store, Writer, utcnow
 
@@ -110,10 +110,12 @@ def _set_label(w: Writer, chat_id, label_id, on, actor_id):
         w.execute("DELETE FROM contact_labels WHERE contact_id = ? AND label_id = ?", [chat["contact_id"], label_id])
     _refresh_chat_labels(w, [chat["contact_id"]])
     now = utcnow()
-    verb = "added label" if on else "removed label"
+    who = actor_name(w, actor_id)
+    line = (later._("{who} added label {label}", who=who, label=label[0]) if on
+            else later._("{who} removed label {label}", who=who, label=label[0]))
     for (other,) in w.all("SELECT id FROM chats WHERE contact_id = ?", [chat["contact_id"]]):
         record(w, other, actor_id, "label_added" if on else "label_removed", f"{label_id} {label[0]}", now,
-               f"{actor_name(w, actor_id)} {verb} {label[0]}")
+               line)
     return True
 
 
@@ -147,7 +149,7 @@ def _delete(w: Writer, label_id, actor_id):
     now = utcnow()
     record(w, None, actor_id, "label_deleted", f"{label_id} {label[0]} (from {len(contacts)} contacts)", now)
     # C6: every chat that lost the label says so in its thread.
-    line = f"{actor_name(w, actor_id)} deleted the label {label[0]}"
+    line = later._("{who} deleted the label {label}", who=actor_name(w, actor_id), label=label[0])
     for (chat_id,) in w.all("SELECT id FROM chats WHERE contact_id = ANY(?::BIGINT[]) ORDER BY id", [contacts]):
         record(w, chat_id, actor_id, "label_removed", f"{label_id} {label[0]} (label deleted)", now, line)
 

@@ -25,22 +25,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .i18n import N_, _
+from .i18n import later
 from .store import Store, Writer, utcnow
 
-# The failure reasons below are stored on the message for agents to read.
-# The workers that write them have no person behind them, so they are
-# written in the default language (MAXCHAT_LANGUAGE); an agent who reads
-# the app in the other one sees them as stored. That is accepted: they are
-# rare, and a stored reason must not change after the fact.
-UNSURE_AFTER_RESTART = N_("Not sure it was sent (the server stopped while sending): "
-                          "check with the customer, then retry")
+# The failure reasons below are stored on the message for agents to read,
+# as ``i18n.later`` says: each agent reads them in their own language.
+UNSURE_AFTER_RESTART = later._("Not sure it was sent (the server stopped while sending): "
+                               "check with the customer, then retry")
 BEAT = 5.0                        # seconds between a busy sender's "alive"
 STALE = timedelta(seconds=60)     # silent this long: the sender is gone
 
 
 def unsure(detail: str) -> str:
-    return _("Not sure it was sent ({detail}): check with the customer, then retry").format(detail=detail)
+    return later._("Not sure it was sent ({detail}): check with the customer, then retry", detail=detail)
 
 
 # What a sender needs to send a row.
@@ -227,7 +224,7 @@ def _settle_orphans(w: Writer, sender, at_start):
     ids = [i for (i,) in w.all(f"SELECT message_id FROM outbox WHERE state = 'sending' AND {_ORPHAN}"
                                f" ORDER BY message_id{w.engine.lock()}", [sender, seen_after])]
     if ids:
-        _mark_failed(w, ids, _(UNSURE_AFTER_RESTART))
+        _mark_failed(w, ids, UNSURE_AFTER_RESTART)
     w.execute("DELETE FROM senders WHERE seen_at <= ? AND id <> ?", [seen_after, sender])
     w.touch("outbox")
     return ids

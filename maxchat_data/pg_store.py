@@ -30,6 +30,7 @@ from psycopg_pool import ConnectionPool
 from . import config
 from .engine import POSTGRESQL, Engine, to_pg
 from .errors import MaxchatError
+from .i18n import _
 from .store import ID_TABLES, MIGRATIONS_DIR, Leadership, Store, Writer, utcnow
 
 log = logging.getLogger(__name__)
@@ -230,8 +231,8 @@ class PgStore(Store):
         except psycopg.OperationalError as exc:
             # A wrong URL, password or host: one sentence, not a traceback.
             reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise DatabaseUnreachable(f"Cannot reach the PostgreSQL database {hide_password(url)}"
-                                      f" (MAXCHAT_DATABASE_URL): {reason}") from None
+            raise DatabaseUnreachable(_("Cannot reach the PostgreSQL database {url} ({setting}): {error}").format(
+                url=hide_password(url), setting="MAXCHAT_DATABASE_URL", error=reason)) from None
         pool_size = int(config.number("MAXCHAT_PG_POOL", "16", "connections"))
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_size,
                                     kwargs=_settings(),

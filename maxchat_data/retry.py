@@ -18,7 +18,12 @@ from dataclasses import dataclass
 
 from .channels.base import Permanent, RetryLater
 from .errors import MaxchatError
-from .i18n import _, ngettext
+from .i18n import later
+
+
+# Two stored sentences one after the other: punctuation only, the same in
+# every language (so not in the catalogs).
+TWO_SENTENCES = "{doing}: {reason}"
 
 
 @dataclass(frozen=True)
@@ -41,18 +46,16 @@ class RetryPolicy:
         return min(self.cap, max(self.floor, delay))
 
     def gave_up(self, doing: str, attempts: int, exc: BaseException) -> str:
-        """The sentence a person reads once ``decide`` said None, e.g.
-        ``gave_up(N_("Could not send"), 8, exc)`` (``doing`` marked with N_:
-        it is translated here, like the rest of the sentence)."""
-        doing = _(doing)
+        """The sentence a person reads once ``decide`` said None, stored as
+        ``i18n.later`` says, e.g. ``gave_up(later._("Could not send"), 8, exc)``."""
         if isinstance(exc, Permanent):
-            return f"{doing}: {exc}"  # two sentences for a person, already in words
+            return later._(TWO_SENTENCES, doing=doing, reason=str(exc))  # already in words
         asked = retry_after(exc)
         if asked is not None and asked > self.cap:
-            return _("{doing}: {reason}, and asked to wait {wait} before trying again (too long to hold it):"
-                     " try again later").format(doing=doing, reason=describe(exc), wait=span(asked))
-        return ngettext("{doing} after {count} attempt: {reason}", "{doing} after {count} attempts: {reason}",
-                        attempts).format(doing=doing, count=attempts, reason=describe(exc))
+            return later._("{doing}: {reason}, and asked to wait {wait} before trying again (too long to hold it):"
+                           " try again later", doing=doing, reason=describe(exc), wait=span(asked))
+        return later.ngettext("{doing} after {count} attempt: {reason}", "{doing} after {count} attempts: {reason}",
+                              attempts, doing=doing, count=attempts, reason=describe(exc))
 
 
 def retry_after(exc: BaseException) -> float | None:
@@ -60,20 +63,21 @@ def retry_after(exc: BaseException) -> float | None:
 
 
 def describe(exc: BaseException) -> str:
-    """A failure in a few words: the provider's sentence, or what went wrong here."""
+    """A failure in a few words (stored as ``i18n.later`` says): the
+    provider's sentence, or what went wrong here."""
     if isinstance(exc, (RetryLater, Permanent, MaxchatError)):
         return str(exc)  # already a sentence for a person
     if isinstance(exc, OSError):
         return f"{type(exc).__name__}: {exc.strerror or exc}"
-    return _("unexpected error ({error})").format(error=type(exc).__name__)
+    return later._("unexpected error ({error})", error=type(exc).__name__)
 
 
 def span(seconds: float) -> str:
     if seconds >= 3600:
-        return _("{count} h").format(count=f"{seconds / 3600:.0f}")
+        return later._("{count} h", count=round(seconds / 3600))
     if seconds >= 60:
-        return _("{count} min").format(count=f"{seconds / 60:.0f}")
-    return _("{count} s").format(count=f"{seconds:.0f}")
+        return later._("{count} min", count=round(seconds / 60))
+    return later._("{count} s", count=round(seconds))
 
 
 # The policies of the background jobs (tests pass their own).

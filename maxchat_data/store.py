@@ -29,6 +29,7 @@ import duckdb
 from . import config
 from .engine import DUCKDB, Engine
 from .errors import MaxchatError
+from .i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -231,10 +232,11 @@ def damaged(path: str, what) -> DamagedDatabase:
     """What is wrong with the file and how to get the data back, in words
     (at start, instead of a traceback)."""
     detail = str(what).strip().splitlines()[0] if str(what).strip() else type(what).__name__
-    return DamagedDatabase(
-        f"The file {path} is not a Maxchat database or is damaged ({detail}). Nothing was changed in it."
-        " Restore the database file and the media folder from your last backup (README, \"Back up\"),"
-        " or point MAXCHAT_DB at another file.")
+    return DamagedDatabase(_(
+        "The file {path} is not a Maxchat database or is damaged ({detail}). Nothing was changed in it."
+        " Restore the database file and the media folder from your last backup (README, \"{section}\"),"
+        " or point {setting} at another file.").format(path=path, detail=detail, section="Back up",
+                                                       setting="MAXCHAT_DB"))
 
 
 # A DuckDB file is three 4 KB headers, then its blocks: one that ends before
@@ -290,9 +292,10 @@ def connect_file(path: str, read_only: bool = False, config: dict | None = None)
         if "lock" not in str(exc).lower():
             raise damaged(path, exc) from None
         # DuckDB's own words name the other process (its PID): keep them.
-        raise DatabaseInUse(
-            f"The database {path} is in use by another process: one Maxchat server owns its file."
-            f" Stop that server first, or use another MAXCHAT_DB. ({exc})") from None
+        raise DatabaseInUse(_(
+            "The database {path} is in use by another process: one Maxchat server owns its file."
+            " Stop that server first, or use another {setting}. ({error})").format(path=path, setting="MAXCHAT_DB",
+                                                                                 error=exc)) from None
     except duckdb.Error as exc:
         raise damaged(path, exc) from None
     try:
@@ -371,8 +374,8 @@ class Store:
                                             " WHERE database_name = current_database()").fetchall()}
         if tables and "schema_migrations" not in tables:
             # Another program's DuckDB file: never add the inbox's tables to it.
-            raise damaged(self.path, f"it holds tables of another program ({', '.join(sorted(tables)[:3])}"
-                                     f"{', …' if len(tables) > 3 else ''}) and none of Maxchat's")
+            raise damaged(self.path, _("it holds tables of another program ({tables}) and none of Maxchat's").format(
+                tables=", ".join(sorted(tables)[:3]) + (", …" if len(tables) > 3 else "")))
         con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
         done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
         applied = False

@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
 from . import config, i18n
-from .common import acting, record
+from .common import BOT, acting, record
 from .errors import NotAllowed, ValidationError
-from .i18n import N_, _
+from .i18n import N_, _, later
 from .roles import can_act
 from .store import Store, Writer, utcnow
 
@@ -259,7 +259,7 @@ def logged_in(store: Store, agent_id: int) -> bool:
 def _logged_in(w: Writer, agent_id):
     if not can_act(acting(w, agent_id, "read_chats")["role"]):
         return False
-    return _set_availability(w, agent_id, "Online", " (logged in)")
+    return _set_availability(w, agent_id, "Online", "logged in")
 
 
 def logged_out(store: Store, agent_id: int) -> None:
@@ -272,27 +272,32 @@ def _logged_out(w: Writer, agent_id):
     _presence_w(w).leave(w, agent_id)
     if not can_act(agent["role"]):
         return False  # an analyst has no availability
-    return _set_availability(w, agent_id, "Offline", " (logged out)")
+    return _set_availability(w, agent_id, "Offline", "logged out")
 
 
-def _set_availability(w: Writer, agent_id, value, why):
+def _set_availability(w: Writer, agent_id, value, why: str = ""):
+    """``why``: "logged in" / "logged out" when it was not the agent's choice."""
     agent = acting(w, agent_id, deactivated_too=value == "Offline")  # analysts take no chats
     (old,) = w.one("SELECT availability FROM agents WHERE id = ?", [agent_id])
     if old == value:
         return False
     now = utcnow()
     w.execute("UPDATE agents SET availability = ? WHERE id = ?", [value, agent_id])
-    record(w, None, agent_id, "availability", f"{agent['display_name']}: {old} -> {value}{why}", now)
+    record(w, None, agent_id, "availability", f"{agent['display_name']}: {old} -> {value}" + (f" ({why})" if why else ""),
+           now)
     w.touch(TOPIC)
     if value == "Offline":
-        _return_chats(w, agent_id, now, f"{agent['display_name']} went Offline{why}")
+        name = agent["display_name"]
+        _return_chats(w, agent_id, now, later._("{name} went Offline (logged out): chat back to the queue", name=name) if why
+                      else later._("{name} went Offline: chat back to the queue", name=name))
     assign_waiting(w, now)
     return True
 
 
-def _return_chats(w: Writer, agent_id: int, now: datetime, why: str, s: TeamSettings | None = None) -> int:
+def _return_chats(w: Writer, agent_id: int, now: datetime, line: str, s: TeamSettings | None = None) -> int:
     """When the team says so, an agent going Offline hands their open chats
-    back to the queue (oldest waiting first, like any other)."""
+    back to the queue (oldest waiting first, like any other); ``line`` says
+    why in each chat (``i18n.later``)."""
     s = s or _settings_w(w)
     if not s.offline_returns:
         return 0
@@ -301,8 +306,7 @@ def _return_chats(w: Writer, agent_id: int, now: datetime, why: str, s: TeamSett
     chats = w.all("UPDATE chats SET assignee_id = NULL, status = 'Open', last_agent_id = ?"
                   " WHERE assignee_id = ? AND status = 'Answered' RETURNING id", [agent_id, agent_id])
     for (chat_id,) in sorted(chats):
-        record(w, chat_id, None, "assign", f"{agent_id} -> None (went offline)", now,
-               f"{why}: chat back to the queue")
+        record(w, chat_id, None, "assign", f"{agent_id} -> None (went offline)", now, line)
     return len(chats)
 
 
@@ -311,7 +315,8 @@ def _timed_out(w: Writer, agent_id: int):
     if _presence_w(w).present(w, agent_id):
         return 0  # back meanwhile
     name = w.agents().get(agent_id, {}).get("display_name", f"agent {agent_id}")
-    return _return_chats(w, agent_id, utcnow(), f"{name} stopped responding (Offline)")
+    return _return_chats(w, agent_id, utcnow(),
+                         later._("{name} stopped responding (Offline): chat back to the queue", name=name))
 
 
 # ---- auto-assignment ---------------------------------------------------------------
@@ -412,8 +417,8 @@ def _give(w: Writer, given: list[tuple[int, int, datetime]], now: datetime) -> i
               " created_at) SELECT b.id, c.id, c.session_id, c.channel, 'activity', 'activity', b.body, 'received', ?, ?"
               " FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::BIGINT[]) AS chat, unnest(?::VARCHAR[]) AS body) b"
               " JOIN chats c ON c.id = b.chat",
-              [now, now, line_ids, chat_ids, [f"BOT assigned the chat to {names[a]} (auto-assignment)"
-                                             for a in agent_ids]])
+              [now, now, line_ids, chat_ids, [later._("{who} assigned the chat to {agent} (auto-assignment)", who=BOT,
+                                                     agent=names[a]) for a in agent_ids]])
     return len(given)
 
 

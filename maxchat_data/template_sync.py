@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from . import config
 from .common import acting, person, record
 from .errors import ValidationError
-from .i18n import _
+from .i18n import SOURCE, _, later, number, shown, use_for
 from .store import Store, Writer, utcnow
 from .templates import CATEGORIES, MANAGE_REFUSAL, variables_in, verdict_of
 
@@ -25,15 +25,24 @@ class SyncResult:
     added: int = 0
     updated: int = 0
     deleted: int = 0
-    skipped: list[str] = field(default_factory=list)  # "name (language): why"
+    # (name, language, why): why stored as i18n.later says, so the result
+    # reads in whoever's language shows it (the page, or English in a log).
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __str__(self) -> str:
+        """The result in the current language (the Templates page's)."""
         text = _("{added} added, {updated} updated, {deleted} marked deleted on WhatsApp").format(
-            added=self.added, updated=self.updated, deleted=self.deleted)
+            added=number(self.added), updated=number(self.updated), deleted=number(self.deleted))
         if self.skipped:
+            reasons = "; ".join(f"{name} ({language}): {shown(why)}" for name, language, why in self.skipped[:3])
             text += "; " + _("{count} skipped ({reasons})").format(
-                count=len(self.skipped), reasons="; ".join(self.skipped[:3]) + (" …" if len(self.skipped) > 3 else ""))
+                count=number(len(self.skipped)), reasons=reasons + (" …" if len(self.skipped) > 3 else ""))
         return text
+
+    def english(self) -> str:
+        """For log lines and the event (operators read English)."""
+        with use_for(SOURCE):
+            return str(self)
 
 
 def from_listing(item: dict) -> dict:
@@ -41,20 +50,21 @@ def from_listing(item: dict) -> dict:
     cannot be used here (say why)."""
     name, language = str(item.get("name") or ""), str(item.get("language") or "")
     if not name or not language:
-        raise ValidationError(_("no name or language"))
+        raise ValidationError(later._("no name or language"))
     body = next((str(c.get("text") or "") for c in item.get("components") or []
                  if isinstance(c, dict) and str(c.get("type", "")).upper() == "BODY"), "")
     if not body:
-        raise ValidationError(_("no body text"))
+        raise ValidationError(later._("no body text"))
     category = str(item.get("category") or "").upper()
     if category not in CATEGORIES:
-        raise ValidationError(_("category {category}").format(category=category) if category else _("category missing"))
+        raise ValidationError(later._("category {category}", category=category) if category
+                              else later._("category missing"))
     provider_status = str(item.get("status") or "").upper()
     verdict = verdict_of(provider_status)
     reason = item.get("rejected_reason")
     reason = None if reason in (None, "", "NONE") else str(reason)
     if provider_status in ("PAUSED", "DISABLED", "IN_APPEAL", "LIMIT_EXCEEDED"):
-        reason = reason or _("{status} on WhatsApp").format(status=provider_status.replace("_", " ").title())
+        reason = reason or later._("{status} on WhatsApp", status=provider_status.replace("_", " ").title())
     return {"provider_template_id": str(item["id"]) if item.get("id") is not None else None, "name": name,
             "language": language, "category": category, "body": body, "variables": variables_in(body),
             "status": "Accepted" if verdict == "Deleted" else verdict, "deleted": verdict == "Deleted",
@@ -80,14 +90,14 @@ def _sync(store: Store, client, waba_id: str | None, actor_id: int | None) -> Sy
         raise ValidationError(_("Set {setting} (the WhatsApp Business Account id) to sync templates.")
                               .format(setting="WHATSAPP_WABA_ID"))
     if client.missing:
-        raise ValidationError(client.missing)
+        raise ValidationError(shown(client.missing))
     listed = client.list_templates(waba_id)
     result, items = SyncResult(), []
     for item in listed:
         try:
             items.append(from_listing(item))
         except ValidationError as exc:
-            result.skipped.append(f"{item.get('name')} ({item.get('language')}): {exc}")
+            result.skipped.append((str(item.get("name")), str(item.get("language")), str(exc)))
     return store.write(_apply, items, result, actor_id)
 
 
@@ -132,5 +142,5 @@ def _apply(w: Writer, items: list[dict], result: SyncResult, actor_id: int | Non
     if gone:
         w.execute("UPDATE templates SET deleted_at = ? WHERE id IN (SELECT unnest(?::INTEGER[]))", [now, gone])
         result.deleted = len(gone)
-    record(w, None, actor_id, "templates_synced", str(result), now)
+    record(w, None, actor_id, "templates_synced", result.english(), now)
     return result

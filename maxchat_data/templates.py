@@ -8,7 +8,7 @@ import re
 from . import config, i18n
 from .common import CHANNELS, acting, record, row
 from .errors import NotAllowed, NotFound, ValidationError
-from .i18n import N_, _, ngettext
+from .i18n import N_, _, english, ngettext
 from .store import Store, Writer, utcnow
 
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
@@ -139,7 +139,7 @@ def record_review(w: Writer, template_id, status, reason, actor_id: int | None =
     else:
         w.execute("UPDATE templates SET status = ?, status_reason = ?, deleted_at = NULL WHERE id = ?",
                   [status, reason, template_id])
-    record(w, None, actor_id, "template_status", f"template {template_id} -> {status} {reason or ''}", utcnow())
+    record(w, None, actor_id, "template_status", f"template {template_id} -> {status} {english(reason) or ''}", utcnow())
 
 
 def set_initiate(store: Store, template_id: int, initiate: bool, *, actor_id: int) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .errors import ValidationError
+from .i18n import later
 from .store import Store, Writer, batched
 
 _TICK_ORDER = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
@@ -50,7 +51,7 @@ def _status_batch(w: Writer, updates: list[DeliveryStatus], careful: bool) -> li
             continue
         message_id, current = found
         if u.status == "failed":
-            w.execute("UPDATE messages SET status = 'failed', error = ? WHERE id = ?", [u.error or "Not delivered", message_id])
+            w.execute("UPDATE messages SET status = 'failed', error = ? WHERE id = ?", [u.error or later._("Not delivered"), message_id])
         elif current != "failed" and _TICK_ORDER[u.status] > _TICK_ORDER.get(current, 0):
             w.execute("UPDATE messages SET status = ? WHERE id = ?", [u.status, message_id])
         out.append(True)

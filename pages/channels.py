@@ -23,7 +23,7 @@ def _test(channel: str) -> None:
     try:
         ss[f"channel_test_{channel}"] = ("success", channel_health.send_test(store, channel, me["id"]))
     except Exception as exc:  # noqa: BLE001 - any failure is the answer to show
-        ss[f"channel_test_{channel}"] = ("error", retry.describe(exc))
+        ss[f"channel_test_{channel}"] = ("error", i18n.shown(retry.describe(exc)))
 
 
 tz = config.team_timezone()

@@ -10,7 +10,7 @@ from maxchat_data.channels import clients
 from server import runtime
 from maxchat_data.common import CHANNEL_LABELS, CHANNELS
 from maxchat_data import retry
-from maxchat_data.i18n import N_, _, ngettext
+from maxchat_data.i18n import N_, _, later, ngettext, shown
 from ui import admin
 from ui.chat_text import plain
 from ui.access import require
@@ -45,7 +45,7 @@ def _create() -> None:
 
 def _set_status(tpl: dict) -> None:
     status = st.session_state.get(_status_key(tpl), tpl["status"])
-    admin.run(templates.set_status, store, tpl["id"], status, _("set by hand (demo)") if demo else _("set by hand"),
+    admin.run(templates.set_status, store, tpl["id"], status, later._("set by hand (demo)") if demo else later._("set by hand"),
               actor_id=me["id"], success=_("{name} is now {status}.").format(name=tpl["name"], status=_(status)))
 
 
@@ -61,7 +61,7 @@ def _sync() -> None:
         result = template_sync.sync_now(store, me["id"], clients()["whatsapp"])
     except Exception as exc:  # noqa: BLE001 - a provider's refusal or a network error: its sentence
         st.session_state[admin.FLASH_KEY] = ("error", _("Sync with WhatsApp failed: {reason}").format(
-            reason=retry.describe(exc)))
+            reason=shown(retry.describe(exc))))
     else:
         st.session_state[admin.FLASH_KEY] = ("success", _("Synced with WhatsApp: {result}.").format(result=result))
 
@@ -126,7 +126,7 @@ else:
         # The status is read fresh on every run (a picker label could show the old one).
         st.markdown("**" + _("Status") + ":** " + _status_text(tpl))
         st.caption(ngettext("{count} variable", "{count} variables", tpl["variables"]).format(count=tpl["variables"])
-                   + (f" · {plain(tpl['status_reason'])}" if tpl.get("status_reason") else ""))
+                   + (f" · {plain(shown(tpl['status_reason']))}" if tpl.get("status_reason") else ""))
         st.toggle(_("Set as Initiate Message"), value=bool(tpl["initiate"]), key=f"template_initiate_{tpl['id']}",
                   on_change=_set_initiate, args=(tpl,))
         if templates.status_set_by_hand(tpl["channel"], demo):

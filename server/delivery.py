@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from maxchat_data import outbox, retry
 from maxchat_data.channels import MaybeDone, Permanent, RetryLater, clients as make_clients
 from maxchat_data.common import CHANNELS
-from maxchat_data.i18n import N_, _
+from maxchat_data.i18n import english, later
 from maxchat_data.store import Store, utcnow
 
 from .broadcaster import Pacer
@@ -90,7 +90,7 @@ class DeliveryWorker:
         client = self.clients.get(row["channel"])
         if client is None or client.missing:
             outbox.mark_failed(self.store, message_id,
-                               client.missing if client else _("Unknown channel {channel}").format(channel=row["channel"]))
+                               client.missing if client else later._("Unknown channel {channel}", channel=row["channel"]))
             return None
         try:
             steps = client.steps(row)
@@ -117,10 +117,10 @@ class DeliveryWorker:
     def _failed(self, row: dict, step, exc: Exception) -> datetime | None:
         message_id = row["message_id"]
         if isinstance(exc, Permanent):
-            log.info("message %s failed: %s", message_id, exc)
+            log.info("message %s failed: %s", message_id, english(str(exc)))
             outbox.mark_failed(self.store, message_id, str(exc))
         elif isinstance(exc, FileNotFoundError):
-            outbox.mark_failed(self.store, message_id, _("The attachment file is missing from the media store"))
+            outbox.mark_failed(self.store, message_id, later._("The attachment file is missing from the media store"))
         elif not step.upload and (isinstance(exc, MaybeDone) or not isinstance(exc, RetryLater)):
             # It may have reached the customer: sending it again could send it twice.
             if not isinstance(exc, MaybeDone):
@@ -130,9 +130,9 @@ class DeliveryWorker:
             attempts = row["attempts"] + 1
             delay = self.policy.decide(attempts, exc)
             if delay is None:
-                outbox.mark_failed(self.store, message_id, self.policy.gave_up(N_("Could not send"), attempts, exc))
+                outbox.mark_failed(self.store, message_id, self.policy.gave_up(later._("Could not send"), attempts, exc))
                 return None
-            log.info("message %s (%s): %s; retry in %.1fs", message_id, step.name, retry.describe(exc), delay)
+            log.info("message %s (%s): %s; retry in %.1fs", message_id, step.name, english(retry.describe(exc)), delay)
             when = utcnow() + timedelta(seconds=delay)
             outbox.reschedule(self.store, message_id, when, retry.describe(exc))
             return when

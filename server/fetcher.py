@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from maxchat_data import config, fetching, retry
 from maxchat_data.channels.base import Permanent, RetryLater
-from maxchat_data.i18n import N_, _
+from maxchat_data.i18n import english, later
 from maxchat_data.ingest import MediaRef
 from maxchat_data.media import save, sniff
 from maxchat_data.store import Store, utcnow
@@ -48,7 +48,7 @@ class Fetcher(TopicWorker):
     def _later(self, attempts: int, exc: Exception, what: str):
         """The time of the next try, or None to give up; logs the failure."""
         if not isinstance(exc, (RetryLater, Permanent)):
-            log.warning("%s: %s", what, retry.describe(exc), exc_info=exc)
+            log.warning("%s: %s", what, english(retry.describe(exc)), exc_info=exc)
         delay = self.policy.decide(attempts, exc)
         return None if delay is None else utcnow() + timedelta(seconds=delay)
 
@@ -62,13 +62,14 @@ class Fetcher(TopicWorker):
             try:
                 provider_id, status = client.submit_template(waba, tpl)
             except Permanent as exc:
-                template_submitted(self.store, tpl["id"], None, "REJECTED", _("Meta refused it: {reason}").format(reason=exc))
+                template_submitted(self.store, tpl["id"], None, "REJECTED",
+                                   later._("Meta refused it: {reason}", reason=str(exc)))
             except Exception as exc:  # noqa: BLE001 - counted, see the class
                 attempts = tpl["submit_attempts"] + 1
                 when = self._later(attempts, exc, f"template {tpl['name']} not submitted")
                 if when is None:
                     template_submitted(self.store, tpl["id"], None, "REJECTED", self.policy.gave_up(
-                        N_("Could not send it to WhatsApp for review"), attempts, exc))
+                        later._("Could not send it to WhatsApp for review"), attempts, exc))
                 else:
                     template_later(self.store, tpl["id"], when)
             else:
@@ -79,11 +80,11 @@ class Fetcher(TopicWorker):
         client = self.clients.get(ref.channel)
         try:
             if client is None or client.missing:
-                raise RetryLater(client.missing if client else "no client")
+                raise RetryLater(client.missing if client else later._("no client for this channel"))
             data = client.fetch(ref)
             found = sniff(data, expected=kind)
             if found is None:
-                raise Permanent("the file is not a document, image or video (or audio) we can show")
+                raise Permanent(later._("the file is not a document, image or video (or audio) we can show"))
             # The stored kind is what the bytes are: a "photo" that does not
             # decode is kept as a file to download (see media.sniff).
             mime, sniffed_kind = found
@@ -92,7 +93,7 @@ class Fetcher(TopicWorker):
         except Exception as exc:  # noqa: BLE001 - counted, see the class
             when = self._later(attempts + 1, exc, f"media of {ref.provider_message_id}")
             if when is None:
-                fetching.media_failed(self.store, ref, self.policy.gave_up(N_("The file could not be fetched"), attempts + 1, exc))
+                fetching.media_failed(self.store, ref, self.policy.gave_up(later._("The file could not be fetched"), attempts + 1, exc))
             else:
                 fetching.media_later(self.store, ref, when, retry.describe(exc))
         else:
@@ -109,5 +110,5 @@ class Fetcher(TopicWorker):
             if when is not None:
                 fetching.profile_later(self.store, channel, user, when)
                 return
-            log.info("profile of %s not available: %s", user, retry.describe(exc))
+            log.info("profile of %s not available: %s", user, english(retry.describe(exc)))
         fetching.profile_done(self.store, channel, user, name)

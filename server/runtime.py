@@ -9,6 +9,7 @@ import sys
 import threading
 
 from maxchat_data import MaxchatError, accounts, config, demo, open_store
+from maxchat_data.i18n import _
 from maxchat_data.store import Store
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,10 @@ def _prepare(s: Store) -> None:
         made_up = not demo_mode()
     if accounts.bootstrap_admin(s, username, password):
         if made_up:
-            _say(f"Maxchat Inbox: created the first admin {username!r} with the password {password!r}."
-                 " It is shown only this once: log in and change it on the Agents page,"
-                 " or set MAXCHAT_ADMIN_PASSWORD before the first start.")
+            _say(_("Maxchat Inbox: created the first admin {username!r} with the password {password!r}."
+                   " It is shown only this once: log in and change it on the Agents page,"
+                   " or set {setting} before the first start.").format(username=username, password=password,
+                                                                      setting="MAXCHAT_ADMIN_PASSWORD"))
         else:
             log.info("created admin %s", username)
     if demo_mode():
@@ -55,10 +57,11 @@ def _prepare(s: Store) -> None:
         return
     left = demo.known_logins_left(s)
     if left:
-        raise UnsafeStart(
-            f"{s.path} holds demo data, and these accounts still log in with the demo passwords:"
-            f" {', '.join(left)}. Start with MAXCHAT_DEMO=1 to keep using it as a demo, set new passwords"
-            " (python -m maxchat_data set-password USERNAME), or point MAXCHAT_DB at a new file for real use.")
+        raise UnsafeStart(_(
+            "{path} holds demo data, and these accounts still log in with the demo passwords: {accounts}. Start with"
+            " {demo} to keep using it as a demo, set new passwords ({command}), or point {setting} at a new file"
+            " for real use.").format(path=s.path, accounts=", ".join(left), demo="MAXCHAT_DEMO=1",
+                                     command="python -m maxchat_data set-password USERNAME", setting="MAXCHAT_DB"))
 
 
 def _say(line: str) -> None:

@@ -10,6 +10,7 @@ import logging
 from maxchat_data import retry, settings
 from maxchat_data.channels import Permanent, RetryLater, telegram
 from maxchat_data.ingest import store_parsed
+from maxchat_data.i18n import english
 from maxchat_data.store import Store
 
 from .worker import Worker
@@ -52,7 +53,7 @@ class Poller(Worker):
                 failures += 1
                 delay = self.policy.decide(failures, exc)
                 if isinstance(exc, (RetryLater, Permanent)):
-                    log.warning("Telegram getUpdates: %s; again in %.1fs", exc, delay)
+                    log.warning("Telegram getUpdates: %s; again in %.1fs", english(str(exc)), delay)
                 else:
                     log.exception("Telegram polling error; again in %.1fs", delay)
                 self._stop.wait(delay)

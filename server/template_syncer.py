@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from maxchat_data import config, retry, template_sync
+from maxchat_data.i18n import english, later
 from maxchat_data.store import Store
 
 from .worker import Worker
@@ -41,11 +42,11 @@ class StartupSync(Worker):
         while not self._stop.is_set():
             attempts += 1
             try:
-                log.info("templates synced with WhatsApp: %s", template_sync.sync(self.store, self.client))
+                log.info("templates synced with WhatsApp: %s", template_sync.sync(self.store, self.client).english())
                 return
             except Exception as exc:  # noqa: BLE001 - every failure counts (the one retry policy)
                 delay = self.policy.decide(attempts, exc)
                 if delay is None:
-                    log.warning("%s", self.policy.gave_up("Template sync with WhatsApp", attempts, exc))
+                    log.warning("%s", english(self.policy.gave_up(later._("Template sync with WhatsApp"), attempts, exc)))
                     return
                 self._stop.wait(delay)

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from maxchat_data import actions, broadcasts, inbox, labels, system, team
+from maxchat_data import actions, broadcasts, i18n, inbox, labels, system, team
 from maxchat_data.common import search_key
 from maxchat_data.inbox import InboxQuery, find_chats
 from maxchat_data.store import utcnow
@@ -114,7 +114,7 @@ def test_the_same_agent_taking_one_chat_at_two_replicas_at_once_is_one_assignmen
         assert out == ["Answered", "Answered"]
         details = assign_events(a, chat)
         assert sorted(details) == [f"None -> {budi}", "already assigned to Agent 0: no change"], details
-        lines = [m["body"] for m in inbox.thread(a, chat) if m["direction"] == "activity"]
+        lines = [i18n.shown(m["body"]) for m in inbox.thread(a, chat) if m["direction"] == "activity"]
         assert lines == ["Agent 0 assigned the chat to Agent 0"]
 
 

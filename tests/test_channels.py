@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from maxchat_data import actions, config, outbox, settings, system
+from maxchat_data import actions, config, i18n, outbox, settings, system
 from maxchat_data.channels import channel_status, clients, in_sandbox, messenger, telegram, whatsapp
 from maxchat_data.ingest import store_parsed
 from maxchat_data.retry import RetryPolicy
@@ -50,7 +50,9 @@ def chat_on(store, channel):
 
 
 def message(store, message_id):
-    return store.dicts("SELECT status, error, provider_message_id FROM messages WHERE id = ?", [message_id])[0]
+    """The message's status and failure reason as an agent reads it."""
+    row = store.dicts("SELECT status, error, provider_message_id FROM messages WHERE id = ?", [message_id])[0]
+    return {**row, "error": i18n.shown(row["error"])}
 
 
 def settled(store, message_id, timeout=10):
@@ -276,8 +278,9 @@ def test_pending_outbox_is_sent_after_a_restart(tmp_path, team, fakes):
 
 # ---- media in ---------------------------------------------------------------------------------
 def attached(store, pmid):
-    return store.dicts("SELECT m.kind, m.error, f.mime, f.size, f.path, f.filename FROM messages m"
-                       " LEFT JOIN attachments f ON f.id = m.attachment_id WHERE m.provider_message_id = ?", [pmid])[0]
+    row = store.dicts("SELECT m.kind, m.error, f.mime, f.size, f.path, f.filename FROM messages m"
+                      " LEFT JOIN attachments f ON f.id = m.attachment_id WHERE m.provider_message_id = ?", [pmid])[0]
+    return {**row, "error": i18n.shown(row["error"])}
 
 
 def test_inbound_media_is_downloaded_by_the_fetcher_for_all_channels(store, fakes):
@@ -504,4 +507,4 @@ def test_template_refused_by_meta_is_rejected_with_the_reason(store, fakes):
                                  category="MARKETING", body="Hi")
     Fetcher(store, clients()).run_once()
     status, reason = store.one("SELECT status, status_reason FROM templates WHERE id = ?", [tid])
-    assert status == "Rejected" and "name already exists" in reason
+    assert status == "Rejected" and "name already exists" in i18n.shown(reason)

@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from maxchat_data import actions, outbox, system
+from maxchat_data import actions, i18n, outbox, system
 from maxchat_data.channels import Permanent, RetryLater, base, clients, messenger, telegram
+from maxchat_data.i18n import later
 from maxchat_data.ingest import store_parsed
 from maxchat_data.retry import DELIVERY, POLLING, RetryPolicy
 from maxchat_data.store import Store
@@ -166,7 +167,7 @@ def test_one_retry_policy():
     assert DELIVERY.decide(8, RetryLater("500")) is None
     assert 0.8 <= DELIVERY.decide(1, OSError(30, "Read-only file system")) <= 1.2  # any failure counts
     assert DELIVERY.decide(7, ValueError("bug")) <= 900
-    assert DELIVERY.gave_up("Could not send", 8, OSError(30, "Read-only file system")) == (
+    assert i18n.shown(DELIVERY.gave_up(later._("Could not send"), 8, OSError(30, "Read-only file system"))) == (
         "Could not send after 8 attempts: OSError: Read-only file system")
 
 
@@ -191,7 +192,7 @@ def test_media_into_an_unwritable_folder_gives_up_and_others_still_run(store, fa
     assert wait_until(lambda: (fetcher.run_once() or True)
                       and store.one("SELECT count(*) FROM pending_media")[0] == 0, 5, 0.05)
     assert len(ms.calls("doc.pdf")) == 3
-    error = store.one("SELECT error FROM messages WHERE provider_message_id = 'm_F'")[0]
+    error = i18n.shown(store.one("SELECT error FROM messages WHERE provider_message_id = 'm_F'")[0])
     assert error.startswith("The file could not be fetched after 3 attempts: The file could not be stored on the server"
                             " (Not a directory)")
 
@@ -216,7 +217,7 @@ def test_template_submission_that_keeps_failing_is_given_up(store, fakes):  # no
     assert wait_until(lambda: (fetcher.run_once() or True)
                       and store.one("SELECT status FROM templates WHERE id = ?", [tid])[0] != "Pending", 5, 0.05)
     status, reason = store.one("SELECT status, status_reason FROM templates WHERE id = ?", [tid])
-    assert status == "Rejected" and reason.startswith("Could not send it to WhatsApp for review after 3 attempts")
+    assert status == "Rejected" and i18n.shown(reason).startswith("Could not send it to WhatsApp for review after 3 attempts")
     assert len(wa.templates) == 0 and len(wa.calls("message_templates")) == 3
 
 

@@ -56,7 +56,7 @@ def test_replies_files_and_templates_tick_to_read_in_the_sandbox(store, team, no
 def test_outside_demo_mode_the_same_channel_is_not_connected(store, team, no_channels):
     made = clients()
     assert not any(isinstance(c, sandbox.Client) for c in made.values())
-    assert sending_problem("whatsapp") == "WhatsApp is not connected: set WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID"
+    assert sending_problem("whatsapp") == "WhatsApp is not connected: set WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID"
     assert sending_problem("whatsapp", sandbox=True) is None
     chat = customer_writes(store, "6281299", "Halo").chat_id
     mid = actions.reply(store, chat, team["budi"], "Siap kak")

@@ -1,18 +1,15 @@
-"""The domain's refusals, validation errors and stored failure reasons speak
-the language of the page run that caused them (issue 18), with their values
-filled in, including those raised on the store's writer thread; work with
-no person behind it speaks the default (MAXCHAT_LANGUAGE)."""
+"""The domain's refusals and validation errors speak the language of the
+page run that caused them (issue 18), with their values filled in,
+including those raised on the store's writer thread; work with no person
+behind it speaks the default (MAXCHAT_LANGUAGE). What is stored and read
+later (failure reasons, activity lines): tests/test_language_stored.py."""
 from __future__ import annotations
-
-import threading
 
 import pytest
 
 from conftest import customer_writes
-from maxchat_data import accounts, actions, broadcasts, i18n, labels, login, new_chat, outbox, retry, system
-from maxchat_data.channels.base import RetryLater
+from maxchat_data import accounts, actions, broadcasts, i18n, labels, login, new_chat, system
 from maxchat_data.errors import NotAllowed, NotFound, ValidationError
-from maxchat_data.i18n import N_
 from maxchat_data.media import check_upload
 
 
@@ -86,21 +83,3 @@ def test_a_refused_login_says_so_in_the_language(store, team):
     assert login.try_login(store, "budi", "salah-sandi", throttle=login.Throttle()) == (
         None, "Nama pengguna atau kata sandi salah.")
 
-
-def test_a_failure_reason_a_worker_stores_is_in_the_default_language(monkeypatch):
-    """A delivery worker has no person behind it: what it stores on the
-    message is in MAXCHAT_LANGUAGE, whatever language a page run speaks."""
-    monkeypatch.setenv("MAXCHAT_LANGUAGE", "id")
-    i18n.use("en")  # a person's page run in this thread speaks English
-    said = {}
-
-    def worker():
-        said["gave_up"] = retry.DELIVERY.gave_up(N_("Could not send"), 8, RetryLater("WhatsApp answered 500"))
-        said["unsure"] = outbox.unsure("no answer: ReadTimeout")
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    thread.join()
-    assert said == {"gave_up": "Gagal mengirim setelah 8 percobaan: WhatsApp answered 500",
-                    "unsure": "Belum pasti terkirim (no answer: ReadTimeout): cek dengan pelanggan, lalu kirim ulang"}
-    assert retry.DELIVERY.gave_up(N_("Could not send"), 1, RetryLater("x")) == "Could not send after 1 attempt: x"

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from maxchat_data import config
+from maxchat_data import config, i18n
 from maxchat_data.channels import clients, telegram, whatsapp
 from maxchat_data.common import message_preview
 from maxchat_data.errors import ValidationError
@@ -69,8 +69,9 @@ def fakes(monkeypatch):
 
 
 def _row(store, pmid):
-    return store.dicts("SELECT m.kind, m.error, m.body, f.kind AS file_kind, f.mime FROM messages m"
-                       " LEFT JOIN attachments f ON f.id = m.attachment_id WHERE m.provider_message_id = ?", [pmid])[0]
+    row = store.dicts("SELECT m.kind, m.error, m.body, f.kind AS file_kind, f.mime FROM messages m"
+                      " LEFT JOIN attachments f ON f.id = m.attachment_id WHERE m.provider_message_id = ?", [pmid])[0]
+    return {**row, "error": i18n.shown(row["error"])}  # as an agent reads it
 
 
 def test_voice_notes_and_stickers_are_fetched_and_typed_by_their_bytes(store, fakes):

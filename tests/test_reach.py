@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from maxchat_data import (actions, broadcasts, channel_health, labels, new_chat, outbox, system, template_sync,
+from maxchat_data import (actions, broadcasts, channel_health, i18n, labels, new_chat, outbox, system, template_sync,
                           templates)
 from maxchat_data.broadcasts import Audience
 from maxchat_data.channels import Permanent, clients, whatsapp
@@ -450,8 +450,9 @@ def test_channel_overview_and_send_test(store, team, fakes, monkeypatch):  # noq
     assert channel_health.send_test(store, "telegram", team["admin"]) == "Bot @tokomaju_bot (Toko Maju)"
     assert tg.calls("getMe")
     monkeypatch.setenv("WHATSAPP_TOKEN", "wrong")
-    with pytest.raises(Permanent, match="check WHATSAPP_TOKEN"):
+    with pytest.raises(Permanent) as refused:
         channel_health.send_test(store, "whatsapp", team["admin"])
+    assert i18n.shown(str(refused.value)) == "WhatsApp refused the access token: check WHATSAPP_TOKEN"
 
 
 def test_last_delivery_error_is_shown_per_channel(store, team, fakes, worker):  # noqa: F811
@@ -501,7 +502,7 @@ def test_broadcast_killed_halfway_resumes_and_nobody_gets_two(tmp_path):
         everyone = {r.number[1:] for r in broadcasts.read_csv(csv_of(300), 2).rows}
         # Everyone got exactly one, except a send cut off by the kill: never repeated, marked for a person.
         assert everyone - set(got) <= unsure and len(unsure) <= 4
-        assert reasons <= {outbox.UNSURE_AFTER_RESTART}
+        assert reasons <= {i18n.shown(outbox.UNSURE_AFTER_RESTART)}
         assert p["done"] and p["counts"]["queued"] == 0 and p["counts"]["sent"] == 300 - len(unsure)
     finally:
         wa.close()

@@ -17,7 +17,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from maxchat_data import actions, config, inbox, system
+from maxchat_data import actions, config, i18n, inbox, system
 from maxchat_data.channels import clients
 from maxchat_data.ingest import Inbound, receive
 from maxchat_data.store import utcnow
@@ -307,7 +307,7 @@ def _check_now(store, name, channel, payload, expect, before):
                           [pmid])[0]
         assert row["status"] == expect["status"], (name, row)
         if expect.get("error"):
-            assert expect["error"] in row["error"], (name, row)
+            assert expect["error"] in i18n.shown(row["error"]), (name, row)
     elif kind in ("reaction", "edited", "deleted"):
         pmid, _ = _target(payload, channel, kind)
         row = store.dicts("SELECT * FROM messages WHERE channel = ? AND provider_message_id = ?", [channel, pmid])[0]

@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from maxchat_data import config, system
+from maxchat_data import config, i18n, system
 from server import lifespan, webhooks
 from server import runtime
 from maxchat_data.store import utcnow
@@ -159,7 +159,8 @@ def _outbound(store, channel, user, pmid, status="sent", sent_at=None):
 
 
 def status_of(store, pmid):
-    return store.one("SELECT status, error FROM messages WHERE provider_message_id = ?", [pmid])
+    status, error = store.one("SELECT status, error FROM messages WHERE provider_message_id = ?", [pmid])
+    return status, i18n.shown(error)  # the reason as an agent reads it
 
 
 def test_whatsapp_statuses_move_ticks_forward_and_failed_131047_explains(gw):

@@ -11,7 +11,7 @@ from maxchat_data import actions, emoji, inbox, roles
 from maxchat_data.channels import in_sandbox, sending_problem
 from maxchat_data.common import CHANNEL_LABELS
 from maxchat_data.errors import MaxchatError
-from maxchat_data.i18n import N_, _
+from maxchat_data.i18n import N_, _, shown
 from maxchat_data.media import MAX_UPLOAD
 from maxchat_data.window import closed_explanation, reply_window
 from server import runtime
@@ -138,7 +138,7 @@ def _more(limit: int) -> None:
 
 def _message(store, m: dict, contact_name: str) -> None:
     if m["direction"] == "activity":
-        st.caption(f":material/info: {plain(m['body'])} · {when(m['sent_at'])}", text_alignment="center")
+        st.caption(f":material/info: {plain(shown(m['body']))} · {when(m['sent_at'])}", text_alignment="center")
         return
     inbound = m["direction"] == "in"
     if inbound:
@@ -160,7 +160,7 @@ def _message(store, m: dict, contact_name: str) -> None:
         _body(store, m)
         chat_message.reaction(m)
         if m["status"] == "failed":
-            st.error(_("Not delivered: {reason}").format(reason=plain(m["error"] or _("unknown reason"))),
+            st.error(_("Not delivered: {reason}").format(reason=plain(shown(m["error"]) or _("unknown reason"))),
                      icon=":material/error:")
             st.button(_("Retry"), key=f"chat_retry_{m['id']}", icon=":material/refresh:", on_click=_retry,
                       args=(store, m["id"]))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .. import config
 from ..common import CHANNEL_LABELS
-from ..i18n import _
+from ..i18n import _, shown
 from .base import BadPayload, MaybeDone, Permanent, RetryLater
 
 __all__ = ["BadPayload", "MaybeDone", "Permanent", "RetryLater", "channel_status", "clients", "in_sandbox",
@@ -86,4 +86,4 @@ def sending_problem(channel: str, *, sandbox: bool = False) -> str | None:
     if sandbox:
         return None
     from . import messenger, telegram, whatsapp
-    return {"whatsapp": whatsapp, "messenger": messenger, "telegram": telegram}[channel].Client().missing
+    return shown({"whatsapp": whatsapp, "messenger": messenger, "telegram": telegram}[channel].Client().missing)

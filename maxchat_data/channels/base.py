@@ -20,11 +20,12 @@ from urllib3.exceptions import ConnectTimeoutError
 from .. import config
 from ..common import preview
 from ..errors import ValidationError
+from ..i18n import N_, _, later
 
 log = logging.getLogger(__name__)
 MAX_MEDIA = 16 * 1024 * 1024  # inbound files larger than this are not fetched
 TIMEOUT = (5, 30)             # (connect, read) seconds on every provider call
-WINDOW_CLOSED = "24-hour window closed — send a template"
+WINDOW_CLOSED = later._("24-hour window closed — send a template")
 
 
 class BadPayload(ValueError):
@@ -33,7 +34,8 @@ class BadPayload(ValueError):
 
 class Permanent(Exception):
     """The provider refused the message for good; the text is the reason a
-    person reads next to the failed message."""
+    person reads next to the failed message, stored as ``i18n.later`` says
+    (shown in the reader's language)."""
 
 
 class RetryLater(Exception):
@@ -76,8 +78,11 @@ def from_epoch(value, millis: bool = False) -> datetime | None:
 
 
 def not_shown(what: str, app: str) -> str:
-    """What a message this inbox cannot show was, in the customer's words."""
-    return f"The customer sent {what} — not shown here: open it in {app}."
+    """What a message this inbox cannot show was, in the customer's words
+    (``what`` marked with N_). It is the message's text, stored once, listed
+    as the chat's preview: written in the team's language (MAXCHAT_LANGUAGE:
+    a webhook has no person behind it), not in each reader's."""
+    return _("The customer sent {what} — not shown here: open it in {app}.").format(what=_(what), app=app)
 
 
 def location(lat, lon, name=None, address=None) -> dict | None:
@@ -156,8 +161,8 @@ def call(session: requests.Session, method: str, url: str, **kw) -> requests.Res
         return session.request(method, url, **kw)
     except requests.RequestException as exc:
         if _never_connected(exc):
-            raise RetryLater(f"network error: {type(exc).__name__}") from exc
-        raise MaybeDone(f"no answer: {type(exc).__name__}") from exc
+            raise RetryLater(later._("network error: {error}", error=type(exc).__name__)) from exc
+        raise MaybeDone(later._("no answer: {error}", error=type(exc).__name__)) from exc
 
 
 def _never_connected(exc: requests.RequestException) -> bool:
@@ -183,21 +188,47 @@ def download(session: requests.Session, url: str, limit: int | None = None, **kw
     try:
         with session.get(url, stream=True, **kw) as resp:
             if resp.status_code == 429 or resp.status_code >= 500:
-                raise RetryLater(f"file download answered {resp.status_code}", retry_after_header(resp))
+                raise RetryLater(later._("file download answered {status}", status=str(resp.status_code)),
+                                 retry_after_header(resp))
             if resp.status_code >= 400:
-                raise Permanent(f"the file could not be downloaded (HTTP {resp.status_code})")
+                raise Permanent(later._("the file could not be downloaded (HTTP {status})",
+                                        status=str(resp.status_code)))
             size = resp.headers.get("Content-Length")
             if size and size.isdigit() and int(size) > limit:
-                raise Permanent(f"the file is larger than {limit // (1024 * 1024)} MB")
+                raise Permanent(too_large(limit))
             chunks, total = [], 0
             for chunk in resp.iter_content(64 * 1024):
                 total += len(chunk)
                 if total > limit:
-                    raise Permanent(f"the file is larger than {limit // (1024 * 1024)} MB")
+                    raise Permanent(too_large(limit))
                 chunks.append(chunk)
             return b"".join(chunks)
     except requests.RequestException as exc:
-        raise RetryLater(f"network error: {type(exc).__name__}") from exc
+        raise RetryLater(later._("network error: {error}", error=type(exc).__name__)) from exc
+
+
+def answered(channel: str, status: int, error: str | None) -> str:
+    """A provider's answer to try again after (429, 5xx): its own words are data."""
+    if error:
+        return later._("{channel} answered {status}: {error}", channel=channel, status=str(status), error=error)
+    return later._("{channel} answered {status}", channel=channel, status=str(status))
+
+
+def refused(channel: str, error: str | None, code=None) -> str:
+    """A refusal we have no sentence of our own for: the provider's words."""
+    error = error or later._("unknown error")
+    if code:
+        return later._("{channel} refused the message: {error} (code {code})", channel=channel, error=error,
+                       code=str(code))
+    return later._("{channel} refused the message: {error}", channel=channel, error=error)
+
+
+def cannot_send(channel: str, kind: str) -> str:
+    return later._("{channel} cannot send this kind of message ({kind})", channel=channel, kind=kind)
+
+
+def too_large(limit: int) -> str:
+    return later._("the file is larger than {size} MB", size=limit // (1024 * 1024))
 
 
 @dataclass(frozen=True)
@@ -225,5 +256,7 @@ class ApiClient:
 
     @property
     def missing(self) -> str | None:
-        """What is not configured, as a sentence; None when connected."""
-        return None if self.token else f"{self.label} is not connected: set {self.token_setting}"
+        """What is not configured, a sentence as ``i18n.later`` stores it
+        (``i18n.shown`` says it); None when connected."""
+        return None if self.token else later._("{channel} is not connected: set {settings}", channel=self.label,
+                                                settings=self.token_setting)

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import requests
 
+from ..i18n import N_, _, later
 from ..ingest import Change, Inbound, MediaRef, Parsed
 from ..ticks import DeliveryStatus, Watermark
-from .base import (WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, Step, call, download,
-                   from_epoch, json_of, location, need, not_shown, one_part, retry_after_header)
+from .base import (WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, Step, answered, call, cannot_send,
+                   download, from_epoch, json_of, location, need, not_shown, one_part, refused, retry_after_header)
 
 log = logging.getLogger(__name__)
 CHANNEL = "messenger"
 ATTACHMENT_KINDS = {"image": "image", "video": "video", "file": "document", "audio": "audio"}
 LIKE_STICKERS = {369239263222822, 369239343222814, 369239383222810}  # the thumbs-up, in its three sizes
-ATTACHMENT_WORDS = {"template": "a card", "ig_reel": "an Instagram reel", "reel": "a reel", "story_mention": "a story mention",
-                    "product": "a product", "share": "a shared post"}
+ATTACHMENT_WORDS = {"template": N_("a card"), "ig_reel": N_("an Instagram reel"), "reel": N_("a reel"),
+                    "story_mention": N_("a story mention"), "product": N_("a product"), "share": N_("a shared post")}
 SEND_TYPES = {"image": "image", "video": "video", "document": "file"}
 RATE_LIMIT_CODES = {4, 17, 32, 613}
 
@@ -136,7 +137,7 @@ def _message(out: Parsed, event: dict, sender: str) -> None:
         else:
             log.info("Messenger attachment %r stored as not shown", att.get("type"))
             msg.kind = "unsupported"
-            msg.body = not_shown(ATTACHMENT_WORDS.get(att.get("type"), "an attachment"), "Messenger")
+            msg.body = not_shown(ATTACHMENT_WORDS.get(att.get("type"), N_("an attachment")), "Messenger")
         out.messages.append(msg)
     if not attachments:
         msg = Inbound(channel=CHANNEL, channel_user_id=sender, provider_message_id=mid, sent_at=sent_at)
@@ -146,7 +147,7 @@ def _message(out: Parsed, event: dict, sender: str) -> None:
                 msg.details = {"tapped": "quick reply"}
         else:
             msg.kind = "unsupported"
-            msg.body = not_shown("a kind of message", "Messenger")
+            msg.body = not_shown(N_("a kind of message"), "Messenger")
         out.messages.append(msg)
     out.profiles.append((CHANNEL, sender))
 
@@ -161,10 +162,10 @@ def reason_for(err: dict) -> str:
     if code == 10 and sub == 2018278:
         return WINDOW_CLOSED
     if code == 551 or sub == 1545041:
-        return "This person isn't available on Messenger right now"
+        return later._("This person isn't available on Messenger right now")
     if code == 190:
-        return "Messenger refused the page token: check MESSENGER_PAGE_TOKEN"
-    return f"Messenger refused the message: {err.get('message') or 'unknown error'}" + (f" (code {code})" if code else "")
+        return later._("Messenger refused the page token: check {setting}", setting="MESSENGER_PAGE_TOKEN")
+    return refused("Messenger", err.get("message"), code)
 
 
 class Client(ApiClient):
@@ -176,8 +177,7 @@ class Client(ApiClient):
             return data
         err = data.get("error") if isinstance(data.get("error"), dict) else {}
         if resp.status_code == 429 or resp.status_code >= 500 or err.get("code") in RATE_LIMIT_CODES:
-            raise RetryLater(f"Messenger answered {resp.status_code}: {err.get('message', '')}".strip(),
-                             retry_after_header(resp))
+            raise RetryLater(answered("Messenger", resp.status_code, err.get("message")), retry_after_header(resp))
         raise Permanent(reason_for(err))
 
     def _post(self, **kw) -> dict:
@@ -194,7 +194,7 @@ class Client(ApiClient):
         if kind in SEND_TYPES:
             file = Step("file", self._file)
             return [file, Step("caption", lambda r, _: self._text(r, r["caption"]))] if row.get("caption") else [file]
-        raise Permanent(f"Messenger cannot send a {kind} message")
+        raise Permanent(cannot_send("Messenger", kind))
 
     def _text(self, row: dict, text: str) -> str:
         return self._id(self._post(json={"recipient": {"id": row["channel_user_id"]}, "messaging_type": "RESPONSE",
@@ -210,7 +210,7 @@ class Client(ApiClient):
     @staticmethod
     def _id(data: dict) -> str:
         if not data.get("message_id"):
-            raise Permanent("Messenger accepted the message but returned no id")
+            raise Permanent(later._("{channel} accepted the message but returned no id", channel="Messenger"))
         return str(data["message_id"])
 
     def fetch(self, ref: MediaRef) -> bytes:
@@ -220,7 +220,7 @@ class Client(ApiClient):
         """Send test: one harmless authenticated call (GET /me: the page)."""
         data = self._check(call(self.session, "GET", f"{self.base}/me",
                                 params={"fields": "name,id", "access_token": self.token}))
-        return f"Page {data.get('name', '?')} (id {data.get('id', '?')})"
+        return _("Page {name} (id {id})").format(name=data.get("name", "?"), id=data.get("id", "?"))
 
     def profile(self, psid: str) -> str | None:
         data = self._check(call(self.session, "GET", f"{self.base}/{psid}",

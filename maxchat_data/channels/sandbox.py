@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from ..i18n import later
 from ..ingest import MediaRef
 from ..ticks import DeliveryStatus
 from ..store import Store, utcnow
@@ -35,7 +36,7 @@ class Client:
         return f"{PREFIX}{uuid.uuid4().hex}"
 
     def fetch(self, ref: MediaRef) -> bytes:
-        raise Permanent("the demo sandbox holds no files")
+        raise Permanent(later._("the demo sandbox holds no files"))
 
 
 def read_receipts(store: Store) -> list[DeliveryStatus]:

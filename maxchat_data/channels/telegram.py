@@ -9,18 +9,20 @@ from pathlib import Path
 
 import re
 
+from ..i18n import N_, _, later
 from ..ingest import Change, Inbound, MediaRef, Parsed
-from .base import (ApiClient, BadPayload, Permanent, RetryLater, Step, call, contact_card, download, from_epoch,
-                   json_of, location, not_shown, one_part)
+from .base import (ApiClient, BadPayload, Permanent, RetryLater, Step, answered, call, cannot_send, contact_card,
+                   download, from_epoch, json_of, location, not_shown, one_part, refused)
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
-BLOCKED = "The customer blocked the bot"
+BLOCKED = later._("The customer blocked the bot")
 SEND = {"image": ("sendPhoto", "photo"), "video": ("sendVideo", "video"), "document": ("sendDocument", "document")}
 UPDATES = ["message", "edited_message", "message_reaction"]  # what the inbox asks Telegram for
 # Messages this inbox does not show, in the customer's words.
-WHAT = {"poll": "a poll", "dice": "a dice roll", "game": "a game", "invoice": "an invoice", "story": "a story",
-        "successful_payment": "a payment", "giveaway": "a giveaway", "paid_media": "paid media"}
+WHAT = {"poll": N_("a poll"), "dice": N_("a dice roll"), "game": N_("a game"), "invoice": N_("an invoice"),
+        "story": N_("a story"), "successful_payment": N_("a payment"), "giveaway": N_("a giveaway"),
+        "paid_media": N_("paid media")}
 
 
 def parse(updates) -> Parsed:
@@ -107,7 +109,7 @@ def _message(out: Parsed, m) -> None:
         venue = m.get("venue") if isinstance(m.get("venue"), dict) else {}
         msg.details = location(place.get("latitude"), place.get("longitude"), venue.get("title"), venue.get("address"))
         msg.kind = "location" if msg.details else "unsupported"
-        msg.body = None if msg.details else not_shown("a location that could not be read", "Telegram")
+        msg.body = None if msg.details else not_shown(N_("a location that could not be read"), "Telegram")
     elif isinstance(m.get("contact"), dict):
         c = m["contact"]
         vcard = str(c.get("vcard") or "")
@@ -120,7 +122,7 @@ def _message(out: Parsed, m) -> None:
         if start:
             msg.details = {"started": start.group(1) or ""}  # the deep link's payload, if any
     else:
-        what = next((WHAT[k] for k in WHAT if k in m), "a kind of message")
+        what = next((WHAT[k] for k in WHAT if k in m), N_("a kind of message"))
         log.info("Telegram message %s stored as not shown", sorted(k for k in m if k not in ("from", "chat", "date")))
         msg.kind, msg.body = "unsupported", not_shown(what, "Telegram")
     out.messages.append(msg)
@@ -147,27 +149,28 @@ class Client(ApiClient):
         if resp.ok and data.get("ok"):
             return data.get("result")
         code = data.get("error_code") or resp.status_code
-        description = data.get("description") or f"HTTP {resp.status_code}"
+        description = data.get("description")
         if code == 429 or resp.status_code >= 500:
             retry = (data.get("parameters") or {}).get("retry_after")
-            raise RetryLater(f"Telegram answered {code}: {description}", retry)
+            raise RetryLater(answered("Telegram", code, description), retry)
         if code == 403:
             raise Permanent(BLOCKED)
         if code == 409:
-            raise Permanent("Telegram refuses getUpdates while a webhook is set: delete the webhook, "
-                            "or set TELEGRAM_WEBHOOK_SECRET and use /webhooks/telegram")
+            raise Permanent(later._("Telegram refuses getUpdates while a webhook is set: delete the webhook, "
+                                    "or set {setting} and use {path}", setting="TELEGRAM_WEBHOOK_SECRET",
+                                    path="/webhooks/telegram"))
         if code == 401:
-            raise Permanent("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN")
-        raise Permanent(f"Telegram refused the message: {description}")
+            raise Permanent(later._("Telegram refused the bot token: check {setting}", setting="TELEGRAM_BOT_TOKEN"))
+        raise Permanent(refused("Telegram", description or f"HTTP {resp.status_code}"))
 
     def check(self) -> str:
         """Send test: one harmless authenticated call (getMe: the bot)."""
         me = self.method("getMe") or {}
-        return f"Bot @{me.get('username', '?')} ({me.get('first_name', '')})"
+        return _("Bot @{username} ({name})").format(username=me.get("username", "?"), name=me.get("first_name", ""))
 
     def steps(self, row: dict) -> list[Step]:
         if row["kind"] not in ("text", "template", *SEND):
-            raise Permanent(f"Telegram cannot send a {row['kind']} message")
+            raise Permanent(cannot_send("Telegram", row["kind"]))
         return [Step("send", self._send)]
 
     def _send(self, row: dict, media_dir: Path) -> str:
@@ -182,13 +185,14 @@ class Client(ApiClient):
             with open(Path(media_dir) / row["attachment_path"], "rb") as f:
                 result = self.method(method, data=data, files={field: (row["filename"], f, row["mime"])})
         if not isinstance(result, dict) or result.get("message_id") is None:
-            raise Permanent("Telegram accepted the message but returned no id")
+            raise Permanent(later._("{channel} accepted the message but returned no id", channel="Telegram"))
         return f"{chat_id}:{result['message_id']}"
 
     def fetch(self, ref: MediaRef) -> bytes:
         info = self.method("getFile", json={"file_id": ref.ref}) or {}
         if not info.get("file_path"):
-            raise Permanent("Telegram gave no file path (files over 20 MB cannot be fetched by bots)")
+            raise Permanent(later._("Telegram gave no file path (files over {size} MB cannot be fetched by bots)",
+                                    size=20))
         return download(self.session, f"{self.base}/file/bot{self.token}/{info['file_path']}")
 
     def get_updates(self, offset: int | None, timeout: int) -> list[dict]:
@@ -198,5 +202,5 @@ class Client(ApiClient):
         # The HTTP read timeout must outlast the long poll.
         result = self.method("getUpdates", json=params, timeout=(5, timeout + 10))
         if not isinstance(result, list):
-            raise RetryLater("getUpdates returned no list")
+            raise RetryLater(later._("getUpdates returned no list"))
         return result

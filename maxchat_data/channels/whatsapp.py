@@ -8,12 +8,13 @@ from pathlib import Path
 import requests
 
 from .. import config
+from ..i18n import N_, _, later
 from ..ingest import Change, Inbound, MediaRef, Parsed
 from ..template_submission import TemplateUpdate
 from ..ticks import DeliveryStatus
-from .base import (MAX_MEDIA, WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, Step, call,
-                   contact_card, download, from_epoch, json_of, location, need, not_shown, one_part,
-                   retry_after_header)
+from .base import (MAX_MEDIA, WINDOW_CLOSED, ApiClient, BadPayload, Permanent, RetryLater, Step, answered, call,
+                   cannot_send, contact_card, download, from_epoch, json_of, location, need, not_shown, one_part,
+                   refused, retry_after_header, too_large)
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
@@ -25,13 +26,13 @@ STATUSES = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": 
 RATE_LIMIT_CODES = {4, 80007, 130429, 131048, 131056}
 REASONS = {
     131047: WINDOW_CLOSED,
-    131026: "The customer cannot receive WhatsApp messages on this number",
-    131051: "WhatsApp does not support this message type",
-    132000: "The template's values do not match its variables",
-    132001: "The template does not exist or is not approved on WhatsApp",
-    132015: "The template is paused on WhatsApp",
-    132016: "The template is disabled on WhatsApp",
-    190: "WhatsApp refused the access token: check WHATSAPP_TOKEN",
+    131026: later._("The customer cannot receive WhatsApp messages on this number"),
+    131051: later._("WhatsApp does not support this message type"),
+    132000: later._("The template's values do not match its variables"),
+    132001: later._("The template does not exist or is not approved on WhatsApp"),
+    132015: later._("The template is paused on WhatsApp"),
+    132016: later._("The template is disabled on WhatsApp"),
+    190: later._("WhatsApp refused the access token: check {setting}", setting="WHATSAPP_TOKEN"),
 }
 
 
@@ -113,7 +114,7 @@ def _message(out: Parsed, m, names: dict) -> None:
         place = need(m, "location")
         msg.details = location(place.get("latitude"), place.get("longitude"), place.get("name"), place.get("address"))
         msg.kind = "location" if msg.details else "unsupported"
-        msg.body = None if msg.details else not_shown("a location that could not be read", "WhatsApp")
+        msg.body = None if msg.details else not_shown(N_("a location that could not be read"), "WhatsApp")
     elif kind == "contacts":
         cards = [_card(c) for c in need(m, "contacts", list) if isinstance(c, dict)]
         msg.kind, msg.details = "contact", {"contacts": cards[:20]}
@@ -135,15 +136,16 @@ def _message(out: Parsed, m, names: dict) -> None:
         if kind == "unsupported" and isinstance(m.get("unsupported"), dict):
             what = m["unsupported"].get("type") or kind
         log.info("WhatsApp message type %r (%r) stored as not shown", kind, what)
-        msg.kind, msg.body = "unsupported", not_shown(WHAT.get(what, "a kind of message"), "WhatsApp")
+        msg.kind, msg.body = "unsupported", not_shown(WHAT.get(what, N_("a kind of message")), "WhatsApp")
     out.messages.append(msg)
 
 
 # Message types this inbox does not show, in the customer's words.
-WHAT = {"interactive": "a reply to a button that WhatsApp did not describe", "poll": "a poll", "pool": "a poll",
-        "event": "an event invitation", "view_once": "a view-once photo or video", "ephemeral": "a disappearing message",
-        "button": "a button reply without text", "request_welcome": "a request to start chatting",
-        "unknown": "a kind of message", "unsupported": "a kind of message"}
+WHAT = {"interactive": N_("a reply to a button that WhatsApp did not describe"), "poll": N_("a poll"),
+        "pool": N_("a poll"), "event": N_("an event invitation"), "view_once": N_("a view-once photo or video"),
+        "ephemeral": N_("a disappearing message"), "button": N_("a button reply without text"),
+        "request_welcome": N_("a request to start chatting"), "unknown": N_("a kind of message"),
+        "unsupported": N_("a kind of message")}
 
 
 def _change(out: Parsed, m: dict, kind: str, pmid: str, sent_at) -> None:
@@ -223,7 +225,7 @@ def reason_for(code, message: str | None) -> str:
         code = None
     if code in REASONS:
         return REASONS[code]
-    return f"WhatsApp refused the message: {message or 'unknown error'}" + (f" (code {code})" if code else "")
+    return refused("WhatsApp", message, code)
 
 
 class Client(ApiClient):
@@ -237,9 +239,10 @@ class Client(ApiClient):
 
     @property
     def missing(self) -> str | None:
-        """What is not configured, as a sentence; None when connected."""
+        """What is not configured (``i18n.later``); None when connected."""
         need_ = [n for n, v in (("WHATSAPP_TOKEN", self.token), ("WHATSAPP_PHONE_NUMBER_ID", self.phone_number_id)) if not v]
-        return f"WhatsApp is not connected: set {' and '.join(need_)}" if need_ else None
+        return later._("{channel} is not connected: set {settings}", channel="WhatsApp",
+                       settings=", ".join(need_)) if need_ else None
 
     def _check(self, resp: requests.Response) -> dict:
         data = json_of(resp)
@@ -248,8 +251,7 @@ class Client(ApiClient):
         err = data.get("error") if isinstance(data.get("error"), dict) else {}
         code = err.get("code")
         if resp.status_code == 429 or resp.status_code >= 500 or code in RATE_LIMIT_CODES:
-            raise RetryLater(f"WhatsApp answered {resp.status_code}: {err.get('message', '')}".strip(),
-                             retry_after_header(resp))
+            raise RetryLater(answered("WhatsApp", resp.status_code, err.get("message")), retry_after_header(resp))
         raise Permanent(reason_for(code, err.get("message")))
 
     def steps(self, row: dict) -> list[Step]:
@@ -259,7 +261,7 @@ class Client(ApiClient):
             return [Step("upload", self._upload_row, upload=True), Step("send", self._send)]
         if kind in ("text", "template"):
             return [Step("send", self._send)]
-        raise Permanent(f"WhatsApp cannot send a {kind} message")
+        raise Permanent(cannot_send("WhatsApp", kind))
 
     def _upload_row(self, row: dict, media_dir: Path) -> str:
         return self.upload(Path(media_dir) / row["attachment_path"], row["mime"], row["filename"])
@@ -287,7 +289,7 @@ class Client(ApiClient):
         try:
             return data["messages"][0]["id"]
         except (KeyError, IndexError, TypeError):
-            raise Permanent("WhatsApp accepted the message but returned no id") from None
+            raise Permanent(later._("{channel} accepted the message but returned no id", channel="WhatsApp")) from None
 
     def upload(self, path: Path, mime: str, filename: str) -> str:
         """Outbound media goes to /{phone-number-id}/media first; sends use its id."""
@@ -297,7 +299,7 @@ class Client(ApiClient):
                         files={"file": (filename or path.name, f, mime)})
         data = self._check(resp)
         if not data.get("id"):
-            raise Permanent("WhatsApp did not return a media id for the upload")
+            raise Permanent(later._("WhatsApp did not return a media id for the upload"))
         return str(data["id"])
 
     def submit_template(self, waba_id: str, tpl: dict) -> tuple[str, str]:
@@ -309,7 +311,7 @@ class Client(ApiClient):
         data = self._check(call(self.session, "POST", f"{self.base}/{waba_id}/message_templates", json={
             "name": tpl["name"], "language": tpl["language"], "category": tpl["category"], "components": [component]}))
         if not data.get("id"):
-            raise Permanent("WhatsApp did not return a template id")
+            raise Permanent(later._("WhatsApp did not return a template id"))
         return str(data["id"]), str(data.get("status") or "PENDING")
 
     TEMPLATE_FIELDS = "name,status,category,language,components,rejected_reason"
@@ -321,33 +323,34 @@ class Client(ApiClient):
         url = f"{self.base}/{waba_id}/message_templates"
         params: dict | None = {"fields": self.TEMPLATE_FIELDS, "limit": 100}
         out: list[dict] = []
-        for _ in range(self.MAX_PAGES):
+        for _page in range(self.MAX_PAGES):
             data = self._check(call(self.session, "GET", url, params=params))
             page = data.get("data")
             if not isinstance(page, list):
-                raise Permanent("WhatsApp's template list has no 'data'")
+                raise Permanent(later._("WhatsApp's template list has no '{field}'", field="data"))
             out += [t for t in page if isinstance(t, dict)]
             following = (data.get("paging") or {}).get("next") if isinstance(data.get("paging"), dict) else None
             if not following:
                 return out
             url, params = following, None  # the next link carries the cursor and the fields
-        raise Permanent(f"WhatsApp's template list did not end after {self.MAX_PAGES} pages")
+        raise Permanent(later._("WhatsApp's template list did not end after {count} pages", count=self.MAX_PAGES))
 
     def check(self) -> str:
         """Send test: one harmless authenticated call (GET the phone number)."""
         data = self._check(call(self.session, "GET", f"{self.base}/{self.phone_number_id}",
                                 params={"fields": "verified_name,display_phone_number,quality_rating"}))
-        return (f"Phone number {data.get('display_phone_number', '?')} ({data.get('verified_name', 'no name')}), "
-                f"quality {data.get('quality_rating', 'unknown')}")
+        return _("Phone number {number} ({name}), quality {quality}").format(
+            number=data.get("display_phone_number", "?"), name=data.get("verified_name") or _("no name"),
+            quality=data.get("quality_rating") or _("unknown"))
 
     def fetch(self, ref: MediaRef) -> bytes:
         """Inbound media: GET /{media-id} for the URL, then the bytes (both with the token)."""
         info = self._check(call(self.session, "GET", f"{self.base}/{ref.ref}"))
         if not info.get("url"):
-            raise Permanent("WhatsApp gave no download URL for the file")
+            raise Permanent(later._("WhatsApp gave no download URL for the file"))
         size = info.get("file_size")
         if isinstance(size, int) and size > MAX_MEDIA:
-            raise Permanent(f"the file is larger than {MAX_MEDIA // (1024 * 1024)} MB")
+            raise Permanent(too_large(MAX_MEDIA))
         return download(self.session, info["url"])
 
 
