@@ -110,7 +110,7 @@ if not rows:
     st.caption(_("No templates yet."))
 else:
     st.dataframe(
-        [{_("Channel"): CHANNEL_LABELS[t["channel"]], _("Name"): t["name"], _("Language"): t["language"],
+        [{_("Channel"): CHANNEL_LABELS[t["channel"]], _("Name"): t["name"], _("Language"): language_name(t["language"]),
           _("Category"): category_name(t["category"]), _("Status"): _status_text(t),
           _("Initiate"): bool(t["initiate"]), _("Variables"): t["variables"], _("Body"): t["body"]} for t in rows],
         hide_index=True, width="stretch")
