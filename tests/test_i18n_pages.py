@@ -195,3 +195,10 @@ def test_the_template_list_names_each_language_in_the_readers_words(indonesian):
     assert not at.exception
     table = next(f.value for f in at.dataframe if "Bahasa" in f.value.columns)
     assert list(table["Bahasa"]) == ["Indonesia"]  # not the code "id"
+
+
+@pytest.mark.parametrize("page,says", [("pages/broadcasts.py", "Halaman ini hanya untuk penyelia dan admin."),
+                                       ("pages/sql.py", "Halaman ini hanya untuk analis dan admin.")])
+def test_a_refused_role_is_told_in_indonesian(indonesian, page, says):  # noqa: F811
+    at = app(page, agent=indonesian["budi"])
+    assert [e.value for e in at.error] == [says]
