@@ -80,7 +80,8 @@ VIEWS = {  # what a row is: marked, shown with _()
     "messages": (N_("one message or activity line (direction in/out/activity; sender_agent_id NULL on out = BOT)"),
                  "id, chat_id, session_id, channel, direction, sender_agent_id, kind, body, caption, template_id, "
                  "status, error, sent_at, created_at"),
-    "events": (N_("who did what, when (actor_id NULL = BOT/system)"), "id, chat_id, actor_id, action, details, created_at"),
+    "events": (N_("who did what, when (actor_id NULL = BOT/system)"),
+               "id, chat_id, actor_id, action, details, created_at"),
     "labels": (N_("a label (contacts' labels are chats.label_ids)"), "id, name, color, created_at"),
     "agents": (N_("a team member, without any secret"), "id, username, display_name, role, active, created_at"),
 }
@@ -215,7 +216,8 @@ class _Check:
 
     def cte_name(self, name: str) -> None:
         if not _PLAIN_NAME.match(name):
-            raise NotAllowed(_("Name WITH queries with letters, digits and _ only (not {name}).").format(name=repr(name)))
+            raise NotAllowed(_("Name WITH queries with letters, digits and _ only (not {name}).")
+                             .format(name=repr(name)))
         if name.lower() in self.real_tables - VIEWS.keys():  # never a table's name, should scoping ever slip
             raise NotAllowed(_("Name your WITH queries differently from the app's tables ({name}).").format(name=name))
 
@@ -297,7 +299,8 @@ class _Check:
             if step and (stop - start) / step <= LIST_LIMIT:
                 return
         raise NotAllowed(_("{name}() as a value takes numbers written out and makes at most {limit} items in the "
-                           "console; for rows write FROM {name}(...).").format(name=name, limit=i18n.number(LIST_LIMIT)))
+                           "console; for rows write FROM {name}(...).")
+                         .format(name=name, limit=i18n.number(LIST_LIMIT)))
 
 
 def check(cur: duckdb.DuckDBPyConnection, sql: str, real_tables: set[str]) -> None:
@@ -316,7 +319,8 @@ def check(cur: duckdb.DuckDBPyConnection, sql: str, real_tables: set[str]) -> No
                          .format(kind=statements[0].type.name))
     tree = json.loads(cur.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
     if tree.get("error"):
-        raise NotAllowed(_("Only plain SELECT queries are allowed here: {error}").format(error=tree.get("error_message")))
+        raise NotAllowed(_("Only plain SELECT queries are allowed here: {error}")
+                         .format(error=tree.get("error_message")))
     _Check(real_tables).walk(tree["statements"], frozenset())
 
 

@@ -34,6 +34,7 @@ def test_the_broadcasts_page_speaks_indonesian_from_preview_to_cancel(indonesian
     at = app(agent=indonesian["sari"])
     at.switch_page("pages/broadcasts.py").run()
     assert not at.exception, at.exception
+    assert at.selectbox(key="bc_tpl").options == ["promo (Indonesia)"]  # the language named, not its code
     # The audience picker keeps language-free ids; the person reads Indonesian.
     assert at.radio(key="bc_how").options == ["Kontak dengan label", "Semua kontak WhatsApp", "Nomor dari file CSV"]
     assert leaks(at) == []
@@ -47,8 +48,8 @@ def test_the_broadcasts_page_speaks_indonesian_from_preview_to_cancel(indonesian
     at.radio(key="bc_how").set_value("channel").run()
     at.text_input(key=f"bc_val_{tid}_2").input("LEBARAN").run()
     text = page_text(at)
-    assert [w for w in ("Broadcast baru", "Kirim ke", "Pesan per detik", "**2 penerima**", "Kepada +6281 · Rina Kusuma")
-            if w not in text] == []
+    assert [w for w in ("Broadcast baru", "Kirim ke", "Pesan per detik", "**2 penerima**",
+                        "Kepada +6281 · Rina Kusuma") if w not in text] == []
     assert list(at.dataframe[0].value.columns)[:3] == ["Baris", "Kepada", "Nama"]
     assert at.button(key="bc_send").label == "Kirim ke 2 penerima"
     assert leaks(at) == []
