@@ -66,7 +66,8 @@ def _new_broadcast() -> None:
         if how == "label":
             all_labels = labels.list_labels(store)
             names = {lb["id"]: lb["name"] for lb in all_labels}
-            chosen = st.multiselect(_("Labels"), list(names), key="bc_labels", format_func=names.get)
+            chosen = st.multiselect(_("Labels"), list(names), key="bc_labels", format_func=names.get,
+                                    placeholder=_("Choose labels") if names else _("No labels yet"))
             audience = Audience("label", label_ids=tuple(chosen)) if chosen else None
         else:
             audience = Audience("channel")

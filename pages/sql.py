@@ -9,7 +9,7 @@ from maxchat_data.i18n import _
 from server import runtime
 from ui.access import require
 from ui.chat_text import plain
-from ui.insight import downloads
+from ui.insight import downloads, localized
 
 me = require("sql")
 store = runtime.store()
@@ -50,5 +50,5 @@ if result is not None:
     numeric = [c for c in frame.columns if frame[c].dtype.kind in "iuf"]
     if len(frame.columns) >= 2 and numeric:
         x = next(c for c in frame.columns if c != numeric[-1])
-        st.altair_chart(alt.Chart(frame).mark_bar().encode(x=alt.X(f"{x}:N"), y=alt.Y(f"{numeric[-1]}:Q"),
-                                                           tooltip=list(frame.columns)), width="stretch")
+        st.altair_chart(localized(alt.Chart(frame).mark_bar().encode(
+            x=alt.X(f"{x}:N"), y=alt.Y(f"{numeric[-1]}:Q"), tooltip=list(frame.columns))), width="stretch")

@@ -45,6 +45,8 @@ def test_the_broadcasts_page_speaks_indonesian_from_preview_to_cancel(indonesian
     assert "Baris pertama berisi nama kolom: phone,name,var1,var2" in page_text(at)
     assert leaks(at) == []
 
+    at.radio(key="bc_how").set_value("label").run()
+    assert at.multiselect(key="bc_labels").placeholder == "Pilih label"
     at.radio(key="bc_how").set_value("channel").run()
     at.text_input(key=f"bc_val_{tid}_2").input("LEBARAN").run()
     text = page_text(at)
@@ -187,6 +189,13 @@ def test_reports_charts_write_their_days_in_the_readers_language(indonesian):  #
         # Days written by us (Vega would say "Dec" and "Mon"), in order.
         assert "timeUnit" not in x and x["sort"][-1] == want and len(x["sort"]) == 7
         assert all(t.get("type") != "temporal" for t in spec["encoding"]["tooltip"])
+    # Vega writes the axes' numbers (and any date it formats) the Indonesian way.
+    for spec in chart_specs(at):
+        locale = spec["config"]["locale"]
+        assert (locale["number"]["decimal"], locale["number"]["thousands"]) == (",", ".")
+        assert locale["time"]["shortMonths"][11] == "Des" and locale["time"]["days"][1] == "Senin"
+    # Nothing chosen counts everything; Streamlit's own placeholder is English.
+    assert [m.placeholder for m in at.multiselect] == ["Semua channel", "Semua label", "Semua agen"]
     assert leaks(at) == []
 
 
