@@ -36,6 +36,11 @@ NAME_TOKEN = "{{contact.name}}"  # a value replaced by each recipient's name (as
 # Stored on each message left out (with _()): in the language of whoever cancelled.
 CANCELLED = N_("Not sent: the broadcast was cancelled")
 STATES = {"running": N_("Sending"), "paused": N_("Paused"), "cancelled": N_("Cancelled")}  # shown with _()
+AUDIENCES = {"label": N_("Contacts with a label"), "channel": N_("Every WhatsApp contact"),
+             "csv": N_("Numbers from a CSV file")}  # Audience.kind -> shown with _()
+# A recipient's status as progress() counts it -> shown with _()
+RECIPIENT_STATUSES = {"queued": N_("Queued"), "sent": N_("Sent"), "delivered": N_("Delivered"), "read": N_("Read"),
+                      "failed": N_("Failed")}
 
 
 def default_rate() -> float:
@@ -75,10 +80,11 @@ def csv_mapping(variables: int) -> list[dict]:
     """What each column of the CSV becomes, for the person to check before
     sending: the number, the contact's name, and the template variable each
     ``varN`` fills."""
-    return ([{"Column": "phone", "Becomes": "the WhatsApp number the message goes to"},
-             {"Column": "name", "Becomes": "the contact's name in the inbox, for a number not yet in it "
-                                           "(not part of the message; may be left out)"}]
-            + [{"Column": f"var{i}", "Becomes": f"{{{{{i}}}}} in the message"} for i in range(1, variables + 1)])
+    return ([{"Column": "phone", "Becomes": _("the WhatsApp number the message goes to")},
+             {"Column": "name", "Becomes": _("the contact's name in the inbox, for a number not yet in it "
+                                             "(not part of the message; may be left out)")}]
+            + [{"Column": f"var{i}", "Becomes": _("{variable} in the message").format(variable=f"{{{{{i}}}}}")}
+               for i in range(1, variables + 1)])
 
 
 def read_csv(data: bytes, variables: int) -> CsvFile:
@@ -319,13 +325,14 @@ def _create(w: Writer, actor_id, template_id, audience: Audience, values, rate):
 
 
 def _describe(w: Writer, audience: Audience) -> str:
+    """Who it went to, in words: stored in the language of whoever sent it."""
     if audience.kind == "csv":
-        return f"CSV file, {len(audience.rows)} numbers"
+        return _("CSV file, {count} numbers").format(count=i18n.number(len(audience.rows)))
     if audience.kind == "channel":
-        return "Every WhatsApp contact"
+        return _(AUDIENCES["channel"])
     names = [n for (n,) in w.all("SELECT name FROM labels WHERE id = ANY(?::INTEGER[]) ORDER BY name",
                                  [list(audience.label_ids)])]
-    return "Label " + ", ".join(names)
+    return _("Label {names}").format(names=", ".join(names))
 
 
 # ---- pause, resume, cancel ---------------------------------------------------------------------

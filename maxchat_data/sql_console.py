@@ -40,6 +40,7 @@ anything runs, and the engine's refusal is reported in the same words.
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import re
@@ -55,8 +56,9 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import config, facts
+from . import config, facts, i18n
 from .errors import NotAllowed, ValidationError
+from .i18n import N_, _
 from .pg_store import CONSOLE_ROLE as PG_ROLE
 from .roles import can_use_sql
 from .store import ISOLATED, Store, lock
@@ -69,22 +71,23 @@ TIME_LIMIT_S = 10.0
 BATCH_ROWS = 256
 SCHEMA = "console"
 # The documented views: name -> (what a row is, columns).
-VIEWS = {
-    "chats": ("one contact on one channel", "id, contact_id, channel, channel_user_id, contact_name, status, "
+VIEWS = {  # what a row is: marked, shown with _()
+    "chats": (N_("one contact on one channel"), "id, contact_id, channel, channel_user_id, contact_name, status, "
               "assignee_id, archived, blocked, label_ids, unread, last_message_at, last_direction, "
               "last_inbound_at, session_id, created_at"),
-    "sessions": ("one conversation: from a first message after new/Resolved to its resolution; its first response "
-                 "is the first reply a human agent sent (never a template or BOT message), first_response_s the "
-                 "first response time Reports counts (user-initiated sessions)",
+    "sessions": (N_("one conversation: from a first message after new/Resolved to its resolution; its first response "
+                    "is the first reply a human agent sent (never a template or BOT message), first_response_s the "
+                    "first response time Reports counts (user-initiated sessions)"),
                  "id, chat_id, initiated_by, started_at, first_customer_at, first_response_at, "
                  "first_response_agent_id, first_response_s, resolved_at, resolved_by"),
-    "messages": ("one message or activity line (direction in/out/activity; sender_agent_id NULL on out = BOT)",
+    "messages": (N_("one message or activity line (direction in/out/activity; sender_agent_id NULL on out = BOT)"),
                  "id, chat_id, session_id, channel, direction, sender_agent_id, kind, body, caption, template_id, "
                  "status, error, sent_at, created_at"),
-    "events": ("who did what, when (actor_id NULL = BOT/system)", "id, chat_id, actor_id, action, details, created_at"),
-    "labels": ("a label (contacts' labels are chats.label_ids; color is a palette name)",
+    "events": (N_("who did what, when (actor_id NULL = BOT/system)"),
+               "id, chat_id, actor_id, action, details, created_at"),
+    "labels": (N_("a label (contacts' labels are chats.label_ids; color is a palette name)"),
                "id, name, color, created_at"),
-    "agents": ("a team member, without any secret", "id, username, display_name, role, active, created_at"),
+    "agents": (N_("a team member, without any secret"), "id, username, display_name, role, active, created_at"),
 }
 SAFE_TABLE_FUNCTIONS = {"range", "generate_series", "unnest"}
 # Functions that reach outside the views: files, settings, the environment,
@@ -110,7 +113,7 @@ LIST_LIMIT = 100_000
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _WIDE_FORMAT = re.compile(r"\d{5,}|\*|\{[^}]*\{")
 _TABLE_REFS = {"BASE_TABLE", "JOIN", "SUBQUERY", "TABLE_FUNCTION", "EMPTY", "EXPRESSION_LIST", "PIVOT", "SHOW_REF"}
-REFUSED_ACCESS = "The console reads only its views: no files, URLs, extensions, settings or other tables."
+REFUSED_ACCESS = N_("The console reads only its views: no files, URLs, extensions, settings or other tables.")
 
 
 @dataclass
@@ -188,7 +191,7 @@ class _Check:
         kind = node.get("type")
         if key in ("from_table", "source", "left", "right") and "class" not in node and kind not in _TABLE_REFS \
                 and not str(kind).endswith("_NODE"):
-            raise NotAllowed(f"This kind of table ({kind}) is not allowed in the console.")
+            raise NotAllowed(_("This kind of table ({kind}) is not allowed in the console.").format(kind=kind))
         entries = (node.get("cte_map") or {}).get("map") or []
         if entries:
             visible = set(scope)
@@ -217,9 +220,10 @@ class _Check:
 
     def cte_name(self, name: str) -> None:
         if not _PLAIN_NAME.match(name):
-            raise NotAllowed(f"Name WITH queries with letters, digits and _ only (not {name!r}).")
+            raise NotAllowed(_("Name WITH queries with letters, digits and _ only (not {name}).")
+                             .format(name=repr(name)))
         if name.lower() in self.real_tables - VIEWS.keys():  # never a table's name, should scoping ever slip
-            raise NotAllowed(f"Name your WITH queries differently from the app's tables ({name}).")
+            raise NotAllowed(_("Name your WITH queries differently from the app's tables ({name}).").format(name=name))
 
     def table(self, node: dict, scope: frozenset) -> None:
         catalog, schema, name = (str(node.get(k) or "") for k in ("catalog_name", "schema_name", "table_name"))
@@ -229,8 +233,8 @@ class _Check:
             return
         if not catalog and not schema and plain and (name.lower() in VIEWS or name.lower() in scope):
             return
-        raise NotAllowed(f"{shown!r} is not one of the console's views: use {', '.join(VIEWS)}"
-                         " (or a WITH query named before).")
+        raise NotAllowed(_("{name} is not one of the console's views: use {views} (or a WITH query named before).")
+                         .format(name=repr(shown), views=", ".join(VIEWS)))
 
     def show(self, node: dict) -> None:
         if node.get("query") is not None and node.get("show_type") in ("DESCRIBE", "SUMMARY"):
@@ -238,14 +242,16 @@ class _Check:
         name = str(node.get("table_name") or "")
         if node.get("show_type") in ("SHOW", "DESCRIBE") and name.lower() in VIEWS and _PLAIN_NAME.match(name):
             return
-        raise NotAllowed(f"Only DESCRIBE or SUMMARIZE of the console's views is allowed ({', '.join(VIEWS)}).")
+        raise NotAllowed(_("Only DESCRIBE or SUMMARIZE of the console's views is allowed ({views}).")
+                         .format(views=", ".join(VIEWS)))
 
     def table_function(self, node: dict, scope: frozenset) -> None:
         fn = node.get("function") or {}
         name = str(fn.get("function_name", "")).lower()
         if name not in SAFE_TABLE_FUNCTIONS or fn.get("schema") or fn.get("catalog"):
-            raise NotAllowed(f"The table function {name}() is not allowed: the console reads only its views "
-                             f"(no files, URLs or settings); {', '.join(sorted(SAFE_TABLE_FUNCTIONS))} are.")
+            raise NotAllowed(_("The table function {name}() is not allowed: the console reads only its views "
+                               "(no files, URLs or settings); {allowed} are.")
+                             .format(name=name, allowed=", ".join(sorted(SAFE_TABLE_FUNCTIONS))))
         for k, value in node.items():
             if k == "function":
                 self.walk(fn.get("arguments"), scope, "arguments")
@@ -256,9 +262,9 @@ class _Check:
     def function(self, node: dict) -> None:
         name = str(node["function_name"]).lower()
         if node.get("schema") or node.get("catalog"):
-            raise NotAllowed(f"Write functions without a schema ({name}()).")
+            raise NotAllowed(_("Write functions without a schema ({name}()).").format(name=name))
         if name.startswith(_REFUSED_FUNCTIONS):
-            raise NotAllowed(f"The function {name}() is not allowed in the console.")
+            raise NotAllowed(_("The function {name}() is not allowed in the console.").format(name=name))
         args = node.get("arguments") or node.get("children") or []
         if name in _SIZED:
             self.sized(name, args)
@@ -267,7 +273,8 @@ class _Check:
         elif name in _FORMATS:
             pattern = _literal(args[0]) if args else None
             if not isinstance(pattern, str) or _WIDE_FORMAT.search(pattern):
-                raise NotAllowed(f"{name}() takes its format written out in the console, with widths under 10,000.")
+                raise NotAllowed(_("{name}() takes its format written out in the console, with widths under {limit}.")
+                                 .format(name=name, limit=i18n.number(10_000)))
 
     @staticmethod
     def sized(name: str, args: list) -> None:
@@ -278,9 +285,15 @@ class _Check:
         text = _literal(args[text_at]) if text_at is not None and len(args) > text_at else ""
         limit = LIST_LIMIT if "resize" in name else VALUE_LIMIT
         if not isinstance(size, float) or not isinstance(text, str) or size * max(len(text), 1) > limit:
-            raise NotAllowed(f"{name}() in the console takes its size written out, and builds at most "
-                             f"{limit:,} {'items' if 'resize' in name else 'characters'}"
-                             + (" from text written out." if text_at is not None else "."))
+            if "resize" in name:
+                says = N_("{name}() in the console takes its size written out, and builds at most {limit} items.")
+            elif text_at is not None:
+                says = N_("{name}() in the console takes its size written out, and builds at most {limit} "
+                          "characters from text written out.")
+            else:
+                says = N_("{name}() in the console takes its size written out, and builds at most {limit} "
+                          "characters.")
+            raise NotAllowed(_(says).format(name=name, limit=i18n.number(limit)))
 
     @staticmethod
     def range_list(name: str, args: list) -> None:
@@ -289,38 +302,41 @@ class _Check:
             start, stop, step = (values + [1.0])[:3] if len(values) > 1 else (0.0, values[0], 1.0)
             if step and (stop - start) / step <= LIST_LIMIT:
                 return
-        raise NotAllowed(f"{name}() as a value takes numbers written out and makes at most {LIST_LIMIT:,} items "
-                         f"in the console; for rows write FROM {name}(...).")
+        raise NotAllowed(_("{name}() as a value takes numbers written out and makes at most {limit} items in the "
+                           "console; for rows write FROM {name}(...).")
+                         .format(name=name, limit=i18n.number(LIST_LIMIT)))
 
 
 def check(cur: duckdb.DuckDBPyConnection, sql: str, real_tables: set[str]) -> None:
     """Refuse, with a clear message, anything but one SELECT over the views."""
     sql = (sql or "").strip()
     if not sql:
-        raise ValidationError("Write a query first.")
+        raise ValidationError(_("Write a query first."))
     try:
         statements = cur.extract_statements(sql)
     except duckdb.Error as exc:
-        raise ValidationError(f"That is not valid SQL: {exc}") from None
+        raise ValidationError(_("That is not valid SQL: {error}").format(error=exc)) from None
     if len(statements) != 1:
-        raise NotAllowed("One statement at a time: the console runs a single SELECT.")
+        raise NotAllowed(_("One statement at a time: the console runs a single SELECT."))
     if statements[0].type != duckdb.StatementType.SELECT:
-        raise NotAllowed(f"Only SELECT queries are allowed here (this is {statements[0].type.name}). "
-                         "The console is read-only.")
+        raise NotAllowed(_("Only SELECT queries are allowed here (this is {kind}). The console is read-only.")
+                         .format(kind=statements[0].type.name))
     tree = json.loads(cur.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
     if tree.get("error"):
-        raise NotAllowed(f"Only plain SELECT queries are allowed here: {tree.get('error_message')}")
+        raise NotAllowed(_("Only plain SELECT queries are allowed here: {error}")
+                         .format(error=tree.get("error_message")))
     _Check(real_tables).walk(tree["statements"], frozenset())
 
 
 def _stopped(time_limit: float) -> NotAllowed:
-    return NotAllowed(f"The query ran longer than {time_limit:g} s and was stopped. "
-                      "Narrow it (a WHERE on a time column, fewer joins) or aggregate first.")
+    return NotAllowed(_("The query ran longer than {seconds} s and was stopped. Narrow it (a WHERE on a time "
+                        "column, fewer joins) or aggregate first.").format(seconds=i18n.number(time_limit)))
 
 
 def _too_big() -> NotAllowed:
-    return NotAllowed(f"The query needed more than {MEMORY_LIMIT // 2**20} MB of memory and was stopped. "
-                      "Aggregate first, add a LIMIT, or select fewer or shorter columns.")
+    return NotAllowed(_("The query needed more than {megabytes} MB of memory and was stopped. Aggregate first, "
+                        "add a LIMIT, or select fewer or shorter columns.")
+                      .format(megabytes=i18n.number(MEMORY_LIMIT // 2**20)))
 
 
 _one_at_a_time = threading.Lock()
@@ -343,7 +359,7 @@ def run_query(store: Store, role: str, sql: str, *, row_limit: int = ROW_LIMIT,
     a zone also in ``tz`` (default: the team's timezone), beside the UTC ones."""
     tz = tz or config.team_timezone()
     if not can_use_sql(role):
-        raise NotAllowed("The SQL console is for analysts and admins.")
+        raise NotAllowed(_("The SQL console is for analysts and admins."))
     facts.catch_up(store)  # the sessions view's figures include every message committed, as Reports' do
     real = {n.lower() for (n,) in store.all(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
@@ -357,7 +373,7 @@ def run_query(store: Store, role: str, sql: str, *, row_limit: int = ROW_LIMIT,
         cur.close()
     # One at a time: four hostile queries cost what one does.
     if not _one_at_a_time.acquire(timeout=time_limit):
-        raise NotAllowed("The console is busy with another query; try again in a moment.")
+        raise NotAllowed(_("The console is busy with another query; try again in a moment."))
     try:
         result, zoned = run(store, sql, row_limit, time_limit, byte_limit)
     finally:
@@ -446,10 +462,11 @@ class _Fetched:
             frame = pd.DataFrame(self.rows, columns=names)
         cut = []
         if self.more:
-            cut.append(f"cut at {self.byte_limit / 2**20:g} MB" if self.by_bytes
-                       else f"cut at the {self.row_limit:,}-row limit")
+            cut.append(_("cut at {megabytes} MB").format(megabytes=i18n.number(self.byte_limit / 2**20))
+                       if self.by_bytes else
+                       _("cut at the {rows}-row limit").format(rows=i18n.number(self.row_limit)))
         if self.long_values:
-            cut.append(f"values longer than {VALUE_LIMIT:,} characters cut")
+            cut.append(_("values longer than {characters} characters cut").format(characters=i18n.number(VALUE_LIMIT)))
         return Result(frame, self.more, seconds, "; ".join(cut))
 
 
@@ -531,7 +548,7 @@ def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: 
             try:
                 rel = cur.sql(sql)
                 if rel is None:  # a statement, run already (and refused by the read-only transaction)
-                    raise NotAllowed("Only SELECT queries are allowed here.")
+                    raise NotAllowed(_("Only SELECT queries are allowed here."))
                 names = list(rel.columns)
                 box["names"] = names
                 box["zoned"] = [str(t) == "TIMESTAMP WITH TIME ZONE" for t in rel.types]
@@ -547,7 +564,8 @@ def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: 
         memory = _Memory(probe)
         memory.settle()
         started = time.perf_counter()
-        thread = threading.Thread(target=work, name="sql-console", daemon=True)
+        # In the caller's context: its refusals speak the caller's language.
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(work,), name="sql-console", daemon=True)
         thread.start()
         stop = None
         while thread.is_alive() and stop is None:
@@ -575,11 +593,11 @@ def _run_duckdb(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_limit: 
 
 def _failed(exc: BaseException) -> Exception:
     if isinstance(exc, duckdb.PermissionException):
-        return NotAllowed(REFUSED_ACCESS)  # never the path: the same words whether it exists or not
+        return NotAllowed(_(REFUSED_ACCESS))  # never the path: the same words whether it exists or not
     if isinstance(exc, duckdb.OutOfMemoryException):
         return _too_big()
     if isinstance(exc, duckdb.Error):
-        return ValidationError(f"The query failed: {exc}")
+        return ValidationError(_("The query failed: {error}").format(error=exc))
     return exc
 
 
@@ -603,9 +621,9 @@ def _run_postgresql(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_lim
             cur.execute(f"SET LOCAL ROLE {PG_ROLE}")
         except (psycopg.errors.UndefinedObject, psycopg.errors.InvalidParameterValue,
                 psycopg.errors.InsufficientPrivilege):
-            raise NotAllowed(f"The SQL console needs the PostgreSQL role {PG_ROLE}, which the app could not "
-                             f"make: ask the database admin to run CREATE ROLE {PG_ROLE} NOLOGIN; GRANT {PG_ROLE} "
-                             "TO <the app's user>; and restart the app.") from None
+            raise NotAllowed(_("The SQL console needs the PostgreSQL role {role}, which the app could not make: ask "
+                               "the database admin to run CREATE ROLE {role} NOLOGIN; GRANT {role} TO <the app's "
+                               "user>; and restart the app.").format(role=PG_ROLE)) from None
         # The columns first (no row is computed), to cut long text values.
         cur.execute_one_statement(f"DECLARE console_shape NO SCROLL CURSOR FOR {sql.strip().rstrip(';')}")
         cur.execute("FETCH FORWARD 0 FROM console_shape")
@@ -624,9 +642,9 @@ def _run_postgresql(store: Store, sql: str, row_limit: int = ROW_LIMIT, time_lim
     except psycopg.errors.QueryCanceled:
         raise _stopped(time_limit) from None
     except psycopg.errors.InsufficientPrivilege:
-        raise NotAllowed(REFUSED_ACCESS) from None
+        raise NotAllowed(_(REFUSED_ACCESS)) from None
     except psycopg.Error as exc:
-        raise ValidationError(f"The query failed: {exc}") from None
+        raise ValidationError(_("The query failed: {error}").format(error=exc)) from None
     finally:
         try:
             cur.execute("ROLLBACK")

@@ -14,6 +14,14 @@ from .store import Store, Writer, utcnow
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
 LANGUAGES = {"id": N_("Indonesian"), "en": N_("English"), "en_US": N_("English (US)"), "ms": N_("Malay")}  # shown with _()
 STATUSES = (N_("Pending"), N_("Accepted"), N_("Rejected"))  # stored as is; shown with _()
+
+
+def language_name(code: str) -> str:
+    """A template's language as the reader says it (``Indonesia``); a code
+    the app does not know, as it is."""
+    return _(LANGUAGES[code]) if code in LANGUAGES else code
+
+
 _VARIABLE = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 _NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 

@@ -15,7 +15,7 @@ from maxchat_data.i18n import N_, _
 from server import runtime
 from ui.access import require
 from ui.chat_text import plain
-from ui.insight import downloads, duration, headed
+from ui.insight import downloads, duration, headed, localized
 
 me = require("reports")
 store = runtime.store()
@@ -32,6 +32,13 @@ SESSION_HEADERS = {
 }
 
 
+def day_axis(days) -> list[str]:
+    """The days of the range as the reader's language writes them
+    (``3 Des``), in order: Vega would name months and weekdays in English."""
+    fmt = "d MMM" if len({d.year for d in days}) <= 1 else "d MMM yyyy"
+    return [i18n.day(d, fmt) for d in days]
+
+
 def session_rows(table: pd.DataFrame) -> pd.DataFrame:
     """The sessions as a reader sees them: headers and who initiated in words."""
     table = table.assign(initiated_by=table["initiated_by"].map(lambda v: _(v) if isinstance(v, str) else v))
@@ -45,9 +52,13 @@ label_names = {l["id"]: l["name"] for l in labels.list_labels(store)}
 agent_names = {a["id"]: a["display_name"] for a in accounts.list_agents(store) if accounts.can_act(a["role"])}
 with st.container(horizontal=True, vertical_alignment="bottom"):
     picked = st.date_input(_("Range"), (today - timedelta(days=6), today), key="rep_range", max_value=today, format="YYYY-MM-DD")
-    chans = st.multiselect(_("Channel"), CHANNELS, key="rep_channels", format_func=CHANNEL_LABELS.get)
-    labs = st.multiselect(_("Label"), list(label_names), key="rep_labels", format_func=label_names.get)
-    ags = st.multiselect(_("Agent"), list(agent_names), key="rep_agents", format_func=agent_names.get)
+    # Nothing chosen counts everything: the placeholders say so (Streamlit's own are English).
+    chans = st.multiselect(_("Channel"), CHANNELS, key="rep_channels", format_func=CHANNEL_LABELS.get,
+                           placeholder=_("All channels"))
+    labs = st.multiselect(_("Label"), list(label_names), key="rep_labels", format_func=label_names.get,
+                          placeholder=_("All labels"))
+    ags = st.multiselect(_("Agent"), list(agent_names), key="rep_agents", format_func=agent_names.get,
+                         placeholder=_("All agents"))
 if not isinstance(picked, (tuple, list)) or len(picked) != 2:
     st.info(_("Pick the last day of the range."))
     st.stop()
@@ -79,41 +90,41 @@ with st.expander(_("How each figure is computed"), expanded=False, icon=":materi
 by_day = report.by_day()
 st.subheader(_("By day"))
 DAY, SESSIONS, INITIATED, METRIC, MINUTES = _("Day"), _("Sessions"), _("Initiated by"), _("Metric"), _("Minutes")
-long = by_day[["User initiate", "Business initiate"]].rename(columns=_).reset_index(names=DAY).melt(
+DAYS = day_axis(by_day.index)
+long = by_day[["User initiate", "Business initiate"]].rename(columns=_).set_axis(DAYS).reset_index(names=DAY).melt(
     DAY, var_name=INITIATED, value_name=SESSIONS)
-long[DAY] = pd.to_datetime(long[DAY])
-st.altair_chart(alt.Chart(long).mark_bar().encode(
-    x=alt.X(field=DAY, type="ordinal", timeUnit="yearmonthdate", title=DAY),
-    y=alt.Y(field=SESSIONS, type="quantitative", stack=True, title=SESSIONS),
+st.altair_chart(localized(alt.Chart(long).mark_bar().encode(
+    x=alt.X(field=DAY, type="ordinal", sort=DAYS, title=DAY),
+    y=alt.Y(field=SESSIONS, type="quantitative", stack=True, title=SESSIONS, axis=alt.Axis(tickMinStep=1)),
     color=alt.Color(field=INITIATED, type="nominal", title=INITIATED),
-    tooltip=[alt.Tooltip(field=DAY, type="temporal"), alt.Tooltip(field=INITIATED, type="nominal"),
-             alt.Tooltip(field=SESSIONS, type="quantitative")]), width="stretch")
+    tooltip=[alt.Tooltip(field=DAY, type="ordinal"), alt.Tooltip(field=INITIATED, type="nominal"),
+             alt.Tooltip(field=SESSIONS, type="quantitative")])), width="stretch")
 st.dataframe(headed(by_day), width="stretch", key="rep_by_day_table")
 downloads(lambda: headed(by_day), "by_day")
 
 per_day = report.metrics_by_day().reset_index()
-per_day["Day"] = pd.to_datetime(per_day["Day"])
+per_day["Day"] = day_axis(per_day["Day"])
 FIRST_MIN, WAIT_MIN = _("First response median (min)"), _("Waiting median (min)")
 per_day[FIRST_MIN] = per_day["First response median (s)"] / 60
 per_day[WAIT_MIN] = per_day["Waiting median (s)"] / 60
 lines = per_day.rename(columns={"Day": DAY}).melt(DAY, [FIRST_MIN, WAIT_MIN], var_name=METRIC,
                                                   value_name=MINUTES).dropna()
-st.altair_chart(alt.Chart(lines).mark_line(point=True).encode(
-    x=alt.X(field=DAY, type="ordinal", timeUnit="yearmonthdate", title=DAY),
+st.altair_chart(localized(alt.Chart(lines).mark_line(point=True).encode(
+    x=alt.X(field=DAY, type="ordinal", sort=DAYS, title=DAY),
     y=alt.Y(field=MINUTES, type="quantitative", title=MINUTES),
     color=alt.Color(field=METRIC, type="nominal", title=METRIC),
-    tooltip=[alt.Tooltip(field=DAY, type="temporal"), alt.Tooltip(field=METRIC, type="nominal"),
-             alt.Tooltip(field=MINUTES, type="quantitative", format=".1f")]), width="stretch")
+    tooltip=[alt.Tooltip(field=DAY, type="ordinal"), alt.Tooltip(field=METRIC, type="nominal"),
+             alt.Tooltip(field=MINUTES, type="quantitative", format=".1f")])), width="stretch")
 downloads(lambda: headed(report.metrics_by_day()), "response_times_by_day")
 
 st.subheader(_("Incoming sessions by weekday and hour"))
 heat = headed(report.heatmap())
 WEEKDAY, HOUR = _("Weekday"), _("Hour")
-st.altair_chart(alt.Chart(heat).mark_rect().encode(
+st.altair_chart(localized(alt.Chart(heat).mark_rect().encode(
     x=alt.X(field=HOUR, type="ordinal", title=HOUR),
     y=alt.Y(field=WEEKDAY, type="nominal", sort=[i18n.weekday(d) for d in range(7)], title=WEEKDAY),
     color=alt.Color(field=SESSIONS, type="quantitative", scale=alt.Scale(scheme="blues"), title=SESSIONS),
-    tooltip=[alt.Tooltip(field=WEEKDAY), alt.Tooltip(field=HOUR), alt.Tooltip(field=SESSIONS)]),
+    tooltip=[alt.Tooltip(field=WEEKDAY), alt.Tooltip(field=HOUR), alt.Tooltip(field=SESSIONS)])),
     width="stretch")
 downloads(heat, "heatmap")
 

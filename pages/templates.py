@@ -26,10 +26,6 @@ def category_name(category: str) -> str:
     return _(CATEGORY_NAMES.get(category, category.title()))
 
 
-def language_name(code: str) -> str:
-    return _(templates.LANGUAGES[code]) if code in templates.LANGUAGES else code
-
-
 def _create() -> None:
     s = st.session_state
     channel = s.get("template_channel", "whatsapp")
@@ -90,7 +86,8 @@ with st.form("template_add"):
     st.subheader(_("Create template"))
     a, b, c = st.columns(3)
     a.selectbox(_("Channel"), CHANNELS, key="template_channel", format_func=CHANNEL_LABELS.get)
-    b.selectbox(_("Language"), list(templates.LANGUAGES), key="template_language", format_func=language_name)
+    b.selectbox(_("Language"), list(templates.LANGUAGES), key="template_language",
+                format_func=templates.language_name)
     c.selectbox(_("Category"), templates.CATEGORIES, key="template_category", index=1, format_func=category_name)
     st.text_input(_("Name"), key="template_name", max_chars=512, placeholder="order_follow_up",
                   help=_("Lower-case letters, digits and underscores (WhatsApp's rule)."))
@@ -110,7 +107,8 @@ if not rows:
     st.caption(_("No templates yet."))
 else:
     st.dataframe(
-        [{_("Channel"): CHANNEL_LABELS[t["channel"]], _("Name"): t["name"], _("Language"): t["language"],
+        [{_("Channel"): CHANNEL_LABELS[t["channel"]], _("Name"): t["name"],
+          _("Language"): templates.language_name(t["language"]),
           _("Category"): category_name(t["category"]), _("Status"): _status_text(t),
           _("Initiate"): bool(t["initiate"]), _("Variables"): t["variables"], _("Body"): t["body"]} for t in rows],
         hide_index=True, width="stretch")
@@ -118,8 +116,8 @@ else:
     st.subheader(_("Status and settings"))
     by_id = {t["id"]: t for t in rows}
     chosen = st.selectbox(_("Template"), list(by_id), key="template_pick",
-                          format_func=lambda i: f"{by_id[i]['name']} ({by_id[i]['language']}, "
-                                                f"{CHANNEL_LABELS[by_id[i]['channel']]})")
+                          format_func=lambda i: f"{by_id[i]['name']} ({templates.language_name(by_id[i]['language'])}"
+                                                f", {CHANNEL_LABELS[by_id[i]['channel']]})")
     tpl = by_id[chosen]
     with st.container(border=True):
         st.text(tpl["body"])

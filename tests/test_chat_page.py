@@ -347,7 +347,7 @@ def test_window_closed_locks_composer_and_template_dialog_sends(env):
     assert any("window closed" in cap.value for cap in at.caption)
     ok(at.button(key="chat_tpl_open").click().run())
     pick = at.selectbox(key="chat_tpl_pick")
-    assert pick.options == ["order_update (id)"]  # only Accepted + initiate, this channel
+    assert pick.options == ["order_update (Indonesian)"]  # only Accepted + initiate, this channel
     assert at.text_input(key=f"chat_tpl_{good}_1").value == "Lama Sekali"
     at.text_input(key=f"chat_tpl_{good}_2").input("INV-42")
     ok(at.run())

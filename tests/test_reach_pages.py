@@ -97,7 +97,7 @@ def test_broadcast_by_channel_preview_then_confirm_then_live_progress(team, ui_s
     for i in range(3):
         customer_writes(ui_store, user=f"62812000000{i:02d}", name=f"Cust {i}")
     at = app("pages/broadcasts.py", team["sari"])
-    at.radio(key="bc_how").set_value("Every WhatsApp contact").run()
+    at.radio(key="bc_how").set_value("channel").run()
     at.text_input(key=f"bc_val_{tid}_2").input("LEBARAN").run()
     assert "3 recipient(s)" in visible(texts(at))
     first = at.dataframe[0].value  # the value each variable gets, per recipient

@@ -1,13 +1,16 @@
 """View helpers the Monitor and Reports share: durations in words, a link
-that opens a chat on the Chat page, CSV + Parquet downloads of a table."""
+that opens a chat on the Chat page, CSV + Parquet downloads of a table,
+charts that write numbers and dates as the reader's language does."""
 from __future__ import annotations
 
 from typing import Callable
 
+import altair as alt
 import pandas as pd
 import streamlit as st
+from babel import numbers
 
-from maxchat_data import csv_safe, reports
+from maxchat_data import csv_safe, i18n, reports
 from maxchat_data.i18n import _
 
 from server import downloads as file_offers
@@ -40,6 +43,22 @@ def headed(table: pd.DataFrame, names: dict[str, str] | None = None) -> pd.DataF
     if isinstance(out.index.name, str):
         out.index.name = _(names.get(out.index.name, out.index.name))
     return out
+
+
+def localized(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """``chart`` with Vega's format locale set to the reader's language:
+    its axes, legends and tooltips write ``1.234,5`` and ``Des`` / ``Senin``
+    in Indonesian (Vega's own default is American English)."""
+    code = i18n.current()
+    sunday_first = [6, 0, 1, 2, 3, 4, 5]  # d3's week; i18n.weekday counts from Monday
+    return chart.configure(locale=alt.Locale(
+        number=alt.NumberLocale(decimal=numbers.get_decimal_symbol(code), thousands=numbers.get_group_symbol(code),
+                                grouping=[3], currency=["", ""]),
+        time=alt.TimeLocale(dateTime="%e %b %Y %H:%M", date="%e %b %Y", time="%H:%M", periods=["AM", "PM"],
+                            days=[i18n.weekday(d, "wide") for d in sunday_first],
+                            shortDays=[i18n.weekday(d, "abbreviated") for d in sunday_first],
+                            months=[i18n.month(m, "wide") for m in range(1, 13)],
+                            shortMonths=[i18n.month(m) for m in range(1, 13)])))
 
 
 def chat_link(chat_id: int, name: str) -> str:

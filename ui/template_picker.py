@@ -18,5 +18,5 @@ def pick_initiate_template(store, channel: str, key: str) -> dict | None:
         return None
     by_id = {t["id"]: t for t in offered}
     chosen = st.selectbox(_("Template"), list(by_id), key=key,
-                          format_func=lambda i: f"{by_id[i]['name']} ({by_id[i]['language']})")
+                          format_func=lambda i: f"{by_id[i]['name']} ({templates.language_name(by_id[i]['language'])})")
     return by_id[chosen]
