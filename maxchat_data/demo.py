@@ -240,7 +240,8 @@ def _generate(w: Writer, n: int, per_chat: float, seed: int, spread_days: float,
     pos_from_end = np.repeat(k, k) - 1 - pos_from_end
     gaps = rng.exponential(600, total)
     # Each message a gap before the next one of its chat, so a chat reads in order.
-    before_last = np.repeat(np.cumsum(gaps)[np.cumsum(k) - 1], k) - np.cumsum(gaps)
+    elapsed = np.cumsum(gaps)
+    before_last = np.repeat(elapsed[np.cumsum(k) - 1], k) - elapsed
     sent_at = last_at[owner] - pd.to_timedelta(before_last, unit="s")
     # The last message is the customer's for Open chats, else alternate.
     direction = np.where((pos_from_end % 2 == 0) == (status[owner] == "Open"), "in",

@@ -78,10 +78,11 @@ def english_ids() -> tuple[set[str], list[tuple[re.Pattern, str]], set[str]]:
         catalog = read_po(f, locale="id")
     whole, patterns, sentences = set(), [], set()
     for message in catalog:
-        if not message.id or not message.string:
+        if not message.id:
             continue
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        # An empty Indonesian entry is untranslated too (the page shows the English id).
+        strings = [s for s in (message.string if isinstance(message.string, tuple) else (message.string,)) if s]
         for english in ids:
             text = normal(english.replace("**", "").replace("`", ""))
             if text in i18n.KEPT or text in {normal(s) for s in strings}:  # "Labels:" is "Labels" as shown
