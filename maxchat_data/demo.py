@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import accounts, facts, labels, settings, system, templates
+from . import accounts, facts, labels, quick_replies, settings, system, templates
 from .common import CHANNELS, preview, search_key
 from .errors import ValidationError
 from .i18n import _
@@ -18,42 +18,153 @@ DEMO_ADMIN_PASSWORD = "admin1234"  # the demo's first admin, unless MAXCHAT_ADMI
 DEMO_AGENTS = [  # username, display name, role, active
     ("sari", "Sari Wulandari", "supervisor", True),
     ("budi", "Budi Santoso", "agent", True),
-    ("maria", "Maria Lopez", "agent", True),
+    ("maria", "Maria Simanjuntak", "agent", True),
     ("dewi", "Dewi Lestari", "agent", True),
     ("joko", "Joko Prasetyo", "agent", False),
     ("lina", "Lina Marlina", "analyst", True),  # reads chats, Monitor, Reports and SQL; acts on none
 ]
-DEMO_LABELS = [("VIP", "Purple"), ("Complaint", "Red"), ("New customer", "Green"), ("Order", "Blue"),
-               ("Follow up", "Orange"), ("Reseller", "Teal")]
+# The demo speaks Indonesian like the teams it is for: what follows is data
+# (customers', agents' and the team's own words), never passed through _().
+DEMO_LABELS = [("VIP", "Purple"), ("Komplain", "Red"), ("Pelanggan baru", "Green"), ("Pesanan", "Blue"),
+               ("Tindak lanjut", "Orange"), ("Reseller", "Teal")]
 DEMO_TEMPLATES = [  # channel, name, language, category, body, status, initiate
-    ("whatsapp", "order_update", "id", "UTILITY", "Halo {{1}}, pesanan Anda {{2}} sudah kami kirim. Terima kasih!", "Accepted", True),
-    ("whatsapp", "follow_up", "en", "UTILITY", "Hi {{1}}, we are following up on your question. Reply to this message to continue the chat.", "Accepted", True),
-    ("whatsapp", "payment_reminder", "id", "UTILITY", "Halo {{1}}, tagihan {{2}} jatuh tempo pada {{3}}.", "Accepted", False),
-    ("whatsapp", "promo_akhir_tahun", "id", "MARKETING", "Diskon akhir tahun hingga 50% untuk {{1}}!", "Pending", True),
-    ("whatsapp", "flash_sale", "en", "MARKETING", "Flash sale today only, {{1}}!", "Rejected", True),
-    ("messenger", "follow_up", "en", "UTILITY", "Hi {{1}}, we have an update on your request. Reply to continue.", "Accepted", True),
-    ("telegram", "welcome_back", "id", "UTILITY", "Halo {{1}}, ada yang bisa kami bantu lagi?", "Accepted", True),
+    ("whatsapp", "order_update", "id", "UTILITY",
+     "Halo {{1}}, pesanan Anda {{2}} sudah kami kirim. Terima kasih sudah berbelanja!", "Accepted", True),
+    ("whatsapp", "tindak_lanjut", "id", "UTILITY",
+     "Halo {{1}}, kami ingin menindaklanjuti pertanyaan Anda. Balas pesan ini untuk melanjutkan chat.",
+     "Accepted", True),
+    ("whatsapp", "pengingat_pembayaran", "id", "UTILITY",
+     "Halo {{1}}, tagihan {{2}} jatuh tempo pada {{3}}. Abaikan pesan ini bila sudah membayar.", "Accepted", False),
+    ("whatsapp", "promo_akhir_tahun", "id", "MARKETING", "Diskon akhir tahun hingga 50% untuk {{1}}! Cek katalog kami.",
+     "Pending", True),
+    ("whatsapp", "flash_sale", "id", "MARKETING", "Flash sale hari ini saja, {{1}}!", "Rejected", True),
+    ("messenger", "tindak_lanjut", "id", "UTILITY", "Halo {{1}}, ada kabar terbaru untuk permintaan Anda. Balas untuk melanjutkan.",
+     "Accepted", True),
+    ("telegram", "selamat_datang_kembali", "id", "UTILITY", "Halo {{1}}, ada yang bisa kami bantu lagi?", "Accepted", True),
 ]
-FIRST = ["Ahmad", "Siti", "Budi", "Dewi", "Rizky", "Putri", "Agus", "Rina", "Fajar", "Nur", "Andi", "Ayu", "Eko",
-         "Indah", "Hendra", "Wahyu", "Yulia", "Bayu", "Citra", "Dimas", "Kartika", "Teguh", "Lestari", "Gita",
-         "James", "Emily", "Michael", "Sarah", "David", "Olivia", "Daniel", "Sophie", "Chloé", "José", "Zoë", "Renée"]
-LAST = ["Saputra", "Rahmawati", "Hidayat", "Kusuma", "Wijaya", "Pratama", "Nugroho", "Lubis", "Siregar",
-        "Setiawan", "Halim", "Gunawan", "Susanto", "Smith", "Johnson", "Brown", "Taylor", "Müller", "García", "Nguyen"]
-CUSTOMER_LINES = [
-    "Halo kak, pesanan saya sudah dikirim belum?", "Apakah produk ini masih tersedia?", "Berapa ongkir ke Surabaya?",
-    "Saya mau retur barang, caranya bagaimana?", "Kak, bisa minta nomor resi?", "Terima kasih, barangnya sudah sampai 🙏",
-    "Hi, I'd like to change my delivery address.", "Is there a discount for bulk orders?", "My payment failed, can you help?",
-    "When will my order arrive?", "Do you ship to Singapore?", "The item I received is damaged 😢",
-    "Bisa bayar pakai transfer BCA?", "Ukuran L masih ada kak?", "Thanks, that solved it!", "Halo, saya mau tanya promo.",
+DEMO_REJECTION = "Isi promosi terlalu umum: sebutkan produk dan periode promonya."
+DEMO_QUICK_REPLIES = [  # shortcut, body: shared by the team
+    ("salam", "Halo kak {{contact.name}}, selamat datang di toko kami 😊 Saya {{agent.name}}, ada yang bisa dibantu?"),
+    ("terimakasih", "Terima kasih kak {{contact.name}} sudah menghubungi kami 🙏 Semoga harinya menyenangkan!"),
+    ("cek", "Baik kak, mohon ditunggu sebentar ya, kami cek dulu."),
+    ("resi", "Pesanan kakak sudah dikirim, nomor resinya bisa dicek di menu Pesanan Saya ya kak."),
+    ("rekening", "Pembayaran bisa transfer ke BCA 123-456-7890 a.n. Toko Maju Jaya. Mohon kirim bukti transfer ya kak."),
+    ("ongkir", "Ongkir dihitung otomatis saat checkout sesuai alamat dan kurir yang kakak pilih."),
+    ("retur", "Untuk retur, mohon kirim foto/video barang dan nomor pesanan ya kak. Batas retur 7 hari setelah barang diterima."),
 ]
-AGENT_LINES = [
-    "Halo kak, terima kasih sudah menghubungi kami 😊", "Baik kak, kami cek dulu ya.", "Pesanan kakak sudah dikirim, resi JNE0123456789.",
-    "Masih tersedia kak, silakan order.", "Hi! Thanks for reaching out, let me check that for you.",
-    "Your order is on its way and should arrive in 2-3 days.", "I've updated your address.", "Sorry about that, we'll send a replacement.",
-    "Ongkir ke Surabaya Rp 15.000 kak.", "You're welcome! Have a great day 👋",
+FIRST = ["Ahmad", "Siti", "Rizky", "Putri", "Agus", "Rina", "Fajar", "Nur", "Andi", "Ayu", "Eko", "Indah", "Hendra",
+         "Wahyu", "Yulia", "Bayu", "Citra", "Dimas", "Kartika", "Teguh", "Lestari", "Gita", "Made", "Ketut", "Nyoman",
+         "Wayan", "Ucok", "Butet", "Asep", "Euis", "Ujang", "Neng", "Slamet", "Sri", "Yohanes", "Fransiska", "Ikhsan",
+         "Nabila", "Rafi", "Aulia", "Galih", "Intan", "Reza", "Anisa", "Hana", "Farhan"]
+LAST = ["Saputra", "Rahmawati", "Hidayat", "Kusuma", "Wijaya", "Pratama", "Nugroho", "Lubis", "Siregar", "Setiawan",
+        "Halim", "Gunawan", "Susanto", "Nasution", "Harahap", "Sembiring", "Tarigan", "Simatupang", "Manurung",
+        "Sitompul", "Suryadi", "Permana", "Firmansyah", "Kurniawan", "Hakim", "Maulana", "Wibowo", "Purnomo",
+        "Daulay", "Tanjung", "Widjaja", "Santoso", "Putra", "Dewi", "Anggraini"]
+# Scripted conversations: each chat follows one, customer and team taking
+# turns (orders, shipping, payment, complaints, returns). Its customer lines
+# read right also when nobody has answered yet. A chat longer than its
+# script goes on with the short lines below.
+CONVERSATIONS = [
+    (["Halo kak, pesanan saya INV-20231 sudah dikirim belum ya?", "Soalnya mau dipakai hari Sabtu kak",
+      "Oke kak, nanti saya cek resinya", "Sudah sampai kak, terima kasih 🙏"],
+     ["Halo kak, terima kasih sudah menghubungi kami 😊 Mohon ditunggu, kami cek dulu ya.",
+      "Pesanan kakak sudah dikirim kemarin lewat JNE, resi JNE0123456789. Estimasi tiba 1-2 hari.",
+      "Siap kak, kalau ada kendala kabari kami ya.", "Sama-sama kak, ditunggu order berikutnya!"]),
+    (["Permisi kak, kemeja batik yang biru ukuran L masih ada?", "Kalau ukuran XL ada juga?",
+      "Oke saya ambil yang L 2 pcs ya", "Sudah saya checkout kak"],
+     ["Halo kak, ukuran L masih ready ya 😊", "Untuk XL tinggal warna coklat kak, yang biru sudah habis.",
+      "Baik kak, silakan checkout lewat link katalog ya.", "Terima kasih kak, pesanan kami proses hari ini."]),
+    (["Berapa ongkir ke Surabaya kak?", "Kalau pakai SiCepat berapa lama sampainya?", "Bisa COD?"],
+     ["Ongkir ke Surabaya mulai Rp15.000 kak, tergantung berat paket.",
+      "SiCepat REG biasanya 2-3 hari kerja kak.", "Bisa kak, COD tersedia untuk wilayah Surabaya."]),
+    (["Kak, saya sudah transfer tapi status pesanan masih belum dibayar", "Transfer ke BCA jam 10 tadi kak",
+      "Ini bukti transfernya ya kak", "Oke kak makasih"],
+     ["Mohon maaf kak atas ketidaknyamanannya. Boleh kirim nomor pesanannya?",
+      "Baik kak, verifikasi transfer manual biasanya 1x24 jam. Bisa dibantu kirim bukti transfernya?",
+      "Sudah kami terima kak, pembayaran sudah terverifikasi ✅ Pesanan segera dikemas.",
+      "Sama-sama kak 🙏"]),
+    (["Barang yang saya terima rusak kak, kacanya pecah 😢", "Ini fotonya kak",
+      "Saya minta ganti barang baru ya", "Oke ditunggu kak"],
+     ["Mohon maaf sekali kak atas kejadian ini 🙏 Boleh dikirim foto barang dan kemasannya?",
+      "Sudah kami terima kak. Kami kirimkan barang pengganti tanpa biaya tambahan ya.",
+      "Barang pengganti dikirim besok pagi kak, resinya kami kabari.",
+      "Resi pengganti: SPX0099887766. Sekali lagi mohon maaf ya kak."]),
+    (["Kak, paket saya sudah 5 hari belum sampai", "Di tracking statusnya masih di gudang Jakarta",
+      "Tolong dibantu ya kak, sudah lama banget"],
+     ["Mohon maaf atas keterlambatannya kak. Boleh minta nomor resinya?",
+      "Kami sudah hubungi pihak kurir kak, paket tertahan karena volume tinggi. Estimasi sampai besok.",
+      "Kami pantau terus ya kak. Sebagai permintaan maaf, kami beri voucher ongkir untuk order berikutnya."]),
+    (["Halo, mau tanya promo akhir tahun masih berlaku?", "Diskonnya berlaku untuk semua produk?",
+      "Kode vouchernya apa kak?"],
+     ["Halo kak, promo akhir tahun berlaku sampai 31 Desember 😊",
+      "Diskon hingga 50% untuk produk tertentu kak, yang ada label PROMO di katalog.",
+      "Pakai kode AKHIRTAHUN saat checkout ya kak."]),
+    (["Kak saya mau ganti alamat pengiriman, bisa?", "Alamat baru: Jl. Merdeka No. 10, Bandung",
+      "Terima kasih kak"],
+     ["Bisa kak, selama pesanan belum dikirim. Silakan kirim alamat lengkapnya.",
+      "Alamat sudah kami perbarui ya kak.", "Sama-sama kak, semoga paketnya cepat sampai!"]),
+    (["Kak, saya mau retur karena ukurannya kekecilan", "Caranya bagaimana ya?", "Ongkir returnya siapa yang bayar?"],
+     ["Bisa kak, retur maksimal 7 hari setelah barang diterima.",
+      "Kirim foto barang dan nomor pesanan di sini ya kak, nanti kami kirim alamat retur.",
+      "Untuk tukar ukuran, ongkir kirim balik dari kami kak 😊"]),
+    (["Bisa bayar pakai QRIS kak?", "Kalau cicilan kartu kredit bisa?", "Oke saya bayar pakai QRIS saja"],
+     ["Bisa kak, QRIS muncul di halaman pembayaran.", "Cicilan 0% tersedia untuk BCA dan Mandiri minimal Rp500.000 kak.",
+      "Baik kak, setelah bayar pesanan otomatis diproses."]),
+    (["Halo kak, saya mau jadi reseller, syaratnya apa?", "Minimal order berapa pcs?",
+      "Oke kak, saya isi formnya sekarang"],
+     ["Halo kak, senang sekali 😊 Syaratnya cukup isi form pendaftaran reseller.",
+      "Minimal order 12 pcs campur model kak, diskon reseller 20%.", "Siap kak, kami tunggu ya!"]),
+    (["Pesanan saya kok dibatalkan otomatis kak?", "Padahal saya sudah mau bayar",
+      "Bisa dipesan ulang dengan harga yang sama?"],
+     ["Mohon maaf kak, pesanan yang belum dibayar dalam 24 jam dibatalkan otomatis oleh sistem.",
+      "Kami bantu buatkan pesanan baru ya kak.", "Bisa kak, harga promonya kami kunci sampai besok."]),
+    (["Kak, barangnya kurang 1, saya pesan 3 yang datang cuma 2", "Ini foto isi paketnya"],
+     ["Mohon maaf kak atas kekurangannya 🙏 Kami cek ke bagian gudang dulu ya.",
+      "Benar kak, ada kesalahan pengemasan. Kekurangannya kami kirim hari ini juga."]),
+    (["Kak, minta invoice untuk klaim kantor bisa?", "Atas nama PT Sinar Abadi ya kak", "Sudah masuk, makasih kak"],
+     ["Bisa kak, mohon info nama perusahaan untuk invoicenya.",
+      "Invoice sudah kami kirim ke email kakak ya.", "Sama-sama kak 😊"]),
 ]
-NOTES = ["Pelanggan setia, sudah order 5x.", "Prefers English.", "Minta dihubungi sore hari.", "Asked about reseller pricing.",
-         "Komplain keterlambatan pengiriman bulan lalu."]
+MORE_FROM_CUSTOMER = ["Oke kak", "Baik, terima kasih kak", "Kak?", "Ditunggu kabarnya ya kak", "Siap kak 👍",
+                      "Halo, masih ada yang jaga?", "Oke noted kak"]
+MORE_FROM_TEAM = ["Baik kak, ada lagi yang bisa kami bantu?", "Siap kak 😊", "Terima kasih atas kesabarannya kak 🙏",
+                  "Kami kabari lagi secepatnya ya kak.", "Sama-sama kak, selamat berbelanja kembali!"]
+NOTES = ["Pelanggan setia, sudah order 5x.", "Lebih suka dihubungi lewat WhatsApp.", "Minta dihubungi sore hari.",
+         "Tanya harga reseller, kirim katalog grosir.", "Komplain keterlambatan pengiriman bulan lalu.",
+         "Alamat kantor, pengiriman hanya hari kerja."]
+
+
+def _lines() -> tuple[np.ndarray, dict]:
+    """Every line in one array, and where each side's script table (padded to
+    its longest script) and extra lines start in it, with each script's length."""
+    pool, sides = [], {}
+    for side, extra in ((0, MORE_FROM_CUSTOMER), (1, MORE_FROM_TEAM)):
+        depth = max(len(c[side]) for c in CONVERSATIONS)
+        sides[side] = {"table": len(pool), "depth": depth, "more": len(pool) + depth * len(CONVERSATIONS),
+                       "extra": len(extra), "length": np.array([len(c[side]) for c in CONVERSATIONS])}
+        pool += [line for c in CONVERSATIONS for line in list(c[side]) + [None] * (depth - len(c[side]))] + extra
+    return np.array(pool, dtype=object), sides
+
+
+LINES, SIDES = _lines()
+
+
+def message_texts(rng: np.random.Generator, k: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """The text of every message: chat i has ``k[i]`` messages, oldest first,
+    with ``direction`` ("in" / "out") each. Each chat follows one scripted
+    conversation, each side's n-th message its n-th line. Set-based, on
+    integer positions in LINES (2M messages in a fraction of a second)."""
+    script = np.repeat(rng.integers(0, len(CONVERSATIONS), len(k)), k)
+    starts = np.repeat(np.cumsum(k) - k, k)
+    inbound = direction == "in"
+    at = np.empty(len(direction), dtype=np.int64)
+    for side, mine in ((0, inbound), (1, ~inbound)):
+        before = np.cumsum(mine) - mine  # this side's messages before each message, in the whole run ...
+        nth = before - before[starts]    # ... and in its own chat
+        s = SIDES[side]
+        at[mine] = np.where(nth < s["length"][script], s["table"] + script * s["depth"] + nth,
+                            s["more"] + rng.integers(0, s["extra"], len(direction)))[mine]
+    return LINES[at]
 
 
 def seed_reference_data(store: Store) -> dict:
@@ -74,7 +185,11 @@ def seed_reference_data(store: Store) -> dict:
         tid = system.create_template(store, channel=channel, name=name, language=lang, category=category, body=body,
                                      initiate=initiate)
         if status != ("Pending" if channel == "whatsapp" else "Accepted"):
-            system.review_template(store, tid, status, "Demo review" if status == "Rejected" else None)
+            system.review_template(store, tid, status, DEMO_REJECTION if status == "Rejected" else None)
+    shared = {q["shortcut"] for q in quick_replies.shared(store)}
+    for shortcut, body in DEMO_QUICK_REPLIES:
+        if shortcut not in shared:
+            system.create_quick_reply(store, shortcut, body)
     return ids
 
 
@@ -125,17 +240,18 @@ def _generate(w: Writer, n: int, per_chat: float, seed: int, spread_days: float,
     pos_from_end = (np.arange(total) - np.repeat(np.cumsum(k) - k, k))
     pos_from_end = np.repeat(k, k) - 1 - pos_from_end
     gaps = rng.exponential(600, total)
-    sent_at = last_at[owner] - pd.to_timedelta(pos_from_end * gaps, unit="s")
+    # Each message a gap before the next one of its chat, so a chat reads in order.
+    elapsed = np.cumsum(gaps)
+    before_last = np.repeat(elapsed[np.cumsum(k) - 1], k) - elapsed
+    sent_at = last_at[owner] - pd.to_timedelta(before_last, unit="s")
     # The last message is the customer's for Open chats, else alternate.
     direction = np.where((pos_from_end % 2 == 0) == (status[owner] == "Open"), "in",
                          np.where(pos_from_end % 2 == 0, "out", "in"))
     direction = np.where(pos_from_end == np.repeat(k, k) - 1, "in", direction)  # first one: customer
-    cust, agent_lines = np.array(CUSTOMER_LINES, dtype=object), np.array(AGENT_LINES, dtype=object)
-    body = np.where(direction == "in", cust[rng.integers(0, len(cust), total)],
-                    agent_lines[rng.integers(0, len(agent_lines), total)])
+    body = message_texts(rng, k, direction)
     out_status = rng.choice(np.array(["read", "delivered", "sent", "failed"]), total, p=[0.6, 0.25, 0.13, 0.02])
     msg_status = np.where(direction == "in", "received", out_status)
-    error = np.where(msg_status == "failed", "24-hour window closed — send a template", None)
+    error = np.where(msg_status == "failed", _("24-hour window closed — send a template"), None)  # in the default language
     sender = np.where(direction == "out", np.where(assignee[owner] >= 0, assignee[owner],
                                                    rng.choice(np.array(agents), total)), -1)
     messages = pd.DataFrame({

@@ -120,14 +120,19 @@ def _save(w: Writer, actor_id, reply_id, shortcut, body, is_shared):
                                   .format(shortcut=shortcut))
         raise ValidationError(_("/{shortcut} is already a personal quick reply of {name}: choose another shortcut.")
                               .format(shortcut=shortcut, name=name))
-    now = utcnow()
     if reply_id is None:
-        reply_id = w.ids.next("quick_replies")
-        w.execute("INSERT INTO quick_replies VALUES (?, ?, ?, ?, ?, ?)", [reply_id, shortcut, body, owner, actor_id, now])
-        record(w, None, actor_id, "quick_reply_created", f"{reply_id} /{shortcut}", now)
-    else:
-        w.execute("UPDATE quick_replies SET shortcut = ?, body = ? WHERE id = ?", [shortcut, body, reply_id])
-        record(w, None, actor_id, "quick_reply_updated", f"{reply_id} /{shortcut}", now)
+        return insert(w, shortcut, body, owner, actor_id)
+    w.execute("UPDATE quick_replies SET shortcut = ?, body = ? WHERE id = ?", [shortcut, body, reply_id])
+    record(w, None, actor_id, "quick_reply_updated", f"{reply_id} /{shortcut}", utcnow())
+    return reply_id
+
+
+def insert(w: Writer, shortcut: str, body: str, owner: int | None, actor_id: int | None) -> int:
+    """A checked reply's row (owner None: shared; actor None: the demo seeder)."""
+    now = utcnow()
+    reply_id = w.ids.next("quick_replies")
+    w.execute("INSERT INTO quick_replies VALUES (?, ?, ?, ?, ?, ?)", [reply_id, shortcut, body, owner, actor_id, now])
+    record(w, None, actor_id, "quick_reply_created", f"{reply_id} /{shortcut}", now)
     return reply_id
 
 

@@ -4,7 +4,7 @@ person behind them. Nothing here takes an actor, and pages/ and ui/ never
 import this module (roles explains the rule; tests/test_roles.py holds it)."""
 from __future__ import annotations
 
-from . import accounts, labels, templates
+from . import accounts, labels, quick_replies, templates
 from .common import row
 from .errors import NotFound
 from .i18n import _
@@ -35,6 +35,12 @@ def _set_password(w: Writer, username, new_hash) -> dict:
 def create_label(store: Store, name: str, color: str) -> int:
     """The demo's labels."""
     return store.write(labels.insert_label, labels.clean(name, color), color, None)
+
+
+def create_quick_reply(store: Store, shortcut: str, body: str) -> int:
+    """The demo's shared quick replies."""
+    return store.write(quick_replies.insert, quick_replies.clean_shortcut(shortcut), quick_replies.clean_body(body),
+                       None, None)
 
 
 def create_template(store: Store, *, channel: str, name: str, language: str, category: str, body: str,

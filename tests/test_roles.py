@@ -43,6 +43,7 @@ SYSTEM = {
     "system.set_password": "the command line (set-password)",
     "system.create_label": "the demo seeder",
     "system.create_template": "the demo seeder",
+    "system.create_quick_reply": "the demo seeder",
     "system.review_template": "the demo seeder (a review verdict, as WhatsApp's webhook brings one)",
     "demo.generate": "the demo seeder",
     "demo.seed_if_empty": "start-up in demo mode",

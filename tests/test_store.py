@@ -92,6 +92,32 @@ def test_demo_command_fills_every_state(tmp_path):
         s.close()
 
 
+def test_the_demo_speaks_indonesian_and_each_chat_reads_in_order(store):
+    """Issue 18: the demo is Indonesian (names, labels, templates, the
+    quick replies /salam and /terimakasih), and a chat's messages follow
+    their script in time: each side's lines in the script's order, the
+    customer's first line first."""
+    from maxchat_data import demo, labels, quick_replies, templates
+    demo.generate(store, 60, messages_per_chat=6)
+    assert {"salam", "terimakasih"} <= {q["shortcut"] for q in quick_replies.shared(store)}
+    assert {"Komplain", "Pelanggan baru", "Pesanan"} <= {l["name"] for l in labels.list_labels(store)}
+    assert {t["language"] for t in templates.list_templates(store)} == {"id"}
+    first = {n.split()[0] for (n,) in store.all("SELECT contact_name FROM chats")}
+    assert first <= set(demo.FIRST) and len(first) > 15
+    scripts = {side: [list(c[i]) for c in demo.CONVERSATIONS] for i, side in enumerate(("in", "out"))}
+    extra = {"in": set(demo.MORE_FROM_CUSTOMER), "out": set(demo.MORE_FROM_TEAM)}
+    threads: dict[int, list] = {}
+    for chat, direction, body in store.all("SELECT chat_id, direction, body FROM messages WHERE kind = 'text'"
+                                           " ORDER BY chat_id, sent_at, id"):
+        threads.setdefault(chat, []).append((direction, body))
+    for chat, thread in threads.items():
+        assert thread[0][0] == "in" and any(thread[0][1] == s[0] for s in scripts["in"]), thread
+        for side in ("in", "out"):
+            said = [b for d, b in thread if d == side and b not in extra[side]]
+            # The scripted lines of a side are the start of one script, in order.
+            assert any(s[:len(said)] == said for s in scripts[side]), (side, thread)
+
+
 def test_config_reads_environment_then_secrets_file(tmp_path, monkeypatch):
     secrets = tmp_path / "secrets.toml"
     secrets.write_text('WHATSAPP_TOKEN = "from-file"\nTELEGRAM_BOT_TOKEN = "tg-file"\n')
