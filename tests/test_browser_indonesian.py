@@ -32,9 +32,6 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debia
 
 SHOTS = DOCS / "id"
 ID = i18n.translations("id").gettext  # what the Indonesian page says for an English message id
-# Pages whose words other helpers are still translating (issue 18): their
-# leaks are reported, not failed. The lead empties this after merging them.
-PENDING_TRANSLATION = {"broadcasts": "pages/broadcasts.py", "sql": "pages/sql.py"}
 OPEN_NAME, CLOSED_NAME = "Rina Kusumawati", "Rahmat Hidayat"  # two chats made for the walk
 
 # The visible text of the page: text nodes, whole lines of text elements,
@@ -144,18 +141,11 @@ class Walk:
         self.unmarked.setdefault(section, set()).update(unmarked)
 
     def verdict(self) -> None:
-        pending = {s: sorted(v) for s, v in self.found.items() if s in PENDING_TRANSLATION and v}
-        for section in PENDING_TRANSLATION:
-            if section in self.found and not self.found[section]:
-                warnings.warn(f"{section}: no English left, switch its check on (PENDING_TRANSLATION)")
-        if pending:
-            warnings.warn("Pending translation (not failed): " + "; ".join(
-                f"{s} ({PENDING_TRANSLATION[s]}): {v}" for s, v in pending.items()))
         unmarked = {s: sorted(v) for s, v in self.unmarked.items() if v}
         if unmarked:
             warnings.warn("English not in the catalog (unmarked words, Streamlit's own): " + "; ".join(
                 f"{s}: {v}" for s, v in unmarked.items()))
-        failed = {s: sorted(v) for s, v in self.found.items() if s not in PENDING_TRANSLATION and v}
+        failed = {s: sorted(v) for s, v in self.found.items() if v}
         assert not failed, "English message ids shown in Indonesian:\n" + "\n".join(
             f"{s}: {t}" for s, v in failed.items() for t in v)
 
