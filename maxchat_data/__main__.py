@@ -8,6 +8,7 @@ import time
 from datetime import date
 
 from . import MaxchatError, accounts, config, copy_to_pg, demo, export, open_store, system
+from .progress import Bar
 from .store import is_database_url
 
 
@@ -20,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--messages-per-chat", type=float, default=6.0)
     d.add_argument("--days", type=float, default=2.0, help="spread of last activity, in days")
     d.add_argument("--seed", type=int, default=7)
+    d.add_argument("--batch", type=int, metavar="CHATS",
+                   help="chats per write (default: about %d messages' worth)" % demo.BATCH_MESSAGES)
     x = sub.add_parser("export", help="write sessions, messages, chats and events as day-partitioned Parquet")
     x.add_argument("--parquet", required=True, metavar="DIR", help="output directory (dt=YYYY-MM-DD/ under each table)")
     x.add_argument("--since", type=date.fromisoformat, metavar="DATE", help="only rows from this UTC day on")
@@ -44,11 +47,12 @@ def main(argv: list[str] | None = None) -> int:
             accounts.bootstrap_admin(store, config.get("MAXCHAT_ADMIN_USER"),
                                      config.get("MAXCHAT_ADMIN_PASSWORD") or demo.DEMO_ADMIN_PASSWORD)
             started = time.perf_counter()
-            made = demo.generate(store, args.chats, args.messages_per_chat, args.seed, args.days)
+            made = demo.generate(store, args.chats, args.messages_per_chat, args.seed, args.days, batch=args.batch,
+                                 progress=Bar("demo", "chats"))
             print(f"added {made['chats']} chats and {made['messages']} messages"
                   f" in {time.perf_counter() - started:.1f} s to {store.path}")
         elif args.command == "export":
-            written = export.export_parquet(store, args.parquet, args.since)
+            written = export.export_parquet(store, args.parquet, args.since, progress=Bar("export", "rows"))
             print(", ".join(f"{t}: {n:,} rows" for t, n in written.items()) + f" written to {args.parquet}")
         elif args.command == "create-admin":
             system.create_account(store, args.username, args.username, _new_password(), "admin")
@@ -78,7 +82,7 @@ def _copy_to_postgresql(path: str, url: str) -> int:
         return 2
     print(f"copying {path} to {copy_to_pg.hide_password(url)}")
     try:
-        return 0 if copy_to_pg.copy_database(path, url) else 1
+        return 0 if copy_to_pg.copy_database(path, url, progress=Bar("copy", "rows")) else 1
     except MaxchatError as exc:
         print(exc, file=sys.stderr)
         return 2

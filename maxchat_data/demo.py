@@ -10,6 +10,7 @@ import pandas as pd
 from . import accounts, facts, labels, settings, system, templates
 from .common import CHANNELS, preview, search_key
 from .errors import ValidationError
+from .progress import Report
 from .store import Store, Writer, utcnow
 
 DEMO_PASSWORD = "demo1234"
@@ -77,22 +78,41 @@ def seed_reference_data(store: Store) -> dict:
     return ids
 
 
+# Rows of messages per write job: each batch is its own transaction, well
+# inside the writer's time limit even on a loaded machine, and memory stays
+# that of one batch whatever the number of chats.
+BATCH_MESSAGES = 300_000
+
+
 def generate(store: Store, chats: int, messages_per_chat: float = 8.0, seed: int = 7,
-             spread_days: float = 3.0) -> dict:
-    """Add ``chats`` chats with about ``messages_per_chat`` messages each.
+             spread_days: float = 3.0, *, batch: int | None = None, progress: Report | None = None) -> dict:
+    """Add ``chats`` chats with about ``messages_per_chat`` messages each, in
+    batches of ``batch`` chats (default: about BATCH_MESSAGES messages), each
+    committed on its own; ``progress(chats done, chats)`` after each.
     Every status, channel and label appears; some windows are closed."""
     if store.dialect != "duckdb":
         # The bulk load goes through DuckDB's in-memory tables.
         raise ValidationError("Demo data is made in a DuckDB file: run the demo on one (MAXCHAT_DB), then copy it"
                               " with python -m maxchat_data migrate --to postgresql://…")
+    if batch is not None and batch < 1:
+        raise ValidationError("A batch holds at least one chat.")
     settings.put(store, settings.DEMO_DATA, "1")  # remembered: demo logins are refused outside demo mode
     seed_reference_data(store)
     agents = [a["id"] for a in accounts.assignable_agents(store)]
     label_ids = [l["id"] for l in labels.list_labels(store)]
-    return store.write(_generate, chats, messages_per_chat, seed, spread_days, agents, label_ids)
+    batch = batch or max(1, int(BATCH_MESSAGES / max(1.0, messages_per_chat)))
+    made = {"chats": 0, "messages": 0}
+    for i, start in enumerate(range(0, chats, batch)):
+        # The first batch draws from ``seed`` alone, so a small demo is the same as ever.
+        part = store.write(_generate, min(batch, chats - start), messages_per_chat, seed if i == 0 else (seed, i),
+                           spread_days, agents, label_ids)
+        made = {k: made[k] + part[k] for k in made}
+        if progress:
+            progress(made["chats"], chats)
+    return made
 
 
-def _generate(w: Writer, n: int, per_chat: float, seed: int, spread_days: float, agents, label_ids) -> dict:
+def _generate(w: Writer, n: int, per_chat: float, seed: int | tuple, spread_days: float, agents, label_ids) -> dict:
     rng = np.random.default_rng(seed)
     now = utcnow()
     chat_ids = np.array(w.ids.take("chats", n), dtype=np.int64)
