@@ -22,10 +22,11 @@ CACHE = Path(os.environ.get("MAXCHAT_BENCH_DIR", "/tmp/maxchat-bench"))
 def big_database(chats: int = 100_000, per_chat: float = 20.0) -> Path:
     """A pristine copy of the big data set (generated on first use, by the
     demo command as a user runs it: its time and peak memory are printed)."""
-    pristine = CACHE / f"pristine-{chats}.duckdb"
+    name = f"{chats}" if per_chat == 20.0 else f"{chats}x{per_chat:g}"
+    pristine = CACHE / f"pristine-{name}.duckdb"
     if not pristine.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        part = CACHE / f"part-{chats}.duckdb"
+        part = CACHE / f"part-{name}.duckdb"
         for suffix in ("", ".wal"):
             Path(str(part) + suffix).unlink(missing_ok=True)
         started = time.perf_counter()
@@ -36,7 +37,7 @@ def big_database(chats: int = 100_000, per_chat: float = 20.0) -> Path:
         print(f"demo --chats {chats:,}: {time.perf_counter() - started:.0f} s, peak RSS {peak:,.0f} MB"
               f" (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
         part.rename(pristine)
-    work = CACHE / f"work-{chats}.duckdb"
+    work = CACHE / f"work-{name}.duckdb"
     for suffix in ("", ".wal"):
         Path(str(work) + suffix).unlink(missing_ok=True)
     shutil.copy(pristine, work)

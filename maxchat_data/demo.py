@@ -4,6 +4,8 @@ writes with set-based inserts on the writer thread (150k+ rows/s), so the
 big data set takes seconds, not hours."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 
@@ -78,16 +80,19 @@ def seed_reference_data(store: Store) -> dict:
     return ids
 
 
-# Rows of messages per write job: each batch is its own transaction, well
-# inside the writer's time limit even on a loaded machine, and memory stays
-# that of one batch whatever the number of chats.
-BATCH_MESSAGES = 300_000
+# Each batch of chats is its own write job (its own transaction), sized to
+# take about BATCH_SECONDS: well inside the writer's time limit even on a
+# machine many times slower than expected, and memory stays that of one batch
+# (at most BATCH_MESSAGES messages) whatever the number of chats.
+BATCH_SECONDS = 4.0
+BATCH_MESSAGES = 200_000
+FIRST_BATCH = 2_000  # chats: the first batch measures the pace
 
 
 def generate(store: Store, chats: int, messages_per_chat: float = 8.0, seed: int = 7,
              spread_days: float = 3.0, *, batch: int | None = None, progress: Report | None = None) -> dict:
     """Add ``chats`` chats with about ``messages_per_chat`` messages each, in
-    batches of ``batch`` chats (default: about BATCH_MESSAGES messages), each
+    batches (``batch`` chats each, or sized by the pace so far), each
     committed on its own; ``progress(chats done, chats)`` after each.
     Every status, channel and label appears; some windows are closed."""
     if store.dialect != "duckdb":
@@ -100,13 +105,21 @@ def generate(store: Store, chats: int, messages_per_chat: float = 8.0, seed: int
     seed_reference_data(store)
     agents = [a["id"] for a in accounts.assignable_agents(store)]
     label_ids = [l["id"] for l in labels.list_labels(store)]
-    batch = batch or max(1, int(BATCH_MESSAGES / max(1.0, messages_per_chat)))
+    largest = max(1, int(BATCH_MESSAGES / max(1.0, messages_per_chat)))
+    size = batch or min(FIRST_BATCH, largest)
     made = {"chats": 0, "messages": 0}
-    for i, start in enumerate(range(0, chats, batch)):
+    i = 0
+    while made["chats"] < chats:
+        n = min(size, chats - made["chats"])
+        started = time.perf_counter()
         # The first batch draws from ``seed`` alone, so a small demo is the same as ever.
-        part = store.write(_generate, min(batch, chats - start), messages_per_chat, seed if i == 0 else (seed, i),
-                           spread_days, agents, label_ids)
+        part = store.write(_generate, n, messages_per_chat, seed if i == 0 else (seed, i), spread_days, agents,
+                           label_ids)
+        if batch is None:
+            pace = n / max(time.perf_counter() - started, 1e-3)  # chats per second
+            size = max(100, min(largest, int(pace * BATCH_SECONDS)))
         made = {k: made[k] + part[k] for k in made}
+        i += 1
         if progress:
             progress(made["chats"], chats)
     return made

@@ -40,6 +40,15 @@ def test_demo_in_batches_commits_each_batch_and_reports_progress(store):
     assert store.one("SELECT count(*) FROM session_facts")[0] == 2500
 
 
+def test_demo_sizes_its_batches_by_the_pace_so_far(store, monkeypatch):
+    monkeypatch.setattr(demo, "FIRST_BATCH", 300)
+    monkeypatch.setattr(demo, "BATCH_SECONDS", 0.0)  # as if each batch were very slow: the smallest batches next
+    calls = []
+    made = demo.generate(store, 700, messages_per_chat=3, progress=lambda d, t: calls.append(d))
+    assert calls == [300, 400, 500, 600, 700] and made["chats"] == 700
+    assert store.one("SELECT count(*) FROM chats")[0] == 700
+
+
 def test_demo_refuses_an_empty_batch(store):
     with pytest.raises(ValidationError):
         demo.generate(store, 10, batch=0)
