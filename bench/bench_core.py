@@ -1,7 +1,10 @@
-"""Inbox core at 100k chats / 2M messages: finder page + counts, actions,
-ingest from 8 producer threads, the change-version poll.
+"""Inbox core at 100k chats / 2M messages (or 1M chats: ``--chats``): the
+finder (page + counts) idle and beside a steady ingest, actions, the
+change-version poll, ingest from 8 producer threads of new messages and of
+the same messages delivered again.
 
-    python bench/bench_core.py [--chats 100000] [--database-url postgresql://…]
+    python bench/bench_core.py [--chats 100000] [--messages-per-chat 20] [--only finder|ingest]
+                               [--database-url postgresql://…]
 
 With ``--database-url`` (an empty PostgreSQL database) the same data set is
 copied there (``migrate --to``) and the same figures are taken on it.
@@ -97,13 +100,14 @@ def finder(store: Store, agent: int, combos: dict, runs: int) -> dict[str, float
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chats", type=int, default=100_000)
+    parser.add_argument("--messages-per-chat", type=float, default=20.0, help="of the data set (bench/common.py)")
     parser.add_argument("--ingest-seconds", type=float, default=5.0)
     parser.add_argument("--runs", type=int, default=40, help="finder runs per filter")
     parser.add_argument("--beside-rate", type=float, default=500, help="messages/s ingested beside the finder")
     parser.add_argument("--only", choices=("finder", "ingest"), help="one part only")
     parser.add_argument("--database-url", help="an empty PostgreSQL database to copy the data set into and measure")
     args = parser.parse_args()
-    path = big_database(args.chats)
+    path = big_database(args.chats, args.messages_per_chat)
     where = str(path)
     if args.database_url:
         Store(path, path.parent / "media").close()  # migrated to this version first

@@ -141,13 +141,14 @@ def main():
     ap.add_argument("--batch", type=int, default=10, help="messages per webhook in the batched phase")
     ap.add_argument("--chats", type=int, default=100_000,
                     help="the server starts on the benchmarks' data set of this many chats (0: an empty database)")
+    ap.add_argument("--messages-per-chat", type=float, default=20.0, help="of the data set (bench/common.py)")
     ap.add_argument("--customers", type=int, default=CUSTOMERS_PER_CONN,
                     help="distinct customers per connection (large: mostly first contacts, new chats)")
     args = ap.parse_args()
     globals()["CUSTOMERS_PER_CONN"] = args.customers  # read by payload() in the forked load processes
     tmp = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     if args.chats:
-        shutil.copy(big_database(args.chats), tmp / "server.duckdb")
+        shutil.copy(big_database(args.chats, args.messages_per_chat), tmp / "server.duckdb")
         with Store(tmp / "server.duckdb", tmp / "media") as s:  # served as a real inbox, not a demo
             settings.put(s, settings.DEMO_DATA, "0")
     before = _inbound(tmp)
