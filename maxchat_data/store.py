@@ -19,6 +19,7 @@ import queue
 import re
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future
 from datetime import datetime, timezone
 from pathlib import Path
@@ -137,7 +138,7 @@ class Writer:
         self._agents: dict[int, dict] | None = None
         self._chat_keys: dict[tuple[str, str], int] | None = None
         self._added_keys: list[tuple[str, str]] = []  # this transaction's, undone on rollback
-        self._recent: dict[tuple[str, str], tuple[int, int]] = {}  # oldest first
+        self._recent: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()  # oldest first
         self._added_recent: list[tuple[str, str]] = []  # this transaction's, undone on rollback
         self.touched: set[str] = set()
         # Process memory about this database that write functions may read
@@ -190,7 +191,7 @@ class Writer:
         self._recent[key] = (message_id, chat_id)
         self._added_recent.append(key)
         while len(self._recent) > RECENT_MESSAGES:
-            del self._recent[next(iter(self._recent))]
+            self._recent.popitem(last=False)  # O(1); a dict's first key is O(deleted) to find
 
     def committed(self) -> None:
         self._added_keys.clear()

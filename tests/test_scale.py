@@ -132,6 +132,16 @@ def test_repeats_the_writer_does_not_remember_are_found_in_the_file(store, tmp_p
         assert again.one("SELECT count(*) FROM messages")[0] == 2
 
 
+def test_the_writer_remembers_a_bounded_number_of_messages(store, monkeypatch):
+    from maxchat_data import store as store_module
+    monkeypatch.setattr(store_module, "RECENT_MESSAGES", 3)
+    first = [customer_writes(store, user=f"6281{i}", pmid=f"wamid.b{i}") for i in range(5)]
+    assert len(store._w._recent) == 3
+    again = customer_writes(store, user="62810", pmid="wamid.b0")  # forgotten by the writer: found in the file
+    assert again.duplicate and again.message_id == first[0].message_id
+    assert store.one("SELECT count(*) FROM messages")[0] == 5
+
+
 def test_a_message_of_a_rolled_back_transaction_is_not_taken_for_a_repeat(store):
     running, release = threading.Event(), threading.Event()
     blocker = store.submit(lambda w: (running.set(), release.wait(5)))
