@@ -1,7 +1,10 @@
-"""Inbox core at 100k chats / 2M messages: finder page + counts, actions,
-ingest from 8 producer threads, the change-version poll.
+"""Inbox core at 100k chats / 2M messages (or 1M chats: ``--chats``): the
+finder (page + counts) idle and beside a steady ingest, actions, the
+change-version poll, ingest from 8 producer threads of new messages and of
+the same messages delivered again.
 
-    python bench/bench_core.py [--chats 100000] [--database-url postgresql://…]
+    python bench/bench_core.py [--chats 100000] [--messages-per-chat 20] [--only finder|ingest]
+                               [--database-url postgresql://…]
 
 With ``--database-url`` (an empty PostgreSQL database) the same data set is
 copied there (``migrate --to``) and the same figures are taken on it.
@@ -9,6 +12,8 @@ copied there (``migrate --to``) and the same figures are taken on it.
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import threading
 import time
 from collections import deque
@@ -21,21 +26,31 @@ from maxchat_data.ingest import Inbound, receive_async
 from maxchat_data.store import Store
 
 
-def ingest(store: Store, seconds: float, in_flight: int) -> None:
+def ingest(store: Store, seconds: float, in_flight: int, again: list | None = None, say: bool = True) -> list:
     """8 producer threads; each keeps up to ``in_flight`` messages waiting for
-    their commit (1 = one at a time; more = a server with many requests open)."""
-    print(f"\ningest, 8 producer threads, {in_flight} in flight each, {seconds:g} s:")
+    their commit (1 = one at a time; more = a server with many requests open).
+    ``again``: the messages an earlier run sent, delivered once more in the
+    same order (a provider's repeat delivery). Returns what was sent."""
+    what = "repeat deliveries" if again else "new messages"
+    if say:
+        print(f"\ningest of {what}, 8 producer threads, {in_flight} in flight each, {seconds:g} s:")
     stop = time.monotonic() + seconds
     acknowledged = [0] * 8
-    tag = f"wamid.bench{in_flight}"
+    sent: list[list[Inbound]] = [[] for _ in range(8)]
+    tag = f"wamid.bench{in_flight}.{time.monotonic_ns()}"
 
     def producer(n):
         window: deque = deque()
         i = 0
-        while time.monotonic() < stop:
-            # Half to existing chats, half to new customers.
-            user = f"628{(n * 100_000 + i) % 2_000_000:010d}" if i % 2 else f"bench{in_flight}-{n}-{i}"
-            window.append(receive_async(store, Inbound("whatsapp", user, f"{tag}.{n}.{i}", "Bench", body="halo")))
+        replay = again[n] if again else None
+        while time.monotonic() < stop and (replay is None or i < len(replay)):
+            if replay is not None:
+                m = replay[i]
+            else:  # half to existing chats, half to new customers
+                user = f"628{(n * 100_000 + i) % 2_000_000:010d}" if i % 2 else f"{tag}-{n}-{i}"
+                m = Inbound("whatsapp", user, f"{tag}.{n}.{i}", "Bench", body="halo")
+            window.append(receive_async(store, m))
+            sent[n].append(m)
             i += 1
             if len(window) >= in_flight:
                 window.popleft().result()
@@ -52,18 +67,47 @@ def ingest(store: Store, seconds: float, in_flight: int) -> None:
         t.join()
     elapsed = time.perf_counter() - started
     total = sum(acknowledged)
-    stored = store.one("SELECT count(*) FROM messages WHERE provider_message_id LIKE ?", [tag + ".%"])[0]
-    print(f"  {total:,} messages acknowledged in {elapsed:.1f} s: {total / elapsed:,.0f} messages/s"
-          f"  target 5,000/s  ratio {total / elapsed / 5000:.2f}; stored {stored:,} (lost {total - stored})")
+    if say:
+        print(f"  {total:,} {what} acknowledged in {elapsed:.1f} s: {total / elapsed:,.0f} messages/s"
+              f"  (load {os.getloadavg()[0]:.1f})")
+    return sent, total / elapsed
+
+
+def ingest_beside(store: Store, stop: threading.Event, rate: float) -> None:
+    """A steady inbound stream of ``rate`` messages/s (webhooks of 10, half
+    to existing chats, some repeated) until ``stop``."""
+    tag, i = f"wamid.beside.{time.monotonic_ns()}", 0
+    while not stop.is_set():
+        started = time.monotonic()
+        batch = [Inbound("whatsapp", f"628{(i + k * 7919) % 2_000_000:010d}" if k % 2 else f"{tag}-{i + k}",
+                         f"{tag}.{i + k - (k == 9)}", "Bench", body="halo") for k in range(10)]  # the 10th repeats the 9th
+        for f in [receive_async(store, m) for m in batch]:
+            f.result()
+        i += 10
+        time.sleep(max(0.0, 10 / rate - (time.monotonic() - started)))
+
+
+def finder(store: Store, agent: int, combos: dict, runs: int) -> dict[str, float]:
+    out = {}
+    for name, q in combos.items():
+        inbox.find_chats(store, agent, q)  # warm
+        ms = timed(lambda: inbox.find_chats(store, agent, q), runs)
+        out[name] = statistics.median(ms)
+        print("  " + summary(name, ms, target=20), flush=True)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chats", type=int, default=100_000)
+    parser.add_argument("--messages-per-chat", type=float, default=20.0, help="of the data set (bench/common.py)")
     parser.add_argument("--ingest-seconds", type=float, default=5.0)
+    parser.add_argument("--runs", type=int, default=40, help="finder runs per filter")
+    parser.add_argument("--beside-rate", type=float, default=500, help="messages/s ingested beside the finder")
+    parser.add_argument("--only", choices=("finder", "ingest"), help="one part only")
     parser.add_argument("--database-url", help="an empty PostgreSQL database to copy the data set into and measure")
     args = parser.parse_args()
-    path = big_database(args.chats)
+    path = big_database(args.chats, args.messages_per_chat)
     where = str(path)
     if args.database_url:
         Store(path, path.parent / "media").close()  # migrated to this version first
@@ -75,10 +119,22 @@ def main() -> None:
     print(f"backend: {store.engine.name}")
     chats, messages = store.one("SELECT (SELECT count(*) FROM chats), (SELECT count(*) FROM messages)")
     print(f"data set: {chats:,} chats, {messages:,} messages\n")
+
+    if args.only != "ingest":
+        interactive(store, args)
+    if args.only != "finder":
+        ingest(store, args.ingest_seconds, in_flight=1)
+        sent, new_rate = ingest(store, args.ingest_seconds, in_flight=64)
+        _, again_rate = ingest(store, args.ingest_seconds, in_flight=64, again=sent)
+        print(f"  repeat deliveries / new messages: {again_rate / new_rate:.2f}")
+    store.close()
+
+
+def interactive(store: Store, args) -> None:
+    """What a person waits for: the finder (idle and beside ingest), a thread, actions, the poll."""
     agent = accounts.list_agents(store, active_only=True)[1]["id"]
     label_ids = [l["id"] for l in labels.list_labels(store)]
-
-    print("finder (page of 30 + counts of every tab, one round):")
+    print(f"finder (page of 30 + counts of every tab, one round), load {os.getloadavg()[0]:.1f}:")
     combos = {
         "All, no filter": InboxQuery(),
         "My Chat": InboxQuery(tab="My Chat"),
@@ -86,13 +142,24 @@ def main() -> None:
         "All + WhatsApp + Answered/Resolved": InboxQuery(channels=("whatsapp",), statuses=("Answered", "Resolved")),
         "All + label": InboxQuery(label_ids=(label_ids[0],)),
         "All + name search 'sant'": InboxQuery(search="sant"),
+        "All + phone search '62800001'": InboxQuery(search="62800001"),
         "Archived": InboxQuery(tab="Archived"),
         "everything combined, page 3": InboxQuery(tab="All", statuses=("Open", "Answered"), channels=("whatsapp", "telegram"),
                                                    label_ids=tuple(label_ids[:2]), search="a", page=3),
     }
-    for name, q in combos.items():
-        inbox.find_chats(store, agent, q)  # warm
-        print("  " + summary(name, timed(lambda: inbox.find_chats(store, agent, q), 40), target=20))
+    idle = finder(store, agent, combos, args.runs)
+    print(f"\nthe same with ingest running beside ({args.beside_rate:g} messages/s), load {os.getloadavg()[0]:.1f}:")
+    stop = threading.Event()
+    beside = threading.Thread(target=ingest_beside, args=(store, stop, args.beside_rate))
+    beside.start()
+    try:
+        busy = finder(store, agent, combos, args.runs)
+    finally:
+        stop.set()
+        beside.join()
+    worst = max(busy, key=busy.get)
+    print(f"  while ingesting / idle, p50: " + ", ".join(f"{busy[k] / idle[k]:.2f}" for k in combos)
+          + f"; slowest under ingest: {worst} {busy[worst]:.1f} ms")
 
     thread_chat = store.one("SELECT id FROM chats ORDER BY unread DESC LIMIT 1")[0]
     print("  " + summary("thread (last 200 of one chat)", timed(lambda: inbox.thread(store, thread_chat), 40)))
@@ -108,10 +175,6 @@ def main() -> None:
 
     print("\nchange-version poll:")
     print("  " + summary("store.version", timed(lambda: store.version, 10000), target=1))
-
-    ingest(store, args.ingest_seconds, in_flight=1)
-    ingest(store, args.ingest_seconds, in_flight=64)
-    store.close()
 
 
 if __name__ == "__main__":

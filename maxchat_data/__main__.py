@@ -11,6 +11,7 @@ from datetime import date
 
 from . import MaxchatError, accounts, config, copy_to_pg, demo, export, facts, i18n, open_store, system
 from .i18n import _
+from .progress import Bar
 from .store import is_database_url
 
 
@@ -23,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--messages-per-chat", type=float, default=6.0, help=_("messages per chat, on average"))
     d.add_argument("--days", type=float, default=2.0, help=_("spread of last activity, in days"))
     d.add_argument("--seed", type=int, default=7, help=_("random seed (the same seed makes the same demo)"))
+    d.add_argument("--batch", type=int, metavar="CHATS",
+                   help=_("chats per write (default: about {messages} messages' worth)").format(
+                       messages=demo.BATCH_MESSAGES))
     x = sub.add_parser("export", help=_("write sessions, messages, chats and events as day-partitioned Parquet"))
     x.add_argument("--parquet", required=True, metavar="DIR",
                    help=_("output directory ({folder} under each table)").format(folder="dt=YYYY-MM-DD/"))
@@ -50,12 +54,13 @@ def main(argv: list[str] | None = None) -> int:
             accounts.bootstrap_admin(store, config.get("MAXCHAT_ADMIN_USER"),
                                      config.get("MAXCHAT_ADMIN_PASSWORD") or demo.DEMO_ADMIN_PASSWORD)
             started = time.perf_counter()
-            made = demo.generate(store, args.chats, args.messages_per_chat, args.seed, args.days)
+            made = demo.generate(store, args.chats, args.messages_per_chat, args.seed, args.days, batch=args.batch,
+                                 progress=Bar("demo", "chats"))
             print(_("added {chats} chats and {messages} messages in {seconds} s to {path}").format(
                 chats=i18n.number(made["chats"]), messages=i18n.number(made["messages"]),
                 seconds=i18n.number(time.perf_counter() - started, 1), path=store.path))
         elif args.command == "export":
-            written = export.export_parquet(store, args.parquet, args.since)
+            written = export.export_parquet(store, args.parquet, args.since, progress=Bar("export", "rows"))
             print(_("{tables} written to {folder}").format(
                 tables=", ".join(_("{table}: {count} rows").format(table=t, count=i18n.number(n))
                                  for t, n in written.items()), folder=args.parquet))
@@ -93,7 +98,7 @@ def _copy_to_postgresql(path: str, url: str) -> int:
         return 2
     print(_("copying {path} to {url}").format(path=path, url=copy_to_pg.hide_password(url)))
     try:
-        return 0 if copy_to_pg.copy_database(path, url) else 1
+        return 0 if copy_to_pg.copy_database(path, url, progress=Bar("copy", "rows")) else 1
     except MaxchatError as exc:
         print(exc, file=sys.stderr)
         return 2

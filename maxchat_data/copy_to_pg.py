@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import psycopg
 
@@ -20,6 +20,7 @@ from .errors import MaxchatError
 from .i18n import _
 from .pg_store import PgStore, hide_password
 from .store import ID_TABLES, connect_file
+from .progress import Report
 
 # Parents before the rows that name them (there are no foreign keys today;
 # this keeps the copy right when some are added). Tables not named here come
@@ -38,12 +39,14 @@ class CopyRefused(MaxchatError):
     """The copy did not start: nothing was changed."""
 
 
-def copy_database(duck_path: str | Path, url: str, say: Callable[[str], None] = print) -> bool:
+def copy_database(duck_path: str | Path, url: str, say: Callable[[str], None] = print,
+                  progress: Report | None = None) -> bool:
     """Copy every table of the DuckDB file at ``duck_path`` into the empty
     PostgreSQL database at ``url`` (migrated first if it has no tables yet),
     move the id sequences past the copied ids and compare the row counts
     table by table. True when every count matches; raises CopyRefused, having
-    changed nothing, when the copy cannot start."""
+    changed nothing, when the copy cannot start. ``progress(rows copied,
+    rows)`` as the rows go."""
     if not Path(duck_path).is_file():
         raise CopyRefused(_("There is no database file at {path}.").format(path=duck_path))
     try:
@@ -60,9 +63,14 @@ def copy_database(duck_path: str | Path, url: str, say: Callable[[str], None] = 
         _refuse_unless_empty(pg, url)
         tables = _tables(duck, pg)
         started = time.perf_counter()
+        rows = {t: duck.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+        copied = 0
         with pg.transaction():
             for table in tables:
-                _copy_table(duck, pg, table)
+                for n in _copy_table(duck, pg, table):
+                    copied += n
+                    if progress:
+                        progress(copied, max(copied, sum(rows.values())))
             for table in ID_TABLES:
                 pg.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
                            " HAVING max(id) IS NOT NULL")
@@ -142,7 +150,8 @@ def _tables(duck, pg) -> list[str]:
     return sorted(source, key=lambda t: (ORDER.index(t) if t in ORDER else len(ORDER), t))
 
 
-def _copy_table(duck, pg: psycopg.Connection, table: str) -> None:
+def _copy_table(duck, pg: psycopg.Connection, table: str) -> Iterator[int]:
+    """Copies ``table`` as it is iterated, yielding the rows of each batch."""
     types = [oid for (oid,) in pg.execute(
         "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped"
         " ORDER BY attnum", [table]).fetchall()]
@@ -154,3 +163,4 @@ def _copy_table(duck, pg: psycopg.Connection, table: str) -> None:
         while rows := source.fetchmany(BATCH):
             for row in rows:
                 copy.write_row(row)
+            yield len(rows)

@@ -4,6 +4,8 @@ writes with set-based inserts on the writer thread (150k+ rows/s), so the
 big data set takes seconds, not hours."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 
@@ -11,6 +13,7 @@ from . import accounts, facts, labels, quick_replies, settings, system, template
 from .common import CHANNELS, preview, search_key
 from .errors import ValidationError
 from .i18n import _
+from .progress import Report
 from .store import Store, Writer, utcnow
 
 DEMO_PASSWORD = "demo1234"
@@ -193,23 +196,53 @@ def seed_reference_data(store: Store) -> dict:
     return ids
 
 
+# Each batch of chats is its own write job (its own transaction), sized to
+# take about BATCH_SECONDS: well inside the writer's time limit even on a
+# machine many times slower than expected, and memory stays that of one batch
+# (at most BATCH_MESSAGES messages) whatever the number of chats.
+BATCH_SECONDS = 4.0
+BATCH_MESSAGES = 200_000
+FIRST_BATCH = 2_000  # chats: the first batch measures the pace
+
+
 def generate(store: Store, chats: int, messages_per_chat: float = 8.0, seed: int = 7,
-             spread_days: float = 3.0) -> dict:
-    """Add ``chats`` chats with about ``messages_per_chat`` messages each.
+             spread_days: float = 3.0, *, batch: int | None = None, progress: Report | None = None) -> dict:
+    """Add ``chats`` chats with about ``messages_per_chat`` messages each, in
+    batches (``batch`` chats each, or sized by the pace so far), each
+    committed on its own; ``progress(chats done, chats)`` after each.
     Every status, channel and label appears; some windows are closed."""
     if not store.engine.reads_frames:
         # The bulk load reads pandas frames registered on DuckDB's connection.
         raise ValidationError(_("Demo data is made in a DuckDB file: run the demo on one ({setting}), then copy it"
                                 " with {command}").format(
             setting="MAXCHAT_DB", command="python -m maxchat_data migrate --to postgresql://…"))
+    if batch is not None and batch < 1:
+        raise ValidationError(_("A batch holds at least one chat."))
     settings.put(store, settings.DEMO_DATA, "1")  # remembered: demo logins are refused outside demo mode
     seed_reference_data(store)
     agents = [a["id"] for a in accounts.assignable_agents(store)]
     label_ids = [l["id"] for l in labels.list_labels(store)]
-    return store.write(_generate, chats, messages_per_chat, seed, spread_days, agents, label_ids)
+    largest = max(1, int(BATCH_MESSAGES / max(1.0, messages_per_chat)))
+    size = batch or min(FIRST_BATCH, largest)
+    made = {"chats": 0, "messages": 0}
+    i = 0
+    while made["chats"] < chats:
+        n = min(size, chats - made["chats"])
+        started = time.perf_counter()
+        # The first batch draws from ``seed`` alone, so a small demo is the same as ever.
+        part = store.write(_generate, n, messages_per_chat, seed if i == 0 else (seed, i), spread_days, agents,
+                           label_ids)
+        if batch is None:
+            pace = n / max(time.perf_counter() - started, 1e-3)  # chats per second
+            size = max(100, min(largest, int(pace * BATCH_SECONDS)))
+        made = {k: made[k] + part[k] for k in made}
+        i += 1
+        if progress:
+            progress(made["chats"], chats)
+    return made
 
 
-def _generate(w: Writer, n: int, per_chat: float, seed: int, spread_days: float, agents, label_ids) -> dict:
+def _generate(w: Writer, n: int, per_chat: float, seed: int | tuple, spread_days: float, agents, label_ids) -> dict:
     rng = np.random.default_rng(seed)
     now = utcnow()
     chat_ids = np.array(w.ids.take("chats", n), dtype=np.int64)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from .progress import Report
 from .store import Store
 
 # table -> the time column that picks its day
@@ -21,23 +22,31 @@ TABLES = {"sessions": "started_at", "messages": "sent_at", "chats": "created_at"
 BATCH = 50_000
 
 
-def export_parquet(store: Store, out_dir: str | Path, since: date | None = None) -> dict[str, int]:
+def export_parquet(store: Store, out_dir: str | Path, since: date | None = None,
+                   progress: Report | None = None) -> dict[str, int]:
     """Write every table under ``out_dir/<table>/dt=YYYY-MM-DD/``; returns rows per table.
-    A partition already there is replaced, so a rerun gives the same files."""
+    A partition already there is replaced, so a rerun gives the same files.
+    ``progress(rows written, rows to write)`` after each batch of rows."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # ``since`` is a date: its ISO text is safe in the SQL (a cursor declared in SQL takes no parameters).
+    where = {table: f" WHERE {column} >= DATE '{since.isoformat()}'" if since else ""
+             for table, column in TABLES.items()}
+    total = sum(store.one(f"SELECT count(*) FROM console.{t}{where[t]}")[0] for t in TABLES) if progress else 0
     written = {}
     for table, column in TABLES.items():
-        # ``since`` is a date: its ISO text is safe in the SQL (a cursor declared in SQL takes no parameters).
-        where = f" WHERE {column} >= DATE '{since.isoformat()}'" if since else ""
-        sql = f"SELECT *, CAST(CAST({column} AS DATE) AS VARCHAR) AS dt FROM console.{table}{where}"
+        sql = f"SELECT *, CAST(CAST({column} AS DATE) AS VARCHAR) AS dt FROM console.{table}{where[table]}"
         written[table] = 0
         with store.engine.arrow_rows(store, sql, BATCH) as reader:
             def counted(reader=reader, table=table):
                 for batch in reader:
                     written[table] += batch.num_rows
+                    if progress:
+                        progress(sum(written.values()), max(total, sum(written.values())))
                     yield batch
             ds.write_dataset(pa.RecordBatchReader.from_batches(reader.schema, counted()), out / table,
                              format="parquet", partitioning=["dt"], partitioning_flavor="hive",
                              existing_data_behavior="delete_matching", basename_template="part_{i}.parquet")
+    if progress:
+        progress(sum(written.values()), sum(written.values()))
     return written

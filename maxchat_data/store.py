@@ -19,6 +19,7 @@ import os
 import queue
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +40,10 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 ID_TABLES = ("agents", "contacts", "chats", "sessions", "messages", "attachments",
              "labels", "notes", "templates", "events", "quick_replies", "broadcasts")
 MAX_GROUP = 512
+# Inbound messages the writer remembers (key -> ids): a provider's repeat
+# delivery, which comes minutes to hours later, is answered without the
+# database, where (channel, provider id) has no index a lookup can use.
+RECENT_MESSAGES = 100_000
 IDLE_CHECKPOINT_S = 2.0
 
 
@@ -138,6 +143,8 @@ class Writer:
         self._agents: dict[int, dict] | None = None
         self._chat_keys: dict[tuple[str, str], int] | None = None
         self._added_keys: list[tuple[str, str]] = []  # this transaction's, undone on rollback
+        self._recent: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()  # oldest first
+        self._added_recent: list[tuple[str, str]] = []  # this transaction's, undone on rollback
         self.touched: set[str] = set()
         # Process memory about this database that write functions may read
         # (who is at their desk: team.py). The same dict as Store.memory.
@@ -181,8 +188,20 @@ class Writer:
         self.chat_keys()[key] = chat_id
         self._added_keys.append(key)
 
+    def recent_message(self, key: tuple[str, str]) -> tuple[int, int] | None:
+        """(message id, chat id) of a recently stored message with this
+        (channel, provider message id), if the writer remembers it."""
+        return self._recent.get(key)
+
+    def remember_message(self, key: tuple[str, str], message_id: int, chat_id: int) -> None:
+        self._recent[key] = (message_id, chat_id)
+        self._added_recent.append(key)
+        while len(self._recent) > RECENT_MESSAGES:
+            self._recent.popitem(last=False)  # O(1); a dict's first key is O(deleted) to find
+
     def committed(self) -> None:
         self._added_keys.clear()
+        self._added_recent.clear()
         self.touched.clear()
 
     def rolled_back(self) -> None:
@@ -190,7 +209,10 @@ class Writer:
         if self._chat_keys is not None:
             for key in self._added_keys:
                 self._chat_keys.pop(key, None)
+        for key in self._added_recent:
+            self._recent.pop(key, None)
         self._added_keys.clear()
+        self._added_recent.clear()
         self.touched.clear()
 
     def forget_caches(self) -> None:

@@ -110,6 +110,9 @@ def migrate(source: Path, url: str, capsys) -> tuple[int, str, str]:
 def test_every_row_arrives_intact(source, target, capsys):
     code, out, err = migrate(source, target, capsys)
     assert code == 0, err
+    bars = [line for line in err.splitlines() if line.startswith("copy [")]  # progress on stderr, as rows go
+    copied = sum(int(line.split(": ")[1].split(" =")[0].replace(",", "")) for line in out.splitlines() if " = " in line)
+    assert bars and bars[-1].startswith(f"copy [{'#' * 30}] {copied:,}/{copied:,} rows 100%")
     tables = tables_of(source)
     duck = Store(source)
     try:
@@ -215,7 +218,7 @@ def test_a_count_that_differs_exits_non_zero(source, target, capsys, monkeypatch
     real = copy_to_pg._copy_table
 
     def lose_one_note(duck, pg, table):
-        real(duck, pg, table)
+        yield from real(duck, pg, table)
         if table == "notes":
             pg.execute("DELETE FROM notes WHERE id = (SELECT max(id) FROM notes)")
     monkeypatch.setattr(copy_to_pg, "_copy_table", lose_one_note)
