@@ -13,9 +13,9 @@ from server.lifespan import lifespan
 from server.private_paths import RefusePrivatePaths
 
 # dashboard.py navigates with st.navigation. Streamlit only learns that when
-# st.navigation first runs; until then a pages/ folder beside the main script
+# st.navigation first runs; until then a app_pages/ folder beside the main script
 # means "old-style multipage app", and the first run of the process would
-# serve a pages/*.py file named in the URL directly, around the login gate.
+# serve a app_pages/*.py file named in the URL directly, around the login gate.
 PagesManager.uses_pages_directory = False
 
 # The event loop and the DuckDB writer thread share the GIL; at the default

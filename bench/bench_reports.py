@@ -4,7 +4,7 @@ on SQLite (stdlib sqlite3, the same tables - sessions, chats and the
 per-session facts - indexed) in the same run, the same number of runs each
 (p50 of both), printed per query as a ratio, for the last 7 days, the last
 30 days and the whole history. Then the whole Reports page as the server
-runs it (AppTest of pages/reports.py: every read, every table and chart),
+runs it (AppTest of app_pages/reports.py: every read, every table and chart),
 for the same ranges.
 
     python bench/bench_reports.py [--chats 1000000] [--messages-per-chat 20] [--runs 5]

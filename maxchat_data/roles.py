@@ -18,7 +18,7 @@ How the domain API enforces it (U4): every public function of
   whoever runs the server) and the demo seeder. Such a function takes no
   actor at all, so no call can pass for a person's. ``maxchat_data.system``
   holds the ones that mirror a person's action (make an account, set a
-  password, add a label or a template); pages/ and ui/ never import it.
+  password, add a label or a template); app_pages/ and ui/ never import it.
 
 Functions that take a ``Writer`` run inside another function's write, which
 did the check. tests/test_roles.py finds every state-changing public

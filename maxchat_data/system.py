@@ -1,6 +1,6 @@
 """System-side counterparts of a few people's actions: what the command line
 (run by whoever runs the server), start-up and the demo seeder do with no
-person behind them. Nothing here takes an actor, and pages/ and ui/ never
+person behind them. Nothing here takes an actor, and app_pages/ and ui/ never
 import this module (roles explains the rule; tests/test_roles.py holds it)."""
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from maxchat_data import accounts, labels, login, system, templates
 from server import runtime
 from ui_support import ADMIN_PASSWORD, ROOT, agent_named, app, set_cookie, texts, ui_store, visible  # noqa: F401
 
-ADMIN_PAGES = ("pages/agents.py", "pages/labels.py", "pages/templates.py", "pages/channels.py")
+ADMIN_PAGES = ("app_pages/agents.py", "app_pages/labels.py", "app_pages/templates.py", "app_pages/channels.py")
 
 
 @pytest.fixture
@@ -162,7 +162,7 @@ def test_agents_and_supervisors_get_no_admin_pages(team, who):
 
 
 def test_admin_pages_refuse_a_non_admin_run_directly(team):
-    at = app("pages/agents.py", agent=team["budi"])
+    at = app("app_pages/agents.py", agent=team["budi"])
     assert [e.value for e in at.error] == ["This page is for admins only."]
     assert not at.text_input
 
@@ -178,19 +178,19 @@ def test_admin_gets_every_admin_page(team):
 def test_simulator_is_offered_to_admins_in_demo_mode_only(team, monkeypatch):
     at = app(agent=team["admin"])
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("pages/simulator.py")
+        at.switch_page("app_pages/simulator.py")
     monkeypatch.setenv("MAXCHAT_DEMO", "1")
     at.run()
-    at.switch_page("pages/simulator.py").run()
+    at.switch_page("app_pages/simulator.py").run()
     assert not at.exception and at.title[0].value == "Customer simulator"
     at = app(agent=team["sari"])
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("pages/simulator.py")
+        at.switch_page("app_pages/simulator.py")
 
 
 # ---- agents page (U2) -------------------------------------------------------
 def test_admin_creates_an_agent_who_can_then_log_in(team, ui_store):  # noqa: F811
-    at = app("pages/agents.py", agent=team["admin"])
+    at = app("app_pages/agents.py", agent=team["admin"])
     at.text_input(key="agent_new_username").input("Dewi.L")
     at.text_input(key="agent_new_display").input("Dewi Lestari")
     at.selectbox(key="agent_new_role").set_value("supervisor")
@@ -211,7 +211,7 @@ def test_admin_creates_an_agent_who_can_then_log_in(team, ui_store):  # noqa: F8
 ])
 def test_bad_agent_input_is_refused_with_a_message(team, ui_store, username, display, password, message):  # noqa: F811
     before = len(accounts.list_agents(ui_store))
-    at = app("pages/agents.py", agent=team["admin"])
+    at = app("app_pages/agents.py", agent=team["admin"])
     at.text_input(key="agent_new_username").input(username)
     at.text_input(key="agent_new_display").input(display)
     at.text_input(key="agent_new_password").input(password)
@@ -223,7 +223,7 @@ def test_bad_agent_input_is_refused_with_a_message(team, ui_store, username, dis
 
 def test_admin_deactivates_an_agent(team, ui_store):  # noqa: F811
     budi = team["budi"]["id"]
-    at = app("pages/agents.py", agent=team["admin"])
+    at = app("app_pages/agents.py", agent=team["admin"])
     at.selectbox(key="agent_edit_id").set_value(budi).run()
     at.toggle(key=f"agent_active_{budi}").set_value(False)
     at.button(key=f"FormSubmitter:agent_edit_{budi}-Save changes").click().run()
@@ -236,7 +236,7 @@ def test_admin_deactivates_an_agent(team, ui_store):  # noqa: F811
 
 def test_admin_changes_role_and_password(team, ui_store):  # noqa: F811
     sari = team["sari"]["id"]
-    at = app("pages/agents.py", agent=team["admin"])
+    at = app("app_pages/agents.py", agent=team["admin"])
     at.selectbox(key="agent_edit_id").set_value(sari).run()
     at.selectbox(key=f"agent_role_{sari}").set_value("admin")
     at.text_input(key=f"agent_password_{sari}").input("new-sari-pass")
@@ -248,7 +248,7 @@ def test_admin_changes_role_and_password(team, ui_store):  # noqa: F811
 
 def test_the_last_admin_cannot_be_deactivated(team, ui_store):  # noqa: F811
     me = team["admin"]["id"]
-    at = app("pages/agents.py", agent=team["admin"])
+    at = app("app_pages/agents.py", agent=team["admin"])
     at.selectbox(key="agent_edit_id").set_value(me).run()
     at.toggle(key=f"agent_active_{me}").set_value(False)
     at.button(key=f"FormSubmitter:agent_edit_{me}-Save changes").click().run()
@@ -264,7 +264,7 @@ def add_label(at, name, color):
 
 
 def test_admin_creates_labels_with_a_palette_colour(team, ui_store):  # noqa: F811
-    at = add_label(app("pages/labels.py", agent=team["admin"]), "  VIP   customer ", "Red")
+    at = add_label(app("app_pages/labels.py", agent=team["admin"]), "  VIP   customer ", "Red")
     assert not at.error
     assert [(l["name"], l["color"]) for l in labels.list_labels(ui_store)] == [("VIP customer", "Red")]
     assert "VIP customer" in [t.value for t in at.text]
@@ -272,7 +272,7 @@ def test_admin_creates_labels_with_a_palette_colour(team, ui_store):  # noqa: F8
 
 
 def test_duplicate_label_is_refused_case_insensitively(team, ui_store):  # noqa: F811
-    at = add_label(app("pages/labels.py", agent=team["admin"]), "Complaint", "Orange")
+    at = add_label(app("app_pages/labels.py", agent=team["admin"]), "Complaint", "Orange")
     at = add_label(at, "COMPLAINT", "Blue")
     assert "already exists" in at.error[0].value
     assert [l["name"] for l in labels.list_labels(ui_store)] == ["Complaint"]
@@ -281,7 +281,7 @@ def test_duplicate_label_is_refused_case_insensitively(team, ui_store):  # noqa:
 def test_label_is_deleted_only_after_confirmation(team, ui_store):  # noqa: F811
     keep = system.create_label(ui_store, "Keep", "Green")
     gone = system.create_label(ui_store, "Spam", "Grey")
-    at = app("pages/labels.py", agent=team["admin"])
+    at = app("app_pages/labels.py", agent=team["admin"])
     at.button(key=f"label_delete_{gone}").click().run()
     assert "Delete the label Spam?" in at.warning[0].value
     assert len(labels.list_labels(ui_store)) == 2               # nothing deleted yet
@@ -305,7 +305,7 @@ def create_template(at, channel, name, body, initiate=True):
 
 
 def test_whatsapp_template_with_variables_starts_pending(team, ui_store):  # noqa: F811
-    at = create_template(app("pages/templates.py", agent=team["admin"]), "whatsapp", "order_follow_up",
+    at = create_template(app("app_pages/templates.py", agent=team["admin"]), "whatsapp", "order_follow_up",
                          "Halo {{1}}, pesanan {{2}} sudah dikirim.")
     assert not at.error
     (tpl,) = templates.list_templates(ui_store)
@@ -317,13 +317,13 @@ def test_whatsapp_template_with_variables_starts_pending(team, ui_store):  # noq
 
 
 def test_bad_template_is_refused_with_a_message(team, ui_store):  # noqa: F811
-    at = create_template(app("pages/templates.py", agent=team["admin"]), "telegram", "gap", "Hi {{1}} {{3}}")
+    at = create_template(app("app_pages/templates.py", agent=team["admin"]), "telegram", "gap", "Hi {{1}} {{3}}")
     assert "without gaps" in at.error[0].value.replace("\\", "")
     assert templates.list_templates(ui_store) == []
 
 
 def test_admin_sets_status_of_a_non_whatsapp_template(team, ui_store):  # noqa: F811
-    at = create_template(app("pages/templates.py", agent=team["admin"]), "telegram", "promo", "Diskon {{1}}%")
+    at = create_template(app("app_pages/templates.py", agent=team["admin"]), "telegram", "promo", "Diskon {{1}}%")
     (tpl,) = templates.list_templates(ui_store)
     assert tpl["status"] == "Accepted"                         # other channels accept on save
     at.segmented_control(key=f"template_status_{tpl['id']}_Accepted").set_value("Rejected")
@@ -344,7 +344,7 @@ def test_in_demo_mode_admin_accepts_a_whatsapp_template(team, ui_store, monkeypa
     monkeypatch.setenv("MAXCHAT_DEMO", "1")
     tid = system.create_template(ui_store, channel="whatsapp", name="welcome", language="en",
                                  category="UTILITY", body="Welcome {{1}}!", initiate=True)
-    at = app("pages/templates.py", agent=team["admin"])
+    at = app("app_pages/templates.py", agent=team["admin"])
     at.segmented_control(key=f"template_status_{tid}_Pending").set_value("Accepted")
     at.button(key=f"template_status_save_{tid}").click().run()
     assert templates.list_templates(ui_store)[0]["status"] == "Accepted"

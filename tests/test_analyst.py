@@ -107,7 +107,7 @@ def test_roles_are_capabilities_not_a_rank():
 
 # ---- pages ------------------------------------------------------------------------------
 def test_admin_creates_an_analyst_who_can_log_in(ui_store):  # noqa: F811
-    at = app("pages/agents.py", agent=agent_named(ui_store, "admin"))
+    at = app("app_pages/agents.py", agent=agent_named(ui_store, "admin"))
     at.text_input(key="agent_new_username").input("lina")
     at.text_input(key="agent_new_display").input("Lina Marlina")
     at.selectbox(key="agent_new_role").set_value("analyst")
@@ -134,6 +134,6 @@ def test_an_analyst_reads_a_chat_without_any_control(ui_store):  # noqa: F811
     # Reading does not mark the chat read for the agents.
     assert ui_store.one("SELECT unread FROM chats WHERE id = ?", [chat])[0] == 1
     # Navigation: Monitor, Reports and the SQL console, no admin page.
-    for page in ("pages/agents.py", "pages/labels.py"):
+    for page in ("app_pages/agents.py", "app_pages/labels.py"):
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             at.switch_page(page)

@@ -73,7 +73,7 @@ def session_cookie(page):
 
 
 def test_first_request_for_an_admin_url_gets_the_login_form(page, base_url):
-    # The server's very first script run: a pages/ file named in the URL must
+    # The server's very first script run: a app_pages/ file named in the URL must
     # not run around the gate (Streamlit's old-style multipage mode).
     open_app(page, base_url + "/agents")
     expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)

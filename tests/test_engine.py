@@ -97,7 +97,7 @@ def test_no_caller_asks_which_engine_it_runs_on():
     asking = re.compile(r"dialect|engine\.name\s*[=!]=|isinstance\([^)]*(Pg)?Store\b|\b(DUCKDB|POSTGRESQL)\b")
     allowed = {"maxchat_data/engine.py", "maxchat_data/store.py", "maxchat_data/pg_store.py"}
     found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
-             for folder in ("maxchat_data", "server", "ui", "pages") for path in sorted((ROOT / folder).rglob("*.py"))
+             for folder in ("maxchat_data", "server", "ui", "app_pages") for path in sorted((ROOT / folder).rglob("*.py"))
              if str(path.relative_to(ROOT)) not in allowed
              for n, line in enumerate(path.read_text().splitlines(), 1) if asking.search(line)]
     assert found == []

@@ -19,7 +19,7 @@ PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\(\w+\)[sd]|%[sd]")
 def marked() -> set[str]:
     """Every message id the code marks with _(), ngettext() or N_()."""
     found = set()
-    for folder in ("maxchat_data", "server", "ui", "pages"):
+    for folder in ("maxchat_data", "server", "ui", "app_pages"):
         for _file, _line, message, _comments, _context in extract_from_dir(ROOT / folder, method_map=[("**.py", "python")]):
             found.update([message] if isinstance(message, str) else [m for m in message if m])
     for name in ("dashboard.py",):

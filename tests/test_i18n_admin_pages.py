@@ -112,17 +112,17 @@ def indonesian(ui_store, monkeypatch):  # noqa: F811
 
 
 PAGES = [
-    ("pages/monitor.py", "sari", ["Terbuka (BOT)", "Tunggu terlama", "Chat terbuka per agen", "Ketersediaan"]),
-    ("pages/reports.py", "admin", ["Laporan", "Waktu respons", "Cara setiap angka dihitung", "Sesi", "Per hari",
+    ("app_pages/monitor.py", "sari", ["Terbuka (BOT)", "Tunggu terlama", "Chat terbuka per agen", "Ketersediaan"]),
+    ("app_pages/reports.py", "admin", ["Laporan", "Waktu respons", "Cara setiap angka dihitung", "Sesi", "Per hari",
                                    "Nilai tengah", "Dimulai pelanggan", "ID sesi", "Jam kerja (admin)", "Senin"]),
-    ("pages/agents.py", "admin", ["Tambah agen", "Nama pengguna", "Kata sandi", "Penugasan otomatis", "Peran",
+    ("app_pages/agents.py", "admin", ["Tambah agen", "Nama pengguna", "Kata sandi", "Penugasan otomatis", "Peran",
                                   "Simpan perubahan", "Penyelia"]),
-    ("pages/labels.py", "admin", ["Nama label", "Pilih warna", "Label saat ini", "Merah", "Ganti nama atau warna"]),
-    ("pages/templates.py", "admin", ["Buat template", "Kategori", "Bahasa", "Daftar template", "Utilitas", "Isi"]),
-    ("pages/channels.py", "admin", ["URL webhook", "Pesan masuk terakhir", "Pengaturan", "Kirim tes",
+    ("app_pages/labels.py", "admin", ["Nama label", "Pilih warna", "Label saat ini", "Merah", "Ganti nama atau warna"]),
+    ("app_pages/templates.py", "admin", ["Buat template", "Kategori", "Bahasa", "Daftar template", "Utilitas", "Isi"]),
+    ("app_pages/channels.py", "admin", ["URL webhook", "Pesan masuk terakhir", "Pengaturan", "Kirim tes",
                                     "Mode demo"]),
-    ("pages/simulator.py", "admin", ["Simulator pelanggan", "Nama pelanggan", "Kirim sebagai pelanggan"]),
-    ("pages/quick_replies.py", "admin", ["Balasan cepat saya", "Bersama", "Pintasan", "Teks", "Tambah balasan cepat"]),
+    ("app_pages/simulator.py", "admin", ["Simulator pelanggan", "Nama pelanggan", "Kirim sebagai pelanggan"]),
+    ("app_pages/quick_replies.py", "admin", ["Balasan cepat saya", "Bersama", "Pintasan", "Teks", "Tambah balasan cepat"]),
 ]
 
 
@@ -138,7 +138,7 @@ def test_the_page_speaks_indonesian_with_no_english_left(indonesian, page, who, 
 
 def test_the_label_deletion_and_the_reports_durations_in_indonesian(indonesian):
     at = app(agent=indonesian["admin"])
-    at.switch_page("pages/labels.py").run()
+    at.switch_page("app_pages/labels.py").run()
     label_id = labels.list_labels(at.session_state and __import__("server").runtime.store())[0]["id"]
     at.button(key=f"label_delete_{label_id}").click().run()
     assert "Hapus label VIP?" in at.warning[0].value and leaks(at) == []
@@ -154,7 +154,7 @@ def test_the_label_deletion_and_the_reports_durations_in_indonesian(indonesian):
 
 def test_reports_downloads_have_indonesian_headers(indonesian):
     at = app(agent=indonesian["lina"])
-    at.switch_page("pages/reports.py").run()
+    at.switch_page("app_pages/reports.py").run()
     assert not at.exception
     by_day = next(f.value for f in at.dataframe if "Sesi" in f.value.columns)
     assert "Sessions" not in by_day.columns and by_day.index.name == "Hari"

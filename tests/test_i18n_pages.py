@@ -32,7 +32,7 @@ def initiate(store, body="Halo {{1}}, kode {{2}}"):
 def test_the_broadcasts_page_speaks_indonesian_from_preview_to_cancel(indonesian, ui_store):  # noqa: F811
     tid = initiate(ui_store)  # to the fixture's two WhatsApp customers, Rina Kusuma and Dewi
     at = app(agent=indonesian["sari"])
-    at.switch_page("pages/broadcasts.py").run()
+    at.switch_page("app_pages/broadcasts.py").run()
     assert not at.exception, at.exception
     assert at.selectbox(key="bc_tpl").options == ["promo (Indonesia)"]  # the language named, not its code
     # The audience picker keeps language-free ids; the person reads Indonesian.
@@ -89,7 +89,7 @@ def test_the_broadcasts_page_speaks_indonesian_from_preview_to_cancel(indonesian
 
 def test_the_sql_console_speaks_indonesian_with_its_results_and_refusals(indonesian):  # noqa: F811
     at = app(agent=indonesian["lina"])
-    at.switch_page("pages/sql.py").run()
+    at.switch_page("app_pages/sql.py").run()
     assert not at.exception, at.exception
     text = page_text(at)
     assert [w for w in ("Konsol SQL", "Hanya baca: satu SELECT", "maksimal 5.000 baris", "10.000 karakter per nilai",
@@ -172,7 +172,7 @@ def chart_specs(at) -> list[dict]:
 
 def test_reports_charts_write_their_days_in_the_readers_language(indonesian):  # noqa: F811
     at = app(agent=indonesian["admin"])
-    at.switch_page("pages/reports.py").run()
+    at.switch_page("app_pages/reports.py").run()
     assert not at.exception
     i18n.use("id")
     try:
@@ -201,14 +201,14 @@ def test_reports_charts_write_their_days_in_the_readers_language(indonesian):  #
 
 def test_the_template_list_names_each_language_in_the_readers_words(indonesian):  # noqa: F811
     at = app(agent=indonesian["admin"])
-    at.switch_page("pages/templates.py").run()
+    at.switch_page("app_pages/templates.py").run()
     assert not at.exception
     table = next(f.value for f in at.dataframe if "Bahasa" in f.value.columns)
     assert list(table["Bahasa"]) == ["Indonesia"]  # not the code "id"
 
 
-@pytest.mark.parametrize("page,says", [("pages/broadcasts.py", "Halaman ini hanya untuk penyelia dan admin."),
-                                       ("pages/sql.py", "Halaman ini hanya untuk analis dan admin.")])
+@pytest.mark.parametrize("page,says", [("app_pages/broadcasts.py", "Halaman ini hanya untuk penyelia dan admin."),
+                                       ("app_pages/sql.py", "Halaman ini hanya untuk analis dan admin.")])
 def test_a_refused_role_is_told_in_indonesian(indonesian, page, says):  # noqa: F811
     at = app(page, agent=indonesian["budi"])
     assert [e.value for e in at.error] == [says]

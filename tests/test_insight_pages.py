@@ -23,7 +23,7 @@ def people(ui_store):  # noqa: F811
     return {n: agent_named(ui_store, n) for n in ("admin", "budi", "sari")} | {"lina": accounts.get_agent(ui_store, lina)}
 
 
-@pytest.mark.parametrize("page", ["pages/monitor.py", "pages/reports.py"])
+@pytest.mark.parametrize("page", ["app_pages/monitor.py", "app_pages/reports.py"])
 def test_an_agent_cannot_open_monitor_or_reports(people, page):
     at = app(page, agent=people["budi"])
     assert [e.value for e in at.error] == ["This page is for supervisors, analysts and admins only."]
@@ -34,7 +34,7 @@ def test_an_agent_cannot_open_monitor_or_reports(people, page):
 def test_monitor_lists_the_waiting_customer_with_a_link_to_the_chat(people, ui_store):  # noqa: F811
     chat = customer_writes(ui_store, "6281", "Tolong", name="Rina Kusuma").chat_id
     at = app(agent=people["sari"])
-    at.switch_page("pages/monitor.py").run()
+    at.switch_page("app_pages/monitor.py").run()
     assert not at.exception
     assert f"[Rina Kusuma](/?chat={chat})" in texts(at)
     assert "Unassigned (1)" in texts(at)
@@ -44,7 +44,7 @@ def test_reports_page_shows_cards_definitions_and_downloads(people, ui_store):  
     chat = customer_writes(ui_store, "6281", "Tolong", name="Rina Kusuma").chat_id
     actions.reply(ui_store, chat, people["budi"]["id"], "Siap kak")
     at = app(agent=people["lina"])
-    at.switch_page("pages/reports.py").run()
+    at.switch_page("app_pages/reports.py").run()
     assert not at.exception
     shown = texts(at)
     assert "Asia/Jakarta" in shown and "first reply sent by a human agent" in shown
@@ -54,10 +54,10 @@ def test_reports_page_shows_cards_definitions_and_downloads(people, ui_store):  
 
 
 def test_sql_console_page_for_analysts_and_admins_only(people):
-    at = app("pages/sql.py", agent=people["sari"])
+    at = app("app_pages/sql.py", agent=people["sari"])
     assert [e.value for e in at.error] == ["This page is for analysts and admins only."]
     at = app(agent=people["lina"])
-    at.switch_page("pages/sql.py").run()
+    at.switch_page("app_pages/sql.py").run()
     at.text_area(key="sql_text").input("SELECT channel, count(*) AS n FROM chats GROUP BY ALL")
     at.button(key="sql_run").click().run()
     assert not at.exception and not at.error
@@ -72,7 +72,7 @@ def test_sql_console_says_what_was_cut_and_makes_files_only_when_asked(people, m
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda df, real=real, name=name: made.append(name) or real(df))
     at = app(agent=people["lina"])
-    at.switch_page("pages/sql.py").run()
+    at.switch_page("app_pages/sql.py").run()
     at.text_area(key="sql_text").input("SELECT CASE WHEN i = 0 THEN repeat('x', 6000) || repeat('y', 6000)"
                                        " ELSE 'a' END AS v FROM range(6000) t(i)")
     at.button(key="sql_run").click().run()
@@ -88,7 +88,7 @@ def test_sql_console_shows_team_time_beside_utc_and_says_which_is_which(people, 
     monkeypatch.setenv("MAXCHAT_TIMEZONE", "Asia/Jakarta")
     customer_writes(ui_store, "6281", "Tolong", name="Rina Kusuma")
     at = app(agent=people["lina"])
-    at.switch_page("pages/sql.py").run()
+    at.switch_page("app_pages/sql.py").run()
     at.text_area(key="sql_text").input("SELECT id, created_at FROM chats")
     at.button(key="sql_run").click().run()
     assert not at.exception and not at.error
@@ -103,7 +103,7 @@ def test_sql_console_shows_team_time_beside_utc_and_says_which_is_which(people, 
 def test_sql_console_page_shows_a_result_with_repeated_column_names(people):
     """It crashed (st.dataframe refuses repeated names); SELECT 1 AS a, 2 AS a is valid SQL."""
     at = app(agent=people["lina"])
-    at.switch_page("pages/sql.py").run()
+    at.switch_page("app_pages/sql.py").run()
     at.text_area(key="sql_text").input("SELECT 'x' AS a, 1 AS n, 2 AS n")
     at.button(key="sql_run").click().run()
     assert not at.exception and list(at.dataframe[0].value.columns) == ["a", "n", "n (2)"]
@@ -114,7 +114,7 @@ def test_a_download_link_is_made_on_click_for_its_own_login_only(people, monkeyp
     rerun (a click while live pages redraw still finds it), the file made only
     when fetched, and only for the login the page was drawn for."""
     at = app(agent=people["lina"])
-    at.switch_page("pages/sql.py").run()
+    at.switch_page("app_pages/sql.py").run()
     at.text_area(key="sql_text").input("SELECT '=1+1' AS f, 7 AS n")
     at.button(key="sql_run").click().run()
     (csv_name, csv_token), _parquet = download_links(at)

@@ -87,7 +87,7 @@ def test_new_chat_pop_up_offers_an_agent_only_chats_they_may_write_in(team, ui_s
 
 
 def test_broadcasts_page_is_for_supervisors_and_admins(team):
-    at = app("pages/broadcasts.py", team["budi"])
+    at = app("app_pages/broadcasts.py", team["budi"])
     assert "This page is for supervisors and admins only." in [e.value for e in at.error]
 
 
@@ -96,7 +96,7 @@ def test_broadcast_by_channel_preview_then_confirm_then_live_progress(team, ui_s
     tid = initiate(ui_store)
     for i in range(3):
         customer_writes(ui_store, user=f"62812000000{i:02d}", name=f"Cust {i}")
-    at = app("pages/broadcasts.py", team["sari"])
+    at = app("app_pages/broadcasts.py", team["sari"])
     at.radio(key="bc_how").set_value("channel").run()
     at.text_input(key=f"bc_val_{tid}_2").input("LEBARAN").run()
     assert "3 recipient(s)" in visible(texts(at))
@@ -133,7 +133,7 @@ def test_channels_page_shows_webhook_urls_facts_and_masked_secrets(team, monkeyp
     monkeypatch.setenv("MAXCHAT_PUBLIC_URL", "https://chat.toko.id")
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ-secret")
     config._secrets.cache_clear()
-    at = app("pages/channels.py", team["admin"])
+    at = app("app_pages/channels.py", team["admin"])
     assert not at.exception
     codes = [c.value for c in at.code]
     assert codes == ["https://chat.toko.id/webhooks/whatsapp", "https://chat.toko.id/webhooks/messenger",

@@ -333,11 +333,11 @@ def test_a_person_is_named_by_actions_only_and_never_by_the_system():
 
 
 def test_pages_and_ui_never_act_as_the_system():
-    """pages/ and ui/ import no ``maxchat_data.system`` and call no
+    """app_pages/ and ui/ import no ``maxchat_data.system`` and call no
     system-side function but logging out (and the chores of reading)."""
     functions, namespaces, calls = read_code("maxchat_data")
     allowed = {"login.sessions.revoke"}
-    for folder in ("pages", "ui"):
+    for folder in ("app_pages", "ui"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             tree = ast.parse(path.read_text())
             for node in ast.walk(tree):

@@ -61,7 +61,7 @@ def set_cookie(token: str | None) -> None:
 
 class _NavigationOnly(PagesManager):
     """AppTest forgets before every run that the app uses st.navigation and,
-    because pages/ exists, would run a page file directly (old-style
+    because app_pages/ exists, would run a page file directly (old-style
     multipage), skipping dashboard.py's login gate. app.py tells the real
     server the same thing this does."""
 

@@ -1,2 +1,2 @@
-"""Shared Streamlit view helpers (the only package besides pages/ that
+"""Shared Streamlit view helpers (the only package besides app_pages/ that
 imports streamlit). Business rules stay in ``maxchat_data``."""
