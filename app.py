@@ -6,17 +6,10 @@ import sys
 
 import streamlit as st
 from starlette.middleware import Middleware
-from streamlit.runtime.pages_manager import PagesManager
 
 from server import downloads, login_routes, webhooks
 from server.lifespan import lifespan
 from server.private_paths import RefusePrivatePaths
-
-# dashboard.py navigates with st.navigation. Streamlit only learns that when
-# st.navigation first runs; until then a app_pages/ folder beside the main script
-# means "old-style multipage app", and the first run of the process would
-# serve a app_pages/*.py file named in the URL directly, around the login gate.
-PagesManager.uses_pages_directory = False
 
 # The event loop and the DuckDB writer thread share the GIL; at the default
 # 5 ms switch interval a request coming back from a socket call waits behind

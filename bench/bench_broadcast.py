@@ -78,7 +78,7 @@ def main() -> None:
         agent = store.dicts("SELECT id, username, display_name, role, notify FROM agents WHERE role = 'agent'"
                             " AND active LIMIT 1")[0]
         chat_id = store.one("SELECT id FROM chats WHERE NOT archived ORDER BY last_message_at DESC LIMIT 1")[0]
-        at = AppTest.from_file(str(ROOT / "pages" / "chat.py"), default_timeout=60)
+        at = AppTest.from_file(str(ROOT / "app_pages" / "chat.py"), default_timeout=60)
         at.session_state["agent"] = agent
         at.query_params["tab"] = "All"
         at.query_params["chat"] = str(chat_id)

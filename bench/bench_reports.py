@@ -180,7 +180,7 @@ def page_runs(store: Store, ranges: dict, today, runs: int) -> None:
     from streamlit.testing.v1 import AppTest
     admin = store.dicts("SELECT id, username, display_name, role, notify, language FROM agents"
                         " WHERE role = 'admin' AND active ORDER BY id LIMIT 1")[0]
-    at = AppTest.from_file(str(ROOT / "pages" / "reports.py"), default_timeout=300)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "reports.py"), default_timeout=300)
     at.session_state["agent"] = admin
     at.run()
     assert not at.exception, at.exception

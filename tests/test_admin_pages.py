@@ -3,6 +3,7 @@ M1, M2), driven through streamlit.testing.v1.AppTest on a real store."""
 from __future__ import annotations
 
 import pytest
+from streamlit.runtime.pages_manager import PagesManager
 
 from maxchat_data import accounts, labels, login, system, templates
 from server import runtime
@@ -39,6 +40,16 @@ def test_without_login_only_the_login_form_is_rendered(team):
     assert len(at.sidebar) == 0                                # no navigation, no account box
     assert "Chat" not in texts(at) and "Agents" not in texts(at)
     assert "agent" not in at.session_state
+
+
+def test_streamlit_finds_no_old_style_pages_folder(monkeypatch):
+    """Until st.navigation first runs, Streamlit serves the files of a folder
+    named pages/ beside the main script by their URL, around the login gate
+    (test_browser_login tries it on a fresh server). The views live in
+    app_pages/, so Streamlit decides on dashboard.py's navigation alone."""
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)  # as a new process starts
+    PagesManager(str(ROOT / "dashboard.py"))
+    assert PagesManager.uses_pages_directory is False
 
 
 def test_wrong_password_gets_one_clear_message(team):

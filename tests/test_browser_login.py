@@ -73,8 +73,10 @@ def session_cookie(page):
 
 
 def test_first_request_for_an_admin_url_gets_the_login_form(page, base_url):
-    # The server's very first script run: a app_pages/ file named in the URL must
-    # not run around the gate (Streamlit's old-style multipage mode).
+    # The server's very first script run: a page's file name in the URL must
+    # not run it around the gate. Streamlit serves the files of a folder named
+    # pages/ beside the main script that way until st.navigation first runs
+    # (old-style multipage); the views live in app_pages/ (test_admin_pages).
     open_app(page, base_url + "/agents")
     expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)
     expect(page.get_by_role("heading", name="Agents")).to_have_count(0)

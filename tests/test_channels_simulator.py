@@ -64,7 +64,7 @@ def page_env(tmp_path, monkeypatch):
 
 
 def test_page_sends_as_customer_and_shows_success(page_env):
-    at = AppTest.from_file("../pages/simulator.py", default_timeout=30)
+    at = AppTest.from_file("../app_pages/simulator.py", default_timeout=30)
     at.session_state["agent"] = ADMIN
     at.run()
     assert not at.exception
@@ -81,7 +81,7 @@ def test_page_sends_as_customer_and_shows_success(page_env):
 
 
 def test_page_shows_a_refusal(page_env):
-    at = AppTest.from_file("../pages/simulator.py", default_timeout=30)
+    at = AppTest.from_file("../app_pages/simulator.py", default_timeout=30)
     at.session_state["agent"] = ADMIN
     at.run()
     at.selectbox(key="sim_channel").set_value("whatsapp").run()
@@ -93,7 +93,7 @@ def test_page_shows_a_refusal(page_env):
 
 
 def test_page_is_for_admins_only(page_env):
-    at = AppTest.from_file("../pages/simulator.py", default_timeout=30)
+    at = AppTest.from_file("../app_pages/simulator.py", default_timeout=30)
     at.session_state["agent"] = {**ADMIN, "role": "agent"}
     at.run()
     assert at.error and "admins only" in at.error[0].value
@@ -107,7 +107,7 @@ def test_the_customers_phone_shows_the_teams_reply_with_its_ticks(page_env):
     received = simulate(s, "telegram", "Tono", "5550123", "Halo, ada promo?", actor_id=ADMIN["id"])
     reply = actions.reply(s, received.chat_id, agent, "Ada kak, diskon 10%")
     s.write(lambda w: w.execute("UPDATE messages SET status = 'read' WHERE id = ?", [reply]))
-    at = AppTest.from_file("../pages/simulator.py", default_timeout=30)
+    at = AppTest.from_file("../app_pages/simulator.py", default_timeout=30)
     at.session_state["agent"] = ADMIN
     at.run()
     at.selectbox(key="sim_channel").set_value("telegram").run()

@@ -14,7 +14,7 @@ from server import runtime
 from tests.fakes.helpers import BROKEN_GIF, PNG
 from maxchat_data.store import utcnow
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "chat.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "chat.py")
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import streamlit.testing.v1.app_test as app_test_module
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from maxchat_data import accounts, login, system
@@ -59,23 +57,11 @@ def set_cookie(token: str | None) -> None:
         BROWSER.cookies[login.COOKIE_NAME] = token
 
 
-class _NavigationOnly(PagesManager):
-    """AppTest forgets before every run that the app uses st.navigation and,
-    because app_pages/ exists, would run a page file directly (old-style
-    multipage), skipping dashboard.py's login gate. app.py tells the real
-    server the same thing this does."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-
 @pytest.fixture
 def ui_store(tmp_path, monkeypatch):
     """``runtime.store()`` on a temp file holding the admin (admin /
     admin-pass-1, as the live server has), budi (agent) and sari
     (supervisor)."""
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationOnly)
     runtime.close()
     shutil.copy(_base_db(), tmp_path / "ui.duckdb")
     point_runtime_at(tmp_path / "ui.duckdb", monkeypatch)
