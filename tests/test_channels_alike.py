@@ -15,7 +15,8 @@ import pg_cluster
 from conftest import customer_writes
 from maxchat_data import actions, labels, monitor, pg_store, sql_console, store as store_module, window
 from maxchat_data.errors import NotAllowed
-from maxchat_data.store import MIGRATIONS_DIR, open_store, utcnow
+from maxchat_data import open_store
+from maxchat_data.store import MIGRATIONS_DIR, utcnow
 from test_chat_page import env, ok, open_chat, run_as  # noqa: F401 - env is the page tests' fixture
 from ui import admin, chat_text
 

@@ -42,7 +42,7 @@ def in_both(read) -> tuple:
 # ---- activity lines -----------------------------------------------------------------------------
 def test_activity_lines_read_in_each_readers_language(store, team):
     chat = customer_writes(store).chat_id
-    vip = system.create_label(store, "VIP", labels.PALETTE["Red"])
+    vip = system.create_label(store, "VIP", "Red")
     i18n.use("en")  # written by a person reading English: no matter
     actions.assign(store, chat, team["budi"], team["sari"])
     actions.assign(store, chat, team["sari"], team["sari"])

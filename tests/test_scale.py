@@ -60,7 +60,7 @@ def test_demo_command_shows_progress_without_a_terminal(tmp_path):
     db = tmp_path / "demo.duckdb"
     out = subprocess.run([sys.executable, "-m", "maxchat_data", "--db", str(db), "demo", "--chats", "3000",
                           "--batch", "500"], cwd=ROOT, capture_output=True, text=True, timeout=180,
-                         env={"PATH": "/usr/bin:/bin", "MAXCHAT_DEMO": "0", "HOME": str(tmp_path)})
+                         env={"PATH": "/usr/bin:/bin", "MAXCHAT_DEMO": "0", "HOME": str(tmp_path), "MAXCHAT_LANGUAGE": "en"})
     assert out.returncode == 0, out.stderr
     bars = [line for line in out.stderr.splitlines() if line.startswith("demo [")]
     # One line per batch (each is more than a tenth of the whole), none redrawn with \r in a log.
@@ -69,7 +69,7 @@ def test_demo_command_shows_progress_without_a_terminal(tmp_path):
     assert "\r" not in out.stderr and bars[-1].split()[-3] == "100%"
     with Store(db, tmp_path / "media") as s:
         chats, messages = s.one("SELECT (SELECT count(*) FROM chats), (SELECT count(*) FROM messages)")
-    assert chats == 3000 and f"added 3000 chats and {messages} messages" in out.stdout
+    assert chats == 3000 and f"added 3,000 chats and {messages:,} messages" in out.stdout
 
 
 def test_export_reports_progress_up_to_every_row(store, tmp_path):
