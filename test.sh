@@ -3,7 +3,8 @@
 # and the tests', requirements-dev.txt) into .venv, Debian's chromium for the
 # browser tests and PostgreSQL 15 for the tests on PostgreSQL (each test
 # process starts a throwaway cluster of its own), then runs pytest on every
-# core (pytest-xdist: each test file on one worker, its tests in order).
+# core (pytest-xdist: each test file on one worker, its tests in order),
+# after ruff's lint (ruff.toml).
 #   ./test.sh               every test (what CI runs)
 #   ./test.sh fast          the fast lane: no browser, no server, no PostgreSQL, nothing slow
 #   ./test.sh ARGS...       pytest's own arguments, e.g. -m "not browser" or tests/test_store.py
@@ -28,4 +29,5 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+.venv/bin/ruff check --quiet .   # the lint rules of ruff.toml: a finding fails the run
 exec .venv/bin/python -m pytest -q -n auto --dist loadfile "${lane[@]}" "$@"

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from common import big_database, pct, timed_page_run  # noqa: E402
+from common import big_database, pct, timed_page_run
 
 FAKE = """
 import sys, time

@@ -31,13 +31,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench_login_attack import FormSession, rss_mb, server_pid  # noqa: E402
-from bench_webhooks import PNID, SECRET, run_phase  # noqa: E402
-from live_server import live_server  # noqa: E402
-from maxchat_data import accounts, login  # noqa: E402
-from maxchat_data.store import Store  # noqa: E402
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
-from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
+from bench_login_attack import FormSession, rss_mb, server_pid
+from bench_webhooks import PNID, SECRET, run_phase
+from live_server import live_server
+from maxchat_data import accounts, login
+from maxchat_data.store import Store
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 ISSUE_QUERY = "SELECT repeat('x',1000000) FROM range(1000)"
 HOSTILE = [

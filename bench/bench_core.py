@@ -158,7 +158,7 @@ def interactive(store: Store, args) -> None:
         stop.set()
         beside.join()
     worst = max(busy, key=busy.get)
-    print(f"  while ingesting / idle, p50: " + ", ".join(f"{busy[k] / idle[k]:.2f}" for k in combos)
+    print("  while ingesting / idle, p50: " + ", ".join(f"{busy[k] / idle[k]:.2f}" for k in combos)
           + f"; slowest under ingest: {worst} {busy[worst]:.1f} ms")
 
     thread_chat = store.one("SELECT id FROM chats ORDER BY unread DESC LIMIT 1")[0]

@@ -25,14 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from maxchat_data import actions, config, system  # noqa: E402
-from maxchat_data.channels import clients  # noqa: E402
-from maxchat_data.store import Store  # noqa: E402
-from server.delivery import DeliveryWorker  # noqa: E402
-from tests.conftest import customer_writes  # noqa: E402
-from tests.fakes import FakeMessenger, FakeTelegram, FakeWhatsApp, Reply, rate_limited  # noqa: E402
-from tests.fakes.helpers import PNID, TG_TOKEN, env_for  # noqa: E402
-from tests.live_server import live_server  # noqa: E402
+from maxchat_data import actions, config, system
+from maxchat_data.channels import clients
+from maxchat_data.store import Store
+from server.delivery import DeliveryWorker
+from tests.conftest import customer_writes
+from tests.fakes import FakeMessenger, FakeTelegram, FakeWhatsApp, Reply, rate_limited
+from tests.fakes.helpers import PNID, TG_TOKEN, env_for
+from tests.live_server import live_server
 
 USERS = {"whatsapp": "6281200000001", "messenger": "PSID1", "telegram": "5550001"}
 HELD = {"whatsapp": lambda d: Reply(200, {"messages": [{"id": "wamid.HELD"}]}, delay=d),

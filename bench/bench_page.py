@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from common import pct, timed_page_run  # noqa: E402
+from common import pct, timed_page_run
 PAGE = str(ROOT / "app_pages" / "chat.py")
 TARGET_MS = 150
 

@@ -25,13 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench_webhooks import PNID, SECRET, _proc  # noqa: E402
-from common import pct  # noqa: E402
+from bench_webhooks import PNID, SECRET, _proc
+from common import pct
 
-import pg_cluster  # noqa: E402
-from maxchat_data import inbox, open_store, system  # noqa: E402
-from maxchat_data.inbox import InboxQuery  # noqa: E402
-from tests.live_server import live_server  # noqa: E402
+import pg_cluster
+from maxchat_data import inbox, open_store, system
+from maxchat_data.inbox import InboxQuery
+from tests.live_server import live_server
 
 
 def load(ports: list[int], name: str, seconds: float, conns: int) -> tuple[int, list[float]]:

@@ -24,11 +24,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import big_database, summary, timed  # noqa: E402
+from common import big_database, summary, timed
 
-from maxchat_data import config, facts, monitor, reports  # noqa: E402
-from maxchat_data.reports import ReportFilter  # noqa: E402
-from maxchat_data.store import Store, utcnow  # noqa: E402
+from maxchat_data import config, facts, monitor, reports
+from maxchat_data.reports import ReportFilter
+from maxchat_data.store import Store, utcnow
 
 def sqlite_copy(duck: Path, s: Store) -> Path:
     """What the report reads, as it is, into SQLite with the indexes its

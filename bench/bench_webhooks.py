@@ -36,12 +36,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import big_database  # noqa: E402
+from common import big_database
 
-from maxchat_data import settings  # noqa: E402
-from maxchat_data.channels.base import sign  # noqa: E402
-from maxchat_data.store import Store  # noqa: E402
-from tests.live_server import live_server  # noqa: E402
+from maxchat_data import settings
+from maxchat_data.channels.base import sign
+from maxchat_data.store import Store
+from tests.live_server import live_server
 
 SECRET, PNID = "bench-secret", "BENCHPNID"
 MAX_REQUESTS_PER_CONN = 20_000
@@ -126,7 +126,7 @@ def run_phase(port, name, per, seconds, procs, conns, again: dict | None = None,
     lat = sorted(x for r in results for x in r[0])
     acked = sum(r[1] for r in results)
     errors = sum(r[2] for r in results)
-    p = lambda q_: lat[min(len(lat) - 1, int(q_ * len(lat)))] * 1000  # noqa: E731
+    p = lambda q_: lat[min(len(lat) - 1, int(q_ * len(lat)))] * 1000
     print(f"{name:<28} {len(lat):>7} webhooks {acked:>7} msgs in {wall:5.1f}s: {acked / wall:8.0f} msg/s "
           f"{len(lat) / wall:7.0f} req/s  p50 {p(0.50):6.1f} ms  p99 {p(0.99):6.1f} ms  max {lat[-1] * 1000:6.1f} ms"
           f"  errors {errors}  (load {os.getloadavg()[0]:.1f})", flush=True)

@@ -40,7 +40,11 @@ _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("maxchat_l
 # Whose language a run speaks before it calls use(): a widget's callback
 # runs before the page, and a fragment's or a dialog's rerun never runs the
 # page. The web app sets this to read the logged-in person (ui.auth).
-_person: Callable[[], str | None] = lambda: None
+def _nobody() -> str | None:
+    return None
+
+
+_person: Callable[[], str | None] = _nobody
 
 
 def default_language() -> str:

@@ -179,7 +179,7 @@ class PgWriter(Writer):
     """On PostgreSQL the writer's caches can go stale behind its back (another
     replica writes too), so they live for one transaction only."""
 
-    def chat_keys(self):  # noqa: D102 - ingest looks chats up in the database instead
+    def chat_keys(self):  # ingest looks chats up in the database instead
         raise RuntimeError("no chat-key map on PostgreSQL: several processes create chats")
 
     def chat_ids(self, keys) -> dict[tuple[str, str], int]:
@@ -316,7 +316,7 @@ class PgStore(Store):
                     if self._closed:
                         break
                 con.close()
-            except Exception:  # noqa: BLE001 - the database went away: listen again shortly
+            except Exception:  # the database went away: listen again shortly
                 if self._closed:
                     return
                 log.warning("lost the change listener; reconnecting", exc_info=True)

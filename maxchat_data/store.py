@@ -522,13 +522,13 @@ class Store:
             chore[2] = now
             try:
                 self._transaction([(fn, [Job(fn, (), False)])], True, news=False)
-            except Exception:  # noqa: BLE001 - upkeep: tried again next time
+            except Exception:  # upkeep: tried again next time
                 log.exception("chore failed: %s", getattr(fn, "__name__", fn))
 
     def _checkpoint(self) -> None:
         try:
             self._w.con.execute("CHECKPOINT")
-        except Exception:  # noqa: BLE001 - a reader holding an old snapshot: try next idle time
+        except Exception:  # a reader holding an old snapshot: try next idle time
             log.debug("idle checkpoint skipped", exc_info=True)
 
     def _commit_group(self, group: list[Job]) -> None:
@@ -546,7 +546,7 @@ class Store:
         for careful in (False, True):
             try:
                 outcomes = self._transaction(units, careful)
-            except Exception:  # noqa: BLE001 - retried below, then reported per job
+            except Exception:  # retried below, then reported per job
                 log.debug("group of %d failed (careful=%s); retrying", len(group), careful, exc_info=True)
                 continue
             self._deliver(outcomes)
@@ -556,7 +556,7 @@ class Store:
             for job in jobs:
                 try:
                     outcomes = self._transaction([(fn, [job])], True)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     log.exception("write failed: %s", getattr(fn, "__name__", fn))
                     job.future.set_exception(exc)
                 else:

@@ -103,7 +103,7 @@ class DeliveryWorker:
                 return None  # durable before the call (see settle_orphans); not ours: e.g. a cancelled broadcast
             try:
                 result = step.run(row, self.store.media_dir)
-            except Exception as exc:  # noqa: BLE001 - every failure ends the row failed or rescheduled
+            except Exception as exc:  # every failure ends the row failed or rescheduled
                 return self._failed(row, step, exc)
             if number == len(steps) - 1:
                 outbox.mark_sent(self.store, message_id, row["first_part_id"] or result)
@@ -226,5 +226,5 @@ class Heartbeat(Worker):
                     if unsure:
                         log.warning("messages %s were being sent by a server that stopped: marked failed,"
                                     " not resent", unsure)
-            except Exception:  # noqa: BLE001 - tried again next beat
+            except Exception:  # tried again next beat
                 log.exception("delivery heartbeat failed")

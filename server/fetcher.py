@@ -64,7 +64,7 @@ class Fetcher(TopicWorker):
             except Permanent as exc:
                 template_submitted(self.store, tpl["id"], None, "REJECTED",
                                    later._("Meta refused it: {reason}", reason=str(exc)))
-            except Exception as exc:  # noqa: BLE001 - counted, see the class
+            except Exception as exc:  # counted, see the class
                 attempts = tpl["submit_attempts"] + 1
                 when = self._later(attempts, exc, f"template {tpl['name']} not submitted")
                 if when is None:
@@ -90,7 +90,7 @@ class Fetcher(TopicWorker):
             mime, sniffed_kind = found
             name = ref.filename or f"{kind}-{ref.provider_message_id[-12:]}{mimetypes.guess_extension(mime) or ''}"
             attachment = save(self.store.media_dir, name, data, mime, sniffed_kind)
-        except Exception as exc:  # noqa: BLE001 - counted, see the class
+        except Exception as exc:  # counted, see the class
             when = self._later(attempts + 1, exc, f"media of {ref.provider_message_id}")
             if when is None:
                 fetching.media_failed(self.store, ref, self.policy.gave_up(later._("The file could not be fetched"), attempts + 1, exc))
@@ -105,7 +105,7 @@ class Fetcher(TopicWorker):
         try:
             if client is not None and not client.missing and hasattr(client, "profile"):
                 name = client.profile(user)
-        except Exception as exc:  # noqa: BLE001 - counted, see the class
+        except Exception as exc:  # counted, see the class
             when = self._later(attempts + 1, exc, f"profile of {user}")
             if when is not None:
                 fetching.profile_later(self.store, channel, user, when)

@@ -22,7 +22,7 @@ class SandboxReader(Worker):
             try:
                 for future in [record_status_async(self.store, tick) for tick in read_receipts(self.store)]:
                     future.result(30)
-            except Exception:  # noqa: BLE001 - a demo nicety must never stop the server
+            except Exception:  # a demo nicety must never stop the server
                 if self._stop.is_set():
                     break
                 log.exception("sandbox ticks")

@@ -27,7 +27,7 @@ class TeamWorker(Worker):
         while not self._stop.wait(self.every):
             try:
                 team.tick(self.store)
-            except Exception:  # noqa: BLE001 - one bad pass must not stop assignment for good
+            except Exception:  # one bad pass must not stop assignment for good
                 if self._stop.is_set():
                     break
                 log.exception("team pass")

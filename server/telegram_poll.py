@@ -47,7 +47,7 @@ class Poller(Worker):
             try:
                 self.poll_once()
                 failures = 0
-            except Exception as exc:  # noqa: BLE001 - keep polling whatever one batch did
+            except Exception as exc:  # keep polling whatever one batch did
                 if self._stop.is_set():
                     break
                 failures += 1

@@ -44,7 +44,7 @@ class StartupSync(Worker):
             try:
                 log.info("templates synced with WhatsApp: %s", template_sync.sync(self.store, self.client).english())
                 return
-            except Exception as exc:  # noqa: BLE001 - every failure counts (the one retry policy)
+            except Exception as exc:  # every failure counts (the one retry policy)
                 delay = self.policy.decide(attempts, exc)
                 if delay is None:
                     log.warning("%s", english(self.policy.gave_up(later._("Template sync with WhatsApp"), attempts, exc)))

@@ -58,7 +58,7 @@ class TopicWorker(Worker):
                     next_look = time.monotonic() + wait
                     if wait == 0:
                         continue  # more work may be waiting: no pause
-            except Exception:  # noqa: BLE001 - the worker must outlive any one bad row
+            except Exception:  # the worker must outlive any one bad row
                 if self._stop.is_set():
                     break
                 log.exception("%s loop error", self.name)

@@ -23,12 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # Indonesian pages choose `id` themselves (an agent's language, or monkeypatch).
 os.environ.setdefault("MAXCHAT_LANGUAGE", "en")
 
-from maxchat_data import accounts, config, i18n, system  # noqa: E402
-from server import runtime  # noqa: E402
-from maxchat_data.ingest import Inbound, receive  # noqa: E402
-from maxchat_data.store import Store, is_database_url  # noqa: E402
+from maxchat_data import accounts, config, i18n, system
+from server import runtime
+from maxchat_data.ingest import Inbound, receive
+from maxchat_data.store import Store, is_database_url
 
-import pg_cluster  # noqa: E402
+import pg_cluster
 
 pytest_plugins = ["lanes"]
 _ids = itertools.count(1)
@@ -176,7 +176,7 @@ def at_once(*calls):
         start.wait()
         try:
             out[i] = fn()
-        except Exception as exc:  # noqa: BLE001 - returned to the test
+        except Exception as exc:  # returned to the test
             out[i] = exc
 
     threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]

@@ -106,5 +106,5 @@ def drop_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     try:
         _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    except Exception:  # noqa: BLE001 - the cluster goes at exit anyway
+    except Exception:  # the cluster goes at exit anyway
         pass

@@ -7,13 +7,13 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from maxchat_data import accounts, labels, login, system, templates
 from server import runtime
-from ui_support import ADMIN_PASSWORD, ROOT, agent_named, app, set_cookie, texts, ui_store, visible  # noqa: F401
+from ui_support import ADMIN_PASSWORD, ROOT, agent_named, app, set_cookie, texts, ui_store, visible
 
 ADMIN_PAGES = ("app_pages/agents.py", "app_pages/labels.py", "app_pages/templates.py", "app_pages/channels.py")
 
 
 @pytest.fixture
-def team(ui_store):  # noqa: F811
+def team(ui_store):
     return {name: agent_named(ui_store, name) for name in ("admin", "budi", "sari")}
 
 
@@ -62,7 +62,7 @@ def test_wrong_password_gets_one_clear_message(team):
     assert [e.value for e in at.error] == ["Wrong username or password."]
 
 
-def test_deactivated_agent_cannot_log_in_and_is_told_so_only_after_the_right_password(team, ui_store):  # noqa: F811
+def test_deactivated_agent_cannot_log_in_and_is_told_so_only_after_the_right_password(team, ui_store):
     budi = team["budi"]
     accounts.update_agent(ui_store, budi["id"], team["admin"]["id"], display_name=budi["display_name"], role="agent",
                           active=False)
@@ -82,7 +82,7 @@ def test_repeated_failures_lock_the_login_for_a_while(team):
     assert "agent" not in at.session_state
 
 
-def test_correct_login_sets_the_agent_and_hands_the_session_to_the_cookie_route(team, ui_store):  # noqa: F811
+def test_correct_login_sets_the_agent_and_hands_the_session_to_the_cookie_route(team, ui_store):
     at = log_in(app(), "ADMIN", ADMIN_PASSWORD)
     assert not at.error
     assert at.session_state["agent"] == {"id": team["admin"]["id"], "username": "admin",
@@ -141,7 +141,7 @@ def test_logout_returns_to_the_login_form_and_clears_the_cookie(team):
     assert 'method="post" action="/auth/logout"' in at.html[0].proto.body  # a POST, never a GET (issue 17)
 
 
-def test_an_agent_deactivated_meanwhile_is_logged_out_on_the_next_run(team, ui_store):  # noqa: F811
+def test_an_agent_deactivated_meanwhile_is_logged_out_on_the_next_run(team, ui_store):
     at = app(agent=team["budi"])
     assert "Budi Santoso (agent)" in texts(at)
     accounts.update_agent(ui_store, team["budi"]["id"], team["admin"]["id"], display_name="Budi Santoso",
@@ -152,7 +152,7 @@ def test_an_agent_deactivated_meanwhile_is_logged_out_on_the_next_run(team, ui_s
     assert [t.label for t in at.text_input] == ["Username", "Password"]
 
 
-def test_a_password_reset_logs_the_agent_out_everywhere_on_the_next_run(team, ui_store):  # noqa: F811
+def test_a_password_reset_logs_the_agent_out_everywhere_on_the_next_run(team, ui_store):
     at = app(agent=team["budi"])
     assert "Budi Santoso (agent)" in texts(at)
     accounts.update_agent(ui_store, team["budi"]["id"], team["admin"]["id"], display_name="Budi Santoso",
@@ -200,7 +200,7 @@ def test_simulator_is_offered_to_admins_in_demo_mode_only(team, monkeypatch):
 
 
 # ---- agents page (U2) -------------------------------------------------------
-def test_admin_creates_an_agent_who_can_then_log_in(team, ui_store):  # noqa: F811
+def test_admin_creates_an_agent_who_can_then_log_in(team, ui_store):
     at = app("app_pages/agents.py", agent=team["admin"])
     at.text_input(key="agent_new_username").input("Dewi.L")
     at.text_input(key="agent_new_display").input("Dewi Lestari")
@@ -220,7 +220,7 @@ def test_admin_creates_an_agent_who_can_then_log_in(team, ui_store):  # noqa: F8
     ("newbie", "Newbie", "short", "at least 8 characters"),
     ("newbie", "", "long-enough-1", "display name"),
 ])
-def test_bad_agent_input_is_refused_with_a_message(team, ui_store, username, display, password, message):  # noqa: F811
+def test_bad_agent_input_is_refused_with_a_message(team, ui_store, username, display, password, message):
     before = len(accounts.list_agents(ui_store))
     at = app("app_pages/agents.py", agent=team["admin"])
     at.text_input(key="agent_new_username").input(username)
@@ -232,7 +232,7 @@ def test_bad_agent_input_is_refused_with_a_message(team, ui_store, username, dis
     assert at.text_input(key="agent_new_username").value == username   # the input is kept to fix it
 
 
-def test_admin_deactivates_an_agent(team, ui_store):  # noqa: F811
+def test_admin_deactivates_an_agent(team, ui_store):
     budi = team["budi"]["id"]
     at = app("app_pages/agents.py", agent=team["admin"])
     at.selectbox(key="agent_edit_id").set_value(budi).run()
@@ -245,7 +245,7 @@ def test_admin_deactivates_an_agent(team, ui_store):  # noqa: F811
     assert table.loc[table["Username"] == "budi", "Status"].item() == "Deactivated"
 
 
-def test_admin_changes_role_and_password(team, ui_store):  # noqa: F811
+def test_admin_changes_role_and_password(team, ui_store):
     sari = team["sari"]["id"]
     at = app("app_pages/agents.py", agent=team["admin"])
     at.selectbox(key="agent_edit_id").set_value(sari).run()
@@ -257,7 +257,7 @@ def test_admin_changes_role_and_password(team, ui_store):  # noqa: F811
     assert accounts.authenticate(ui_store, "sari", "sari-pass-1") is None
 
 
-def test_the_last_admin_cannot_be_deactivated(team, ui_store):  # noqa: F811
+def test_the_last_admin_cannot_be_deactivated(team, ui_store):
     me = team["admin"]["id"]
     at = app("app_pages/agents.py", agent=team["admin"])
     at.selectbox(key="agent_edit_id").set_value(me).run()
@@ -274,7 +274,7 @@ def add_label(at, name, color):
     return at.button(key="FormSubmitter:label_add-Add").click().run()
 
 
-def test_admin_creates_labels_with_a_palette_colour(team, ui_store):  # noqa: F811
+def test_admin_creates_labels_with_a_palette_colour(team, ui_store):
     at = add_label(app("app_pages/labels.py", agent=team["admin"]), "  VIP   customer ", "Red")
     assert not at.error
     assert [(l["name"], l["color"]) for l in labels.list_labels(ui_store)] == [("VIP customer", "Red")]
@@ -282,14 +282,14 @@ def test_admin_creates_labels_with_a_palette_colour(team, ui_store):  # noqa: F8
     assert at.text_input(key="label_name").value == ""
 
 
-def test_duplicate_label_is_refused_case_insensitively(team, ui_store):  # noqa: F811
+def test_duplicate_label_is_refused_case_insensitively(team, ui_store):
     at = add_label(app("app_pages/labels.py", agent=team["admin"]), "Complaint", "Orange")
     at = add_label(at, "COMPLAINT", "Blue")
     assert "already exists" in at.error[0].value
     assert [l["name"] for l in labels.list_labels(ui_store)] == ["Complaint"]
 
 
-def test_label_is_deleted_only_after_confirmation(team, ui_store):  # noqa: F811
+def test_label_is_deleted_only_after_confirmation(team, ui_store):
     keep = system.create_label(ui_store, "Keep", "Green")
     gone = system.create_label(ui_store, "Spam", "Grey")
     at = app("app_pages/labels.py", agent=team["admin"])
@@ -315,7 +315,7 @@ def create_template(at, channel, name, body, initiate=True):
     return at.button(key="FormSubmitter:template_add-Create template").click().run()
 
 
-def test_whatsapp_template_with_variables_starts_pending(team, ui_store):  # noqa: F811
+def test_whatsapp_template_with_variables_starts_pending(team, ui_store):
     at = create_template(app("app_pages/templates.py", agent=team["admin"]), "whatsapp", "order_follow_up",
                          "Halo {{1}}, pesanan {{2}} sudah dikirim.")
     assert not at.error
@@ -327,13 +327,13 @@ def test_whatsapp_template_with_variables_starts_pending(team, ui_store):  # noq
     assert not at.segmented_control and "synchronised" in at.info[0].value
 
 
-def test_bad_template_is_refused_with_a_message(team, ui_store):  # noqa: F811
+def test_bad_template_is_refused_with_a_message(team, ui_store):
     at = create_template(app("app_pages/templates.py", agent=team["admin"]), "telegram", "gap", "Hi {{1}} {{3}}")
     assert "without gaps" in at.error[0].value.replace("\\", "")
     assert templates.list_templates(ui_store) == []
 
 
-def test_admin_sets_status_of_a_non_whatsapp_template(team, ui_store):  # noqa: F811
+def test_admin_sets_status_of_a_non_whatsapp_template(team, ui_store):
     at = create_template(app("app_pages/templates.py", agent=team["admin"]), "telegram", "promo", "Diskon {{1}}%")
     (tpl,) = templates.list_templates(ui_store)
     assert tpl["status"] == "Accepted"                         # other channels accept on save
@@ -351,7 +351,7 @@ def test_admin_sets_status_of_a_non_whatsapp_template(team, ui_store):  # noqa: 
     assert templates.list_templates(ui_store)[0]["initiate"] is False
 
 
-def test_in_demo_mode_admin_accepts_a_whatsapp_template(team, ui_store, monkeypatch):  # noqa: F811
+def test_in_demo_mode_admin_accepts_a_whatsapp_template(team, ui_store, monkeypatch):
     monkeypatch.setenv("MAXCHAT_DEMO", "1")
     tid = system.create_template(ui_store, channel="whatsapp", name="welcome", language="en",
                                  category="UTILITY", body="Welcome {{1}}!", initiate=True)

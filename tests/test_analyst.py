@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from maxchat_data import login
 from tests.fakes.helpers import PNG
-from ui_support import ROOT, agent_named, app, as_session_agent, set_cookie, texts, ui_store  # noqa: F401
+from ui_support import ROOT, agent_named, app, as_session_agent, set_cookie, texts, ui_store
 
 pytestmark = pytest.mark.both_backends  # the same rules on DuckDB and PostgreSQL
 
@@ -106,7 +106,7 @@ def test_roles_are_capabilities_not_a_rank():
 
 
 # ---- pages ------------------------------------------------------------------------------
-def test_admin_creates_an_analyst_who_can_log_in(ui_store):  # noqa: F811
+def test_admin_creates_an_analyst_who_can_log_in(ui_store):
     at = app("app_pages/agents.py", agent=agent_named(ui_store, "admin"))
     at.text_input(key="agent_new_username").input("lina")
     at.text_input(key="agent_new_display").input("Lina Marlina")
@@ -117,7 +117,7 @@ def test_admin_creates_an_analyst_who_can_log_in(ui_store):  # noqa: F811
     assert accounts.authenticate(ui_store, "lina", "lina-pass-1")["role"] == "analyst"
 
 
-def test_an_analyst_reads_a_chat_without_any_control(ui_store):  # noqa: F811
+def test_an_analyst_reads_a_chat_without_any_control(ui_store):
     lina = accounts.get_agent(ui_store, system.create_account(ui_store, "lina", "Lina", "lina-pass-1", "analyst"))
     chat = customer_writes(ui_store, "6281", "Halo, pesanan saya?", name="Rina Kusuma").chat_id
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=30)

@@ -21,8 +21,8 @@ from maxchat_data.ingest import Inbound, receive
 from maxchat_data.store import Store, utcnow
 
 playwright = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 DOCS = Path(__file__).resolve().parents[1] / "docs"

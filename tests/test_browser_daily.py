@@ -22,9 +22,9 @@ from maxchat_data.store import Store, utcnow
 from tests.fakes.helpers import body_of, meta_headers, wa_message, wa_webhook
 
 playwright = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
-from test_browser_chat import CHROMIUM, DOCS, LAPTOP, SECRET as TG_SECRET, login, open_chat, settle, tab, telegram  # noqa: E402
+from test_browser_chat import CHROMIUM, DOCS, LAPTOP, SECRET as TG_SECRET, login, open_chat, settle, tab, telegram
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 WA_SECRET = "wa-secret"

@@ -20,9 +20,9 @@ from maxchat_data.labels import PALETTE
 from maxchat_data.store import Store, utcnow
 
 playwright = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
-from test_browser_chat import CHROMIUM, LAPTOP, item, login, open_chat, picture, settle, tab  # noqa: E402
+from test_browser_chat import CHROMIUM, LAPTOP, item, login, open_chat, picture, settle, tab
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 LONG = "Raden Ajeng Kartini Wulandari Setyaningrum Putri"  # 48 characters

@@ -26,7 +26,7 @@ from maxchat_data.store import Store, utcnow
 from test_browser_chat import CHROMIUM, DOCS, LAPTOP, SECRET, settle
 
 playwright = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 

@@ -12,7 +12,7 @@ from maxchat_data.store import Store
 from test_browser_chat import CHROMIUM, DOCS, SECRET, login as chat_login, settle, telegram
 
 playwright = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 

@@ -17,9 +17,9 @@ from tests.fakes import FakeWhatsApp
 from tests.fakes.helpers import OGG_OPUS, PNID, WA_SECRET, body_of, env_for, meta_headers, wa_message, wa_webhook
 
 playwright = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
-from test_browser_chat import CHROMIUM, login, open_chat, tab  # noqa: E402
+from test_browser_chat import CHROMIUM, login, open_chat, tab
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 CUSTOMER = "6281255550001"

@@ -15,9 +15,9 @@ from tests.fakes import FakeWhatsApp, listed_template
 from tests.fakes.helpers import PNID, env_for
 
 playwright = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
-from test_browser_chat import CHROMIUM, login, settle  # noqa: E402
+from test_browser_chat import CHROMIUM, login, settle
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 

@@ -16,9 +16,9 @@ from maxchat_data.ingest import Inbound, receive
 from maxchat_data.store import Store
 
 playwright = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
-from test_browser_chat import CHROMIUM, LAPTOP, SECRET as TG_SECRET, item, login, settle, telegram  # noqa: E402
+from test_browser_chat import CHROMIUM, LAPTOP, SECRET as TG_SECRET, item, login, settle, telegram
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 TIMEOUT = 8  # MAXCHAT_PRESENCE_TIMEOUT for this server, seconds

@@ -17,7 +17,7 @@ from maxchat_data import actions, labels, monitor, pg_store, sql_console, store 
 from maxchat_data.errors import NotAllowed
 from maxchat_data import open_store
 from maxchat_data.store import MIGRATIONS_DIR, utcnow
-from test_chat_page import env, ok, open_chat, run_as  # noqa: F401 - env is the page tests' fixture
+from test_chat_page import env, ok, open_chat, run_as  # env is the page tests' fixture
 from ui import admin, chat_text
 
 JKT = ZoneInfo("Asia/Jakarta")
@@ -83,7 +83,7 @@ def _database(backend: str, tmp_path, monkeypatch, before: int, fill) -> tuple[s
         with psycopg.connect(base, autocommit=True) as con:
             con.execute(f"CREATE DATABASE {name}")
         where = base.rsplit("/", 1)[0] + "/" + name
-        drop = lambda: pg_cluster.drop_database(where)  # noqa: E731
+        drop = lambda: pg_cluster.drop_database(where)
     with monkeypatch.context() as m:
         m.setattr(store_module, "MIGRATIONS_DIR", older)
         m.setattr(pg_store, "PG_MIGRATIONS_DIR", older / "postgresql")

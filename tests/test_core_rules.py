@@ -300,7 +300,7 @@ def test_t4_window_closes_after_24h_of_provider_time(store, team):
 
 def test_t5_template_eligibility_and_variables(store, team):
     r = customer_writes(store, sent_at=utcnow() - timedelta(days=2))
-    mk = lambda name, initiate: templates.create_template(  # noqa: E731
+    mk = lambda name, initiate: templates.create_template(
         store, team["admin"], channel="whatsapp", name=name, language="id", category="UTILITY",
         body="Halo {{1}}, pesanan {{2}} dikirim", initiate=initiate)
     accepted, no_initiate, pending = mk("kirim", True), mk("kirim_lain", False), mk("promo", True)

@@ -72,7 +72,7 @@ def test_eight_threads_mixed_actions_and_ingest(store, team):
     def guard(fn, n):
         try:
             fn(n)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=guard, args=(producer, n)) for n in range(4)]

@@ -24,7 +24,7 @@ from tests.conftest import wait_until
 from tests.fakes import FakeMessenger, FakeTelegram, FakeWhatsApp, Reply, graph_error, rate_limited, server_error
 from tests.fakes.helpers import PDF, PNG, PNID, TG_TOKEN, env_for, ms_event, ms_webhook, tg_message, tg_update
 from tests.live_server import live_server
-from tests.test_channels import chat_on, fakes, message, settled  # noqa: F401 - fakes is a fixture
+from tests.test_channels import chat_on, fakes, message, settled  # fakes is a fixture
 
 pytestmark = pytest.mark.both_backends
 
@@ -32,7 +32,7 @@ FAST = RetryPolicy(max_attempts=3, base=0.01, floor=0.01)
 
 
 @pytest.fixture
-def worker(store, fakes):  # noqa: F811
+def worker(store, fakes):
     w = DeliveryWorker(store, clients(), poll=0.05).start()
     yield w
     w.stop()
@@ -47,7 +47,7 @@ def ms_ok(mid) -> Reply:
 
 
 # ---- one provider call per step ---------------------------------------------------------------
-def test_messenger_caption_retry_does_not_resend_the_file(store, team, fakes, worker):  # noqa: F811
+def test_messenger_caption_retry_does_not_resend_the_file(store, team, fakes, worker):
     ms = fakes[1]
     ms.script("messages", ms_ok("m_FILE"), server_error())  # the file goes, the caption hits a 500
     mid = actions.send_attachment(store, chat_on(store, "messenger"), team["budi"], "a.pdf", PDF, caption="the file")
@@ -56,7 +56,7 @@ def test_messenger_caption_retry_does_not_resend_the_file(store, team, fakes, wo
     assert [("file" if c.files else c.json["message"]["text"]) for c in calls] == ["file", "the file", "the file"]
 
 
-def test_retry_by_hand_resumes_at_the_step_that_failed(store, team, fakes, worker):  # noqa: F811
+def test_retry_by_hand_resumes_at_the_step_that_failed(store, team, fakes, worker):
     ms = fakes[1]
     ms.script("messages", ms_ok("m_FILE"),
               graph_error(400, 10, "(#10) This message is sent outside of allowed window.", subcode=2018278))
@@ -68,7 +68,7 @@ def test_retry_by_hand_resumes_at_the_step_that_failed(store, team, fakes, worke
     assert [c.json["message"]["text"] for c in ms.calls("messages") if not c.files] == ["cap", "cap"]
 
 
-def test_whatsapp_send_retry_reuses_the_uploaded_media(store, team, fakes, worker):  # noqa: F811
+def test_whatsapp_send_retry_reuses_the_uploaded_media(store, team, fakes, worker):
     wa = fakes[0]
     wa.script("messages", server_error())
     mid = actions.send_attachment(store, chat_on(store, "whatsapp"), team["budi"], "p.png", PNG)
@@ -79,7 +79,7 @@ def test_whatsapp_send_retry_reuses_the_uploaded_media(store, team, fakes, worke
 
 
 # ---- a send that may have gone through is not made again ---------------------------------------
-def test_no_answer_to_a_send_fails_it_instead_of_sending_twice(store, team, fakes, worker, monkeypatch):  # noqa: F811
+def test_no_answer_to_a_send_fails_it_instead_of_sending_twice(store, team, fakes, worker, monkeypatch):
     monkeypatch.setattr(base, "TIMEOUT", (2, 0.5))
     tg = fakes[2]
     tg.script("sendMessage", Reply(200, {"ok": True, "result": {"message_id": 9}}, delay=1.5))
@@ -90,7 +90,7 @@ def test_no_answer_to_a_send_fails_it_instead_of_sending_twice(store, team, fake
     assert len(tg.sent()) == 1
 
 
-def test_no_answer_to_an_upload_is_simply_retried(store, team, fakes, worker, monkeypatch):  # noqa: F811
+def test_no_answer_to_an_upload_is_simply_retried(store, team, fakes, worker, monkeypatch):
     monkeypatch.setattr(base, "TIMEOUT", (2, 0.5))
     wa = fakes[0]
     wa.script("media", Reply(200, {"id": "LOST"}, delay=1.5))
@@ -99,7 +99,7 @@ def test_no_answer_to_an_upload_is_simply_retried(store, team, fakes, worker, mo
     assert len(wa.calls("media")) == 2 and wa.sent()[0]["image"]["id"] != "LOST"
 
 
-def test_a_send_cut_off_by_a_crash_is_failed_not_resent(tmp_path, fakes):  # noqa: F811
+def test_a_send_cut_off_by_a_crash_is_failed_not_resent(tmp_path, fakes):
     path = tmp_path / "crash.duckdb"
     s1 = Store(path, tmp_path / "media")
     agent = system.create_account(s1, "rina", "Rina", "rina-pass-1", "agent")
@@ -125,8 +125,8 @@ def test_a_send_cut_off_by_a_crash_is_failed_not_resent(tmp_path, fakes):  # noq
 
 # ---- lanes ---------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_a_hanging_channel_does_not_hold_back_the_others(store, team, fakes, worker):  # noqa: F811
-    wa, tg = fakes[0], fakes[2]
+def test_a_hanging_channel_does_not_hold_back_the_others(store, team, fakes, worker):
+    wa = fakes[0]
     wa.script("messages", wa_ok(delay=4))
     slow = actions.reply(store, chat_on(store, "whatsapp"), team["budi"], "slow")
     wa.wait_for("messages")  # WhatsApp's call hangs now
@@ -139,7 +139,7 @@ def test_a_hanging_channel_does_not_hold_back_the_others(store, team, fakes, wor
 
 
 # ---- bounded Retry-After -------------------------------------------------------------------
-def test_retry_after_zero_is_not_a_burst(store, team, fakes, worker):  # noqa: F811
+def test_retry_after_zero_is_not_a_burst(store, team, fakes, worker):
     wa = fakes[0]
     wa.script("messages", rate_limited(retry_after=0), rate_limited(retry_after=0))
     mid = actions.reply(store, chat_on(store, "whatsapp"), team["budi"], "x")
@@ -148,7 +148,7 @@ def test_retry_after_zero_is_not_a_burst(store, team, fakes, worker):  # noqa: F
     assert len(at) == 3 and min(b - a for a, b in zip(at, at[1:])) >= 0.95
 
 
-def test_retry_after_of_a_day_gives_up_with_the_reason(store, team, fakes, worker):  # noqa: F811
+def test_retry_after_of_a_day_gives_up_with_the_reason(store, team, fakes, worker):
     wa = fakes[0]
     wa.script("messages", rate_limited(retry_after=86400))
     mid = actions.reply(store, chat_on(store, "whatsapp"), team["budi"], "x")
@@ -179,7 +179,7 @@ def _unwritable(store, tmp_path):
     store.media_dir = tmp_path / "not-a-folder" / "media"
 
 
-def test_media_into_an_unwritable_folder_gives_up_and_others_still_run(store, fakes, tmp_path):  # noqa: F811
+def test_media_into_an_unwritable_folder_gives_up_and_others_still_run(store, fakes, tmp_path):
     ms = fakes[1]
     url = ms.file_url("doc.pdf", PDF, "application/pdf")
     ms.profiles["PSIDP"] = ("Maria", "Lopez")
@@ -197,7 +197,7 @@ def test_media_into_an_unwritable_folder_gives_up_and_others_still_run(store, fa
                             " (Not a directory)")
 
 
-def test_a_profile_lookup_that_keeps_failing_is_given_up(store, fakes):  # noqa: F811
+def test_a_profile_lookup_that_keeps_failing_is_given_up(store, fakes):
     ms = fakes[1]
     ms.profiles["PSIDB"] = ({"not": "a name"}, "x")  # a shape the client does not expect
     store_parsed(store, messenger.parse(ms_webhook([ms_event("PSIDB", text="halo")])))
@@ -208,7 +208,7 @@ def test_a_profile_lookup_that_keeps_failing_is_given_up(store, fakes):  # noqa:
     assert store.one("SELECT contact_name FROM chats")[0] == "PSIDB"  # the placeholder stays
 
 
-def test_template_submission_that_keeps_failing_is_given_up(store, fakes):  # noqa: F811
+def test_template_submission_that_keeps_failing_is_given_up(store, fakes):
     wa = fakes[0]
     wa.script("message_templates", server_error(), server_error(), server_error())
     tid = system.create_template(store, channel="whatsapp", name="promo", language="id",

@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 from conftest import customer_writes
 from maxchat_data import actions, i18n, labels, quick_replies, reports, system, templates
-from ui_support import agent_named, app, ui_store  # noqa: F401
+from ui_support import agent_named, app, ui_store
 
 SKIP_FIELDS = {"id", "key", "form_id", "fragment_id", "icon", "data", "url", "file_id", "theme", "css", "value",
                "default", "type", "language", "format", "scale", "use_container_width"}
@@ -94,7 +94,7 @@ def leaks(at) -> list[str]:
 
 
 @pytest.fixture
-def indonesian(ui_store, monkeypatch):  # noqa: F811
+def indonesian(ui_store, monkeypatch):
     monkeypatch.setenv("MAXCHAT_LANGUAGE", "id")
     monkeypatch.setenv("MAXCHAT_DEMO", "1")
     lina = system.create_account(ui_store, "lina", "Lina", "lina-pass-1", "analyst")

@@ -12,9 +12,9 @@ import pytest
 from maxchat_data import broadcasts, i18n, labels, login, sql_console, system, team, templates
 from maxchat_data.errors import MaxchatError
 from server import downloads
-from test_i18n_admin_pages import indonesian, leaks, shown  # noqa: F401
+from test_i18n_admin_pages import indonesian, leaks, shown
 from test_insight_pages import download_links
-from ui_support import BROWSER, app, ui_store, visible  # noqa: F401
+from ui_support import BROWSER, app, ui_store, visible
 
 
 def page_text(at) -> str:
@@ -29,7 +29,7 @@ def initiate(store, body="Halo {{1}}, kode {{2}}"):
     return tid
 
 
-def test_the_broadcasts_page_speaks_indonesian_from_preview_to_cancel(indonesian, ui_store):  # noqa: F811
+def test_the_broadcasts_page_speaks_indonesian_from_preview_to_cancel(indonesian, ui_store):
     tid = initiate(ui_store)  # to the fixture's two WhatsApp customers, Rina Kusuma and Dewi
     at = app(agent=indonesian["sari"])
     at.switch_page("app_pages/broadcasts.py").run()
@@ -87,7 +87,7 @@ def test_the_broadcasts_page_speaks_indonesian_from_preview_to_cancel(indonesian
     assert leaks(at) == []
 
 
-def test_the_sql_console_speaks_indonesian_with_its_results_and_refusals(indonesian):  # noqa: F811
+def test_the_sql_console_speaks_indonesian_with_its_results_and_refusals(indonesian):
     at = app(agent=indonesian["lina"])
     at.switch_page("app_pages/sql.py").run()
     assert not at.exception, at.exception
@@ -170,7 +170,7 @@ def chart_specs(at) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
 
-def test_reports_charts_write_their_days_in_the_readers_language(indonesian):  # noqa: F811
+def test_reports_charts_write_their_days_in_the_readers_language(indonesian):
     at = app(agent=indonesian["admin"])
     at.switch_page("app_pages/reports.py").run()
     assert not at.exception
@@ -199,7 +199,7 @@ def test_reports_charts_write_their_days_in_the_readers_language(indonesian):  #
     assert leaks(at) == []
 
 
-def test_the_template_list_names_each_language_in_the_readers_words(indonesian):  # noqa: F811
+def test_the_template_list_names_each_language_in_the_readers_words(indonesian):
     at = app(agent=indonesian["admin"])
     at.switch_page("app_pages/templates.py").run()
     assert not at.exception
@@ -209,6 +209,6 @@ def test_the_template_list_names_each_language_in_the_readers_words(indonesian):
 
 @pytest.mark.parametrize("page,says", [("app_pages/broadcasts.py", "Halaman ini hanya untuk penyelia dan admin."),
                                        ("app_pages/sql.py", "Halaman ini hanya untuk analis dan admin.")])
-def test_a_refused_role_is_told_in_indonesian(indonesian, page, says):  # noqa: F811
+def test_a_refused_role_is_told_in_indonesian(indonesian, page, says):
     at = app(page, agent=indonesian["budi"])
     assert [e.value for e in at.error] == [says]

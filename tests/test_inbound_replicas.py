@@ -15,7 +15,7 @@ from maxchat_data.ingest import Inbound, receive
 from maxchat_data.store import utcnow
 from server.delivery import DeliveryWorker
 from tests.conftest import at_once, wait_until
-from tests.test_channels import fakes  # noqa: F401 - a fixture
+from tests.test_channels import fakes  # a fixture
 
 N_CUSTOMERS = 40
 
@@ -58,7 +58,7 @@ def test_one_message_delivered_to_both_replicas_is_stored_once(replica_stores):
     assert a.one("SELECT count(*) FROM chats")[0] == 1 + N_CUSTOMERS // 2
 
 
-def test_replies_queued_at_both_replicas_are_each_sent_exactly_once(replica_stores, fakes):  # noqa: F811
+def test_replies_queued_at_both_replicas_are_each_sent_exactly_once(replica_stores, fakes):
     a, b = replica_stores
     wa = fakes[0]
     agent = system.create_account(a, "budi", "Budi", "budi-pass-1", "agent")
@@ -90,7 +90,7 @@ def test_replies_queued_at_both_replicas_are_each_sent_exactly_once(replica_stor
         assert numbers == sorted(numbers)
 
 
-def test_a_starting_replica_leaves_a_live_replicas_send_alone_and_settles_a_dead_ones(replica_stores, fakes):  # noqa: F811
+def test_a_starting_replica_leaves_a_live_replicas_send_alone_and_settles_a_dead_ones(replica_stores, fakes):
     a, b = replica_stores
     agent = system.create_account(a, "budi", "Budi", "budi-pass-1", "agent")
     chat = first_message(a, "6281500000001", "wamid.s1", "halo").chat_id

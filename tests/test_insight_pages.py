@@ -8,7 +8,7 @@ import pytest
 from conftest import customer_writes
 from maxchat_data import accounts, actions, csv_safe, login, reports, system
 from server import downloads, runtime
-from ui_support import BROWSER, agent_named, app, texts, ui_store, visible  # noqa: F401
+from ui_support import BROWSER, agent_named, app, texts, ui_store, visible
 
 
 def download_links(at) -> list[tuple[str, str]]:
@@ -18,7 +18,7 @@ def download_links(at) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def people(ui_store):  # noqa: F811
+def people(ui_store):
     lina = system.create_account(ui_store, "lina", "Lina", "lina-pass-1", "analyst")
     return {n: agent_named(ui_store, n) for n in ("admin", "budi", "sari")} | {"lina": accounts.get_agent(ui_store, lina)}
 
@@ -31,7 +31,7 @@ def test_an_agent_cannot_open_monitor_or_reports(people, page):
         app(agent=people["budi"]).switch_page(page)
 
 
-def test_monitor_lists_the_waiting_customer_with_a_link_to_the_chat(people, ui_store):  # noqa: F811
+def test_monitor_lists_the_waiting_customer_with_a_link_to_the_chat(people, ui_store):
     chat = customer_writes(ui_store, "6281", "Tolong", name="Rina Kusuma").chat_id
     at = app(agent=people["sari"])
     at.switch_page("app_pages/monitor.py").run()
@@ -40,7 +40,7 @@ def test_monitor_lists_the_waiting_customer_with_a_link_to_the_chat(people, ui_s
     assert "Unassigned (1)" in texts(at)
 
 
-def test_reports_page_shows_cards_definitions_and_downloads(people, ui_store):  # noqa: F811
+def test_reports_page_shows_cards_definitions_and_downloads(people, ui_store):
     chat = customer_writes(ui_store, "6281", "Tolong", name="Rina Kusuma").chat_id
     actions.reply(ui_store, chat, people["budi"]["id"], "Siap kak")
     at = app(agent=people["lina"])
@@ -83,7 +83,7 @@ def test_sql_console_says_what_was_cut_and_makes_files_only_when_asked(people, m
     assert made == []  # a page run makes no file nobody asked for (issue 17: it made both, every run)
 
 
-def test_sql_console_shows_team_time_beside_utc_and_says_which_is_which(people, ui_store, monkeypatch):  # noqa: F811
+def test_sql_console_shows_team_time_beside_utc_and_says_which_is_which(people, ui_store, monkeypatch):
     """Issue 18.10: a person compares the console's times with the other pages' (team time)."""
     monkeypatch.setenv("MAXCHAT_TIMEZONE", "Asia/Jakarta")
     customer_writes(ui_store, "6281", "Tolong", name="Rina Kusuma")

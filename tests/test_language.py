@@ -17,7 +17,7 @@ from maxchat_data.errors import NotAllowed, ValidationError
 from streamlit.testing.v1 import AppTest
 
 from maxchat_data import login
-from ui_support import ROOT, agent_named, app, set_cookie, texts, ui_store, visible  # noqa: F401 - a fixture
+from ui_support import ROOT, agent_named, app, set_cookie, texts, ui_store, visible  # a fixture
 
 pytestmark = pytest.mark.both_backends
 
@@ -79,7 +79,7 @@ def leaks(text: str) -> list[str]:
 
 
 @pytest.fixture
-def chat_of_budi(ui_store):  # noqa: F811
+def chat_of_budi(ui_store):
     budi = agent_named(ui_store, "budi")
     chat = customer_writes(ui_store, "6281", "Halo, pesanan saya sudah dikirim?", name="Rina Kusuma").chat_id
     actions.assign(ui_store, chat, budi["id"], agent_named(ui_store, "admin")["id"])
@@ -126,7 +126,7 @@ def test_the_chat_page_speaks_the_agents_language_and_the_sidebar_switches_it(ch
     assert "New chat" in shown(again) and "Chat baru" not in shown(again)
 
 
-def test_the_login_page_speaks_the_default_language(ui_store, monkeypatch):  # noqa: F811
+def test_the_login_page_speaks_the_default_language(ui_store, monkeypatch):
     accounts.set_language(ui_store, agent_named(ui_store, "budi")["id"], "en")  # nobody is logged in yet
     monkeypatch.setenv("MAXCHAT_LANGUAGE", "id")
     set_cookie(None)

@@ -22,8 +22,8 @@ from maxchat_data.i18n import later, shown
 from maxchat_data.inbox import thread
 from server import runtime
 from tests.fakes import blocked, graph_error, listed_template
-from tests.test_channels import chat_on, fakes, settled, worker  # noqa: F401 - fixtures
-from ui_support import ROOT, agent_named, set_cookie, texts, ui_store, visible  # noqa: F401 - a fixture
+from tests.test_channels import chat_on, fakes, settled, worker  # fixtures
+from ui_support import ROOT, agent_named, set_cookie, texts, ui_store, visible  # a fixture
 
 pytestmark = pytest.mark.both_backends
 
@@ -155,7 +155,7 @@ def test_a_reason_a_worker_stores_reads_in_each_readers_language(monkeypatch):
 
 
 # ---- the Chat page ------------------------------------------------------------------------------
-def test_the_chat_page_shows_stored_reasons_and_activity_lines_in_indonesian(ui_store):  # noqa: F811
+def test_the_chat_page_shows_stored_reasons_and_activity_lines_in_indonesian(ui_store):
     store = ui_store
     budi, admin = agent_named(store, "budi"), agent_named(store, "admin")
     chat = customer_writes(store, "6281", "Halo, pesanan saya?", name="Rina Kusuma").chat_id
@@ -176,7 +176,7 @@ def test_the_chat_page_shows_stored_reasons_and_activity_lines_in_indonesian(ui_
 
 
 # ---- template sync ------------------------------------------------------------------------------
-def test_a_template_sync_result_and_its_reasons_read_in_the_readers_language(store, team, fakes):  # noqa: F811
+def test_a_template_sync_result_and_its_reasons_read_in_the_readers_language(store, team, fakes):
     wa = fakes[0]
     wa.listed = [listed_template("promo_a", "Halo {{1}}", tid="11"),
                  listed_template("promo_p", "Hai", status="PAUSED", tid="12"),

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from maxchat_data import accounts, login, system
 from maxchat_data.store import Store
 from server import login_routes
-from ui_support import ADMIN_PASSWORD, agent_named, ui_store  # noqa: F401
+from ui_support import ADMIN_PASSWORD, agent_named, ui_store
 
 pytestmark = pytest.mark.both_backends  # the same rules on DuckDB and PostgreSQL
 
@@ -53,7 +53,7 @@ def test_session_hours_come_from_configuration(monkeypatch):
     assert login.session_hours() == login.DEFAULT_SESSION_HOURS
 
 
-def test_revoked_session_is_rejected_and_stays_revoked_after_a_reopen(ui_store, tmp_path):  # noqa: F811
+def test_revoked_session_is_rejected_and_stays_revoked_after_a_reopen(ui_store, tmp_path):
     token = login.start_session(ui_store, 1)
     key = login.secret_key(ui_store)
     session = login.read_token(key, token)
@@ -71,7 +71,7 @@ def test_revoked_session_is_rejected_and_stays_revoked_after_a_reopen(ui_store, 
 
 
 @pytest.mark.parametrize("change", ["password", "deactivate"])
-def test_a_password_change_or_deactivation_ends_every_session_of_that_agent(ui_store, change):  # noqa: F811
+def test_a_password_change_or_deactivation_ends_every_session_of_that_agent(ui_store, change):
     dewi = system.create_account(ui_store, "dewi", "Dewi", "dewi-pass-1")
     key = login.secret_key(ui_store)
     tabs = [login.read_token(key, login.start_session(ui_store, dewi)) for _ in range(2)]
@@ -157,7 +157,7 @@ def test_loopback_is_an_address_like_any_other():
     assert t.reserve("user5", "127.0.0.1")[0] is None         # spread over usernames: still locked
 
 
-def test_a_guessers_lockout_does_not_lock_the_owner_out_from_the_owners_address(ui_store):  # noqa: F811
+def test_a_guessers_lockout_does_not_lock_the_owner_out_from_the_owners_address(ui_store):
     t = login.Throttle(user_free=3, ip_free=10, base=30)
     for _ in range(6):
         login.try_login(ui_store, "admin", "guess", "203.0.113.66", throttle=t)
@@ -167,7 +167,7 @@ def test_a_guessers_lockout_does_not_lock_the_owner_out_from_the_owners_address(
     assert message is None and agent["username"] == "admin"                    # the owner's address
 
 
-def test_parallel_attempts_are_counted_before_any_password_is_checked(ui_store, monkeypatch):  # noqa: F811
+def test_parallel_attempts_are_counted_before_any_password_is_checked(ui_store, monkeypatch):
     """50 threads at once, one username, one address: only the free attempts
     plus the one that sets the lock may reach the password check, and never
     more than two checks run at the same time."""
@@ -206,7 +206,7 @@ def test_parallel_attempts_are_counted_before_any_password_is_checked(ui_store, 
     assert peak[0] <= 2
 
 
-def test_password_checks_are_bounded_and_the_rest_told_to_retry(ui_store, monkeypatch):  # noqa: F811
+def test_password_checks_are_bounded_and_the_rest_told_to_retry(ui_store, monkeypatch):
     """Many different usernames and addresses (nothing throttled): at most
     two argon2 checks at once; who waits too long is told "busy" and that
     attempt is not counted against them."""
@@ -258,7 +258,7 @@ def test_client_address_trusts_forwarded_for_only_from_a_trusted_proxy(monkeypat
     assert login.client_address("10.0.0.2", "198.51.100.4") == "10.0.0.2"         # none trusted by default
 
 
-def test_try_login_refuses_while_locked_even_with_the_right_password(ui_store):  # noqa: F811
+def test_try_login_refuses_while_locked_even_with_the_right_password(ui_store):
     t = login.Throttle(user_free=2, ip_free=100, base=30)
     for _ in range(2):
         assert login.try_login(ui_store, "admin", "nope", throttle=t) == (None, login.WRONG_CREDENTIALS)
@@ -272,14 +272,14 @@ def test_try_login_refuses_while_locked_even_with_the_right_password(ui_store): 
     assert agent["username"] == "admin" and message is None
 
 
-def test_a_correct_login_is_not_counted_against_its_address(ui_store):  # noqa: F811
+def test_a_correct_login_is_not_counted_against_its_address(ui_store):
     t = login.Throttle(user_free=3, ip_free=2, base=30)
     for _ in range(5):                                      # an office behind one address, all logging in fine
         assert login.try_login(ui_store, "admin", ADMIN_PASSWORD, "10.9.9.9", throttle=t)[1] is None
     assert t.wait("budi", "10.9.9.9") == 0
 
 
-def test_deactivated_is_said_only_after_the_right_password(ui_store):  # noqa: F811
+def test_deactivated_is_said_only_after_the_right_password(ui_store):
     budi = system.create_account(ui_store, "budi2", "Budi", "budi-pass-2")
     accounts.update_agent(ui_store, budi, 1, display_name="Budi", role="agent", active=False)
     t = login.Throttle()
@@ -287,7 +287,7 @@ def test_deactivated_is_said_only_after_the_right_password(ui_store):  # noqa: F
     assert login.try_login(ui_store, "budi2", "budi-pass-2", "10.0.0.1", throttle=t) == (None, login.DEACTIVATED)
 
 
-def test_secret_key_is_generated_once_and_kept(ui_store, monkeypatch):  # noqa: F811
+def test_secret_key_is_generated_once_and_kept(ui_store, monkeypatch):
     key = login.secret_key(ui_store)
     assert len(key) == 64
     login._keys.clear()                                       # as after a restart
@@ -296,7 +296,7 @@ def test_secret_key_is_generated_once_and_kept(ui_store, monkeypatch):  # noqa: 
     assert login.secret_key(ui_store) == b"from-the-environment"
 
 
-def test_active_agent_rechecks_the_account(ui_store):  # noqa: F811
+def test_active_agent_rechecks_the_account(ui_store):
     budi = system.create_account(ui_store, "dewi", "Dewi", "dewi-pass-1")
     session = login.read_token(KEY, login.make_token(KEY, budi))
     assert login.active_agent(ui_store, session)["username"] == "dewi"
@@ -362,7 +362,7 @@ class Client:
 
 
 @pytest.fixture
-def client(ui_store):  # noqa: F811
+def client(ui_store):
     return Client(Starlette(routes=login_routes.routes()))
 
 
@@ -371,7 +371,7 @@ def _code_for(store, agent_id):
     return token, login.CODES.issue(token)
 
 
-def test_session_route_sets_an_httponly_lax_cookie_once(client, ui_store):  # noqa: F811
+def test_session_route_sets_an_httponly_lax_cookie_once(client, ui_store):
     token, code = _code_for(ui_store, 1)
     r = client.post("/auth/session", data={"code": code})
     assert r.status_code == 303 and r.headers["location"] == "/"
@@ -385,7 +385,7 @@ def test_session_route_sets_an_httponly_lax_cookie_once(client, ui_store):  # no
     assert "set-cookie" not in again.headers
 
 
-def test_session_route_refuses_a_cross_site_post(client, ui_store):  # noqa: F811
+def test_session_route_refuses_a_cross_site_post(client, ui_store):
     _, code = _code_for(ui_store, 1)
     r = client.post("/auth/session", data={"code": code}, headers={"origin": "https://evil.example"})
     assert r.status_code == 403 and "set-cookie" not in r.headers
@@ -396,7 +396,7 @@ def test_session_route_refuses_a_cross_site_post(client, ui_store):  # noqa: F81
     assert ok.status_code == 303 and login.COOKIE_NAME in ok.headers["set-cookie"]
 
 
-def test_logout_route_clears_the_cookie_and_revokes_the_session(client, ui_store):  # noqa: F811
+def test_logout_route_clears_the_cookie_and_revokes_the_session(client, ui_store):
     token, code = _code_for(ui_store, 1)
     client.post("/auth/session", data={"code": code})
     assert client.cookies[login.COOKIE_NAME] == token
@@ -408,7 +408,7 @@ def test_logout_route_clears_the_cookie_and_revokes_the_session(client, ui_store
     assert login.active_agent(ui_store, session) is None                 # a copied cookie is dead too
 
 
-def test_no_link_or_other_site_can_log_anyone_out(client, ui_store):  # noqa: F811
+def test_no_link_or_other_site_can_log_anyone_out(client, ui_store):
     """Issue 17: a cross-site GET (a link, an <img>, a top-level redirect)
     used to end the session. Now only a POST from our own pages does."""
     token, code = _code_for(ui_store, 1)

@@ -18,7 +18,7 @@ from server.fetcher import Fetcher
 from tests.fakes import FakeMessenger, FakeTelegram, FakeWhatsApp
 from tests.fakes.helpers import (AAC, BROKEN_GIF, MP4, OGG_OPUS, PDF, PNID, TG_TOKEN, WEBP, animated_webp, env_for, ogg_opus,
                                  tg_message, tg_update, wa_message, wa_webhook)
-from tests.test_chat_page import env, ok, open_chat, run_as  # noqa: F401 - env is a fixture
+from tests.test_chat_page import env, ok, open_chat, run_as  # env is a fixture
 
 pytestmark = pytest.mark.both_backends
 

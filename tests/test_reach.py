@@ -24,7 +24,7 @@ from tests.conftest import customer_writes, wait_until
 from tests.fakes import FakeWhatsApp, graph_error, listed_template, rate_limited, server_error
 from tests.fakes.helpers import PNID, env_for, wa_template_update
 from tests.live_server import live_server
-from tests.test_channels import chat_on, fakes, settled  # noqa: F401 - fakes is a fixture
+from tests.test_channels import chat_on, fakes, settled  # fakes is a fixture
 
 pytestmark = pytest.mark.both_backends  # the same rules on DuckDB and PostgreSQL
 
@@ -51,7 +51,7 @@ def delivered_to(wa) -> Counter:
 
 
 @pytest.fixture
-def worker(store, fakes):  # noqa: F811
+def worker(store, fakes):
     w = DeliveryWorker(store, clients(), poll=0.02, policy=FAST).start()
     yield w
     w.stop()
@@ -82,7 +82,7 @@ LOOKALIKE_DIGITS = {"arabic-indic": "+٦٢٨١٢٠٠٠٠٠٠٠١", "eastern-arab
 
 
 @pytest.mark.parametrize("typed", LOOKALIKE_DIGITS.values(), ids=LOOKALIKE_DIGITS.keys())
-def test_a_blocked_contacts_number_in_lookalike_digits_is_refused_everywhere(store, team, fakes, worker, typed):  # noqa: F811
+def test_a_blocked_contacts_number_in_lookalike_digits_is_refused_everywhere(store, team, fakes, worker, typed):
     wa = fakes[0]
     tid = initiate_template(store)
     blocked = chat_on(store, "whatsapp")  # +6281200000001
@@ -100,7 +100,7 @@ def test_a_blocked_contacts_number_in_lookalike_digits_is_refused_everywhere(sto
     assert wa.sent() == []
 
 
-def test_new_chat_to_a_number_sends_the_template_and_opens_a_business_initiate_chat(store, team, fakes, worker):  # noqa: F811
+def test_new_chat_to_a_number_sends_the_template_and_opens_a_business_initiate_chat(store, team, fakes, worker):
     wa = fakes[0]
     tid = initiate_template(store)
     chat_id, mid = new_chat.start(store, team["budi"], tid, ["Rina", "A-17"], number="0812-3456-7890", name="Rina")
@@ -127,7 +127,7 @@ def test_new_chat_to_a_number_sends_the_template_and_opens_a_business_initiate_c
                      [chat_id])[0] == "Business initiate"
 
 
-def test_new_chat_to_an_existing_contact_uses_their_chat(store, team, fakes, worker):  # noqa: F811
+def test_new_chat_to_an_existing_contact_uses_their_chat(store, team, fakes, worker):
     wa = fakes[0]
     chat = chat_on(store, "whatsapp")
     actions.resolve(store, chat, team["budi"])
@@ -140,7 +140,7 @@ def test_new_chat_to_an_existing_contact_uses_their_chat(store, team, fakes, wor
     assert again == chat and store.one("SELECT count(*) FROM chats")[0] == 1
 
 
-def test_new_chat_bad_input_is_refused_and_nothing_is_sent(store, team, fakes, worker):  # noqa: F811
+def test_new_chat_bad_input_is_refused_and_nothing_is_sent(store, team, fakes, worker):
     wa = fakes[0]
     good = initiate_template(store)
     pending = initiate_template(store, name="pending_one", accepted=False)
@@ -236,7 +236,7 @@ def test_ten_megabyte_csv_is_refused():
         broadcasts.read_csv(b"x" * (10 * 1024 * 1024), 2)
 
 
-def test_broadcast_bad_input_changes_nothing(store, team, fakes, worker):  # noqa: F811
+def test_broadcast_bad_input_changes_nothing(store, team, fakes, worker):
     wa = fakes[0]
     good = initiate_template(store)
     pending = initiate_template(store, name="pending_one", accepted=False)
@@ -272,7 +272,7 @@ def test_broadcast_bad_input_changes_nothing(store, team, fakes, worker):  # noq
 
 
 @pytest.mark.slow
-def test_broadcast_of_500_at_the_set_rate_through_a_429_and_a_500(store, team, fakes, worker):  # noqa: F811
+def test_broadcast_of_500_at_the_set_rate_through_a_429_and_a_500(store, team, fakes, worker):
     wa = fakes[0]
     tid = initiate_template(store)
     rate = 100.0
@@ -306,7 +306,7 @@ def test_broadcast_of_500_at_the_set_rate_through_a_429_and_a_500(store, team, f
     assert 500 / busy >= rate * 0.6, (500 / busy, rate)
 
 
-def test_an_agent_reply_goes_before_a_broadcast_on_the_same_channel(store, team, fakes, worker):  # noqa: F811
+def test_an_agent_reply_goes_before_a_broadcast_on_the_same_channel(store, team, fakes, worker):
     wa = fakes[0]
     tid = initiate_template(store)
     bid = broadcasts.create(store, team["sari"], tid, Audience("csv", rows=tuple(broadcasts.read_csv(csv_of(60), 2).rows)),
@@ -321,7 +321,7 @@ def test_an_agent_reply_goes_before_a_broadcast_on_the_same_channel(store, team,
     broadcasts.cancel(store, bid, team["sari"])
 
 
-def test_pause_and_cancel(store, team, fakes, worker):  # noqa: F811
+def test_pause_and_cancel(store, team, fakes, worker):
     wa = fakes[0]
     tid = initiate_template(store)
     bid = broadcasts.create(store, team["sari"], tid, Audience("csv", rows=tuple(broadcasts.read_csv(csv_of(100), 2).rows)),
@@ -352,7 +352,7 @@ def test_pause_and_cancel(store, team, fakes, worker):  # noqa: F811
         broadcasts.resume(store, bid, team["sari"])
 
 
-def test_broadcast_by_label_skips_blocked_contacts_and_replies_land_as_chats(store, team, fakes, worker):  # noqa: F811
+def test_broadcast_by_label_skips_blocked_contacts_and_replies_land_as_chats(store, team, fakes, worker):
     wa = fakes[0]
     tid = initiate_template(store, body="Halo {{1}}, promo {{2}}")
     vip = labels.create_label(store, "VIP", next(iter(labels.PALETTE)), team["admin"])
@@ -380,7 +380,7 @@ def test_broadcast_by_label_skips_blocked_contacts_and_replies_land_as_chats(sto
 
 
 # ---- N3 template sync ------------------------------------------------------------------------
-def test_template_sync_follows_paging_and_marks_deleted_templates(store, team, fakes):  # noqa: F811
+def test_template_sync_follows_paging_and_marks_deleted_templates(store, team, fakes):
     wa = fakes[0]
     wa.page_size = 2
     wa.listed = [listed_template("promo_a", "Halo {{1}}", tid="11"),
@@ -406,7 +406,7 @@ def test_template_sync_follows_paging_and_marks_deleted_templates(store, team, f
         new_chat.start(store, team["budi"], local, ["Rina"], number="081234567890")
 
 
-def test_review_webhooks_keep_templates_current_deleted_included(store, fakes):  # noqa: F811
+def test_review_webhooks_keep_templates_current_deleted_included(store, fakes):
     tid = initiate_template(store, name="order_update", body="Halo {{1}}", accepted=False)
     store_parsed(store, whatsapp.parse(wa_template_update("APPROVED", "order_update", "id", "9001")))
     assert templates.initiate_templates(store, "whatsapp")[0]["id"] == tid
@@ -417,7 +417,7 @@ def test_review_webhooks_keep_templates_current_deleted_included(store, fakes): 
     assert templates.initiate_templates(store, "whatsapp") == []
 
 
-def test_template_sync_errors_are_sentences(store, fakes, monkeypatch):  # noqa: F811
+def test_template_sync_errors_are_sentences(store, fakes, monkeypatch):
     wa = fakes[0]
     wa.script("message_templates", graph_error(400, 100, "(#100) Invalid WABA id"))
     with pytest.raises(Permanent, match="Invalid WABA id"):
@@ -428,7 +428,7 @@ def test_template_sync_errors_are_sentences(store, fakes, monkeypatch):  # noqa:
 
 
 # ---- N3 channels page facts and Send test -----------------------------------------------------
-def test_channel_overview_and_send_test(store, team, fakes, monkeypatch):  # noqa: F811
+def test_channel_overview_and_send_test(store, team, fakes, monkeypatch):
     wa, ms, tg = fakes
     monkeypatch.setenv("WHATSAPP_TOKEN", "EAAG-a-long-secret-token-1234")
     chat_on(store, "whatsapp")
@@ -455,7 +455,7 @@ def test_channel_overview_and_send_test(store, team, fakes, monkeypatch):  # noq
     assert i18n.shown(str(refused.value)) == "WhatsApp refused the access token: check WHATSAPP_TOKEN"
 
 
-def test_last_delivery_error_is_shown_per_channel(store, team, fakes, worker):  # noqa: F811
+def test_last_delivery_error_is_shown_per_channel(store, team, fakes, worker):
     wa = fakes[0]
     wa.script("messages", graph_error(400, 131026, "Undeliverable"))
     mid = actions.reply(store, chat_on(store, "whatsapp"), team["budi"], "hi")

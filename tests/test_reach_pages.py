@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from maxchat_data import broadcasts, config, system
-from ui_support import agent_named, app, texts, ui_store, visible  # noqa: F401
+from ui_support import agent_named, app, texts, ui_store, visible
 
 
 @pytest.fixture
-def team(ui_store):  # noqa: F811
+def team(ui_store):
     return {name: agent_named(ui_store, name) for name in ("admin", "budi", "sari")}
 
 
@@ -21,7 +21,7 @@ def initiate(store, body="Halo {{1}}, kode {{2}}", name="promo"):
     return tid
 
 
-def test_new_chat_pop_up_sends_to_a_number_and_opens_the_chat(team, ui_store):  # noqa: F811
+def test_new_chat_pop_up_sends_to_a_number_and_opens_the_chat(team, ui_store):
     tid = initiate(ui_store)
     at = app("dashboard.py", team["budi"])
     at.button(key="new_chat_btn").click().run()
@@ -46,7 +46,7 @@ def test_new_chat_pop_up_sends_to_a_number_and_opens_the_chat(team, ui_store):  
 @pytest.mark.parametrize("typed, says", [("021 555", "is not a mobile number"),
                                          # a blocked contact's number in Arabic-Indic digits (issue 17)
                                          ("٠٨١٢٠٠٠٠٠٠٠١", "type it with the digits 0-9 only")])
-def test_new_chat_pop_up_refuses_a_bad_number(team, ui_store, typed, says):  # noqa: F811
+def test_new_chat_pop_up_refuses_a_bad_number(team, ui_store, typed, says):
     from maxchat_data import actions
     from conftest import customer_writes
     initiate(ui_store)
@@ -62,7 +62,7 @@ def test_new_chat_pop_up_refuses_a_bad_number(team, ui_store, typed, says):  # n
     assert ui_store.one("SELECT count(*) FROM chats")[0] == 1
 
 
-def test_new_chat_pop_up_offers_an_agent_only_chats_they_may_write_in(team, ui_store):  # noqa: F811
+def test_new_chat_pop_up_offers_an_agent_only_chats_they_may_write_in(team, ui_store):
     """W3 on (issue 17): a chat another agent holds is not offered."""
     from maxchat_data import actions, team as team_rules
     from conftest import customer_writes
@@ -91,7 +91,7 @@ def test_broadcasts_page_is_for_supervisors_and_admins(team):
     assert "This page is for supervisors and admins only." in [e.value for e in at.error]
 
 
-def test_broadcast_by_channel_preview_then_confirm_then_live_progress(team, ui_store):  # noqa: F811
+def test_broadcast_by_channel_preview_then_confirm_then_live_progress(team, ui_store):
     from tests.conftest import customer_writes
     tid = initiate(ui_store)
     for i in range(3):

@@ -27,7 +27,7 @@ from tests.fakes import FakeMessenger, FakeTelegram, FakeWhatsApp
 from tests.fakes.helpers import (AAC, DOC, JPEG, MP4, MS_SECRET, OGG_OPUS, PDF, PNG, TG_SECRET, TG_TOKEN, WA_SECRET,
                                  WEBP, animated_webp, body_of, env_for, meta_headers)
 
-import pg_cluster  # noqa: E402 - the same module as conftest's: one cluster per run
+import pg_cluster  # the same module as conftest's: one cluster per run
 
 pytestmark = pytest.mark.both_backends
 

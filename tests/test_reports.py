@@ -43,7 +43,6 @@ def at(day: date, hhmm: str, sec: int = 0) -> datetime:
 def build_history(store, budi: int, sari: int, vip: int) -> dict:
     def write(w):
         ids = iter(range(1, 100))
-        sid = {}
 
         def chat(cid, channel, name, label_ids=()):
             w.execute("INSERT INTO contacts (id, name, created_at) VALUES (?, ?, ?)", [cid, name, at(MON, "00:00")])

@@ -18,7 +18,7 @@ from maxchat_data import actions, facts, i18n, reports
 from maxchat_data.reports import ReportFilter
 from maxchat_data.pg_store import PgStore
 from maxchat_data.store import utcnow
-from test_reports import JKT, MON, WED, history  # noqa: F401 (the hand-worked history)
+from test_reports import JKT, MON, WED, history  # F401 (the hand-worked history)
 
 pytestmark = pytest.mark.both_backends
 UTC = timezone.utc
@@ -334,7 +334,7 @@ def test_two_replicas_writing_and_folding_at_once_equal_a_fold_from_scratch(tmp_
                         f.result(30)
                     if rnd.random() < 0.3:
                         store.write(facts.fold)
-            except Exception as exc:  # noqa: BLE001 - reported below
+            except Exception as exc:  # reported below
                 errors.append(exc)
 
         threads = [threading.Thread(target=replica, args=(s, i)) for i, s in enumerate(stores)]

@@ -333,7 +333,7 @@ def test_every_way_out_is_refused_and_no_secret_shows(store, data, tmp_path):
 class _Listener(http.server.BaseHTTPRequestHandler):
     hits: list = []
 
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):  # http.server's name
         self.hits.append(self.path)
         self.send_response(200)
         self.end_headers()

@@ -20,7 +20,7 @@ from urllib3.exceptions import ConnectTimeoutError
 from .. import config
 from ..common import preview
 from ..errors import ValidationError
-from ..i18n import N_, _, later
+from ..i18n import _, later
 
 log = logging.getLogger(__name__)
 MAX_MEDIA = 16 * 1024 * 1024  # inbound files larger than this are not fetched
