@@ -121,6 +121,8 @@ def login_page() -> None:
 def _login_form() -> None:
     st.title("Maxchat Inbox")
     st.caption(_("Shared inbox for WhatsApp, Facebook Messenger and Telegram."))
+    # Streamlit's "Press Enter to submit form" is English only; Enter still logs in.
+    st.html("<style>[data-testid=stForm] [data-testid=InputInstructions] {display:none}</style>")
     flash = st.session_state.pop(_FLASH, None)
     if flash:
         st.warning(flash)
