@@ -168,9 +168,14 @@ def _queued_broadcast(w, n, rate):
 def test_two_replicas_pacing_one_broadcast_share_its_rate_and_never_take_a_row_twice(replica_stores):
     a, b = replica_stores
     ids = a.write(_queued_broadcast, 200, 40.0)   # 40/s: a quarter second is 10 messages
+    started = time.monotonic()
     first = at_once(lambda: broadcasts.claim(a, "replica-a", 1, ids), lambda: broadcasts.claim(b, "replica-b", 1, ids))
+    spent = time.monotonic() - started
     taken = [i for got, _ in first for i in got]
-    assert len(taken) == len(set(taken)) == 10    # one bucket for both, not one each
+    # One bucket for both, not one each (that would be 20); the second claim may come a moment
+    # after the first on a loaded machine, and the bucket refills at 40/s meanwhile.
+    assert len(taken) == len(set(taken))
+    assert 10 <= len(taken) <= 10 + int(40 * spent) + 1 < 20
     waits = [wait for _, wait in first]
     assert max(waits) == pytest.approx(1 / 40, abs=0.01)  # ... and the next token comes in 1/rate
     # Over a second and a half both together send at the rate, each row once.
