@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return _copy_to_postgresql(args.db or config.get("MAXCHAT_DB"), args.to)
 
     try:
-        store = open_store(args.db)
+        store = open_store(args.db, progress=Bar("migrate", "migrations") if args.command == "migrate" else None)
     except MaxchatError as exc:
         print(exc, file=sys.stderr)
         return 2
