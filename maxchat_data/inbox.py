@@ -2,8 +2,10 @@
 profile, the thread (T1), and new inbound messages for notifications (L7).
 
 The finder follows Chatwoot's ConversationFinder: one request (tab, statuses,
-labels, channels, name search, page) becomes one page query plus one count
-query over the same filters, both reading only the ``chats`` table."""
+labels, channels, name search, page) becomes one count query and one page
+query over the same filters (one scan for both with a label or a name
+search), reading only the ``chats`` table, and the wide columns of the 30
+rows chosen last (find_chats)."""
 from __future__ import annotations
 
 import re
