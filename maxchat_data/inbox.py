@@ -190,8 +190,9 @@ class _Answers:
 
     Kept only while ``store.version`` stays where it was when they were read:
     every commit of this process bumps it before the writer answers, so an
-    answer kept is never older than a change anyone was told is done. Only
-    on an engine with one process per database: on PostgreSQL another
+    answer kept is never older than a change anyone was told is done (the
+    writer's upkeep chores, which do not bump it, change no chat). Only on
+    an engine with one process per database: on PostgreSQL another
     replica's commit reaches the version a moment later, through its
     listener."""
 
