@@ -236,12 +236,14 @@ def _local_date(bucket_us) -> date:
 
 
 def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, int]],
-               engine: Engine) -> tuple[str, str]:
+               engine: Engine, first: int | None = None) -> tuple[str, str]:
     """Two queries: ``scope``, one row per session in the range with its
-    facts, and ``wait_rows`` (reading ``scope``), one row per wait of those
-    sessions; business-hours columns when a schedule is set. Both read one
-    table each, filtered on its raw start column (stored in start order, so
-    a short range reads only its part of the table)."""
+    facts (``first``: only the first sessions by start, picked before
+    anything is computed of the others), and ``wait_rows`` (reading
+    ``scope``), one row per wait of those sessions; business-hours columns
+    when a schedule is set. Both read one table each, filtered on its raw
+    start column (stored in start order, so a short range reads only its
+    part of the table)."""
     where = ["sf.started_at >= $lo", "sf.started_at < $hi"]
     if f.channels:
         where.append("sf.channel = ANY($channels::VARCHAR[])")
@@ -261,7 +263,8 @@ def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, in
         f" CASE WHEN sf.user_initiated THEN {_secs('sf.first_customer_at', 'sf.first_response_at', engine)}"
         " END AS first_response_s,"
         f" {_secs('sf.started_at', 'sf.resolved_at', engine)} AS resolution_s"
-        " FROM session_facts sf WHERE " + " AND ".join(where))
+        " FROM session_facts sf WHERE " + " AND ".join(where)
+        + (f" ORDER BY sf.started_at, sf.session_id LIMIT {int(first)}" if first else ""))
     # A wait counts on its session's day; read by the session's start, and
     # matched with the scope only when a filter narrows it.
     narrowed = " AND w.session_id IN (SELECT session_id FROM scope)" if f.channels or f.label_ids or f.agent_ids else ""
@@ -303,6 +306,7 @@ class Report:
         # Replies come after the range (days later): the offsets up to now.
         steps = utc_offsets(tz, lo - SLACK, max(hi, utcnow()) + SLACK)
         self._scope, self._wait_rows = _scope_sql(f, schedule, steps, store.engine)
+        self._first_scope = _scope_sql(f, schedule, steps, store.engine, first=SHOWN)[0]
         self._columns = SCOPE_COLUMNS + (("first_response_bh_s",) if schedule else ())
         self._wait_columns = WAIT_COLUMNS + (("waiting_bh_s",) if schedule else ())
         self._cache: dict = {}
@@ -348,8 +352,8 @@ class Report:
                 self._cache[name] = [dict(zip(cols, r)) for r in rel.fetchall()]
                 self.timings[name] = (clock.perf_counter() - started) * 1000
             started = clock.perf_counter()
-            self._cache["first"] = _df(self._run(cur, with_scope + self._export(
-                f"SELECT * FROM scope ORDER BY started_at, session_id LIMIT {SHOWN}")))
+            self._cache["first"] = _df(self._run(cur, f"WITH scope AS ({self._first_scope}) "
+                                                      + self._export("SELECT * FROM scope")))
             self.timings["first"] = (clock.perf_counter() - started) * 1000
         finally:
             cur.close()
@@ -374,14 +378,22 @@ class Report:
             self._cache[key] = make()
         return self._cache[key]
 
-    def _volumes(self, key) -> list[dict]:
-        """The counts summed per ``key(hour_us, channel)``."""
-        out: dict = {}
-        for r in self._aggregates()["volumes"]:
-            into = out.setdefault(key(r["hour_us"], r["channel"]), dict.fromkeys(COUNT_NAMES, 0))
-            for c in COUNT_NAMES:
-                into[c] += r[c]
-        return [{"key": k, **counts} for k, counts in out.items()]
+    def _volumes(self, by: str) -> list[dict]:
+        """The counts summed per day, per channel or per (weekday, hour):
+        made together, once."""
+        if "rollups" not in self._cache:
+            rollups: dict = {"day": {}, "channel": {}, "weekday_hour": {}}
+            for r in self._aggregates()["volumes"]:
+                hour_us, counts = r["hour_us"], [r[c] for c in COUNT_NAMES]
+                days = hour_us // DAY_US
+                for name, key in (("day", EPOCH + timedelta(days=days)), ("channel", r["channel"]),
+                                  ("weekday_hour", ((days + EPOCH.weekday()) % 7, hour_us % DAY_US // HOUR_US))):
+                    into = rollups[name].setdefault(key, [0] * len(COUNT_NAMES))
+                    for i, n in enumerate(counts):
+                        into[i] += n
+            self._cache["rollups"] = {name: [{"key": k, **dict(zip(COUNT_NAMES, v))} for k, v in sums.items()]
+                                      for name, sums in rollups.items()}
+        return self._cache["rollups"][by]
 
     def _times(self) -> list[dict]:
         return self._aggregates()["times"]
@@ -401,7 +413,7 @@ class Report:
         return out.reindex(index, fill_value=0).fillna(0).astype("int64")
 
     def by_day(self) -> pd.DataFrame:
-        out = self._counts(self._volumes(lambda hour_us, channel: _local_date(hour_us)), "key", self.days())
+        out = self._counts(self._volumes("day"), "key", self.days())
         out.index.name = N_("Day")
         return out
 
@@ -410,7 +422,7 @@ class Report:
         return {k: int(v) for k, v in self.by_day().sum().items()}
 
     def by_channel(self) -> pd.DataFrame:
-        out = self._counts(self._volumes(lambda hour_us, channel: channel), "key", list(CHANNELS))
+        out = self._counts(self._volumes("channel"), "key", list(CHANNELS))
         out.index = [CHANNEL_LABELS[c] for c in out.index]
         out.index.name = N_("Channel")
         return out
@@ -435,9 +447,9 @@ class Report:
     def heatmap(self) -> pd.DataFrame:
         """Incoming (user-initiated) sessions by weekday and hour, team time
         (weekdays named in the reader's language)."""
-        got = {r["key"]: r["User initiate"] for r in self._volumes(
-            lambda hour_us, channel: ((hour_us // DAY_US + EPOCH.weekday()) % 7, hour_us % DAY_US // HOUR_US))}
-        return pd.DataFrame([{N_("Weekday"): i18n.weekday(d), N_("Hour"): h, N_("Sessions"): int(got.get((d, h), 0))}
+        got = {r["key"]: r["User initiate"] for r in self._volumes("weekday_hour")}
+        names = [i18n.weekday(d) for d in range(7)]
+        return pd.DataFrame([{N_("Weekday"): names[d], N_("Hour"): h, N_("Sessions"): int(got.get((d, h), 0))}
                              for d in range(7) for h in range(24)])
 
     def metrics(self) -> pd.DataFrame:
