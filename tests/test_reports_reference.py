@@ -237,3 +237,42 @@ def test_a_resolution_and_a_reopening_reach_the_facts_reports_read(store, team):
     session, kept = both()
     assert session == (None, None) and kept[:2] == (None, None)
     assert reports.build(store, ReportFilter(today, today), JKT).totals()["Resolved sessions"] == 0
+
+
+
+def test_the_migration_gives_each_session_its_start_kind_and_resolution(backend, tmp_path, monkeypatch):
+    """A database made before the facts kept them (migration 016): its
+    sessions' start kind and resolution are copied in, and Reports count them."""
+    import pg_cluster
+    from test_channels_alike import _database
+
+    from maxchat_data import open_store
+
+    if backend == "postgresql" and not pg_cluster.available():
+        pytest.skip("PostgreSQL 15 is not installed")
+    start = datetime(2025, 3, 10, 9, 0, tzinfo=JKT)
+
+    def older_rows(w):
+        w.execute("INSERT INTO contacts (id, name, created_at) VALUES (1, 'c', ?)", [start])
+        w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
+                  " created_at) VALUES (1, 1, 'telegram', 'u1', 'c', 'c', 'Resolved', ?)", [start])
+        for sid, by, resolved, resolver in ((1, "User initiate", start + timedelta(hours=1), 7),
+                                            (2, "Business initiate", None, None)):
+            w.execute("INSERT INTO sessions (id, chat_id, initiated_by, started_at, resolved_at, resolved_by)"
+                      " VALUES (?, 1, ?, ?, ?, ?)", [sid, by, start + timedelta(minutes=sid), resolved, resolver])
+            w.execute("INSERT INTO session_facts (session_id, chat_id, channel, started_at) VALUES (?, 1, 'telegram', ?)",
+                      [sid, start + timedelta(minutes=sid)])
+        w.execute("UPDATE facts_state SET sessions_through = 2")
+
+    where, drop = _database(backend, tmp_path, monkeypatch, 16, older_rows)
+    try:
+        s = open_store(where, tmp_path / "media")  # migration 016 runs now
+        try:
+            assert s.all("SELECT session_id, user_initiated, resolved_at, resolved_by FROM session_facts"
+                         " ORDER BY session_id") == [(1, True, start + timedelta(hours=1), 7), (2, False, None, None)]
+            t = reports.build(s, ReportFilter(date(2025, 3, 10), date(2025, 3, 10)), JKT).totals()
+            assert (t["User initiate"], t["Business initiate"], t["Resolved sessions"]) == (1, 1, 1)
+        finally:
+            s.close()
+    finally:
+        drop()
