@@ -246,14 +246,17 @@ def keep(store: Store) -> None:
     store.every(FOLD_EVERY_S, fold)
 
 
-def catch_up(store: Store) -> None:
-    """Fold what the writers have not folded yet, before a report reads."""
+def catch_up(store: Store) -> bool:
+    """Fold what the writers have not folded yet, before a report reads.
+    True when there was something (a commit of its own)."""
     if store.one("SELECT (SELECT max(id) FROM sessions) > sessions_through"
                  " OR (SELECT max(id) FROM messages) > folded_through"
                  " OR EXISTS (SELECT 1 FROM facts_pending p JOIN sessions s ON s.id = p.id WHERE p.kind = 'sessions')"
                  " OR EXISTS (SELECT 1 FROM facts_pending p JOIN messages m ON m.id = p.id WHERE p.kind = 'messages')"
                  " FROM facts_state")[0]:
         store.write(fold)
+        return True
+    return False
 
 
 # Every fact forgotten and the marks back to nothing: the next fold makes

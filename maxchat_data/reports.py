@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time as clock
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -343,22 +346,24 @@ class Report:
             "replies": f"{with_scope}SELECT r.agent_id, sum(r.replies) AS replies FROM session_replies r"
                        " JOIN scope USING (session_id) GROUP BY r.agent_id",
         }
+        got: dict = {}
         cur = self.store.cursor()
         try:
             for name, sql in queries.items():
                 started = clock.perf_counter()
                 rel = self._run(cur, sql)
                 cols = [d[0] for d in rel.description]
-                self._cache[name] = [dict(zip(cols, r)) for r in rel.fetchall()]
+                got[name] = [dict(zip(cols, r)) for r in rel.fetchall()]
                 self.timings[name] = (clock.perf_counter() - started) * 1000
             started = clock.perf_counter()
-            self._cache["first"] = _df(self._run(cur, f"WITH scope AS ({self._first_scope}) "
-                                                      + self._export("SELECT * FROM scope")))
+            got["first"] = _df(self._run(cur, f"WITH scope AS ({self._first_scope}) "
+                                              + self._export("SELECT * FROM scope")))
             self.timings["first"] = (clock.perf_counter() - started) * 1000
         finally:
             cur.close()
-        for r in self._cache["times"] + self._cache["waits"]:
+        for r in got["times"] + got["waits"]:
             r["day"] = None if r["no_day"] else _local_date(r["day_us"])
+        self._cache.update(got)  # all at once: another page run may share these figures (build)
         return self._cache
 
     def _frame(self, sql: str) -> pd.DataFrame:
@@ -543,14 +548,42 @@ def _df(rel) -> pd.DataFrame:
     return pd.DataFrame(rel.fetchall(), columns=[d[0] for d in rel.description])
 
 
+# Figures already made, per store: (commit count, filter, timezone) -> a
+# Report's aggregations. A rerun of the page with no commit since (a click,
+# a widget, another supervisor) reads nothing again; any commit changes the
+# count, so nothing kept is ever shown after one.
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_KEPT_LOCK = threading.Lock()
+KEEP = 8  # per store: a few ranges and filters
+
+
 def build(store: Store, f: ReportFilter, tz: ZoneInfo | None = None) -> Report:
     from .config import team_timezone
     tz = tz or team_timezone()
     f.check()
-    facts.catch_up(store)
+    version = store.version
+    key = (version, f, tz.key)
+    with _KEPT_LOCK:
+        kept = _KEPT.setdefault(store, OrderedDict())
+        figures = kept.get(key)
+        if figures is not None:
+            kept.move_to_end(key)
+    if figures is None and facts.catch_up(store):
+        version += 1  # the fold's own commit: the facts now hold every commit up to it
+        key = (version, f, tz.key)
     agents = {i: n for i, n in store.all("SELECT id, display_name FROM agents")}
     labels = {i: n for i, n in store.all("SELECT id, name FROM labels")}
-    return Report(store, f, tz, agents, labels, business_hours(store))
+    report = Report(store, f, tz, agents, labels, business_hours(store))
+    if figures is not None:
+        report._cache = figures
+    elif store.version == version:
+        # No other commit meanwhile: the facts hold every commit up to
+        # ``version``, so these figures (filled when first asked for) are its.
+        with _KEPT_LOCK:
+            kept[key] = report._cache
+            while len(kept) > KEEP:
+                kept.popitem(last=False)
+    return report
 
 
 def parquet_bytes(df: pd.DataFrame) -> bytes:

@@ -276,3 +276,25 @@ def test_the_migration_gives_each_session_its_start_kind_and_resolution(backend,
             s.close()
     finally:
         drop()
+
+
+def test_a_rerun_reads_nothing_until_the_next_commit(store, team, monkeypatch):
+    """The page's figures are kept per commit count: a rerun with no commit
+    since runs no query, and the first run after a commit shows it."""
+    from conftest import customer_writes
+    customer_writes(store, "6281", "Halo")
+    today = datetime.now(JKT).date()
+    f = ReportFilter(today - timedelta(days=6), today)
+    queries = []
+    real = reports.Report._run
+    monkeypatch.setattr(reports.Report, "_run", lambda self, cur, sql: queries.append(sql) or real(self, cur, sql))
+    first = reports.build(store, f, JKT).totals()
+    assert first["Customer messages"] == 1 and queries
+    queries.clear()
+    assert reports.build(store, f, JKT).totals() == first and reports.build(store, f, JKT).by_label() is not None
+    assert queries == []
+    customer_writes(store, "6282", "Permisi", name="Dewi")  # a commit: a new session
+    again = reports.build(store, f, JKT).totals()
+    assert queries and again["Sessions"] == first["Sessions"] + 1 and again["Customer messages"] == 2
+    other = ReportFilter(today, today)  # another range is figured apart
+    assert reports.build(store, other, JKT).totals()["Sessions"] == 2
