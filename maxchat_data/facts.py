@@ -11,8 +11,10 @@ customer waits from the oldest message no agent reply has answered) and the
 SQL console's ``sessions`` view.
 
 The reports read ``session_facts`` (one row per session: its chat, channel
-and start, and from its messages the first customer message, the first
-agent reply and who sent it, message counts, the open wait), ``session_replies``
+and start, who started it and its resolution - copied from ``sessions`` so
+a report never joins it, written by ``set_resolution`` - and from its
+messages the first customer message, the first agent reply and who sent
+it, message counts, the open wait), ``session_replies``
 (replies per agent) and ``waits`` (one row per reply that answered customer
 messages) instead of scanning every message. Migration 007 creates and
 backfills them; here the writer folds in what was written since, with the

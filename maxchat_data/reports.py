@@ -5,11 +5,14 @@ How the numbers are made, once, for the page, the exports and the tests:
 - The date range (and the channel and label filters) select *sessions* by
   their start, in the team's timezone (MAXCHAT_TIMEZONE). Everything on the
   page is about those sessions; a session counts on the day it started.
-- Every table is one SQL aggregation over the per-session facts the writer
-  keeps (``facts.py``: first customer message, first agent reply and its
-  sender, message counts, one row per wait), grouped by day, channel,
-  label, agent. The cards are the sums of the by-day series, so a total is
-  the sum of its own series by construction.
+- Every table comes from SQL aggregations over the per-session facts the
+  writer keeps (``facts.py``: start kind and resolution, first customer
+  message, first agent reply and its sender, message counts, one row per
+  wait), grouped by day, channel, label, agent; counts are made per local
+  hour and channel and summed here. The cards are the sums of the by-day
+  series, so a total is the sum of its own series by construction.
+- Figures are kept per commit count (``build``): a rerun with no commit
+  since reads nothing; the first after a commit reads everything again.
 - An *agent reply* is a message sent by a human agent: outbound, with an
   agent as sender, not a template. BOT messages (no sender), templates
   (automatic) and activity lines never count (``facts.AGENT_REPLY``, the
