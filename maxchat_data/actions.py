@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from . import emoji, i18n, team
+from . import emoji, facts, i18n, team
 from .common import (NAME_LIMIT, acting, actor_name, agent_row, chat_row, message_preview, person, record,
                      search_key, status_for)
 from .errors import NotAllowed, NotFound, ValidationError
@@ -43,7 +43,7 @@ def _assign(w: Writer, chat_id, agent_id, actor_id):
         return chat["status"]
     status = status_for(agent_id, False)
     if chat["status"] == "Resolved":
-        w.execute("UPDATE sessions SET resolved_at = NULL, resolved_by = NULL WHERE id = ?", [chat["session_id"]])
+        facts.set_resolution(w, chat["session_id"], None, None)
     w.execute("UPDATE chats SET assignee_id = ?, status = ? WHERE id = ?", [agent_id, status, chat_id])
     who = actor_name(w, actor_id)
     if chat["assignee_id"] is None or chat["status"] == "Resolved":
@@ -71,7 +71,7 @@ def _resolve(w: Writer, chat_id, actor_id):
     # The agent is remembered: a returning customer goes back to them (team.py).
     w.execute("UPDATE chats SET status = 'Resolved', assignee_id = NULL, last_agent_id = coalesce(assignee_id,"
               " last_agent_id) WHERE id = ?", [chat_id])
-    w.execute("UPDATE sessions SET resolved_at = ?, resolved_by = ? WHERE id = ?", [now, actor_id, chat["session_id"]])
+    facts.set_resolution(w, chat["session_id"], now, actor_id)
     record(w, chat_id, actor_id, "resolve", f"assignee was {chat['assignee_id']}", now,
            later._("{who} resolved the chat", who=actor_name(w, actor_id)), chat)
     return True

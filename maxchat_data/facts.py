@@ -11,8 +11,10 @@ customer waits from the oldest message no agent reply has answered) and the
 SQL console's ``sessions`` view.
 
 The reports read ``session_facts`` (one row per session: its chat, channel
-and start, and from its messages the first customer message, the first
-agent reply and who sent it, message counts, the open wait), ``session_replies``
+and start, who started it and its resolution - copied from ``sessions`` so
+a report never joins it, written by ``set_resolution`` - and from its
+messages the first customer message, the first agent reply and who sent
+it, message counts, the open wait), ``session_replies``
 (replies per agent) and ``waits`` (one row per reply that answered customer
 messages) instead of scanning every message. Migration 007 creates and
 backfills them; here the writer folds in what was written since, with the
@@ -101,10 +103,26 @@ _PER_SESSION = (
 
 # A session's row, however few messages it has; made once, whichever comes
 # first: the session or (PostgreSQL) a message of it whose transaction ended first.
+# With what Reports read of the session itself (who started it, its
+# resolution), so they never join sessions.
 _SESSION_ROWS = (
-    "INSERT INTO session_facts (session_id, chat_id, channel, started_at)"
-    " SELECT s.id, s.chat_id, c.channel, s.started_at FROM sessions s JOIN chats c ON c.id = s.chat_id"
+    "INSERT INTO session_facts (session_id, chat_id, channel, started_at, user_initiated, resolved_at, resolved_by)"
+    " SELECT s.id, s.chat_id, c.channel, s.started_at, s.initiated_by = 'User initiate', s.resolved_at,"
+    " s.resolved_by FROM sessions s JOIN chats c ON c.id = s.chat_id"
     " WHERE {where} ORDER BY s.started_at, s.id ON CONFLICT (session_id) DO NOTHING")
+
+
+def set_resolution(w: Writer, session_id: int, resolved_at, resolved_by: int | None) -> None:
+    """Resolve a session (or with None, None reopen it): the session and its
+    facts row together, the one place a resolution is written. On PostgreSQL
+    it first queues on the ``facts_state`` row as a fold does, so a fold of
+    another replica making this session's row either ends before (and the
+    facts row is updated here) or starts after (and copies the new values)."""
+    if not w.engine.one_process:
+        w.one("SELECT 1 FROM facts_state" + w.engine.lock())
+    for table, key in (("sessions", "id"), ("session_facts", "session_id")):
+        w.execute(f"UPDATE {table} SET resolved_at = ?, resolved_by = ? WHERE {key} = ?",
+                  [resolved_at, resolved_by, session_id])
 
 # A session whose new messages fall before what is folded already is folded again from nothing.
 _REDO = (
@@ -230,14 +248,17 @@ def keep(store: Store) -> None:
     store.every(FOLD_EVERY_S, fold)
 
 
-def catch_up(store: Store) -> None:
-    """Fold what the writers have not folded yet, before a report reads."""
+def catch_up(store: Store) -> bool:
+    """Fold what the writers have not folded yet, before a report reads.
+    True when there was something (a commit of its own)."""
     if store.one("SELECT (SELECT max(id) FROM sessions) > sessions_through"
                  " OR (SELECT max(id) FROM messages) > folded_through"
                  " OR EXISTS (SELECT 1 FROM facts_pending p JOIN sessions s ON s.id = p.id WHERE p.kind = 'sessions')"
                  " OR EXISTS (SELECT 1 FROM facts_pending p JOIN messages m ON m.id = p.id WHERE p.kind = 'messages')"
                  " FROM facts_state")[0]:
         store.write(fold)
+        return True
+    return False
 
 
 # Every fact forgotten and the marks back to nothing: the next fold makes

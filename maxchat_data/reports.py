@@ -5,11 +5,14 @@ How the numbers are made, once, for the page, the exports and the tests:
 - The date range (and the channel and label filters) select *sessions* by
   their start, in the team's timezone (MAXCHAT_TIMEZONE). Everything on the
   page is about those sessions; a session counts on the day it started.
-- Every table is one SQL aggregation over the per-session facts the writer
-  keeps (``facts.py``: first customer message, first agent reply and its
-  sender, message counts, one row per wait), grouped by day, channel,
-  label, agent. The cards are the sums of the by-day series, so a total is
-  the sum of its own series by construction.
+- Every table comes from SQL aggregations over the per-session facts the
+  writer keeps (``facts.py``: start kind and resolution, first customer
+  message, first agent reply and its sender, message counts, one row per
+  wait), grouped by day, channel, label, agent; counts are made per local
+  hour and channel and summed here. The cards are the sums of the by-day
+  series, so a total is the sum of its own series by construction.
+- Figures are kept per commit count (``build``): a rerun with no commit
+  since reads nothing; the first after a commit reads everything again.
 - An *agent reply* is a message sent by a human agent: outbound, with an
   agent as sender, not a template. BOT messages (no sender), templates
   (automatic) and activity lines never count (``facts.AGENT_REPLY``, the
@@ -19,7 +22,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time as clock
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -165,11 +171,14 @@ COUNT_NAMES = (N_("Sessions"), N_("User initiate"), N_("Business initiate"), N_(
 # One row per session of ``rows`` (a query over the scope) for the export.
 EXPORT = ("SELECT {columns}, c.contact_name, c.label_ids FROM ({rows}) sc"
           " JOIN chats c ON c.id = sc.chat_id ORDER BY sc.started_at, sc.session_id")
-# The scope's columns a reader sees (local_start is for grouping only).
+# The scope's columns a reader sees (local_us is for grouping only).
 SCOPE_COLUMNS = ("session_id", "chat_id", "channel", "initiated_by", "user_initiated", "started_at", "resolved_at",
                  "resolved_by", "day", "first_customer_at", "first_response_at", "agent_id", "customer_messages",
                  "agent_messages", "first_response_s", "resolution_s")
+WAIT_COLUMNS = ("session_id", "day", "waiting_since", "reply_at", "waiting_s")
 SHOWN = 200  # sessions the page lists (the download has them all)
+HOUR_US, DAY_US = 3_600_000_000, 86_400_000_000
+EPOCH = date(1970, 1, 1)  # a Thursday
 
 
 def _stats(col: str) -> str:
@@ -221,11 +230,26 @@ def _local(col: str, steps: list[tuple[int, int]], engine: Engine) -> str:
     return engine.from_epoch_us(_local_us(col, steps, engine))
 
 
+def _bucket(us: str, size_us: int) -> str:
+    """The start of the ``size_us`` bucket holding the µs ``us`` (both
+    integers: the same on both engines, and cheaper than a timestamp)."""
+    return f"({us} - {us} % {size_us})"
+
+
+def _local_date(bucket_us) -> date:
+    """A day bucket (µs of team-local midnight) as its date."""
+    return EPOCH + timedelta(days=int(bucket_us) // DAY_US)
+
+
 def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, int]],
-               engine: Engine) -> tuple[str, str]:
+               engine: Engine, first: int | None = None) -> tuple[str, str]:
     """Two queries: ``scope``, one row per session in the range with its
-    facts, and ``wait_rows`` (reading ``scope``), one row per wait of those
-    sessions; business-hours columns when a schedule is set."""
+    facts (``first``: only the first sessions by start, picked before
+    anything is computed of the others), and ``wait_rows`` (reading
+    ``scope``), one row per wait of those sessions; business-hours columns
+    when a schedule is set. Both read one table each, filtered on its raw
+    start column (stored in start order, so a short range reads only its
+    part of the table)."""
     where = ["sf.started_at >= $lo", "sf.started_at < $hi"]
     if f.channels:
         where.append("sf.channel = ANY($channels::VARCHAR[])")
@@ -233,23 +257,25 @@ def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, in
         where.append("sf.chat_id IN (SELECT id FROM chats WHERE label_ids && $labels::INTEGER[])")
     if f.agent_ids:
         where.append("sf.first_response_agent_id = ANY($agents::INTEGER[])")
+    # (A column no query asks for costs nothing: both engines inline the scope.)
     scope = (
-        "SELECT sf.session_id, sf.chat_id, sf.channel, s.initiated_by,"
-        " s.initiated_by = 'User initiate' AS user_initiated, sf.started_at, s.resolved_at, s.resolved_by,"
-        f" {_local('sf.started_at', steps, engine)} AS local_start,"
+        "SELECT sf.session_id, sf.chat_id, sf.channel,"
+        " CASE WHEN sf.user_initiated THEN 'User initiate' ELSE 'Business initiate' END AS initiated_by,"
+        " sf.user_initiated, sf.started_at, sf.resolved_at, sf.resolved_by,"
+        f" {_local_us('sf.started_at', steps, engine)} AS local_us,"
         f" CAST({_local('sf.started_at', steps, engine)} AS DATE) AS day,"
         " sf.first_customer_at, sf.first_response_at, sf.first_response_agent_id AS agent_id,"
         " sf.customer_messages, sf.agent_messages,"
-        " CASE WHEN s.initiated_by = 'User initiate' THEN"
-        f" {_secs('sf.first_customer_at', 'sf.first_response_at', engine)}"
+        f" CASE WHEN sf.user_initiated THEN {_secs('sf.first_customer_at', 'sf.first_response_at', engine)}"
         " END AS first_response_s,"
-        f" {_secs('sf.started_at', 's.resolved_at', engine)} AS resolution_s"
-        " FROM session_facts sf JOIN sessions s ON s.id = sf.session_id"
-        " WHERE " + " AND ".join(where))
+        f" {_secs('sf.started_at', 'sf.resolved_at', engine)} AS resolution_s"
+        " FROM session_facts sf WHERE " + " AND ".join(where)
+        + (f" ORDER BY sf.started_at, sf.session_id LIMIT {int(first)}" if first else ""))
     # A wait counts on its session's day; read by the session's start, and
     # matched with the scope only when a filter narrows it.
     narrowed = " AND w.session_id IN (SELECT session_id FROM scope)" if f.channels or f.label_ids or f.agent_ids else ""
-    waits = (f"SELECT w.session_id, CAST({_local('w.started_at', steps, engine)} AS DATE) AS day, w.waiting_since,"
+    waits = (f"SELECT w.session_id, CAST({_local('w.started_at', steps, engine)} AS DATE) AS day,"
+             f" {_local_us('w.started_at', steps, engine)} AS local_us, w.waiting_since,"
              f" w.reply_at, {_secs('w.waiting_since', 'w.reply_at', engine)} AS waiting_s FROM waits w"
              f" WHERE w.started_at >= $lo AND w.started_at < $hi{narrowed}")
     if not schedule:
@@ -262,9 +288,13 @@ def _scope_sql(f: ReportFilter, schedule: dict | None, steps: list[tuple[int, in
 
 
 class Report:
-    """Every table of the page for one filter. The sessions in scope are
-    read once into a temporary table; each table is one SQL aggregation over
-    it (and over the waits), all run together when the first is asked for."""
+    """Every table of the page for one filter, from a few aggregations run
+    together when the first table is asked for: each reads the sessions in
+    scope (one scan of ``session_facts``, no join) and makes only the figures
+    it is for, so no row is copied into a table of its own and no percentile
+    is taken of a group nobody shows. Counts come per (team-local hour,
+    channel) and are summed here into days, channels and the weekday-hour
+    grid; labels per set of labels."""
 
     def __init__(self, store: Store, f: ReportFilter, tz: ZoneInfo, agents: dict[int, str] | None = None,
                  labels: dict[int, str] | None = None, schedule: dict | None = None):
@@ -282,7 +312,9 @@ class Report:
         # Replies come after the range (days later): the offsets up to now.
         steps = utc_offsets(tz, lo - SLACK, max(hi, utcnow()) + SLACK)
         self._scope, self._wait_rows = _scope_sql(f, schedule, steps, store.engine)
+        self._first_scope = _scope_sql(f, schedule, steps, store.engine, first=SHOWN)[0]
         self._columns = SCOPE_COLUMNS + (("first_response_bh_s",) if schedule else ())
+        self._wait_columns = WAIT_COLUMNS + (("waiting_bh_s",) if schedule else ())
         self._cache: dict = {}
         self.timings: dict[str, float] = {}  # ms per query of the last load (the benchmark prints them)
 
@@ -295,47 +327,46 @@ class Report:
             return self._cache
         bh_frt = f", {_stats('first_response_bh_s')}" if self.schedule else ""
         bh_wait = f", {_stats('waiting_bh_s')}" if self.schedule else ""
+        with_scope = f"WITH scope AS ({self._scope}) "
         queries = {
-            # volumes by day, by channel and by (weekday, hour)
-            "volumes": "SELECT grouping(day) AS no_day, grouping(channel) AS no_channel, day, channel,"
-                       " extract(isodow FROM local_start)::INTEGER - 1 AS weekday,"
-                       " extract(hour FROM local_start)::INTEGER AS hour, " + COUNTS +
-                       " FROM scope GROUP BY GROUPING SETS ((day), (channel), (extract(isodow FROM local_start)"
-                       "::INTEGER - 1, extract(hour FROM local_start)::INTEGER))",
-            # first response and resolution: overall, per day, per first-reply agent; resolutions per resolver
-            "times": "SELECT grouping(day) AS no_day, grouping(agent_id) AS no_agent,"
-                     " grouping(resolved_by) AS no_resolver, day, agent_id, resolved_by, count(*) AS sessions,"
-                     f" {_stats('first_response_s')}, {_stats('resolution_s')}{bh_frt}"
-                     " FROM scope GROUP BY GROUPING SETS ((), (day), (agent_id), (resolved_by))",
-            # (UNION ALL: a little faster than GROUPING SETS over millions of waits)
-            "waits": f"WITH wait_rows AS ({self._wait_rows}) SELECT TRUE AS no_day, NULL::DATE AS day,"
-                     f" {_stats('waiting_s')}{bh_wait} FROM wait_rows UNION ALL SELECT FALSE, day,"
-                     f" {_stats('waiting_s')}{bh_wait} FROM wait_rows GROUP BY day",
-            "labels": f"SELECT label_id, {COUNTS} FROM (SELECT unnest(CASE WHEN cardinality(c.label_ids) = 0"
-                      " THEN ARRAY[NULL]::INTEGER[] ELSE c.label_ids END) AS label_id, sc.* FROM scope sc"
-                      " JOIN chats c ON c.id = sc.chat_id) AS labelled GROUP BY label_id",
-            "replies": "SELECT r.agent_id, sum(r.replies) AS replies FROM session_replies r"
+            # every count, per team-local hour and channel (summed up below)
+            "volumes": f"{with_scope}SELECT {_bucket('local_us', HOUR_US)} AS hour_us, channel, {COUNTS}"
+                       " FROM scope GROUP BY 1, 2",
+            # first response overall, per day, per first-reply agent; sessions per resolver
+            "times": f"{with_scope}SELECT grouping(day_us) AS no_day, grouping(agent_id) AS no_agent,"
+                     " grouping(resolved_by) AS no_resolver, day_us, agent_id, resolved_by, count(*) AS sessions,"
+                     f" {_stats('first_response_s')} FROM (SELECT *, {_bucket('local_us', DAY_US)} AS day_us"
+                     " FROM scope) AS days GROUP BY GROUPING SETS ((), (day_us), (agent_id), (resolved_by))",
+            # what is shown overall only
+            "overall": f"{with_scope}SELECT {_stats('resolution_s')}{bh_frt} FROM scope",
+            "waits": f"{with_scope}, wait_rows AS ({self._wait_rows}) SELECT grouping(day_us) AS no_day, day_us,"
+                     f" {_stats('waiting_s')}{bh_wait} FROM (SELECT *, {_bucket('local_us', DAY_US)} AS day_us"
+                     " FROM wait_rows) AS days GROUP BY GROUPING SETS ((), (day_us))",
+            # the sessions of labelled contacts per set of labels (the rest have none)
+            "labels": f"{with_scope}SELECT label_ids, {COUNTS} FROM (SELECT c.label_ids, sc.* FROM scope sc"
+                      " JOIN chats c ON c.id = sc.chat_id WHERE cardinality(c.label_ids) > 0) AS labelled"
+                      " GROUP BY label_ids",
+            "replies": f"{with_scope}SELECT r.agent_id, sum(r.replies) AS replies FROM session_replies r"
                        " JOIN scope USING (session_id) GROUP BY r.agent_id",
         }
+        got: dict = {}
         cur = self.store.cursor()
         try:
-            started = clock.perf_counter()
-            self._run(cur, f"CREATE TEMP TABLE scope AS {self._scope}")
-            self.timings["scope"] = (clock.perf_counter() - started) * 1000
             for name, sql in queries.items():
                 started = clock.perf_counter()
                 rel = self._run(cur, sql)
                 cols = [d[0] for d in rel.description]
-                self._cache[name] = [dict(zip(cols, r)) for r in rel.fetchall()]
+                got[name] = [dict(zip(cols, r)) for r in rel.fetchall()]
                 self.timings[name] = (clock.perf_counter() - started) * 1000
             started = clock.perf_counter()
-            self._cache["first"] = _df(self._run(cur, self._export(
-                f"SELECT * FROM scope ORDER BY started_at, session_id LIMIT {SHOWN}")))
+            got["first"] = _df(self._run(cur, f"WITH scope AS ({self._first_scope}) "
+                                              + self._export("SELECT * FROM scope")))
             self.timings["first"] = (clock.perf_counter() - started) * 1000
         finally:
-            # A PostgreSQL connection goes back to the pool: its temporary table must not.
-            cur.execute("DROP TABLE IF EXISTS scope")
             cur.close()
+        for r in got["times"] + got["waits"]:
+            r["day"] = None if r["no_day"] else _local_date(r["day_us"])
+        self._cache.update(got)  # all at once: another page run may share these figures (build)
         return self._cache
 
     def _frame(self, sql: str) -> pd.DataFrame:
@@ -355,8 +386,22 @@ class Report:
             self._cache[key] = make()
         return self._cache[key]
 
-    def _volumes(self) -> list[dict]:
-        return self._aggregates()["volumes"]
+    def _volumes(self, by: str) -> list[dict]:
+        """The counts summed per day, per channel or per (weekday, hour):
+        made together, once."""
+        if "rollups" not in self._cache:
+            rollups: dict = {"day": {}, "channel": {}, "weekday_hour": {}}
+            for r in self._aggregates()["volumes"]:
+                hour_us, counts = r["hour_us"], [r[c] for c in COUNT_NAMES]
+                days = hour_us // DAY_US
+                for name, key in (("day", EPOCH + timedelta(days=days)), ("channel", r["channel"]),
+                                  ("weekday_hour", ((days + EPOCH.weekday()) % 7, hour_us % DAY_US // HOUR_US))):
+                    into = rollups[name].setdefault(key, [0] * len(COUNT_NAMES))
+                    for i, n in enumerate(counts):
+                        into[i] += n
+            self._cache["rollups"] = {name: [{"key": k, **dict(zip(COUNT_NAMES, v))} for k, v in sums.items()]
+                                      for name, sums in rollups.items()}
+        return self._cache["rollups"][by]
 
     def _times(self) -> list[dict]:
         return self._aggregates()["times"]
@@ -376,7 +421,7 @@ class Report:
         return out.reindex(index, fill_value=0).fillna(0).astype("int64")
 
     def by_day(self) -> pd.DataFrame:
-        out = self._counts([r for r in self._volumes() if not r["no_day"]], "day", self.days())
+        out = self._counts(self._volumes("day"), "key", self.days())
         out.index.name = N_("Day")
         return out
 
@@ -385,17 +430,24 @@ class Report:
         return {k: int(v) for k, v in self.by_day().sum().items()}
 
     def by_channel(self) -> pd.DataFrame:
-        out = self._counts([r for r in self._volumes() if not r["no_channel"]], "channel", list(CHANNELS))
+        out = self._counts(self._volumes("channel"), "key", list(CHANNELS))
         out.index = [CHANNEL_LABELS[c] for c in out.index]
         out.index.name = N_("Channel")
         return out
 
     def by_label(self) -> pd.DataFrame:
-        """A session counts under each of its contact's labels (no total)."""
-        rows = self._aggregates()["labels"]
-        for r in rows:
-            r["label"] = _("(no label)") if r["label_id"] is None else self.labels.get(
-                r["label_id"], _("label {id}").format(id=r["label_id"]))
+        """A session counts under each of its contact's labels (no total);
+        the sessions of contacts with none are the rest of the total."""
+        per_label: dict = {}
+        rest = self.totals()
+        for r in self._aggregates()["labels"]:
+            for label_id in r["label_ids"]:
+                into = per_label.setdefault(label_id, dict.fromkeys(COUNT_NAMES, 0))
+                for c in COUNT_NAMES:
+                    into[c] += r[c]
+            rest = {c: rest[c] - r[c] for c in COUNT_NAMES}
+        rows = [{"label": self.labels.get(i, _("label {id}").format(id=i)), **counts} for i, counts in per_label.items()]
+        rows.append({"label": _("(no label)"), **rest})
         out = self._counts(rows, "label", sorted(set(self.labels.values())) + [_("(no label)")])
         out.index.name = N_("Label")
         return out
@@ -403,19 +455,20 @@ class Report:
     def heatmap(self) -> pd.DataFrame:
         """Incoming (user-initiated) sessions by weekday and hour, team time
         (weekdays named in the reader's language)."""
-        got = {(r["weekday"], r["hour"]): r["User initiate"] for r in self._volumes()
-               if r["no_day"] and r["no_channel"]}
-        return pd.DataFrame([{N_("Weekday"): i18n.weekday(d), N_("Hour"): h, N_("Sessions"): int(got.get((d, h), 0))}
+        got = {r["key"]: r["User initiate"] for r in self._volumes("weekday_hour")}
+        names = [i18n.weekday(d) for d in range(7)]
+        return pd.DataFrame([{N_("Weekday"): names[d], N_("Hour"): h, N_("Sessions"): int(got.get((d, h), 0))}
                              for d in range(7) for h in range(24)])
 
     def metrics(self) -> pd.DataFrame:
         times = next(r for r in self._times() if r["no_day"] and r["no_agent"] and r["no_resolver"])
+        (overall,) = self._aggregates()["overall"]
         waits = next(r for r in self._waits() if r["no_day"])
         rows = [(N_("First response time"), _summary(times, "first_response_s")),
                 (N_("Customer waiting time"), _summary(waits, "waiting_s")),
-                (N_("Resolution time"), _summary(times, "resolution_s"))]
+                (N_("Resolution time"), _summary(overall, "resolution_s"))]
         if self.schedule:
-            rows.insert(1, (N_("First response time (business hours)"), _summary(times, "first_response_bh_s")))
+            rows.insert(1, (N_("First response time (business hours)"), _summary(overall, "first_response_bh_s")))
             rows.insert(3, (N_("Customer waiting time (business hours)"), _summary(waits, "waiting_bh_s")))
         out = pd.DataFrame([{"Metric": name, **s} for name, s in rows])
         return out.rename(columns={"median": N_("Median (s)"), "p90": N_("p90 (s)"), "average": N_("Average (s)"),
@@ -464,7 +517,8 @@ class Report:
     @property
     def waits(self) -> pd.DataFrame:
         """One row per customer wait of the sessions in scope."""
-        return self._once("wait_rows", lambda: self._frame("SELECT * FROM wait_rows ORDER BY reply_at, session_id"))
+        return self._once("wait_rows", lambda: self._frame(f"SELECT {', '.join(self._wait_columns)} FROM wait_rows"
+                                                            " ORDER BY reply_at, session_id"))
 
     def sessions(self, first: bool = False) -> pd.DataFrame:
         """The one-row-per-session export, by start (``first``: the first
@@ -497,14 +551,42 @@ def _df(rel) -> pd.DataFrame:
     return pd.DataFrame(rel.fetchall(), columns=[d[0] for d in rel.description])
 
 
+# Figures already made, per store: (commit count, filter, timezone) -> a
+# Report's aggregations. A rerun of the page with no commit since (a click,
+# a widget, another supervisor) reads nothing again; any commit changes the
+# count, so nothing kept is ever shown after one.
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_KEPT_LOCK = threading.Lock()
+KEEP = 8  # per store: a few ranges and filters
+
+
 def build(store: Store, f: ReportFilter, tz: ZoneInfo | None = None) -> Report:
     from .config import team_timezone
     tz = tz or team_timezone()
     f.check()
-    facts.catch_up(store)
+    version = store.version
+    key = (version, f, tz.key)
+    with _KEPT_LOCK:
+        kept = _KEPT.setdefault(store, OrderedDict())
+        figures = kept.get(key)
+        if figures is not None:
+            kept.move_to_end(key)
+    if figures is None and facts.catch_up(store):
+        version += 1  # the fold's own commit: the facts now hold every commit up to it
+        key = (version, f, tz.key)
     agents = {i: n for i, n in store.all("SELECT id, display_name FROM agents")}
     labels = {i: n for i, n in store.all("SELECT id, name FROM labels")}
-    return Report(store, f, tz, agents, labels, business_hours(store))
+    report = Report(store, f, tz, agents, labels, business_hours(store))
+    if figures is not None:
+        report._cache = figures
+    elif store.version == version:
+        # No other commit meanwhile: the facts hold every commit up to
+        # ``version``, so these figures (filled when first asked for) are its.
+        with _KEPT_LOCK:
+            kept[key] = report._cache
+            while len(kept) > KEEP:
+                kept.popitem(last=False)
+    return report
 
 
 def parquet_bytes(df: pd.DataFrame) -> bytes:
