@@ -526,6 +526,41 @@ def test_chunked_bodies_are_read_and_bounded(gw):
     assert r.status_code == 413
 
 
+# ---- the fast path in front of Streamlit's middleware (issue 19) ------------------------------------
+class _Behind:
+    """What WebhooksFirst stands in front of (Streamlit's middleware and
+    router): the same routes, and a record of every request that got here."""
+
+    def __init__(self):
+        self.app, self.seen = Starlette(routes=webhooks.routes()), []
+
+    async def __call__(self, scope, receive, send):
+        self.seen.append((scope["type"], scope.get("method"), scope["path"]))
+        await self.app(scope, receive, send)
+
+
+def test_webhooks_go_straight_to_their_route_everything_else_passes_through(gw):
+    _, store = gw
+    behind = _Behind()
+    client = TestClient(webhooks.WebhooksFirst(behind))
+    # Each route answers as before, in front of everything else.
+    assert post_wa(client, wa_webhook([wa_message(mid="wamid.FAST")])).status_code == 200
+    assert post_wa(client, wa_webhook([wa_message(mid="wamid.X")]), secret="wrong").status_code == 401
+    assert post_ms(client, ms_webhook([ms_event(text="cepat", mid="m_FAST")])).status_code == 200
+    assert post_tg(client, tg_update(tg_message(text="cepat"))).status_code == 200
+    hello = client.get("/webhooks/whatsapp", params={"hub.mode": "subscribe", "hub.verify_token": WA_VERIFY,
+                                                     "hub.challenge": "42"})
+    assert hello.text == "42" and client.get("/healthz").json()["status"] == "ok"
+    assert behind.seen == []
+    assert count(store) == 3 and count(store, "SELECT count(*) FROM messages WHERE provider_message_id = 'wamid.X'") == 0
+    # Not exactly a route's path and method: Streamlit's stack sees it, as before.
+    assert client.put("/webhooks/whatsapp").status_code == 405
+    client.post("/webhooks/whatsapp/", content=b"{}")
+    assert client.get("/somewhere-else").status_code == 404
+    assert behind.seen == [("http", "PUT", "/webhooks/whatsapp"), ("http", "POST", "/webhooks/whatsapp/"),
+                           ("http", "GET", "/somewhere-else")]
+
+
 # ---- a customer changes only their own messages (issue 17, item 3) ---------------------------------
 def _wa_change(sender, mid, kind, target, **extra):
     part = {"message_id": target, "emoji": "😡"} if kind == "reaction" else {"original_message_id": target}
