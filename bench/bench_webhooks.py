@@ -2,7 +2,8 @@
 real server (``streamlit run app.py`` via tests/live_server.py), from a load
 generator on this machine (several processes, each with keep-alive
 connections on threads). Prints sustained messages/s and latency to the
-2xx; afterwards stops the server, opens the database file and checks that
+2xx, and the CPU time the server and the load generator spent per message
+(on a shared machine it moves far less than the rates); afterwards stops the server, opens the database file and checks that
 every acknowledged message is there. 127.0.0.1 only, bounded in count and
 time. It prints figures, it does not assert timings.
 

@@ -517,6 +517,24 @@ def test_tcp_nodelay_is_set_on_listening_sockets_and_inherited():
         listener.close()
 
 
+def test_what_the_server_loaded_at_start_is_out_of_the_collectors_sight(gw):
+    """A full garbage collection walks every object the process holds and
+    stops every thread meanwhile; what start-up loaded lives as long as the
+    process, so it is frozen once the server is up."""
+    import asyncio
+    import gc
+
+    async def serve():
+        async with lifespan.lifespan(None):
+            return gc.get_freeze_count()
+
+    gc.unfreeze()
+    try:
+        assert asyncio.run(serve()) > 10_000
+    finally:
+        gc.unfreeze()
+
+
 def test_chunked_bodies_are_read_and_bounded(gw):
     client, store = gw
     body = body_of(wa_webhook([wa_message(mid="wamid.CH")]))
