@@ -8,12 +8,14 @@ import os
 
 from . import config, facts
 from .errors import MaxchatError, NotAllowed, NotFound, ValidationError
+from .progress import Report
 from .store import Store, is_database_url
 
 __all__ = ["open_store", "Store", "MaxchatError", "NotAllowed", "NotFound", "ValidationError"]
 
 
-def open_store(where: str | os.PathLike | None = None, media_dir: str | os.PathLike | None = None) -> Store:
+def open_store(where: str | os.PathLike | None = None, media_dir: str | os.PathLike | None = None,
+               progress: Report | None = None) -> Store:
     """The one way to open the app's database, as the server, the command
     line, the benchmarks and the tests of a whole app do:
 
@@ -22,6 +24,7 @@ def open_store(where: str | os.PathLike | None = None, media_dir: str | os.PathL
       the latest migration.
     - ``media_dir``: where attachments are stored; unset, ``MAXCHAT_MEDIA_DIR``
       (default ``data/media``), whichever the engine and wherever the file.
+    - ``progress`` hears (migrations applied, migrations to apply).
     - The writer keeps the reports' facts folded (``facts.keep``).
 
     ``Store(path, media_dir)`` and ``pg_store.PgStore(url, media_dir)`` open
@@ -31,8 +34,8 @@ def open_store(where: str | os.PathLike | None = None, media_dir: str | os.PathL
     media_dir = media_dir or config.get("MAXCHAT_MEDIA_DIR")
     if is_database_url(where):
         from .pg_store import PgStore  # psycopg only when PostgreSQL is asked for
-        store = PgStore(str(where), media_dir)
+        store = PgStore(str(where), media_dir, progress)
     else:
-        store = Store(where, media_dir)
+        store = Store(where, media_dir, progress)
     facts.keep(store)
     return store

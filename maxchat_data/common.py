@@ -107,6 +107,20 @@ def row(w: Writer, sql: str, params: list) -> dict | None:
     return dict(zip([d[0] for d in rel.description], values))
 
 
+def message_by_provider_id(w: Writer, channel: str, provider_message_id: str, columns: str = "id",
+                           where: str = "TRUE") -> tuple | None:
+    """``columns`` of the message the channel calls ``provider_message_id``,
+    if it is stored (and matches ``where``). The id is looked up alone in a
+    materialized CTE and the rest filtered after: DuckDB uses the index on it
+    (migration 017) only when it is the scan's one filter (measured at 2M
+    messages: 1 ms instead of a 5 ms scan of every message)."""
+    return w.one(BY_PROVIDER_ID.format(columns=columns, where=where), [provider_message_id, channel])
+
+
+BY_PROVIDER_ID = ("WITH m AS MATERIALIZED (SELECT * FROM messages WHERE provider_message_id = ?)"
+                  " SELECT {columns} FROM m WHERE channel = ? AND {where}")
+
+
 def chat_row(w: Writer, chat_id: int) -> dict:
     """The chat as this transaction acts on it: locked on PostgreSQL, so an
     action at another replica waits and then sees this one's outcome (A5)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .common import contact_name, search_key
+from .common import contact_name, message_by_provider_id, search_key
 from .ingest import MediaRef
 from .job_queue import JobQueue
 from .media import Attachment, insert_attachment
@@ -42,8 +42,7 @@ def take_profiles(store: Store, limit: int = 20) -> list[tuple[str, str, int]]:
 @writes
 def media_fetched(w: Writer, ref: MediaRef, attachment: Attachment) -> None:
     """The file of an inbound message is here: attach it."""
-    found = w.one("SELECT id FROM messages WHERE channel = ? AND provider_message_id = ?",
-                  [ref.channel, ref.provider_message_id])
+    found = message_by_provider_id(w, ref.channel, ref.provider_message_id)
     if found is not None:
         attachment_id = insert_attachment(w, attachment, utcnow())
         # The message is what its file is, not what the webhook called it: a
@@ -56,8 +55,9 @@ def media_fetched(w: Writer, ref: MediaRef, attachment: Attachment) -> None:
 @writes
 def media_failed(w: Writer, ref: MediaRef, reason: str) -> None:
     """Given up: the message says why its file is missing."""
-    w.execute("UPDATE messages SET error = ? WHERE channel = ? AND provider_message_id = ?",
-              [reason, ref.channel, ref.provider_message_id])
+    found = message_by_provider_id(w, ref.channel, ref.provider_message_id)
+    if found is not None:
+        w.execute("UPDATE messages SET error = ? WHERE id = ?", [reason, found[0]])
     _media_done(w, ref)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import team
-from .common import CHANNELS, contact_name, message_preview, search_key
+from .common import CHANNELS, contact_name, message_by_provider_id, message_preview, search_key
 from .errors import ValidationError
 from .i18n import english, later
 from .media import Attachment, insert_attachment
@@ -478,13 +478,13 @@ def _change(w: Writer, c: Change) -> bool:
     only in the sender's own chat: a reaction on any message there (theirs
     or ours), an edit or deletion on their own messages only. Anything else
     is logged and skipped."""
-    found = w.one("SELECT m.id, m.body, m.caption, m.reacted_at, m.edited_at, m.chat_id, m.sent_at, m.kind, m.details,"
-                  " m.direction, c.channel_user_id FROM messages m JOIN chats c ON c.id = m.chat_id"
-                  " WHERE m.channel = ? AND m.provider_message_id = ?", [c.channel, c.target])
+    found = message_by_provider_id(w, c.channel, c.target, "id, body, caption, reacted_at, edited_at, chat_id,"
+                                   " sent_at, kind, details, direction")
     if found is None:
         log.info("%s %s for unknown message %s skipped", c.channel, c.what, c.target)
         return False
-    message_id, body, caption, reacted_at, edited_at, chat_id, sent_at, kind, details, direction, owner = found
+    message_id, body, caption, reacted_at, edited_at, chat_id, sent_at, kind, details, direction = found
+    (owner,) = w.one("SELECT channel_user_id FROM chats WHERE id = ?", [chat_id])
     if owner != c.sender:
         log.warning("%s %s by %s of message %s in another customer's chat skipped", c.channel, c.what, c.sender,
                     c.target)

@@ -31,7 +31,8 @@ from . import config
 from .engine import POSTGRESQL, Engine, to_pg
 from .errors import MaxchatError
 from .i18n import _
-from .store import ID_TABLES, MIGRATIONS_DIR, Leadership, Store, Writer, utcnow
+from .progress import Report
+from .store import ID_TABLES, MIGRATIONS_DIR, Leadership, Store, Writer, pending, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -221,13 +222,13 @@ def _console_role(con: psycopg.Connection) -> None:
 class PgStore(Store):
     engine: Engine = POSTGRESQL
 
-    def __init__(self, url: str, media_dir: str | os.PathLike):
+    def __init__(self, url: str, media_dir: str | os.PathLike, progress: Report | None = None):
         self.path = url
         self.url = url
         self.media_dir = Path(media_dir)
         self.media_dir.mkdir(parents=True, exist_ok=True)
         try:
-            self._migrate()
+            self._migrate(progress)
         except psycopg.OperationalError as exc:
             # A wrong URL, password or host: one sentence, not a traceback.
             reason = " ".join(str(exc).split()) or type(exc).__name__
@@ -262,21 +263,22 @@ class PgStore(Store):
         return PgLeadership(self.url, name)
 
     # ---- migrations -------------------------------------------------------
-    def _migrate(self) -> None:
+    def _migrate(self, progress: Report | None = None) -> None:
         with _connect(self.url) as con:
             con.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
             try:
                 con.execute("CREATE TABLE IF NOT EXISTS schema_migrations"
                             " (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
                 done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
-                for f in sorted(PG_MIGRATIONS_DIR.glob("*.sql")):
-                    version = int(f.name.split("_", 1)[0])
-                    if version in done:
-                        continue
+                for n, (version, f) in enumerate(steps := pending(PG_MIGRATIONS_DIR, done)):
+                    if progress:
+                        progress(n, len(steps))
                     with con.transaction():
                         con.execute(f.read_text())
                         con.execute("INSERT INTO schema_migrations VALUES (%s, %s)", [version, utcnow()])
                     log.info("applied migration postgresql/%s", f.name)
+                if steps and progress:
+                    progress(len(steps), len(steps))
                 _console_role(con)
             finally:
                 con.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])

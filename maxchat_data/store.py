@@ -31,6 +31,7 @@ from . import config
 from .engine import DUCKDB, Engine
 from .errors import MaxchatError
 from .i18n import _
+from .progress import Report
 
 log = logging.getLogger(__name__)
 
@@ -343,12 +344,21 @@ def is_database_url(where) -> bool:
     return str(where).startswith(("postgresql://", "postgres://"))
 
 
+def pending(folder: Path, done: set[int]) -> list[tuple[int, Path]]:
+    """The migrations of ``folder`` not applied yet, in order: (version, file)."""
+    files = ((int(f.name.split("_", 1)[0]), f) for f in folder.glob("*.sql"))
+    return sorted((version, f) for version, f in files if version not in done)
+
+
 class Store:
     """One DuckDB file owned by this process (PgStore: the PostgreSQL twin)."""
 
     engine: Engine = DUCKDB
 
-    def __init__(self, path: str | os.PathLike, media_dir: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike, media_dir: str | os.PathLike | None = None,
+                 progress: Report | None = None):
+        """``progress`` hears (migrations applied, migrations to apply) while
+        the schema is brought up to date."""
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.media_dir = Path(media_dir or Path(self.path).parent / "media")
@@ -361,7 +371,7 @@ class Store:
                                                     **({"memory_limit": memory} if memory else {})})
         try:
             lock(self._con)
-            self._migrate()
+            self._migrate(progress)
         except BaseException as exc:
             self._con.close()
             if isinstance(exc, duckdb.Error):  # a catalog or block that cannot be read
@@ -390,7 +400,7 @@ class Store:
         self._thread.start()
 
     # ---- migrations -------------------------------------------------------
-    def _migrate(self) -> None:
+    def _migrate(self, progress: Report | None = None) -> None:
         con = self._con
         tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()"
                                             " WHERE database_name = current_database()").fetchall()}
@@ -400,11 +410,9 @@ class Store:
                 tables=", ".join(sorted(tables)[:3]) + (", …" if len(tables) > 3 else "")))
         con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
         done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
-        applied = False
-        for f in sorted(MIGRATIONS_DIR.glob("*.sql")):
-            version = int(f.name.split("_", 1)[0])
-            if version in done:
-                continue
+        for n, (version, f) in enumerate(steps := pending(MIGRATIONS_DIR, done)):
+            if progress:
+                progress(n, len(steps))
             con.execute("BEGIN")
             try:
                 con.execute(f.read_text())
@@ -413,10 +421,11 @@ class Store:
             except Exception:
                 con.execute("ROLLBACK")
                 raise
-            applied = True
             log.info("applied migration %s", f.name)
-        if applied:
+        if steps:
             con.execute("CHECKPOINT")
+            if progress:
+                progress(len(steps), len(steps))
 
     # ---- reads ------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:

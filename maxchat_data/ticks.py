@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from .common import message_by_provider_id
 from .errors import ValidationError
 from .i18n import later
 from .store import Store, Writer, batched
@@ -44,8 +45,7 @@ def record_status_async(store: Store, update: DeliveryStatus):
 def _status_batch(w: Writer, updates: list[DeliveryStatus], careful: bool) -> list[bool]:
     out = []
     for u in updates:
-        found = w.one("SELECT id, status FROM messages WHERE channel = ? AND provider_message_id = ? AND direction = 'out'",
-                      [u.channel, u.provider_message_id])
+        found = message_by_provider_id(w, u.channel, u.provider_message_id, "id, status", "direction = 'out'")
         if found is None:
             out.append(False)
             continue

@@ -26,12 +26,19 @@ os.environ.setdefault("MAXCHAT_LANGUAGE", "en")
 from maxchat_data import accounts, config, i18n, system
 from server import runtime
 from maxchat_data.ingest import Inbound, receive
+from maxchat_data.retry import DELIVERY, FETCH, RetryPolicy
 from maxchat_data.store import Store, is_database_url
 
 import pg_cluster
 
 pytest_plugins = ["lanes"]
 _ids = itertools.count(1)
+
+# The background jobs' retry rules at a tenth of their pace, for tests about
+# what is retried, not how long it waits (those use the real policies): the
+# same tries in the same order, without seconds of sleep each.
+QUICK_DELIVERY = RetryPolicy(max_attempts=DELIVERY.max_attempts, base=DELIVERY.base / 10, floor=DELIVERY.floor / 10)
+QUICK_FETCH = RetryPolicy(max_attempts=FETCH.max_attempts, base=FETCH.base / 10, floor=FETCH.floor / 10)
 
 
 def pytest_sessionfinish(session):
@@ -105,9 +112,16 @@ def runtime_opens_new_files_migrated(migrated_duckdb):
         yield
 
 
+@pytest.fixture(scope="session")
+def store_template(migrated_duckdb) -> Path:
+    """The DuckDB file each test's ``store`` starts as a copy of. A test
+    module may give its own (data all its tests start from, made once)."""
+    return migrated_duckdb
+
+
 @pytest.fixture
-def store(tmp_path, backend, migrated_duckdb):
-    """A new database: a copy of ``migrated_duckdb`` (the migrations' own
+def store(tmp_path, backend, store_template):
+    """A new database: a copy of ``store_template`` (the migrations' own
     tests make theirs from scratch with ``Store``), or, on PostgreSQL, a
     database made from the cluster's migrated template."""
     if backend == "postgresql":
@@ -118,7 +132,7 @@ def store(tmp_path, backend, migrated_duckdb):
         s.close()
         pg_cluster.drop_database(url)
         return
-    shutil.copyfile(migrated_duckdb, tmp_path / "maxchat.duckdb")
+    shutil.copyfile(store_template, tmp_path / "maxchat.duckdb")
     s = Store(tmp_path / "maxchat.duckdb", tmp_path / "media")
     yield s
     s.close()

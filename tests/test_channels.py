@@ -15,7 +15,7 @@ from server.delivery import DeliveryWorker
 from maxchat_data.store import Store
 from conftest import wait_until
 from server.telegram_poll import OFFSET_KEY, Poller
-from tests.conftest import customer_writes
+from tests.conftest import QUICK_DELIVERY, QUICK_FETCH, customer_writes
 from tests.fakes import (FakeMessenger, FakeTelegram, FakeWhatsApp, blocked, error_131047, graph_error,
                          rate_limited, server_error, too_many)
 from tests.fakes.helpers import (BROKEN_GIF, JPEG, PDF, PNG, PNID, TG_TOKEN, env_for, ms_event, ms_webhook, tg_message,
@@ -37,7 +37,7 @@ def fakes(monkeypatch):
 
 @pytest.fixture
 def worker(store, fakes):
-    w = DeliveryWorker(store, clients(), poll=0.05).start()
+    w = DeliveryWorker(store, clients(), poll=0.05, policy=QUICK_DELIVERY).start()
     yield w
     w.stop()
 
@@ -250,7 +250,7 @@ def test_not_connected_channel_fails_with_how_to_fix(store, team, fakes, monkeyp
 
 def test_network_error_is_retried_until_the_limit(store, team, fakes):
     dead = telegram.Client(base="http://127.0.0.1:9", token=TG_TOKEN)
-    w = DeliveryWorker(store, {"telegram": dead}, poll=0.05, policy=RetryPolicy(max_attempts=2)).start()
+    w = DeliveryWorker(store, {"telegram": dead}, poll=0.05, policy=RetryPolicy(max_attempts=2, base=0.1, floor=0.1)).start()
     try:
         mid = actions.reply(store, chat_on(store, "telegram"), team["budi"], "x")
         error = settled(store, mid, timeout=15)["error"]
@@ -346,7 +346,7 @@ def test_inbound_media_retried_after_a_server_error(store, fakes):
     wa.add_media("M5", PNG, "image/png")
     wa.script("M5", server_error())
     store_parsed(store, whatsapp.parse(wa_webhook([wa_message(kind="image", mid="wamid.R", id="M5", mime_type="image/png")]), PNID))
-    fetcher = Fetcher(store, clients())
+    fetcher = Fetcher(store, clients(), policy=QUICK_FETCH)
     fetcher.run_once()
     assert attached(store, "wamid.R")["path"] is None
     assert store.one("SELECT attempts FROM pending_media")[0] == 1

@@ -20,7 +20,7 @@ from maxchat_data.retry import DELIVERY, POLLING, RetryPolicy
 from maxchat_data.store import Store
 from server.delivery import DeliveryWorker
 from server.fetcher import Fetcher
-from tests.conftest import wait_until
+from tests.conftest import QUICK_DELIVERY, wait_until
 from tests.fakes import FakeMessenger, FakeTelegram, FakeWhatsApp, Reply, graph_error, rate_limited, server_error
 from tests.fakes.helpers import PDF, PNG, PNID, TG_TOKEN, env_for, ms_event, ms_webhook, tg_message, tg_update
 from tests.live_server import live_server
@@ -33,6 +33,14 @@ FAST = RetryPolicy(max_attempts=3, base=0.01, floor=0.01)
 
 @pytest.fixture
 def worker(store, fakes):
+    w = DeliveryWorker(store, clients(), poll=0.05, policy=QUICK_DELIVERY).start()
+    yield w
+    w.stop()
+
+
+@pytest.fixture
+def paced_worker(store, fakes):
+    """At delivery's real pace: for what the real waits are."""
     w = DeliveryWorker(store, clients(), poll=0.05).start()
     yield w
     w.stop()
@@ -139,7 +147,7 @@ def test_a_hanging_channel_does_not_hold_back_the_others(store, team, fakes, wor
 
 
 # ---- bounded Retry-After -------------------------------------------------------------------
-def test_retry_after_zero_is_not_a_burst(store, team, fakes, worker):
+def test_retry_after_zero_is_not_a_burst(store, team, fakes, paced_worker):
     wa = fakes[0]
     wa.script("messages", rate_limited(retry_after=0), rate_limited(retry_after=0))
     mid = actions.reply(store, chat_on(store, "whatsapp"), team["budi"], "x")

@@ -229,3 +229,14 @@ def test_a_count_that_differs_exits_non_zero(source, target, capsys, monkeypatch
     assert code == 1
     assert f"notes: {notes} ≠ {notes - 1} ✗ MISMATCH" in out and "do not switch" in out
 
+
+
+def test_migrating_an_empty_postgresql_database_reports_each_migration(target, tmp_path):
+    from maxchat_data.pg_store import PG_MIGRATIONS_DIR, PgStore
+    steps = len(list(PG_MIGRATIONS_DIR.glob("*.sql")))
+    calls = []
+    PgStore(target, tmp_path / "media", progress=lambda d, t: calls.append((d, t))).close()
+    assert calls == [(n, steps) for n in range(steps + 1)]
+    calls.clear()
+    PgStore(target, tmp_path / "media", progress=lambda d, t: calls.append((d, t))).close()
+    assert calls == []
