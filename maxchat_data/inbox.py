@@ -2,18 +2,23 @@
 profile, the thread (T1), and new inbound messages for notifications (L7).
 
 The finder follows Chatwoot's ConversationFinder: one request (tab, statuses,
-labels, channels, name search, page) becomes one page query plus one count
-query over the same filters, both reading only the ``chats`` table."""
+labels, channels, name search, page) becomes one count query and one page
+query over the same filters (one scan for both with a label or a name
+search), reading only the ``chats`` table, and the wide columns of the 30
+rows chosen last (find_chats)."""
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from . import team
 from .common import CHANNELS, STATUSES, TABS, details_of, search_key
 from .errors import NotAllowed, NotFound, ValidationError
 from .i18n import _
-from .store import Store, in_list
+from .store import Store, in_list, utcnow
 from .window import reply_window
 
 PAGE_SIZE = 30
@@ -59,11 +64,33 @@ class InboxPage:
     query: InboxQuery = field(default_factory=InboxQuery)
 
 
+# The page's columns, read for its rows only once they are chosen.
+_ROW = ("SELECT c.id, c.contact_id, c.channel, c.contact_name, c.status, c.assignee_id, a.display_name AS assignee,"
+        " c.archived, c.blocked, c.label_ids, c.unread, c.last_message_at, c.last_preview, c.last_direction,"
+        " c.last_inbound_at FROM chats c LEFT JOIN agents a ON a.id = c.assignee_id WHERE c.id ")
+_ORDER = " ORDER BY last_message_at DESC NULLS LAST, id DESC LIMIT $limit OFFSET $offset"
+_COUNTS = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in _TAB_WHERE.values())
+# A page is first looked for among the chats written to in the last day,
+# then the last month, then all: most pages lie in the newest, and a filter
+# on last_message_at is the cheapest a scan does (measured at 1M chats:
+# the page in 3-7 ms instead of 5-18).
+HORIZONS = (timedelta(days=1), timedelta(days=30))
+
+
 def find_chats(store: Store, agent_id: int | None, query: InboxQuery) -> InboxPage:
+    """One page of chats and every tab's count under the query's filters.
+
+    Read between two commits, the same question is answered from memory
+    (``_Answers``): the Chat page of every agent asks it every few seconds.
+    Otherwise, at 1M chats, what costs is the scan of the filters: with a
+    label or a name search (the dearest filters) it runs once, counts and
+    page from its rows; without, the counts scan and the page looks among
+    the newest chats first (HORIZONS)."""
     query.check()
     version = store.version  # read first: a change after this shows next poll
     where, params = ["TRUE"], {"agent": agent_id if agent_id is not None else -1}
-    if team.sees_only_own(store, agent_id):
+    own_only = team.sees_only_own(store, agent_id)
+    if own_only:
         # W3, here and not only in the tabs: every tab and count is cut down.
         if query.tab == "All":
             raise NotAllowed(_(team.OWN_ONLY))
@@ -87,29 +114,114 @@ def find_chats(store: Store, agent_id: int | None, query: InboxQuery) -> InboxPa
         where.append("strpos(search_name, $needle) > 0")
         params["needle"] = needle
     filters = " AND ".join(where)
-    counts_sql = ("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in _TAB_WHERE.values())
-                  + f" FROM chats WHERE {filters}")
-    # Order and cut on narrow columns first, then fetch the 30 wide rows:
-    # sorting whole rows (previews, label lists) costs 3x more.
-    page_sql = (
-        "WITH page AS (SELECT id, last_message_at FROM chats WHERE " + filters + " AND " + _TAB_WHERE[query.tab] +
-        " ORDER BY last_message_at DESC NULLS LAST, id DESC LIMIT $limit OFFSET $offset)"
-        " SELECT c.id, c.contact_id, c.channel, c.contact_name, c.status, c.assignee_id, a.display_name AS assignee,"
-        " c.archived, c.blocked, c.label_ids, c.unread, c.last_message_at, c.last_preview, c.last_direction,"
-        " c.last_inbound_at FROM page JOIN chats c ON c.id = page.id"
-        " LEFT JOIN agents a ON a.id = c.assignee_id ORDER BY page.last_message_at DESC NULLS LAST, page.id DESC")
-    cur = store.cursor()
-    try:
-        count_params = {k: v for k, v in params.items() if re.search(rf"\${k}\b", counts_sql)}
-        counts = dict(zip(TABS, cur.execute(counts_sql, count_params).fetchone()))
-        rel = cur.execute(page_sql, {**{k: v for k, v in params.items() if re.search(rf"\${k}\b", page_sql)},
-                                     "limit": query.page_size, "offset": (query.page - 1) * query.page_size})
-        cols = [d[0] for d in rel.description]
-        chats = [dict(zip(cols, r)) for r in rel.fetchall()]
-    finally:
-        cur.close()
+    answers = _Answers.of(store, version)
+    counts_key = (agent_id, own_only, query.statuses, query.channels, query.label_ids, needle)
+    page_key = (counts_key, query.tab, query.page, query.page_size)
+    offset = (query.page - 1) * query.page_size
+    page_params = {**params, "limit": query.page_size, "offset": offset}
+    counts, chats = answers.get(counts_key), answers.get(page_key)
+    if chats is None or counts is None:
+        cur = store.cursor()
+        try:
+            ids = None
+            if counts is None and (query.label_ids or needle):
+                counts, ids = _counts_and_page(cur, filters, query.tab, page_params)
+            if counts is None:
+                counts = dict(zip(TABS, _run(cur, f"SELECT {_COUNTS} FROM chats WHERE {filters}", params).fetchone()))
+            if ids is None:
+                ids = _page(cur, filters, query.tab, page_params, counts[query.tab])
+            chats = _rows(cur, ids)
+        finally:
+            cur.close()
+        answers.keep(counts_key, counts)
+        answers.keep(page_key, chats)
     total = counts[query.tab]
-    return InboxPage(chats, counts, total, query.page, max(1, -(-total // query.page_size)), version, query)
+    pages = max(1, -(-total // query.page_size))
+    return InboxPage([dict(c) for c in chats], dict(counts), total, query.page, pages, version, query)
+
+
+def _run(cur, sql: str, params: dict):
+    """``sql`` with those of ``params`` it names (DuckDB refuses unused ones)."""
+    return cur.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})
+
+
+def _counts_and_page(cur, filters: str, tab: str, params: dict) -> tuple[dict[str, int], list[int]]:
+    """Counts and page ids from one scan of the filters: measured at 1M chats
+    28% faster than two for a label, 25% for a name search (slower for
+    filters that keep most chats: their rows cost more to keep than to find)."""
+    rows = _run(cur, f"WITH found AS MATERIALIZED (SELECT id, last_message_at, archived, assignee_id FROM chats"
+                     f" WHERE {filters}), page AS (SELECT id, last_message_at FROM found WHERE {_TAB_WHERE[tab]}"
+                     f"{_ORDER}) SELECT 0 AS part, {_COUNTS} FROM found UNION ALL"
+                     f" SELECT 1, id, NULL, NULL, NULL FROM page", params).fetchall()
+    counts = next(dict(zip(TABS, r[1:])) for r in rows if r[0] == 0)
+    return counts, [r[1] for r in rows if r[0] == 1]
+
+
+def _page(cur, filters: str, tab: str, params: dict, total: int) -> list[int]:
+    """The page's chat ids, newest first."""
+    sql = f"SELECT id, last_message_at FROM chats WHERE {filters} AND {_TAB_WHERE[tab]}"
+    wanted = min(params["limit"], total - params["offset"])
+    if wanted <= 0:
+        return []  # past the last page, by the counts just read
+    now = utcnow()
+    for horizon in HORIZONS:
+        found = _run(cur, sql + " AND last_message_at >= $since" + _ORDER, {**params, "since": now - horizon})
+        ids = [r[0] for r in found.fetchall()]
+        # As many as the counts promise, from the newest chats: every older
+        # chat sorts after them. Short of it, look further back.
+        if len(ids) >= wanted:
+            return ids
+    return [r[0] for r in _run(cur, sql + _ORDER, params).fetchall()]
+
+
+def _rows(cur, ids: list[int]) -> list[dict]:
+    """The chosen chats' rows, in the order of ``ids``."""
+    if not ids:
+        return []
+    sql, params = in_list("id", ids)
+    rel = cur.execute(_ROW + sql, params)
+    cols = [d[0] for d in rel.description]
+    by_id = {r[0]: dict(zip(cols, r)) for r in rel.fetchall()}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+class _Answers:
+    """The finder's answers (tab counts, pages) since the last commit.
+
+    Kept only while ``store.version`` stays where it was when they were read:
+    every commit of this process bumps it before the writer answers, so an
+    answer kept is never older than a change anyone was told is done (the
+    writer's upkeep chores, which do not bump it, change no chat). Only on
+    an engine with one process per database: on PostgreSQL another
+    replica's commit reaches the version a moment later, through its
+    listener."""
+
+    LIMIT = 256  # questions kept per version: a busy team's filters, and no more
+    _of: "weakref.WeakKeyDictionary[Store, _Answers]" = weakref.WeakKeyDictionary()
+    _lock = threading.Lock()
+
+    def __init__(self, version: int, keeps: bool):
+        self.version, self.keeps = version, keeps
+        self._found: dict = {}
+
+    @classmethod
+    def of(cls, store: Store, version: int) -> "_Answers":
+        with cls._lock:
+            found = cls._of.get(store)
+            if found is None or found.version != version:
+                # Older answers go; a reader that saw an older version while
+                # the writer committed keeps its own (and keeps nothing).
+                found = cls(version, store.engine.one_process)
+                if version >= getattr(cls._of.get(store), "version", -1):
+                    cls._of[store] = found
+            return found
+
+    def get(self, key):
+        return self._found.get(key)
+
+    def keep(self, key, value) -> None:
+        if self.keeps and len(self._found) < self.LIMIT:
+            self._found[key] = value
 
 
 def get_chat(store: Store, chat_id: int, viewer: int | None = None) -> dict:
