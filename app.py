@@ -19,4 +19,4 @@ sys.setswitchinterval(0.0002)
 
 
 app = st.App("dashboard.py", routes=[*webhooks.routes(), *login_routes.routes(), *downloads.routes()], lifespan=lifespan,
-             middleware=[Middleware(RefusePrivatePaths)])
+             middleware=[Middleware(webhooks.WebhooksFirst), Middleware(RefusePrivatePaths)])

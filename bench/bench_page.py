@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from common import pct, timed_page_run
+from common import cpu_seconds, pct, timed_page_run
 PAGE = str(ROOT / "app_pages" / "chat.py")
 TARGET_MS = 150
 
@@ -95,11 +95,6 @@ def rss_mb(pid: int) -> float:
         except FileNotFoundError:
             pass
     return total / 1024
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def _children(pid: int) -> list[int]:

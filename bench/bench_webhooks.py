@@ -2,7 +2,8 @@
 real server (``streamlit run app.py`` via tests/live_server.py), from a load
 generator on this machine (several processes, each with keep-alive
 connections on threads). Prints sustained messages/s and latency to the
-2xx; afterwards stops the server, opens the database file and checks that
+2xx, and the CPU time the server and the load generator spent per message
+(on a shared machine it moves far less than the rates); afterwards stops the server, opens the database file and checks that
 every acknowledged message is there. 127.0.0.1 only, bounded in count and
 time. It prints figures, it does not assert timings.
 
@@ -36,12 +37,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import big_database
+from common import big_database, cpu_seconds
 
 from maxchat_data import settings
 from maxchat_data.channels.base import sign
 from maxchat_data.store import Store
-from tests.live_server import live_server
+from tests.live_server import PROCESSES, live_server
 
 SECRET, PNID = "bench-secret", "BENCHPNID"
 MAX_REQUESTS_PER_CONN = 20_000
@@ -99,6 +100,7 @@ def _connection(port, tag, per, seconds, out, limit=None):
 
 def _proc(port, prefix, per, seconds, conns, q, limits):
     out: list = []
+    cpu = sum(os.times()[:2])
     threads = [threading.Thread(target=_connection, args=(port, f"{prefix}c{i}", per, seconds, out,
                                                           limits.get(f"{prefix}c{i}", 0) if limits else None))
                for i in range(conns)]
@@ -106,30 +108,38 @@ def _proc(port, prefix, per, seconds, conns, q, limits):
         t.start()
     for t in threads:
         t.join()
-    q.put(out)
+    q.put((out, sum(os.times()[:2]) - cpu))
 
 
 def run_phase(port, name, per, seconds, procs, conns, again: dict | None = None, tag: str | None = None):
     """``again``: webhooks sent per connection by the phase tagged ``tag``,
-    sent once more, the same bodies (a provider's repeat delivery)."""
+    sent once more, the same bodies (a provider's repeat delivery). Prints
+    the CPU time the server and the load generator spent per message too:
+    it moves far less with the machine's load than the rates do."""
     q = mp.get_context("fork").Queue()
     workers = [mp.get_context("fork").Process(target=_proc, args=(port, f"{tag or name}p{i}", per, seconds, conns, q,
                                                                   again))
                for i in range(procs)]
-    start = time.perf_counter()
+    server = PROCESSES[f"http://127.0.0.1:{port}"].pid
+    start, server_cpu = time.perf_counter(), cpu_seconds(server)
     for w in workers:
         w.start()
-    results = [r for _ in workers for r in q.get()]
+    done = [q.get() for _ in workers]
     for w in workers:
         w.join()
     wall = time.perf_counter() - start
+    server_cpu = cpu_seconds(server) - server_cpu
+    results = [r for out, _ in done for r in out]
+    load_cpu = sum(cpu for _, cpu in done)
     lat = sorted(x for r in results for x in r[0])
     acked = sum(r[1] for r in results)
     errors = sum(r[2] for r in results)
     p = lambda q_: lat[min(len(lat) - 1, int(q_ * len(lat)))] * 1000
     print(f"{name:<28} {len(lat):>7} webhooks {acked:>7} msgs in {wall:5.1f}s: {acked / wall:8.0f} msg/s "
           f"{len(lat) / wall:7.0f} req/s  p50 {p(0.50):6.1f} ms  p99 {p(0.99):6.1f} ms  max {lat[-1] * 1000:6.1f} ms"
-          f"  errors {errors}  (load {os.getloadavg()[0]:.1f})", flush=True)
+          f"  errors {errors}  (load {os.getloadavg()[0]:.1f})\n{'':<28} CPU per message: server"
+          f" {server_cpu / max(acked, 1) * 1000:.2f} ms, load generator {load_cpu / max(acked, 1) * 1000:.2f} ms",
+          flush=True)
     return acked, acked / wall, {r[3]: r[4] for r in results}
 
 

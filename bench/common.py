@@ -44,6 +44,12 @@ def big_database(chats: int = 100_000, per_chat: float = 20.0) -> Path:
     return work
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used, all its threads (utime + stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(fn, runs: int) -> list[float]:
     out = []
     for _ in range(runs):

@@ -140,7 +140,7 @@ class Parsed:
 @dataclass
 class _ChatState:
     id: int
-    contact_id: int
+    contact_id: int | None  # a new chat's (an existing chat's is not read)
     status: str
     archived: bool
     blocked: bool
@@ -158,7 +158,10 @@ class _ChatState:
         return last_at, message_preview(m.kind, m.body, m.caption, m.details)
 
 
-_CHAT_STATE = "SELECT id, channel, channel_user_id, contact_id, status, archived, blocked, session_id FROM chats"
+# What a message needs of its chat, no more: a chat's key and id are known
+# before it is read, and on DuckDB each column read costs (its two strings
+# were a third of the statement, 100k chats).
+_CHAT_STATE = "SELECT id, status, archived, blocked, session_id FROM chats"
 
 
 @batched
@@ -252,14 +255,17 @@ def _stored(w: Writer, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tup
         " (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))", [[c for c, _ in keys], [p for _, p in keys]])}
 
 
-def _locked_chats(w: Writer, keys: list[tuple[str, str]]) -> list[tuple]:
-    """The chats of these senders as they are now (``_CHAT_STATE`` rows); on
-    PostgreSQL locked until commit, so a replica writing to the same chat
-    waits for this transaction and then sees what it did."""
-    ids = sorted(w.chat_ids(keys).values())
-    if not ids:
-        return []
-    return w.all(f"{_CHAT_STATE} WHERE id IN (SELECT unnest(?::BIGINT[])) ORDER BY id{w.engine.lock()}", [ids])
+def _locked_chats(w: Writer, keys: list[tuple[str, str]]) -> dict[tuple[str, str], _ChatState]:
+    """The chats of these senders as they are now; on PostgreSQL locked
+    until commit, so a replica writing to the same chat waits for this
+    transaction and then sees what it did."""
+    key_of = {i: k for k, i in w.chat_ids(keys).items()}
+    if not key_of:
+        return {}
+    return {key_of[cid]: _ChatState(cid, None, status, archived, blocked, session_id)
+            for cid, status, archived, blocked, session_id in w.all(
+                f"{_CHAT_STATE} WHERE id IN (SELECT unnest(?::BIGINT[])) ORDER BY id{w.engine.lock()}",
+                [sorted(key_of)])}
 
 
 def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[str, str], _ChatState]:
@@ -268,13 +274,7 @@ def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[
     ``messages``. A new chat is inserted here in its final state; its session
     row, like a reopened chat's, is written by ``_update_chats``."""
     keys = list(dict.fromkeys((m.channel, m.channel_user_id) for m in messages))
-    chats: dict[tuple[str, str], _ChatState] = {}
-
-    def found(rows):
-        for cid, channel, uid, contact_id, status, archived, blocked, session_id in rows:
-            chats[(channel, uid)] = _ChatState(cid, contact_id, status, archived, blocked, session_id)
-
-    found(_locked_chats(w, keys))
+    chats = _locked_chats(w, keys)
     first = {}
     for m in messages:
         first.setdefault((m.channel, m.channel_user_id), m)
@@ -293,7 +293,7 @@ def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[
         lost = _create_chats(w, [chats[k] for k in missing], now)
         if lost:  # another replica made them a moment ago: write to its chats
             pending = {key: chats.pop(key).messages for key in lost}
-            found(_locked_chats(w, lost))
+            chats.update(_locked_chats(w, lost))
             for key, mine in pending.items():
                 chats[key].messages = mine
 

@@ -517,6 +517,24 @@ def test_tcp_nodelay_is_set_on_listening_sockets_and_inherited():
         listener.close()
 
 
+def test_what_the_server_loaded_at_start_is_out_of_the_collectors_sight(gw):
+    """A full garbage collection walks every object the process holds and
+    stops every thread meanwhile; what start-up loaded lives as long as the
+    process, so it is frozen once the server is up."""
+    import asyncio
+    import gc
+
+    async def serve():
+        async with lifespan.lifespan(None):
+            return gc.get_freeze_count()
+
+    gc.unfreeze()
+    try:
+        assert asyncio.run(serve()) > 10_000
+    finally:
+        gc.unfreeze()
+
+
 def test_chunked_bodies_are_read_and_bounded(gw):
     client, store = gw
     body = body_of(wa_webhook([wa_message(mid="wamid.CH")]))
@@ -524,6 +542,41 @@ def test_chunked_bodies_are_read_and_bounded(gw):
     assert r.status_code == 200 and count(store) == 1
     r = client.post("/webhooks/whatsapp", content=(b"x" * 65536 for _ in range(40)), headers=meta_headers(WA_SECRET, b""))
     assert r.status_code == 413
+
+
+# ---- the fast path in front of Streamlit's middleware (issue 19) ------------------------------------
+class _Behind:
+    """What WebhooksFirst stands in front of (Streamlit's middleware and
+    router): the same routes, and a record of every request that got here."""
+
+    def __init__(self):
+        self.app, self.seen = Starlette(routes=webhooks.routes()), []
+
+    async def __call__(self, scope, receive, send):
+        self.seen.append((scope["type"], scope.get("method"), scope["path"]))
+        await self.app(scope, receive, send)
+
+
+def test_webhooks_go_straight_to_their_route_everything_else_passes_through(gw):
+    _, store = gw
+    behind = _Behind()
+    client = TestClient(webhooks.WebhooksFirst(behind))
+    # Each route answers as before, in front of everything else.
+    assert post_wa(client, wa_webhook([wa_message(mid="wamid.FAST")])).status_code == 200
+    assert post_wa(client, wa_webhook([wa_message(mid="wamid.X")]), secret="wrong").status_code == 401
+    assert post_ms(client, ms_webhook([ms_event(text="cepat", mid="m_FAST")])).status_code == 200
+    assert post_tg(client, tg_update(tg_message(text="cepat"))).status_code == 200
+    hello = client.get("/webhooks/whatsapp", params={"hub.mode": "subscribe", "hub.verify_token": WA_VERIFY,
+                                                     "hub.challenge": "42"})
+    assert hello.text == "42" and client.get("/healthz").json()["status"] == "ok"
+    assert behind.seen == []
+    assert count(store) == 3 and count(store, "SELECT count(*) FROM messages WHERE provider_message_id = 'wamid.X'") == 0
+    # Not exactly a route's path and method: Streamlit's stack sees it, as before.
+    assert client.put("/webhooks/whatsapp").status_code == 405
+    client.post("/webhooks/whatsapp/", content=b"{}")
+    assert client.get("/somewhere-else").status_code == 404
+    assert behind.seen == [("http", "PUT", "/webhooks/whatsapp"), ("http", "POST", "/webhooks/whatsapp/"),
+                           ("http", "GET", "/somewhere-else")]
 
 
 # ---- a customer changes only their own messages (issue 17, item 3) ---------------------------------

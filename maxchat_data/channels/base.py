@@ -4,6 +4,7 @@ and a bounded download."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import logging
@@ -116,6 +117,12 @@ def contact_card(name, phones, emails=()) -> dict:
 SHAPE_ERRORS = (BadPayload, ValidationError, ValueError, AttributeError, TypeError, KeyError, IndexError)
 
 
+@functools.cache
+def _lists_of(kind: type) -> tuple[str, ...]:
+    # dataclasses.fields() builds its answer on every call: 3 parts a webhook.
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
 @contextmanager
 def one_part(out, what: str):
     """One entry, event or message of a webhook (``out`` is its ``Parsed``).
@@ -124,7 +131,7 @@ def one_part(out, what: str):
     stored and the provider gets its 200 (nothing acknowledged is lost, and
     one odd message does not make the provider retry, and refuse, the
     others for days)."""
-    lists = {f.name: len(getattr(out, f.name)) for f in dataclasses.fields(out)}
+    lists = {name: len(getattr(out, name)) for name in _lists_of(type(out))}
     try:
         yield
         for m in out.messages[lists["messages"]:]:
