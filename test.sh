@@ -11,9 +11,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 lane=()
+workers=auto
 if [ "${1:-}" = fast ]; then
   shift
   lane=(-m "not browser and not server and not pg and not slow")
+  # A quarter of the fast lane's time is waiting on background threads
+  # (retries, workers): one process more than the cores fills it.
+  workers=$(( $(nproc) + 1 ))
 else
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
@@ -30,4 +34,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 .venv/bin/ruff check --quiet .   # the lint rules of ruff.toml: a finding fails the run
-exec .venv/bin/python -m pytest -q -n auto --dist loadfile "${lane[@]}" "$@"
+# Compiled test modules (and their assertion rewriting) are kept between runs.
+unset PYTHONDONTWRITEBYTECODE
+exec .venv/bin/python -m pytest -q -n "$workers" --dist loadfile "${lane[@]}" "$@"

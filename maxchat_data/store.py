@@ -56,10 +56,9 @@ class Ids:
     """Next id per table, owned by the writer thread."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
-        self._next = {}
-        for table in ID_TABLES:
-            (top,) = con.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
-            self._next[table] = top + 1
+        # One statement, not one per table: each costs a few tenths of a ms.
+        tops = con.execute(" UNION ALL ".join(f"SELECT '{t}', coalesce(max(id), 0) FROM {t}" for t in ID_TABLES))
+        self._next = {table: top + 1 for table, top in tops.fetchall()}
 
     def next(self, table: str) -> int:
         value = self._next[table]

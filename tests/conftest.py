@@ -119,11 +119,43 @@ def store_template(migrated_duckdb) -> Path:
     return migrated_duckdb
 
 
+TEAM = (("admin", "Admin", "admin-pass-1", "admin"), ("budi", "Budi Santoso", "budi-pass-1", "agent"),
+        ("sari", "Sari Wulandari", "sari-pass-1", "supervisor"))
+_MADE_FROM = pytest.StashKey[Path]()
+
+
+def make_team(store) -> dict:
+    """An admin, an agent and a supervisor: ids by username."""
+    return {username: system.create_account(store, username, name, password, role)
+            for username, name, password, role in TEAM}
+
+
+def made_once(tmp_path_factory, start: Path, name: str, make) -> tuple[Path, dict]:
+    """A copy of the DuckDB file ``start`` with ``make(store)``'s writes in
+    it, and what ``make`` returned: for data many tests start from, made
+    once and copied per test (``store_template``)."""
+    path = tmp_path_factory.mktemp(name) / "maxchat.duckdb"
+    shutil.copyfile(start, path)
+    made = Store(path, path.parent / "media")
+    try:
+        return path, make(made)
+    finally:
+        made.close()
+
+
+@pytest.fixture(scope="session")
+def team_made(tmp_path_factory, migrated_duckdb, cheap_password_hashing) -> tuple[Path, dict]:
+    """``migrated_duckdb`` with ``TEAM`` in it, made once per run (per xdist
+    worker): a test asking for ``team`` gets a copy instead of three writes."""
+    return made_once(tmp_path_factory, migrated_duckdb, "team", make_team)
+
+
 @pytest.fixture
-def store(tmp_path, backend, store_template):
+def store(tmp_path, backend, store_template, migrated_duckdb, request):
     """A new database: a copy of ``store_template`` (the migrations' own
-    tests make theirs from scratch with ``Store``), or, on PostgreSQL, a
-    database made from the cluster's migrated template."""
+    tests make theirs from scratch with ``Store``; with the team in it when
+    the test asks for ``team``), or, on PostgreSQL, a database made from the
+    cluster's migrated template."""
     if backend == "postgresql":
         url = pg_cluster.fresh_database()
         from maxchat_data.pg_store import PgStore  # the engine alone, as Store below
@@ -132,7 +164,11 @@ def store(tmp_path, backend, store_template):
         s.close()
         pg_cluster.drop_database(url)
         return
-    shutil.copyfile(store_template, tmp_path / "maxchat.duckdb")
+    template = store_template
+    if "team" in request.fixturenames and store_template == migrated_duckdb:
+        template = request.getfixturevalue("team_made")[0]
+    request.node.stash[_MADE_FROM] = template
+    shutil.copyfile(template, tmp_path / "maxchat.duckdb")
     s = Store(tmp_path / "maxchat.duckdb", tmp_path / "media")
     yield s
     s.close()
@@ -153,13 +189,12 @@ def replica_stores(tmp_path):
 
 
 @pytest.fixture
-def team(store):
-    """An admin and two agents: ids by name."""
-    return {
-        "admin": system.create_account(store, "admin", "Admin", "admin-pass-1", "admin"),
-        "budi": system.create_account(store, "budi", "Budi Santoso", "budi-pass-1", "agent"),
-        "sari": system.create_account(store, "sari", "Sari Wulandari", "sari-pass-1", "supervisor"),
-    }
+def team(store, request):
+    """An admin, an agent and a supervisor (``TEAM``): ids by username."""
+    made = request.getfixturevalue("team_made") if request.node.stash.get(_MADE_FROM, None) else None
+    if made and request.node.stash[_MADE_FROM] == made[0]:
+        return dict(made[1])  # ``store`` is already a copy of it
+    return make_team(store)
 
 
 def customer_writes(store, user="6281200000001", text="Halo kak", channel="whatsapp", name="Rina Kusuma",

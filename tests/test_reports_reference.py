@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -21,6 +22,8 @@ import pytest
 from maxchat_data import actions, facts, labels, reports
 from maxchat_data.common import CHANNEL_LABELS, CHANNELS
 from maxchat_data.reports import COUNT_NAMES, ReportFilter
+
+from conftest import made_once, make_team
 
 pytestmark = pytest.mark.both_backends
 JKT = ZoneInfo("Asia/Jakarta")
@@ -167,13 +170,31 @@ def same(a, b) -> bool:
     return (a is None or pd.isna(a)) and (b is None or pd.isna(b)) or a == pytest.approx(b, rel=1e-12)
 
 
-@pytest.fixture
-def history(store, team):
+def make_history(store, team: dict) -> dict:
     agents = [team["admin"], team["budi"], team["sari"]]
     names = ("VIP", "Grosir", "Komplain")
     label_ids = [labels.create_label(store, n, "Purple", team["admin"]) for n in names]
     random_history(store, agents, label_ids)
     return {"agents": agents, "labels": dict(zip(label_ids, names))}
+
+
+@pytest.fixture(scope="module")
+def history_made(tmp_path_factory, team_made) -> tuple[Path, dict]:
+    """The history made once on DuckDB (~1,500 writes): a test asking for
+    ``history`` gets a copy of the file."""
+    return made_once(tmp_path_factory, team_made[0], "history", lambda made: make_history(made, team_made[1]))
+
+
+@pytest.fixture
+def store_template(request, migrated_duckdb) -> Path:
+    return request.getfixturevalue("history_made")[0] if "history" in request.fixturenames else migrated_duckdb
+
+
+@pytest.fixture
+def history(store, backend, request):
+    if backend == "duckdb":
+        return dict(request.getfixturevalue("history_made")[1])  # ``store`` is already a copy of it
+    return make_history(store, make_team(store))
 
 
 @pytest.mark.parametrize("narrow", [{}, {"channels": ("whatsapp", "telegram")}, {"label_ids": "first two"},

@@ -18,19 +18,17 @@ import ast
 import importlib
 import inspect
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
-from conftest import customer_writes
+from conftest import customer_writes, made_once
 from maxchat_data import (NotAllowed, ValidationError, accounts, actions, broadcasts, channel_health, labels,
                           new_chat, quick_replies, reports, roles, simulator, system, team, template_sync,
                           templates)
 from maxchat_data.broadcasts import Audience
-from maxchat_data.store import Store
 from tests.fakes.helpers import PNG
 
 pytestmark = pytest.mark.both_backends
@@ -128,16 +126,9 @@ def make_world(store) -> dict:
 @pytest.fixture(scope="module")
 def world_made(tmp_path_factory, migrated_duckdb) -> tuple[Path, dict]:
     """The world made once on DuckDB (~30 writes): each test's store is a copy of the file."""
-    path = tmp_path_factory.mktemp("world") / "maxchat.duckdb"
-    shutil.copyfile(migrated_duckdb, path)
     with pytest.MonkeyPatch.context() as patch:
         the_actions_settings(patch)
-        made = Store(path, path.parent / "media")
-        try:
-            ids = make_world(made)
-        finally:
-            made.close()
-    return path, ids
+        return made_once(tmp_path_factory, migrated_duckdb, "world", make_world)
 
 
 @pytest.fixture
