@@ -10,6 +10,7 @@ from starlette.middleware import Middleware
 from server import downloads, login_routes, webhooks
 from server.lifespan import lifespan
 from server.private_paths import RefusePrivatePaths
+from server.session_binding import BindSessionsToLogin
 
 # The event loop and the DuckDB writer thread share the GIL; at the default
 # 5 ms switch interval a request coming back from a socket call waits behind
@@ -19,4 +20,5 @@ sys.setswitchinterval(0.0002)
 
 
 app = st.App("dashboard.py", routes=[*webhooks.routes(), *login_routes.routes(), *downloads.routes()], lifespan=lifespan,
-             middleware=[Middleware(webhooks.WebhooksFirst), Middleware(RefusePrivatePaths)])
+             middleware=[Middleware(webhooks.WebhooksFirst), Middleware(RefusePrivatePaths),
+                         Middleware(BindSessionsToLogin)])

@@ -26,8 +26,13 @@ COOKIE = "maxchat_session"
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
-    with live_server(tmp_path_factory.mktemp("browser")) as base:
+def server_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("browser")  # the server's log is server.log here
+
+
+@pytest.fixture(scope="module")
+def base_url(server_dir):
+    with live_server(server_dir) as base:
         yield base
 
 
@@ -218,7 +223,7 @@ def _session_ids(page) -> list[str]:
     return found
 
 
-def test_a_streamlit_session_id_without_the_cookie_takes_over_nothing(browser, base_url):
+def test_a_streamlit_session_id_without_the_cookie_takes_over_nothing(browser, base_url, server_dir):
     victim_context = browser.new_context(viewport={"width": 1280, "height": 800})
     thief_context = browser.new_context(viewport={"width": 1280, "height": 800})
     try:
@@ -242,6 +247,12 @@ def test_a_streamlit_session_id_without_the_cookie_takes_over_nothing(browser, b
         expect(thief.get_by_role("textbox", name="Username")).to_be_visible(timeout=20_000)
         expect(thief.get_by_test_id("stSidebar")).to_have_count(0)
         expect(thief.get_by_text("Administrator (admin)")).to_have_count(0)
+        # Nor is the victim's session disturbed: it is never handed to the
+        # thief's websocket (which disconnected the victim, whose reconnect
+        # took it back, and so on), and the victim stays logged in.
+        log = (server_dir / "server.log").read_text()
+        assert f"Session with id {ids[-1]} is already connected" not in log
+        logged_in_as(victim, "Administrator (admin)")
     finally:
         thief_context.close()
         victim_context.close()
