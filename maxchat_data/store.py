@@ -43,7 +43,8 @@ ID_TABLES = ("agents", "contacts", "chats", "sessions", "messages", "attachments
 MAX_GROUP = 512
 # Inbound messages the writer remembers (key -> ids): a provider's repeat
 # delivery, which comes minutes to hours later, is answered without the
-# database, where (channel, provider id) has no index a lookup can use.
+# database, where a batch of (channel, provider id) keys is a scan of every
+# message (the id's own index serves one id at a time: migration 017).
 RECENT_MESSAGES = 100_000
 IDLE_CHECKPOINT_S = 2.0
 
