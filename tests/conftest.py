@@ -121,7 +121,7 @@ def store_template(migrated_duckdb) -> Path:
 
 TEAM = (("admin", "Admin", "admin-pass-1", "admin"), ("budi", "Budi Santoso", "budi-pass-1", "agent"),
         ("sari", "Sari Wulandari", "sari-pass-1", "supervisor"))
-_MADE_FROM = pytest.StashKey[Path]()
+_TEAM_IN_STORE = pytest.StashKey[dict]()
 
 
 def make_team(store) -> dict:
@@ -166,8 +166,7 @@ def store(tmp_path, backend, store_template, migrated_duckdb, request):
         return
     template = store_template
     if "team" in request.fixturenames and store_template == migrated_duckdb:
-        template = request.getfixturevalue("team_made")[0]
-    request.node.stash[_MADE_FROM] = template
+        template, request.node.stash[_TEAM_IN_STORE] = request.getfixturevalue("team_made")
     shutil.copyfile(template, tmp_path / "maxchat.duckdb")
     s = Store(tmp_path / "maxchat.duckdb", tmp_path / "media")
     yield s
@@ -191,10 +190,8 @@ def replica_stores(tmp_path):
 @pytest.fixture
 def team(store, request):
     """An admin, an agent and a supervisor (``TEAM``): ids by username."""
-    made = request.getfixturevalue("team_made") if request.node.stash.get(_MADE_FROM, None) else None
-    if made and request.node.stash[_MADE_FROM] == made[0]:
-        return dict(made[1])  # ``store`` is already a copy of it
-    return make_team(store)
+    made = request.node.stash.get(_TEAM_IN_STORE, None)
+    return dict(made) if made is not None else make_team(store)  # ``store`` may be a copy with it in
 
 
 def customer_writes(store, user="6281200000001", text="Halo kak", channel="whatsapp", name="Rina Kusuma",
