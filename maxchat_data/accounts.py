@@ -111,6 +111,7 @@ def save_agent(w: Writer, agent_id, actor_id, display_name, role, active, new_ha
         # A deactivated agent's open chats go back to the queue.
         chats = w.all("SELECT id FROM chats WHERE assignee_id = ?", [agent_id])
         w.execute("UPDATE chats SET assignee_id = NULL, status = 'Open' WHERE assignee_id = ?", [agent_id])
+        w.chats_changed(chat_id for (chat_id,) in chats)
         for (chat_id,) in chats:
             record(w, chat_id, actor_id, "assign", f"{agent_id} -> None (agent deactivated)", utcnow(),
                    later._("{name} was deactivated: chat back to the queue", name=display_name))

@@ -45,6 +45,7 @@ def _assign(w: Writer, chat_id, agent_id, actor_id):
     if chat["status"] == "Resolved":
         facts.set_resolution(w, chat["session_id"], None, None)
     w.execute("UPDATE chats SET assignee_id = ?, status = ? WHERE id = ?", [agent_id, status, chat_id])
+    w.chats_changed([chat_id])
     who = actor_name(w, actor_id)
     if chat["assignee_id"] is None or chat["status"] == "Resolved":
         line = later._("{who} assigned the chat to {agent}", who=who, agent=target)
@@ -71,6 +72,7 @@ def _resolve(w: Writer, chat_id, actor_id):
     # The agent is remembered: a returning customer goes back to them (team.py).
     w.execute("UPDATE chats SET status = 'Resolved', assignee_id = NULL, last_agent_id = coalesce(assignee_id,"
               " last_agent_id) WHERE id = ?", [chat_id])
+    w.chats_changed([chat_id])
     facts.set_resolution(w, chat["session_id"], now, actor_id)
     record(w, chat_id, actor_id, "resolve", f"assignee was {chat['assignee_id']}", now,
            later._("{who} resolved the chat", who=actor_name(w, actor_id)), chat)
@@ -92,6 +94,7 @@ def _set_archived(w: Writer, chat_id, archived, actor_id):
     if chat["archived"] == archived:
         return False
     w.execute("UPDATE chats SET archived = ? WHERE id = ?", [archived, chat_id])
+    w.chats_changed([chat_id])
     verb = "archived" if archived else "unarchived"
     line = (later._("{who} archived the chat", who=actor_name(w, actor_id)) if archived
             else later._("{who} unarchived the chat", who=actor_name(w, actor_id)))
@@ -220,6 +223,8 @@ def _send(w: Writer, chat_id, agent_id, what):
             changes[column] = value
     w.execute(f"UPDATE chats SET {', '.join(f'{c} = ?' for c in changes)} WHERE id = ?",
               [*changes.values(), chat_id])
+    if "status" in changes or "assignee_id" in changes:
+        w.chats_changed([chat_id])
     return message_id
 
 

@@ -271,6 +271,7 @@ def _create(w: Writer, actor_id, template_id, audience: Audience, values, rate):
                   " unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), 'Open', ?",
                   [list(chats), list(contacts), CHANNEL, [t["uid"] for t in fresh], [t["name"] for t in fresh],
                    [search_key(t["name"]) for t in fresh], now])
+        w.chats_changed(chats)
 
     # A Business initiate session where the chat is new or Resolved (C2).
     opening = [t for t in targets if t["session"] is None or t["status"] == "Resolved"]
@@ -314,6 +315,7 @@ def _create(w: Writer, actor_id, template_id, audience: Audience, values, rate):
               " WHERE chats.id = b.id",
               [now, [t["chat"] for t in targets], [message_preview("template", t["body"], None) for t in targets],
                [t["status"] == "Resolved" for t in targets], [t["session"] for t in targets]])
+    w.chats_changed(t["chat"] for t in targets if t["status"] == "Resolved")
     w.execute("INSERT INTO broadcasts (id, template_id, channel, audience, rate, state, total, skipped_blocked,"
               " created_by, created_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
               [broadcast_id, template_id, CHANNEL, _describe(w, audience), rate, len(targets), skipped, actor_id,

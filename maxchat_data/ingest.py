@@ -327,6 +327,7 @@ def _create_chats(w: Writer, new: list[_ChatState], now: datetime) -> list[tuple
         f"{w.engine.skip_existing('channel, channel_user_id')} RETURNING id",
         rows.lists("id", "contact", "channel", "uid", "name", "search", "last_at", "preview", "last_at", "unread",
                    "session") + [now])}
+    w.chats_changed(made)
     contacts = Columns("id", "name", "phone")
     lost = []
     for chat in new:
@@ -395,6 +396,7 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
             " FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::VARCHAR[]) AS status, unnest(?::BOOLEAN[]) AS reopened,"
             "       unnest(?::BOOLEAN[]) AS archived, unnest(?::BIGINT[]) AS session) b WHERE chats.id = b.id",
             changed.lists())
+        w.chats_changed(changed.lists("id")[0])
     if events:
         w.execute("INSERT INTO events (id, chat_id, actor_id, action, details, created_at)"
                   " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), NULL, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?",

@@ -157,9 +157,10 @@ def _delete(w: Writer, label_id, actor_id):
 def _refresh_chat_labels(w: Writer, contact_ids: list[int]) -> None:
     if not contact_ids:
         return
-    w.execute(
+    changed = w.all(
         "UPDATE chats SET label_ids = coalesce(l.ids, ARRAY[]::INTEGER[]) FROM (SELECT c.id AS chat_id,"
         " array_agg(cl.label_id ORDER BY cl.label_id) FILTER (WHERE cl.label_id IS NOT NULL) AS ids"
         " FROM chats c LEFT JOIN contact_labels cl ON cl.contact_id = c.contact_id"
-        " WHERE c.contact_id = ANY(?::BIGINT[]) GROUP BY c.id) l WHERE chats.id = l.chat_id",
+        " WHERE c.contact_id = ANY(?::BIGINT[]) GROUP BY c.id) l WHERE chats.id = l.chat_id RETURNING chats.id",
         [contact_ids])
+    w.chats_changed(chat_id for (chat_id,) in changed)

@@ -117,6 +117,7 @@ def _new_chat(w: Writer, agent_id: int, channel: str, uid: str, phone: str, name
     w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
               " created_at) VALUES (?, ?, ?, ?, ?, ?, 'Open', ?)",
               [chat_id, contact_id, channel, uid, name, search_key(name), now])
+    w.chats_changed([chat_id])
     w.add_chat_key((channel, uid), chat_id)
     w.execute("INSERT INTO events VALUES (?, ?, ?, 'chat_created', ?, ?)",
               [w.ids.next("events"), chat_id, agent_id, f"new chat to {phone}", now])

@@ -28,6 +28,7 @@ from typing import Any, Callable
 import duckdb
 
 from . import config
+from .chat_tally import ChatTally, changes_groups
 from .engine import DUCKDB, Engine
 from .errors import MaxchatError
 from .i18n import _
@@ -147,6 +148,13 @@ class Writer:
         self._recent: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()  # oldest first
         self._added_recent: list[tuple[str, str]] = []  # this transaction's, undone on rollback
         self.touched: set[str] = set()
+        # Tab counts (chat_tally.py): the chats this transaction moved
+        # between groups, whether a statement did so without saying which,
+        # and whether every group is to be read again before the commit.
+        self.tally = ChatTally()
+        self._moved_chats: set[int] = set()
+        self._moved_unsaid = False
+        self._read_all_groups = False
         # Process memory about this database that write functions may read
         # (who is at their desk: team.py). The same dict as Store.memory.
         self.memory: dict = {}
@@ -200,12 +208,37 @@ class Writer:
         while len(self._recent) > RECENT_MESSAGES:
             self._recent.popitem(last=False)  # O(1); a dict's first key is O(deleted) to find
 
+    def chats_changed(self, chat_ids) -> None:
+        """Say which chats the statements just run inserted or changed in a
+        grouped column (status, channel, archived, assignee, labels)."""
+        self._moved_chats.update(chat_ids)
+        self._moved_unsaid = False
+
+    def read_tally(self) -> None:
+        """Have every chat's group read in this transaction (the first
+        count, a bulk load)."""
+        self._read_all_groups = True
+
+    def prepare_tally(self):
+        """Before the commit: the groups this transaction moved chats into."""
+        read_all = self._read_all_groups
+        if self._moved_unsaid and self.tally.ready and not read_all:
+            log.warning("a statement moved chats between tab groups without saying which: every group read again")
+            read_all = True
+        return self.tally.prepare(self.con, self._moved_chats, read_all)
+
+    def _forget_moves(self) -> None:
+        self._moved_chats.clear()
+        self._moved_unsaid = self._read_all_groups = False
+
     def committed(self) -> None:
+        self._forget_moves()
         self._added_keys.clear()
         self._added_recent.clear()
         self.touched.clear()
 
     def rolled_back(self) -> None:
+        self._forget_moves()
         self._agents = None
         if self._chat_keys is not None:
             for key in self._added_keys:
@@ -220,8 +253,12 @@ class Writer:
         """After a bulk load: rebuild on next use."""
         self._agents = None
         self._chat_keys = None
+        self._moved_unsaid = False
+        self._read_all_groups = self.tally.ready
 
     def execute(self, sql, params=None):
+        if changes_groups(sql):
+            self._moved_unsaid = True
         if params is None:
             return self.con.execute(sql)
         return self.con.execute(self.engine.writer_sql(sql), params)
@@ -231,6 +268,13 @@ class Writer:
 
     def all(self, sql, params=None):
         return self.execute(sql, params).fetchall()
+
+
+def _read_tally(w: Writer) -> None:
+    w.read_tally()
+
+
+_read_tally.quiet = True  # changes nothing a poll shows: alone, it moves no version
 
 
 class Leadership:
@@ -457,6 +501,16 @@ class Store:
         finally:
             cur.close()
 
+    def chat_tally(self) -> ChatTally | None:
+        """The writer's tab counts (chat_tally.py), read on first use; None
+        where another process may write (PostgreSQL replicas)."""
+        if not self.engine.one_process:
+            return None
+        tally = self._w.tally
+        if not tally.ready:
+            self.write(_read_tally)
+        return tally
+
     def topic_version(self, topic: str) -> int:
         """Bumped after a commit that touched ``topic`` (Writer.touch)."""
         return self._topics.get(topic, 0)
@@ -573,6 +627,7 @@ class Store:
 
     def _transaction(self, units, careful, news=True):
         w = self._w
+        news = news and not all(getattr(fn, "quiet", False) for fn, _ in units)
         outcomes = []
         self._begin(w)
         try:
@@ -590,6 +645,7 @@ class Store:
                         outcomes.append((job, False, exc))
             if news:
                 self._announce(w)
+            groups = w.prepare_tally()
             w.con.execute("COMMIT")
         except BaseException:
             try:
@@ -598,6 +654,7 @@ class Store:
                 pass
             w.rolled_back()
             raise
+        w.tally.committed(groups)  # before the version moves: a reader of the new version counts the new groups
         self._bump(w.touched, news)  # upkeep (news=False) changes nothing a poll shows
         w.committed()
         return outcomes

@@ -305,6 +305,7 @@ def _return_chats(w: Writer, agent_id: int, now: datetime, line: str, s: TeamSet
     # replica may return or take some of them at the same moment.
     chats = w.all("UPDATE chats SET assignee_id = NULL, status = 'Open', last_agent_id = ?"
                   " WHERE assignee_id = ? AND status = 'Answered' RETURNING id", [agent_id, agent_id])
+    w.chats_changed(chat_id for (chat_id,) in chats)
     for (chat_id,) in sorted(chats):
         record(w, chat_id, None, "assign", f"{agent_id} -> None (went offline)", now, line)
     return len(chats)
@@ -396,6 +397,7 @@ def _give(w: Writer, given: list[tuple[int, int, datetime]], now: datetime) -> i
         " WHERE chats.id = b.id AND chats.status = 'Open' AND chats.assignee_id IS NULL"
         " RETURNING chats.id, chats.assignee_id",
         [[c for c, _, _ in given], [a for _, a, _ in given]]))
+    w.chats_changed(taken)
     given = [g for g in given if g[0] in taken]
     if not given:
         return 0
