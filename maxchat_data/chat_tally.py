@@ -19,6 +19,8 @@ import re
 import threading
 from array import array
 
+import numpy as np
+
 # The grouped columns, in the order of a group's key.
 GROUPED = "status, channel, archived, assignee_id, label_ids"
 _CHAT_WRITE = re.compile(r"\s*(INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+chats\b", re.I)
@@ -74,6 +76,14 @@ class Groups:
             self.sizes.append(0)
         return n
 
+    def sizes_among(self, chat_ids: np.ndarray) -> list[int]:
+        """Each group's size counting only ``chat_ids`` (a chat committed a
+        moment ago that this memory has not taken in yet is not counted)."""
+        of = np.frombuffer(self.group_of, dtype=np.int32)
+        found = of[chat_ids[chat_ids < len(of)]]
+        del of  # a live view would keep the array from growing
+        return np.bincount(found, minlength=len(self.keys) + 1)[1:].tolist()  # bin 0: no group
+
     def move(self, chat_id: int, key: tuple | None) -> None:
         """Chat ``chat_id`` is now in the group of ``key`` (None: gone)."""
         if chat_id >= len(self.group_of):
@@ -128,14 +138,16 @@ class ChatTally:
                     self._groups.move(chat_id, key)
 
     def counts(self, tabs: dict, agent_id: int, statuses=(), channels=(), label_ids=(),
-               own_only: bool = False) -> dict[str, int]:
+               own_only: bool = False, among: np.ndarray | None = None) -> dict[str, int]:
         """Every tab's count under the filters (``tabs``: tab -> test of a
-        group's (archived, assignee_id, agent_id), the finder's tab rules)."""
+        group's (archived, assignee_id, agent_id), the finder's tab rules);
+        ``among``: only these chats (those a name search found)."""
         statuses, channels, wanted = set(statuses), set(channels), set(label_ids)
         out = dict.fromkeys(tabs, 0)
         with self._lock:
             groups = self._groups
-            for (status, channel, archived, assignee, labels), size in zip(groups.keys, groups.sizes):
+            sizes = groups.sizes if among is None else groups.sizes_among(among)
+            for (status, channel, archived, assignee, labels), size in zip(groups.keys, sizes):
                 if not size or (statuses and status not in statuses) or (channels and channel not in channels):
                     continue
                 if (wanted and wanted.isdisjoint(labels)) or (own_only and assignee not in (agent_id, None)):
