@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from array import array
+from collections import Counter
 
 import numpy as np
 
@@ -137,22 +138,20 @@ class ChatTally:
                 for chat_id, key in prepared:
                     self._groups.move(chat_id, key)
 
-    def counts(self, tabs: dict, agent_id: int, statuses=(), channels=(), label_ids=(),
-               own_only: bool = False, among: np.ndarray | None = None) -> dict[str, int]:
-        """Every tab's count under the filters (``tabs``: tab -> test of a
-        group's (archived, assignee_id, agent_id), the finder's tab rules);
-        ``among``: only these chats (those a name search found)."""
+    def counts(self, statuses=(), channels=(), label_ids=(), assignees: tuple | None = None,
+               among: np.ndarray | None = None) -> Counter:
+        """Chats per (archived, assignee) under the filters: ``assignees``
+        only these (None: anyone's); ``among``: only these chats (those a
+        name search found)."""
         statuses, channels, wanted = set(statuses), set(channels), set(label_ids)
-        out = dict.fromkeys(tabs, 0)
+        out: Counter = Counter()
         with self._lock:
             groups = self._groups
             sizes = groups.sizes if among is None else groups.sizes_among(among)
             for (status, channel, archived, assignee, labels), size in zip(groups.keys, sizes):
                 if not size or (statuses and status not in statuses) or (channels and channel not in channels):
                     continue
-                if (wanted and wanted.isdisjoint(labels)) or (own_only and assignee not in (agent_id, None)):
+                if (wanted and wanted.isdisjoint(labels)) or (assignees is not None and assignee not in assignees):
                     continue
-                for tab, holds in tabs.items():
-                    if holds(archived, assignee, agent_id):
-                        out[tab] += size
+                out[archived, assignee] += size
         return out

@@ -165,7 +165,7 @@ def test_every_write_function_that_moves_chats_says_which():
     assert changes_groups("UPDATE chats SET status = ? WHERE id = ?")  # the check itself sees a move
 
 
-def test_a_search_finding_too_many_chats_to_fetch_is_counted_by_a_scan_with_the_same_answer(store, team, monkeypatch):
+def test_a_short_search_is_counted_by_a_scan_with_the_same_answer(store, team, monkeypatch):
     from maxchat_data import inbox
     for i, name in enumerate(["Santi", "Budi Santo", "Rina", "Santoso", "Ahmad"]):
         customer_writes(store, user=f"6281400{i:04d}", name=name, channel=("whatsapp", "telegram")[i % 2])
@@ -176,10 +176,10 @@ def test_a_search_finding_too_many_chats_to_fetch_is_counted_by_a_scan_with_the_
     scans = []
     real = inbox._counts_and_page
     monkeypatch.setattr(inbox, "_counts_and_page", lambda *a: scans.append(1) or real(*a))
-    monkeypatch.setattr(inbox, "SEARCH_COUNTED", 1)
+    monkeypatch.setattr(inbox, "SEARCH_COUNTED_FROM", 100)
     store.write(lambda w: None)  # a commit: nothing kept from the first answers
     by_scan = [find_chats(store, team["budi"], q) for q in asked]
-    assert len(scans) == 4  # every one went the scan's way (each finds more than one chat)
+    assert len(scans) == 4  # every one went the scan's way
     assert [(p.counts, [c["id"] for c in p.chats]) for p in by_scan] == \
         [(p.counts, [c["id"] for c in p.chats]) for p in by_tally]
     assert by_tally[0].counts["All"] == 3 and by_tally[1].counts["My Chat"] == 1
