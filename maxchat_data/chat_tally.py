@@ -20,8 +20,6 @@ import threading
 from array import array
 from collections import Counter
 
-import numpy as np
-
 # The grouped columns, in the order of a group's key.
 GROUPED = "status, channel, archived, assignee_id, label_ids"
 _CHAT_WRITE = re.compile(r"\s*(INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+chats\b", re.I)
@@ -76,14 +74,6 @@ class Groups:
             self.keys.append(key)
             self.sizes.append(0)
         return n
-
-    def sizes_among(self, chat_ids: np.ndarray) -> list[int]:
-        """Each group's size counting only ``chat_ids`` (a chat committed a
-        moment ago that this memory has not taken in yet is not counted)."""
-        of = np.frombuffer(self.group_of, dtype=np.int32)
-        found = of[chat_ids[chat_ids < len(of)]]
-        del of  # a live view would keep the array from growing
-        return np.bincount(found, minlength=len(self.keys) + 1)[1:].tolist()  # bin 0: no group
 
     def move(self, chat_id: int, key: tuple | None) -> None:
         """Chat ``chat_id`` is now in the group of ``key`` (None: gone)."""
@@ -142,17 +132,14 @@ class ChatTally:
                 for chat_id, key in prepared:
                     self._groups.move(chat_id, key)
 
-    def counts(self, statuses=(), channels=(), label_ids=(), assignees: tuple | None = None,
-               among: np.ndarray | None = None) -> Counter:
-        """Chats per (archived, assignee) under the filters: ``assignees``
-        only these (None: anyone's); ``among``: only these chats (those a
-        name search found)."""
+    def counts(self, statuses=(), channels=(), label_ids=(), assignees: tuple | None = None) -> Counter:
+        """Chats per (archived, assignee) under the filters; ``assignees``:
+        only these (None: anyone's)."""
         statuses, channels, wanted = set(statuses), set(channels), set(label_ids)
         out: Counter = Counter()
         with self._lock:
             groups = self._groups
-            sizes = groups.sizes if among is None else groups.sizes_among(among)
-            for (status, channel, archived, assignee, labels), size in zip(groups.keys, sizes):
+            for (status, channel, archived, assignee, labels), size in zip(groups.keys, groups.sizes):
                 if not size or (statuses and status not in statuses) or (channels and channel not in channels):
                     continue
                 if (wanted and wanted.isdisjoint(labels)) or (assignees is not None and assignee not in assignees):

@@ -164,22 +164,3 @@ def test_every_write_function_that_moves_chats_says_which():
     assert missing == []
     assert changes_groups("UPDATE chats SET status = ? WHERE id = ?")  # the check itself sees a move
 
-
-def test_a_short_search_is_counted_by_a_scan_with_the_same_answer(store, team, monkeypatch):
-    from maxchat_data import inbox
-    for i, name in enumerate(["Santi", "Budi Santo", "Rina", "Santoso", "Ahmad"]):
-        customer_writes(store, user=f"6281400{i:04d}", name=name, channel=("whatsapp", "telegram")[i % 2])
-    actions.assign(store, store.one("SELECT min(id) FROM chats")[0], team["budi"], team["admin"])
-    asked = [InboxQuery(search="sant"), InboxQuery(tab="My Chat", search="san"), InboxQuery(search="a", page_size=2),
-             InboxQuery(search="santo", channels=("telegram",))]
-    by_tally = [find_chats(store, team["budi"], q) for q in asked]
-    scans = []
-    real = inbox._counts_and_page
-    monkeypatch.setattr(inbox, "_counts_and_page", lambda *a: scans.append(1) or real(*a))
-    monkeypatch.setattr(inbox, "SEARCH_COUNTED_FROM", 100)
-    store.write(lambda w: None)  # a commit: nothing kept from the first answers
-    by_scan = [find_chats(store, team["budi"], q) for q in asked]
-    assert len(scans) == 4  # every one went the scan's way
-    assert [(p.counts, [c["id"] for c in p.chats]) for p in by_scan] == \
-        [(p.counts, [c["id"] for c in p.chats]) for p in by_tally]
-    assert by_tally[0].counts["All"] == 3 and by_tally[1].counts["My Chat"] == 1
