@@ -91,8 +91,8 @@ def find_chats(store: Store, agent_id: int | None, query: InboxQuery) -> InboxPa
     Read between two commits, the same question is answered from memory
     (``_Answers``): the Chat page of every agent asks it every few seconds.
     Otherwise the counts are added up from the writer's groups of chats
-    (chat_tally.py: at 1M chats 6-11 ms for the whole answer instead of
-    17-34 with a scan) and the page looks among the newest chats first
+    (chat_tally.py: at 1M chats 6-18 ms for the whole answer instead of
+    18-35 with a scan) and the page looks among the newest chats first
     (HORIZONS). A name search, which no tally answers, scans once for
     counts and page, as a label or a search does on PostgreSQL, where
     other replicas write too. (Counting the groups of the chats a search
