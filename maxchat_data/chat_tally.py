@@ -42,6 +42,13 @@ def _key(status, channel, archived, assignee_id, label_ids) -> tuple:
     return status, channel, bool(archived), assignee_id, tuple(label_ids or ())
 
 
+def moved(chat_ids: list[int], rows) -> list[tuple[int, tuple | None]]:
+    """Each chat's group from its row ``(id, *GROUPED)`` as the transaction
+    left it (None: the chat is gone)."""
+    found = {row[0]: _key(*row[1:]) for row in rows}
+    return [(chat_id, found.get(chat_id)) for chat_id in chat_ids]
+
+
 class Groups:
     """Which group each chat is in, and each group's size."""
 
@@ -105,24 +112,9 @@ class ChatTally:
         with self._lock:
             self._groups = None
 
-    def prepare(self, con, changed: set[int], read_all: bool):
-        """Before a commit: what it will change (on the writer's connection,
-        which sees the transaction's own writes)."""
-        if read_all:
-            return Groups.read(con)
-        if not changed or self._groups is None:
-            return None
-        ids = sorted(changed)
-        # A few ids as an IN list, which the primary key's index serves
-        # (1M chats: 0.6 ms for one chat, an action's usual); a batch's as a join.
-        where, params = ((f"IN ({', '.join('?' * len(ids))})", ids) if len(ids) <= 16
-                         else ("IN (SELECT unnest(?::BIGINT[]))", [ids]))
-        found = {row[0]: _key(*row[1:]) for row in con.execute(
-            f"SELECT id, {GROUPED} FROM chats WHERE id {where}", params).fetchall()}
-        return [(chat_id, found.get(chat_id)) for chat_id in ids]
-
     def committed(self, prepared) -> None:
-        """After the commit: what ``prepare`` read becomes what readers count."""
+        """After the commit: what the writer read before it (every group, or
+        the moves of ``moved``) becomes what readers count."""
         if prepared is None:
             return
         with self._lock:

@@ -23,7 +23,7 @@ from .common import CHANNELS, contact_name, message_by_provider_id, message_prev
 from .errors import ValidationError
 from .i18n import english, later
 from .media import Attachment, insert_attachment
-from .store import Columns, Store, Writer, batched, utcnow
+from .store import Columns, Store, Writer, batched, ids_in, utcnow
 from .template_submission import TemplateUpdate, webhook_verdict
 from .ticks import DeliveryStatus, Watermark, record_status_async, watermark
 
@@ -262,10 +262,10 @@ def _locked_chats(w: Writer, keys: list[tuple[str, str]]) -> dict[tuple[str, str
     key_of = {i: k for k, i in w.chat_ids(keys).items()}
     if not key_of:
         return {}
+    where, params = ids_in(sorted(key_of))
     return {key_of[cid]: _ChatState(cid, None, status, archived, blocked, session_id)
             for cid, status, archived, blocked, session_id in w.all(
-                f"{_CHAT_STATE} WHERE id IN (SELECT unnest(?::BIGINT[])) ORDER BY id{w.engine.lock()}",
-                [sorted(key_of)])}
+                f"{_CHAT_STATE} WHERE id {where} ORDER BY id{w.engine.lock()}", params)}
 
 
 def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[str, str], _ChatState]:

@@ -28,7 +28,7 @@ from typing import Any, Callable
 import duckdb
 
 from . import config
-from .chat_tally import ChatTally, changes_groups
+from .chat_tally import GROUPED, ChatTally, Groups, changes_groups, moved
 from .engine import DUCKDB, Engine
 from .errors import MaxchatError
 from .i18n import _
@@ -225,7 +225,13 @@ class Writer:
         if self._moved_unsaid and self.tally.ready and not read_all:
             log.warning("a statement moved chats between tab groups without saying which: every group read again")
             read_all = True
-        return self.tally.prepare(self.con, self._moved_chats, read_all)
+        if read_all:
+            return Groups.read(self.con)
+        if not self._moved_chats or not self.tally.ready:
+            return None
+        ids = sorted(self._moved_chats)
+        where, params = ids_in(ids)  # an action's one chat: 0.6 ms at 1M chats
+        return moved(ids, self.con.execute(f"SELECT id, {GROUPED} FROM chats WHERE id {where}", params).fetchall())
 
     def _forget_moves(self) -> None:
         self._moved_chats.clear()
@@ -382,6 +388,16 @@ def in_list(name: str, values) -> tuple[str, dict]:
     and is faster in DuckDB than ``= ANY`` of an array parameter."""
     params = {f"{name}{i}": v for i, v in enumerate(values)}
     return "IN (" + ", ".join("$" + k for k in params) + ")", params
+
+
+def ids_in(ids: list[int]) -> tuple[str, list]:
+    """``IN (...)`` of row ids and its parameters: a few ids as a list, which
+    DuckDB's primary-key index serves (100k chats, 16 ids: 1.7-1.8 ms
+    instead of 2.2-2.5 as a join), many as a join on an array (500 ids:
+    3.2 ms instead of 8 as a list)."""
+    if len(ids) <= 32:
+        return f"IN ({', '.join('?' * len(ids))})", list(ids)
+    return "IN (SELECT unnest(?::BIGINT[]))", [list(ids)]
 
 
 def is_database_url(where) -> bool:
