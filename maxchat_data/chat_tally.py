@@ -49,13 +49,21 @@ def moved(chat_ids: list[int], rows) -> list[tuple[int, tuple | None]]:
     return [(chat_id, found.get(chat_id)) for chat_id in chat_ids]
 
 
+# Chat ids below this have their group in an array (4 bytes each, at most
+# 128 MB); any other id (only a file not written by Maxchat holds one) in a
+# dict, so that one huge id cannot ask for terabytes.
+DENSE_IDS = 1 << 25
+
+
 class Groups:
     """Which group each chat is in, and each group's size."""
 
-    __slots__ = ("group_of", "keys", "number", "sizes")
+    __slots__ = ("group_of", "other", "keys", "number", "sizes")
 
-    def __init__(self):
-        self.group_of = array("i")  # chat id -> group number + 1 (0: no such chat)
+    def __init__(self, top: int = 0):
+        # chat id -> group number + 1 (0: no such chat)
+        self.group_of = array("i", bytes(4 * (min(max(top, 0), DENSE_IDS - 1) + 1)))
+        self.other: dict[int, int] = {}
         self.keys: list[tuple] = []
         self.number: dict[tuple, int] = {}
         self.sizes: list[int] = []
@@ -63,16 +71,29 @@ class Groups:
     @classmethod
     def read(cls, con) -> "Groups":
         """Every chat's group, as ``con`` sees the chats table now."""
-        made = cls()
         rows = con.execute(f"SELECT {GROUPED}, list(id) FROM chats GROUP BY ALL").fetchall()
-        top = max((max(ids) for *_, ids in rows), default=0)
-        made.group_of = array("i", bytes(4 * (top + 1)))
+        made = cls(max((max(ids) for *_, ids in rows), default=0))
         for *key, ids in rows:
             n = made.group(_key(*key))
             made.sizes[n] = len(ids)
             for chat_id in ids:
-                made.group_of[chat_id] = n + 1
+                made._set(chat_id, n + 1)
         return made
+
+    def _set(self, chat_id: int, value: int) -> None:
+        if 0 <= chat_id < DENSE_IDS:
+            if chat_id >= len(self.group_of):
+                self.group_of.extend(array("i", bytes(4 * (chat_id + 1 - len(self.group_of) + 1024))))
+            self.group_of[chat_id] = value
+        elif value:
+            self.other[chat_id] = value
+        else:
+            self.other.pop(chat_id, None)
+
+    def _get(self, chat_id: int) -> int:
+        if 0 <= chat_id < len(self.group_of):
+            return self.group_of[chat_id]
+        return self.other.get(chat_id, 0)
 
     def group(self, key: tuple) -> int:
         n = self.number.get(key)
@@ -84,17 +105,15 @@ class Groups:
 
     def move(self, chat_id: int, key: tuple | None) -> None:
         """Chat ``chat_id`` is now in the group of ``key`` (None: gone)."""
-        if chat_id >= len(self.group_of):
-            self.group_of.extend(array("i", bytes(4 * (chat_id + 1 - len(self.group_of) + 1024))))
-        old = self.group_of[chat_id] - 1
+        old = self._get(chat_id) - 1
         if old >= 0:
             self.sizes[old] -= 1
         if key is None:
-            self.group_of[chat_id] = 0
+            self._set(chat_id, 0)
             return
         n = self.group(key)
         self.sizes[n] += 1
-        self.group_of[chat_id] = n + 1
+        self._set(chat_id, n + 1)
 
 
 class ChatTally:
@@ -107,10 +126,6 @@ class ChatTally:
     @property
     def ready(self) -> bool:
         return self._groups is not None
-
-    def forget(self) -> None:
-        with self._lock:
-            self._groups = None
 
     def committed(self, prepared) -> None:
         """After the commit: what the writer read before it (every group, or

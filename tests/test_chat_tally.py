@@ -164,3 +164,20 @@ def test_every_write_function_that_moves_chats_says_which():
     assert missing == []
     assert changes_groups("UPDATE chats SET status = ? WHERE id = ?")  # the check itself sees a move
 
+
+
+def test_a_file_with_a_huge_or_negative_chat_id_is_counted_without_asking_for_terabytes(store, team):
+    """Only the writer hands out chat ids (1, 2, 3, ...), but a file may come
+    from elsewhere: one huge id once made the tally (and the server's start)
+    fail with MemoryError."""
+    def odd_chats(w):
+        for chat_id, uid in ((1 << 40, "huge"), (-5, "negative")):
+            w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name,"
+                      " status, created_at) VALUES (?, 1, 'telegram', ?, 'X', 'x', 'Open', now())", [chat_id, uid])
+    store.write(odd_chats)
+    customer_writes(store)
+    assert kept(store) == fresh(store)
+    for chat_id in (1 << 40, -5):
+        actions.assign(store, chat_id, team["budi"], team["admin"])
+        assert kept(store) == fresh(store)
+    assert find_chats(store, team["budi"], InboxQuery(tab="My Chat")).counts["My Chat"] == 2
