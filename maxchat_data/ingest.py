@@ -233,6 +233,7 @@ def _receive_batch(w: Writer, items: list[Inbound], careful: bool) -> list[Recei
             w.execute("DELETE FROM attachments WHERE id IN (SELECT unnest(?::BIGINT[]))", [unused])
     changed = [c for c in chats.values() if c.messages]
     if changed:
+        w.keep_chat_states({c.id: (c.status, c.archived, c.blocked, c.session_id) for c in changed})
         _update_chats(w, changed, now)
         if any(c.new or c.reopened for c in changed):
             # In this same transaction: nobody sees the new chat unassigned
@@ -256,16 +257,21 @@ def _stored(w: Writer, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tup
 
 
 def _locked_chats(w: Writer, keys: list[tuple[str, str]]) -> dict[tuple[str, str], _ChatState]:
-    """The chats of these senders as they are now; on PostgreSQL locked
-    until commit, so a replica writing to the same chat waits for this
-    transaction and then sees what it did."""
+    """The chats of these senders as they are now: as the writer keeps them
+    (DuckDB, a customer writing again), else read; on PostgreSQL read and
+    locked until commit, so a replica writing to the same chat waits for
+    this transaction and then sees what it did."""
     key_of = {i: k for k, i in w.chat_ids(keys).items()}
     if not key_of:
         return {}
-    where, params = ids_in(sorted(key_of))
-    return {key_of[cid]: _ChatState(cid, None, status, archived, blocked, session_id)
-            for cid, status, archived, blocked, session_id in w.all(
-                f"{_CHAT_STATE} WHERE id {where} ORDER BY id{w.engine.lock()}", params)}
+    found = {key_of[cid]: _ChatState(cid, None, *state) for cid, state in w.chat_states(key_of).items()}
+    unknown = sorted(set(key_of) - {c.id for c in found.values()})
+    if unknown:
+        where, params = ids_in(unknown)
+        found.update({key_of[cid]: _ChatState(cid, None, status, archived, blocked, session_id)
+                      for cid, status, archived, blocked, session_id in w.all(
+                          f"{_CHAT_STATE} WHERE id {where} ORDER BY id{w.engine.lock()}", params)})
+    return found
 
 
 def _chats_for(w: Writer, messages: list[Inbound], now: datetime) -> dict[tuple[str, str], _ChatState]:
@@ -395,7 +401,7 @@ def _update_chats(w: Writer, chats: list[_ChatState], now: datetime) -> None:
             " archived = b.archived, session_id = b.session"
             " FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::VARCHAR[]) AS status, unnest(?::BOOLEAN[]) AS reopened,"
             "       unnest(?::BOOLEAN[]) AS archived, unnest(?::BIGINT[]) AS session) b WHERE chats.id = b.id",
-            changed.lists())
+            changed.lists(), keeps_chat_states=True)  # _receive_batch keeps the states it leaves
         w.chats_changed(changed.lists("id")[0])
     if events:
         w.execute("INSERT INTO events (id, chat_id, actor_id, action, details, created_at)"

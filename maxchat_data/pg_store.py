@@ -194,6 +194,12 @@ class PgWriter(Writer):
     def add_chat_key(self, key, chat_id) -> None:
         """The database is the map."""
 
+    def chat_states(self, chat_ids) -> dict[int, tuple]:  # read (and locked) in the database
+        return {}
+
+    def keep_chat_states(self, states) -> None:
+        """Another replica may change them next."""
+
 
 def _console_role(con: psycopg.Connection) -> None:
     """The role SQL console queries run as: it may read the console views and
