@@ -94,6 +94,16 @@ def test_eight_threads_mixed_actions_and_ingest(store, team):
     assert store.all("SELECT c.id FROM chats c WHERE (?::INTEGER = ANY(c.label_ids)) <> EXISTS ("
                      "SELECT 1 FROM contact_labels cl WHERE cl.contact_id = c.contact_id AND cl.label_id = ?)",
                      [vip, vip]) == []
+    # Every customer message is in a session of its own chat, and a Resolved
+    # chat got none after it was resolved (ingest reopens it: a state the
+    # writer kept must never be a stale one).
+    assert store.all("SELECT m.id FROM messages m LEFT JOIN sessions s ON s.id = m.session_id"
+                     " WHERE m.direction = 'in' AND s.chat_id IS DISTINCT FROM m.chat_id") == []
+    assert store.all("SELECT c.id FROM chats c JOIN sessions s ON s.id = c.session_id WHERE c.status = 'Resolved'"
+                     " AND EXISTS (SELECT 1 FROM messages m WHERE m.chat_id = c.id AND m.direction = 'in'"
+                     " AND m.session_id = c.session_id AND m.created_at > s.resolved_at)") == []
+    for chat_id, state in store._w._chat_states.items():
+        assert state == store.one("SELECT status, archived, blocked, session_id FROM chats WHERE id = ?", [chat_id])
 
 
 CHILD = """
