@@ -23,9 +23,9 @@ from maxchat_data.store import Store, utcnow
 playwright = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
+from screenshots import DOCS
 
 CHROMIUM = "/usr/bin/chromium"
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 SECRET = "s3cret"
 _updates = itertools.count(1000)
 LAPTOP = {"width": 1366, "height": 768}

@@ -7,7 +7,8 @@ guide's own English words) is an untranslated message that leaked. English
 the catalog cannot know (words never marked, Streamlit's own defaults) is
 reported as a warning.
 
-It also takes the Indonesian screenshots of docs/id/ (docs/panduan-pengguna.md).
+It also takes the Indonesian screenshots of docs/id/ (docs/panduan-pengguna.md;
+written there with MAXCHAT_SCREENSHOTS=1, tests/screenshots.py).
 One server for the file; the walks run in file order."""
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from live_server import live_server
+from screenshots import DOCS
 
 CHROMIUM = "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
@@ -20,7 +21,6 @@ if not os.path.exists(CHROMIUM):
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 COOKIE = "maxchat_session"
 
@@ -100,7 +100,6 @@ def test_wrong_password_shows_the_message(page, base_url):
 def test_login_survives_reload_until_logout(page, base_url):
     open_app(page, base_url)
     page.get_by_role("textbox", name="Username").fill("admin")
-    DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / "login.png"))
     page.get_by_role("textbox", name="Password").fill("admin-pass-1")
     page.get_by_role("button", name="Log in").click()

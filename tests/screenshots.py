@@ -1,0 +1,14 @@
+"""Where the browser tests put their screenshots. The pictures of the README
+and the user guides (docs/) are made by the browser tests, but only when
+asked (``MAXCHAT_SCREENSHOTS=1 ./test.sh -m browser``): an ordinary test run
+takes them all the same (the code that takes them is tested) into a
+temporary folder, and leaves the working tree as it was."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+DOCS = (Path(__file__).resolve().parents[1] / "docs" if os.environ.get("MAXCHAT_SCREENSHOTS")
+        else Path(tempfile.gettempdir()) / "maxchat-screenshots")
+(DOCS / "id").mkdir(parents=True, exist_ok=True)
