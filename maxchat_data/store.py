@@ -247,9 +247,16 @@ class Writer:
         (ingest, which wrote it with ``keeps_chat_states=True``)."""
         self._new_chat_states.update(states)
 
-    def _forget_chat_states(self) -> None:
-        self._chat_states.clear()
-        self._new_chat_states.clear()
+    def forget_chat_states(self, chat_ids=None) -> None:
+        """Forget what is kept of these chats' states (None: of every chat):
+        a statement run with ``keeps_chat_states=True`` changed them."""
+        if chat_ids is None:
+            self._chat_states.clear()
+            self._new_chat_states.clear()
+            return
+        for chat_id in chat_ids:
+            self._chat_states.pop(chat_id, None)
+            self._new_chat_states.pop(chat_id, None)
 
     def chats_changed(self, chat_ids) -> None:
         """Say which chats the statements just run inserted or changed in a
@@ -310,26 +317,26 @@ class Writer:
         """After a bulk load: rebuild on next use."""
         self._agents = None
         self._chat_keys = None
-        self._forget_chat_states()
+        self.forget_chat_states()
         self._moved_unsaid = False
         self._read_all_groups = self.tally.ready
 
     def execute(self, sql, params=None, keeps_chat_states: bool = False):
-        """``keeps_chat_states``: the caller says the states this statement
-        leaves its chats in (``keep_chat_states``)."""
+        """``keeps_chat_states``: the caller says what this statement did to
+        its chats' states (``keep_chat_states`` or ``forget_chat_states``)."""
         if changes_groups(sql):
             self._moved_unsaid = True
         if not keeps_chat_states and changes_chat_states(sql):
-            self._forget_chat_states()
+            self.forget_chat_states()
         if params is None:
             return self.con.execute(sql)
         return self.con.execute(self.engine.writer_sql(sql), params)
 
-    def one(self, sql, params=None):
-        return self.execute(sql, params).fetchone()
+    def one(self, sql, params=None, keeps_chat_states: bool = False):
+        return self.execute(sql, params, keeps_chat_states).fetchone()
 
-    def all(self, sql, params=None):
-        return self.execute(sql, params).fetchall()
+    def all(self, sql, params=None, keeps_chat_states: bool = False):
+        return self.execute(sql, params, keeps_chat_states).fetchall()
 
 
 def _read_tally(w: Writer) -> None:

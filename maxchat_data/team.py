@@ -396,8 +396,9 @@ def _give(w: Writer, given: list[tuple[int, int, datetime]], now: datetime) -> i
         " FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::INTEGER[]) AS agent) b"
         " WHERE chats.id = b.id AND chats.status = 'Open' AND chats.assignee_id IS NULL"
         " RETURNING chats.id, chats.assignee_id",
-        [[c for c, _, _ in given], [a for _, a, _ in given]]))
+        [[c for c, _, _ in given], [a for _, a, _ in given]], keeps_chat_states=True))
     w.chats_changed(taken)
+    w.forget_chat_states(taken)  # only these: a customer's next message finds the others kept
     given = [g for g in given if g[0] in taken]
     if not given:
         return 0

@@ -88,6 +88,24 @@ def test_after_every_write_that_changes_a_chat_the_next_message_lands_as_a_fresh
     assert store.one("SELECT count(*) FROM sessions WHERE chat_id = ?", [b])[0] == 2
 
 
+def test_auto_assignment_forgets_only_the_chats_it_gave(store, team):
+    admin, sari = team["admin"], team["sari"]
+    regulars = [customer_writes(store, user=f"628137770{i:02d}").chat_id for i in range(3)]
+    for chat in regulars:
+        actions.assign(store, chat, admin, admin)  # not waiting: auto-assignment leaves them
+    for i in range(3):
+        customer_writes(store, user=f"628137770{i:02d}")  # kept again after the assignments
+    teams.heartbeat(store, sari, "tab")
+    teams.set_availability(store, sari, "Online")
+    teams.save_settings(store, admin, auto_assign="round_robin", capacity=50, offline_returns=False,
+                        agents_see_own=False)
+    assert set(regulars) <= set(kept(store))
+    newcomer = writes_again(store, "6281377799999").chat_id  # a new chat, given to Sari in the same commit
+    assert store.one("SELECT assignee_id, status FROM chats WHERE id = ?", [newcomer]) == (sari, "Answered")
+    assert set(regulars) <= set(kept(store)) and newcomer not in kept(store)
+    assert_kept_states_are_the_rows(store, "auto-assignment")
+
+
 def test_an_unplaced_statement_forgets_every_kept_state(store, team):
     chat = customer_writes(store).chat_id
     assert chat in kept(store)
