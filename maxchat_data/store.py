@@ -48,15 +48,17 @@ MAX_GROUP = 512
 # database, where a batch of (channel, provider id) keys is a scan of every
 # message (the id's own index serves one id at a time: migration 017).
 RECENT_MESSAGES = 100_000
+IDLE_CHECKPOINT_S = 2.0
 # Chats whose state (status, archived, blocked, session) the writer keeps for
 # ingest: a customer writing again is served without reading their chat row
 # (100k chats, 16 messages a commit group: a third of the group's time).
 KEPT_CHAT_STATES = 100_000
 # A statement that may change a kept chat state: any UPDATE naming a state
-# column anywhere (a WHERE too: never a SET missed behind a subquery), any
-# DELETE, an INSERT that may overwrite. An INSERT of new chats changes none.
+# column anywhere (in a WHERE too: no SET missed behind a subquery or in a
+# tuple), any DELETE, an INSERT that may overwrite. An INSERT of new chats
+# changes none.
 _WRITES_CHATS = re.compile(r"\b(UPDATE|DELETE\s+FROM|INSERT\s+(?:OR\s+\w+\s+)?INTO)\s+chats\b", re.I)
-_STATE_COLUMN = re.compile(r"\b(status|archived|blocked|session_id)\s*=", re.I)
+_STATE_COLUMN = re.compile(r"\b(status|archived|blocked|session_id)\b", re.I)
 _OVERWRITE = re.compile(r"\b(DO\s+UPDATE|OR\s+REPLACE)\b", re.I)
 
 
@@ -70,7 +72,6 @@ def changes_chat_states(sql: str) -> bool:
     if verb == "INSERT":
         return bool(_OVERWRITE.search(sql))
     return verb == "DELETE" or bool(_STATE_COLUMN.search(sql))
-IDLE_CHECKPOINT_S = 2.0
 
 
 def utcnow() -> datetime:

@@ -137,6 +137,7 @@ def test_a_rolled_back_batch_keeps_no_state(store, team):
     ("UPDATE chats SET blocked = ? WHERE id = ?", True),
     ("UPDATE chats SET last_preview = (SELECT body FROM messages LIMIT 1), session_id = ? WHERE id = ?", True),
     ("WITH x AS (SELECT 1) UPDATE chats SET status = 'Open'", True),
+    ("UPDATE chats SET (status, assignee_id) = ('Open', NULL) WHERE id = ?", True),
     ("DELETE FROM chats WHERE id = ?", True),
     ("INSERT INTO chats (id) VALUES (?) ON CONFLICT (id) DO UPDATE SET status = 'Open'", True),
     ("INSERT OR REPLACE INTO chats (id) VALUES (?)", True),
