@@ -11,7 +11,9 @@ loaded machine changes less), with the load average.
     python bench/bench_reports.py [--chats 1000000] [--messages-per-chat 20] [--runs 5]
 
 The SQLite copy is made once beside the data set. SQLite runs on one thread
-(it has no parallel query); DuckDB on its default threads.
+(it has no parallel query), its queries one after the other; DuckDB on its
+default threads, two queries at a time as the page runs them (its "all
+reads" is their wall time, SQLite's their sum).
 """
 from __future__ import annotations
 
@@ -163,19 +165,30 @@ def commit(store: Store) -> None:
 
 
 def duck_report(store: Store, f: ReportFilter, tz) -> dict[str, float]:
+    """ms per query, and (WALL) of them all: they run two at a time."""
     commit(store)
+    started = time.perf_counter()
     r = reports.build(store, f, tz)
     r.by_day()  # runs every aggregation
+    wall = (time.perf_counter() - started) * 1000
     times = dict(r.timings)
     times["first 200 sessions"] = times.pop("first")
-    return times
+    return {**times, WALL: wall}
+
+
+WALL = "wall"
+
+
+def reads(run: dict[str, float]) -> float:
+    """All of a run's reads: their wall time where they overlap, else their sum."""
+    return run[WALL] if WALL in run else sum(run.values())
 
 
 def per_query(label: str, runs: list[dict[str, float]]) -> None:
     """p50 ms of each query (the engines' queries differ: each makes the
     figures its own way) and of all of them."""
-    print(f"    {label}: " + ", ".join(f"{name} {p50([r[name] for r in runs]):.1f}" for name in runs[0])
-          + f"; all reads {p50([sum(r.values()) for r in runs]):.1f} ms")
+    print(f"    {label}: " + ", ".join(f"{name} {p50([r[name] for r in runs]):.1f}" for name in runs[0] if name != WALL)
+          + f"; all reads {p50([reads(r) for r in runs]):.1f} ms")
 
 
 def page(store: Store, f: ReportFilter, tz) -> None:
@@ -255,7 +268,7 @@ def main() -> None:
         lite_runs = [sqlite_report(lite, params) for _ in range(args.runs)]
         per_query("DuckDB", duck)
         per_query("SQLite", lite_runs)
-        d_total, s_total = p50([sum(r.values()) for r in duck]), p50([sum(r.values()) for r in lite_runs])
+        d_total, s_total = p50([reads(r) for r in duck]), p50([reads(r) for r in lite_runs])
         print(f"    all reads: DuckDB {s_total / d_total:.1f}x faster")
         print("  " + summary("DuckDB: report reads + tables (no page)", timed(lambda: page(store, f, tz), args.runs)))
         print()
