@@ -164,6 +164,9 @@ def commit(store: Store) -> None:
     store.write(lambda w: None)
 
 
+WALL = "wall"
+
+
 def duck_report(store: Store, f: ReportFilter, tz) -> dict[str, float]:
     """ms per query, and (WALL) of them all: they run two at a time."""
     commit(store)
@@ -175,8 +178,6 @@ def duck_report(store: Store, f: ReportFilter, tz) -> dict[str, float]:
     times["first 200 sessions"] = times.pop("first")
     return {**times, WALL: wall}
 
-
-WALL = "wall"
 
 
 def reads(run: dict[str, float]) -> float:

@@ -22,17 +22,25 @@ from collections import Counter
 
 # The grouped columns, in the order of a group's key.
 GROUPED = "status, channel, archived, assignee_id, label_ids"
-_CHAT_WRITE = re.compile(r"\s*(INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+chats\b", re.I)
+_WRITES_CHATS = re.compile(r"\b(UPDATE|DELETE\s+FROM|INSERT\s+(?:OR\s+\w+\s+)?INTO)\s+chats\b", re.I)
 _SET = re.compile(r"\bSET\b(.*?)(?:\bFROM\b|\bWHERE\b|$)", re.I | re.S)
 _GROUPED_SET = re.compile(r"\b(status|channel|archived|assignee_id|label_ids)\s*=", re.I)
 
 
+def chats_write(sql: str) -> str | None:
+    """INSERT, UPDATE or DELETE when the statement writes the chats table
+    (anywhere in it: after a WITH too), else None. What the tab counts and
+    the chat states the writer keeps both look for."""
+    found = _WRITES_CHATS.search(sql)
+    return found.group(1).split()[0].upper() if found else None
+
+
 def changes_groups(sql: str) -> bool:
     """Whether the statement may move a chat between groups."""
-    found = _CHAT_WRITE.match(sql)
-    if not found:
+    verb = chats_write(sql)
+    if verb is None:
         return False
-    if found.group(1).upper() != "UPDATE":
+    if verb != "UPDATE":
         return True
     cut = _SET.search(sql)
     return cut is None or bool(_GROUPED_SET.search(cut.group(1)))

@@ -264,8 +264,9 @@ def _locked_chats(w: Writer, keys: list[tuple[str, str]]) -> dict[tuple[str, str
     key_of = {i: k for k, i in w.chat_ids(keys).items()}
     if not key_of:
         return {}
-    found = {key_of[cid]: _ChatState(cid, None, *state) for cid, state in w.chat_states(key_of).items()}
-    unknown = sorted(set(key_of) - {c.id for c in found.values()})
+    known = w.chat_states(key_of)
+    found = {key_of[cid]: _ChatState(cid, None, *state) for cid, state in known.items()}
+    unknown = sorted(key_of.keys() - known.keys())
     if unknown:
         where, params = ids_in(unknown)
         found.update({key_of[cid]: _ChatState(cid, None, status, archived, blocked, session_id)

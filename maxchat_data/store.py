@@ -29,7 +29,7 @@ from typing import Any, Callable
 import duckdb
 
 from . import config
-from .chat_tally import GROUPED, ChatTally, Groups, changes_groups, moved
+from .chat_tally import GROUPED, ChatTally, Groups, changes_groups, chats_write, moved
 from .engine import DUCKDB, Engine
 from .errors import MaxchatError
 from .i18n import _
@@ -57,7 +57,6 @@ KEPT_CHAT_STATES = 100_000
 # column anywhere (in a WHERE too: no SET missed behind a subquery or in a
 # tuple), any DELETE, an INSERT that may overwrite. An INSERT of new chats
 # changes none.
-_WRITES_CHATS = re.compile(r"\b(UPDATE|DELETE\s+FROM|INSERT\s+(?:OR\s+\w+\s+)?INTO)\s+chats\b", re.I)
 _STATE_COLUMN = re.compile(r"\b(status|archived|blocked|session_id)\b", re.I)
 _OVERWRITE = re.compile(r"\b(DO\s+UPDATE|OR\s+REPLACE)\b", re.I)
 
@@ -65,10 +64,9 @@ _OVERWRITE = re.compile(r"\b(DO\s+UPDATE|OR\s+REPLACE)\b", re.I)
 def changes_chat_states(sql: str) -> bool:
     """Whether the statement may change a chat's status, archived, blocked
     or session (what ingest needs of a chat it writes to)."""
-    found = _WRITES_CHATS.search(sql)
-    if not found:
+    verb = chats_write(sql)
+    if verb is None:
         return False
-    verb = found.group(1).split()[0].upper()
     if verb == "INSERT":
         return bool(_OVERWRITE.search(sql))
     return verb == "DELETE" or bool(_STATE_COLUMN.search(sql))

@@ -131,6 +131,9 @@ def test_reading_the_tally_moves_no_version(store, team):
     ("UPDATE chats_archive SET status = 'x'", False),
     ("SELECT status FROM chats", False),
     ("DELETE FROM chats WHERE id = ?", True),
+    ("WITH b AS (SELECT 1 AS id) UPDATE chats SET archived = true FROM b WHERE chats.id = b.id", True),
+    ("INSERT OR REPLACE INTO chats (id) VALUES (?)", True),
+    ("INSERT INTO messages (id, chat_id) SELECT 1, c.id FROM chats c", False),
 ])
 def test_which_statements_can_move_a_chat(sql, moves):
     assert changes_groups(sql) is moves
