@@ -9,6 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
+# A folder of this run's own: a fixed name in /tmp could belong to another user.
 DOCS = (Path(__file__).resolve().parents[1] / "docs" if os.environ.get("MAXCHAT_SCREENSHOTS")
-        else Path(tempfile.gettempdir()) / "maxchat-screenshots")
+        else Path(tempfile.mkdtemp(prefix="maxchat-screenshots-")))
 (DOCS / "id").mkdir(parents=True, exist_ok=True)
