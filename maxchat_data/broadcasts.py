@@ -220,8 +220,7 @@ def _targets(w: Writer, tpl: dict, audience: Audience, values: list[str]) -> tup
         # The values first: a missing one is the message, whoever the audience.
         render(tpl["body"], tpl["variables"], ["name" if v == NAME_TOKEN else v for v in values])
         if audience.kind == "label":
-            labels = {f"label{i}": int(x) for i, x in enumerate(audience.label_ids)}
-            chats = _chats(w, w.engine.has_any("label_ids", list(labels)), labels)
+            chats = _chats(w, *w.engine.has_labels(audience.label_ids))
         else:
             chats = _chats(w, "TRUE", None)
         wanted = [{**c, "values": [c["name"] if v == NAME_TOKEN else v for v in values], "line": None}

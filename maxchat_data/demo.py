@@ -11,6 +11,7 @@ import pandas as pd
 
 from . import accounts, facts, labels, quick_replies, settings, system, templates
 from .common import CHANNELS, preview, search_key
+from .engine import label_bits
 from .errors import ValidationError
 from .i18n import _
 from .progress import Report
@@ -308,7 +309,8 @@ def _generate(w: Writer, n: int, per_chat: float, seed: int | tuple, spread_days
         "id": chat_ids, "contact_id": contact_ids, "channel": channel, "channel_user_id": user_id,
         "contact_name": names, "search_name": [search_key(x) for x in names], "status": status,
         "assignee_id": pd.array(np.where(assignee >= 0, assignee, 0), dtype="Int32"),
-        "archived": archived, "blocked": blocked, "label_ids": chat_labels, "unread": unread,
+        "archived": archived, "blocked": blocked, "label_ids": chat_labels,
+        "label_bits": [label_bits(ls) for ls in chat_labels], "unread": unread,
         "last_message_at": sent_at[last_idx], "last_preview": [preview(b) for b in body[last_idx]],
         "last_direction": direction[last_idx], "last_inbound_at": inbound_at, "session_id": session_ids,
         "created_at": sent_at[first_idx]})

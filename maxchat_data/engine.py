@@ -8,7 +8,7 @@ SQL is written once, DuckDB style, with ``?`` and ``$name`` parameters
 - a row lock ending a SELECT (``lock``), an insert that skips a key already
   there (``skip_existing``), one transaction at a time past a point
   (``serialize``);
-- an array holding any of some values (``has_any``, the label filters);
+- a chat holding any of some labels (``has_labels``, the label filters);
 - an instant as µs since 1970 and back (``epoch_us``, ``from_epoch_us``);
 - the statement as the writer sends it (``writer_sql``), and on PostgreSQL
   the parameters as psycopg takes them (``to_pg``);
@@ -32,6 +32,20 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from .store import Store, Writer
+
+# A chat carries its labels twice: ``label_ids``, and for labels 1-62 one bit
+# each in ``label_bits`` (bit n: label n). A scan reads a number 6-8x faster
+# than a list (1M chats: 1 ms instead of 6-8 for a label filter). Both are
+# written together, from the same ids (``LABEL_BITS_OF``, ``label_bits``).
+BITS_FOR = range(1, 63)
+# The aggregate of label ids ``{0}`` (a column or expression) to their bits.
+# (A CASE, not a FILTER: DuckDB shifts every row before it filters, and 1 << 63 overflows.)
+LABEL_BITS_OF = "coalesce(bit_or(CASE WHEN {0} BETWEEN 1 AND 62 THEN 1::BIGINT << {0} ELSE 0 END), 0)"
+
+
+def label_bits(label_ids) -> int:
+    """``label_bits`` of a chat carrying ``label_ids``."""
+    return sum(1 << i for i in set(label_ids) if i in BITS_FOR)
 
 
 class Engine(ABC):
@@ -67,9 +81,9 @@ class Engine(ABC):
         until it ends. One writer thread per DuckDB file already does that."""
 
     @abstractmethod
-    def has_any(self, column: str, names: list[str]) -> str:
-        """SQL true when the array ``column`` holds any of the ``$names``
-        parameters (none: false)."""
+    def has_labels(self, label_ids: list[int]) -> tuple[str, dict]:
+        """SQL true for a chat (a row of ``chats``) carrying any of
+        ``label_ids`` (none: false), and its parameters."""
 
     @abstractmethod
     def epoch_us(self, instant: str) -> str:
@@ -107,14 +121,18 @@ class DuckDB(Engine):
     def serialize(self, w: Writer, what: str) -> None:
         pass
 
-    def has_any(self, column: str, names: list[str]) -> str:
-        # array_position per value: measured 10x faster here than ``&&`` or
-        # ``= ANY`` on 200k rows; the length first skips the chats without
-        # labels cheaply (1M chats: 9 ms instead of 12).
-        if not names:
-            return "FALSE"
-        return (f"(len({column}) > 0 AND ("
-                + " OR ".join(f"array_position({column}, ${n}) IS NOT NULL" for n in names) + "))")
+    def has_labels(self, label_ids: list[int]) -> tuple[str, dict]:
+        # The bits for labels that have one; for any other, array_position
+        # per value (measured 10x faster here than ``&&`` or ``= ANY``), the
+        # list's length first to skip the chats without labels cheaply.
+        wanted = sorted({int(i) for i in label_ids})
+        bits = label_bits(wanted)
+        rest = {f"label{n}": i for n, i in enumerate(x for x in wanted if x not in BITS_FOR)}
+        found = [f"(label_bits & {bits}) <> 0"] if bits else []
+        if rest:
+            found.append("(len(label_ids) > 0 AND ("
+                         + " OR ".join(f"array_position(label_ids, ${n}) IS NOT NULL" for n in rest) + "))")
+        return ("(" + " OR ".join(found) + ")" if found else "FALSE"), rest
 
     def epoch_us(self, instant: str) -> str:
         return f"epoch_us({instant})"  # an integer read
@@ -151,11 +169,12 @@ class PostgreSQL(Engine):
     def serialize(self, w: Writer, what: str) -> None:
         w.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [what])
 
-    def has_any(self, column: str, names: list[str]) -> str:
-        # ``&&``: the GIN index on the column answers it.
-        if not names:
-            return "FALSE"
-        return f"{column} && ARRAY[{', '.join('$' + n for n in names)}]::INTEGER[]"
+    def has_labels(self, label_ids: list[int]) -> tuple[str, dict]:
+        # ``&&``: the GIN index on label_ids answers it.
+        labels = {f"label{n}": int(i) for n, i in enumerate(label_ids)}
+        if not labels:
+            return "FALSE", {}
+        return f"label_ids && ARRAY[{', '.join('$' + n for n in labels)}]::INTEGER[]", labels
 
     def epoch_us(self, instant: str) -> str:
         # date_part is a double, exact to the µs once rounded, and much

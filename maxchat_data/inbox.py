@@ -117,9 +117,9 @@ def find_chats(store: Store, agent_id: int | None, query: InboxQuery) -> InboxPa
         where.append("channel " + sql)
         params.update(more)
     if query.label_ids:
-        labels = {f"label{i}": int(x) for i, x in enumerate(query.label_ids)}
-        where.append(store.engine.has_any("label_ids", list(labels)))
-        params.update(labels)
+        sql, more = store.engine.has_labels(query.label_ids)
+        where.append(sql)
+        params.update(more)
     needle = search_key(query.search.strip())
     if needle:
         where.append("strpos(search_name, $needle) > 0")

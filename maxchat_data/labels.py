@@ -3,6 +3,7 @@ contact's label ids so the list can filter on one table."""
 from __future__ import annotations
 
 from .common import acting, actor_name, chat_row, record
+from .engine import LABEL_BITS_OF
 from .errors import NotFound, ValidationError
 from .i18n import N_, _, later
 from .roles import can
@@ -158,9 +159,9 @@ def _refresh_chat_labels(w: Writer, contact_ids: list[int]) -> None:
     if not contact_ids:
         return
     changed = w.all(
-        "UPDATE chats SET label_ids = coalesce(l.ids, ARRAY[]::INTEGER[]) FROM (SELECT c.id AS chat_id,"
-        " array_agg(cl.label_id ORDER BY cl.label_id) FILTER (WHERE cl.label_id IS NOT NULL) AS ids"
-        " FROM chats c LEFT JOIN contact_labels cl ON cl.contact_id = c.contact_id"
+        "UPDATE chats SET label_ids = coalesce(l.ids, ARRAY[]::INTEGER[]), label_bits = l.bits FROM (SELECT"
+        " c.id AS chat_id, array_agg(cl.label_id ORDER BY cl.label_id) FILTER (WHERE cl.label_id IS NOT NULL) AS ids,"
+        f" {LABEL_BITS_OF.format('cl.label_id')} AS bits FROM chats c LEFT JOIN contact_labels cl ON cl.contact_id = c.contact_id"
         " WHERE c.contact_id = ANY(?::BIGINT[]) GROUP BY c.id) l WHERE chats.id = l.chat_id RETURNING chats.id",
         [contact_ids])
     w.chats_changed(chat_id for (chat_id,) in changed)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from maxchat_data.engine import to_pg
+from maxchat_data.engine import label_bits, to_pg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,9 +72,12 @@ def test_each_engines_fragments_run_on_it(store):
     t = datetime(2026, 3, 1, 12, 30, 45, 123456, tzinfo=timezone.utc)
     assert store.one(f"SELECT {e.epoch_us('?::TIMESTAMPTZ')}, {e.from_epoch_us(e.epoch_us('?::TIMESTAMPTZ'))}",
                      [t, t]) == (int(t.timestamp()) * 1_000_000 + t.microsecond, t.replace(tzinfo=None))
-    has = f"SELECT {e.has_any('x', ['a', 'b'])}, {e.has_any('x', [])} FROM (SELECT ARRAY[1, 2, 3]::INTEGER[] AS x) t"
-    assert store.one(has, {"a": 9, "b": 3}) == (True, False)
-    assert store.one(has, {"a": 9, "b": 8}) == (False, False)
+    # A chat carrying label 3 (one with a bit) and label 70 (none: ids past 62 have no bit).
+    chat = f"SELECT ARRAY[3, 70]::INTEGER[] AS label_ids, {label_bits([3, 70])}::BIGINT AS label_bits"
+    for wanted, holds in (([9, 3], True), ([9], False), ([70], True), ([71, 9], False), ([3, 70], True),
+                          ([7, 70], True), ([], False)):
+        sql, params = e.has_labels(wanted)
+        assert store.one(f"SELECT {sql} FROM ({chat}) t", params or None) == (holds,), wanted
 
     def write(w):
         w.serialize("engine test")
