@@ -20,6 +20,8 @@ import threading
 from array import array
 from collections import Counter
 
+import numpy as np
+
 # The grouped columns, in the order of a group's key.
 GROUPED = "status, channel, archived, assignee_id, label_ids"
 _WRITES_CHATS = re.compile(r"\b(UPDATE|DELETE\s+FROM|INSERT\s+(?:OR\s+\w+\s+)?INTO)\s+chats\b", re.I)
@@ -150,14 +152,38 @@ class ChatTally:
     def counts(self, statuses=(), channels=(), label_ids=(), assignees: tuple | None = None) -> Counter:
         """Chats per (archived, assignee) under the filters; ``assignees``:
         only these (None: anyone's)."""
-        statuses, channels, wanted = set(statuses), set(channels), set(label_ids)
+        kept = kept_by(statuses, channels, label_ids, assignees)
         out: Counter = Counter()
         with self._lock:
             groups = self._groups
-            for (status, channel, archived, assignee, labels), size in zip(groups.keys, groups.sizes):
-                if not size or (statuses and status not in statuses) or (channels and channel not in channels):
-                    continue
-                if (wanted and wanted.isdisjoint(labels)) or (assignees is not None and assignee not in assignees):
-                    continue
-                out[archived, assignee] += size
+            for key, size in zip(groups.keys, groups.sizes):
+                if size and kept(key):
+                    out[key[2], key[3]] += size
         return out
+
+    def groups_of(self, chat_ids: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
+        """Each chat's group number (-1: no such chat) as of the last commit,
+        and every group's key by number."""
+        found = np.zeros(len(chat_ids), dtype=np.int32)
+        with self._lock:
+            groups = self._groups
+            dense = np.frombuffer(groups.group_of, dtype=np.int32)
+            inside = (chat_ids >= 0) & (chat_ids < len(dense))
+            found[inside] = dense[chat_ids[inside]]
+            del dense  # the array may grow only once no view of it is left
+            for n in np.flatnonzero(~inside):
+                found[n] = groups.other.get(int(chat_ids[n]), 0)
+            keys = list(groups.keys)
+        return found - 1, keys
+
+
+def kept_by(statuses=(), channels=(), label_ids=(), assignees: tuple | None = None):
+    """Whether a group's key passes the filters; ``assignees``: only these
+    (None: anyone's)."""
+    statuses, channels, wanted = set(statuses), set(channels), set(label_ids)
+
+    def kept(key: tuple) -> bool:
+        status, channel, _, assignee, labels = key
+        return ((not statuses or status in statuses) and (not channels or channel in channels)
+                and (not wanted or not wanted.isdisjoint(labels)) and (assignees is None or assignee in assignees))
+    return kept

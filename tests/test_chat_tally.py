@@ -9,6 +9,7 @@ import logging
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import at_once, customer_writes
@@ -176,7 +177,7 @@ def test_a_file_with_a_huge_or_negative_chat_id_is_counted_without_asking_for_te
     def odd_chats(w):
         for chat_id, uid in ((1 << 40, "huge"), (-5, "negative")):
             w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name,"
-                      " status, created_at) VALUES (?, 1, 'telegram', ?, 'X', 'x', 'Open', now())", [chat_id, uid])
+                      " status, created_at) VALUES (?, 1, 'telegram', ?, 'Xavi', 'xavi', 'Open', now())", [chat_id, uid])
     store.write(odd_chats)
     customer_writes(store)
     assert kept(store) == fresh(store)
@@ -184,6 +185,11 @@ def test_a_file_with_a_huge_or_negative_chat_id_is_counted_without_asking_for_te
         actions.assign(store, chat_id, team["budi"], team["admin"])
         assert kept(store) == fresh(store)
     assert find_chats(store, team["budi"], InboxQuery(tab="My Chat")).counts["My Chat"] == 2
+    # A name search answered from the groups of the chats it finds (inbox._found_by_groups).
+    found = find_chats(store, team["budi"], InboxQuery(tab="My Chat", search="xav"))
+    assert (found.counts["My Chat"], sorted(c["id"] for c in found.chats)) == (2, [-5, 1 << 40])
+    groups, keys = store.chat_tally().groups_of(np.array([1 << 40, -5, 10**6], dtype=np.int64))
+    assert [keys[g][3] if g >= 0 else None for g in groups] == [team["budi"], team["budi"], None]
 
 
 def test_agents_acting_on_the_same_chats_at_once_leave_the_counts_true(store, team):
