@@ -156,6 +156,8 @@ def interactive(store: Store, args) -> None:
         "All + label": InboxQuery(label_ids=(label_ids[0],)),
         "All + name search 'sant'": InboxQuery(search="sant"),
         "All + phone search '62800001'": InboxQuery(search="62800001"),
+        "All + one-letter search 'a'": InboxQuery(search="a"),
+        "Open + two-letter search 'ri'": InboxQuery(statuses=("Open",), search="ri"),
         "Archived": InboxQuery(tab="Archived"),
         "everything combined, page 3": InboxQuery(tab="All", statuses=("Open", "Answered"), channels=("whatsapp", "telegram"),
                                                    label_ids=tuple(label_ids[:2]), search="a", page=3),

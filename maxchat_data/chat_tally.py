@@ -161,9 +161,9 @@ class ChatTally:
                     out[key[2], key[3]] += size
         return out
 
-    def groups_of(self, chat_ids: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
+    def groups_of(self, chat_ids: np.ndarray) -> tuple[np.ndarray, list[tuple], list[int]]:
         """Each chat's group number (-1: no such chat) as of the last commit,
-        and every group's key by number."""
+        and every group's key and size by number."""
         found = np.zeros(len(chat_ids), dtype=np.int32)
         with self._lock:
             groups = self._groups
@@ -173,8 +173,8 @@ class ChatTally:
             del dense  # the array may grow only once no view of it is left
             for n in np.flatnonzero(~inside):
                 found[n] = groups.other.get(int(chat_ids[n]), 0)
-            keys = list(groups.keys)
-        return found - 1, keys
+            keys, sizes = list(groups.keys), list(groups.sizes)
+        return found - 1, keys, sizes
 
 
 def kept_by(statuses=(), channels=(), label_ids=(), assignees: tuple | None = None):
