@@ -191,17 +191,21 @@ class _NameSample:
 
     ROWS, AGE = 2048, 600.0
     _of: "weakref.WeakKeyDictionary[Store, _NameSample]" = weakref.WeakKeyDictionary()
+    _lock = threading.Lock()
 
     def __init__(self, names: list[str]):
         self.names, self.taken = names, time.monotonic()
 
     @classmethod
     def of(cls, store: Store, cur) -> "_NameSample":
-        found = cls._of.get(store)
+        with cls._lock:
+            found = cls._of.get(store)
         if found is None or time.monotonic() - found.taken > cls.AGE:
             # DuckDB's sample clause: only the tally's engine comes here.
-            found = cls._of[store] = cls([n for (n,) in cur.execute(
+            found = cls([n for (n,) in cur.execute(
                 f"SELECT search_name FROM chats USING SAMPLE {cls.ROWS} ROWS").fetchall()])
+            with cls._lock:
+                cls._of[store] = found
         return found
 
     def share_holding(self, needle: str) -> float:
