@@ -184,7 +184,7 @@ def _search_by_groups(cur, store: Store, tally, query: InboxQuery, scope: str, f
     share = _NameSample.of(store, cur).share_holding(params["needle"])
     if share > 0.5:
         return _search_many(cur, tally, query.tab, scope, filters, params, kept)
-    if share * sum(tally.counts(label_ids=query.label_ids).values()) <= FEW_ROWS:
+    if not share or share * sum(tally.counts(label_ids=query.label_ids).values()) <= FEW_ROWS:
         return _search_few(cur, store, tally, query.tab, scope, params, kept)
     return None, None
 
@@ -258,11 +258,12 @@ def _search_many(cur, tally, tab: str, scope: str, filters: str, params: dict, k
 def _tab_counts(per_group: np.ndarray, keys: list[tuple], kept, tab: str, params: dict):
     """Every tab's count from chats per group (-1, no such chat, left out),
     and which groups ``tab`` shows, by number with one more for -1: False."""
-    def shows(name: str) -> np.ndarray:
-        holds = _TAB_HOLDS[name]
-        return np.array([kept(k) and holds(k[2], k[3], params["agent"]) for k in keys] + [False])
-    counts = {name: int(per_group @ shows(name)[:-1]) for name in TABS}
-    return counts, shows(tab)
+    kept_groups = [(n, k) for n, k in enumerate(keys) if kept(k)]
+    shows = {}
+    for name, holds in _TAB_HOLDS.items():
+        shows[name] = np.zeros(len(keys) + 1, dtype=bool)
+        shows[name][[n for n, k in kept_groups if holds(k[2], k[3], params["agent"])]] = True
+    return {name: int(per_group @ shows[name][:-1]) for name in TABS}, shows[tab]
 
 
 def _run(cur, sql: str, params: dict):
