@@ -16,6 +16,7 @@ from conftest import customer_writes
 from maxchat_data import actions, labels, monitor, pg_store, sql_console, store as store_module, window
 from maxchat_data.errors import NotAllowed
 from maxchat_data import open_store
+from maxchat_data.engine import label_bits
 from maxchat_data.store import MIGRATIONS_DIR, utcnow
 from test_chat_page import env, ok, open_chat, run_as  # env is the page tests' fixture
 from ui import admin, chat_text
@@ -124,6 +125,35 @@ def test_the_migrations_keep_existing_labels_colours_and_first_responses(backend
             # The view made again is the console's to read (on PostgreSQL, as the console's role).
             got = sql_console.run_query(s, "analyst", "SELECT first_response_s FROM sessions", tz=JKT).frame
             assert got["first_response_s"].tolist() == [90.0]
+        finally:
+            s.close()
+    finally:
+        drop()
+
+
+@pytest.mark.both_backends
+def test_the_migration_gives_each_labelled_chat_the_bits_of_its_labels(backend, tmp_path, monkeypatch):
+    """Migration 018: labels 1-62 as bits of chats.label_bits, which the label
+    filter reads on DuckDB; labels past 62 have no bit, a chat without labels 0."""
+    if backend == "postgresql" and not pg_cluster.available():
+        pytest.skip("PostgreSQL 15 is not installed")
+    carried = {1: [3, 70], 2: [], 3: [1, 62, 63], 4: [64]}
+
+    def older_chats(w):
+        for chat_id, ids in carried.items():
+            w.execute("INSERT INTO chats (id, contact_id, channel, channel_user_id, contact_name, search_name, status,"
+                      " label_ids, created_at) VALUES (?, ?, 'telegram', ?, 'X', 'x', 'Open', ?::INTEGER[], now())",
+                      [chat_id, chat_id, str(chat_id), ids])
+
+    where, drop = _database(backend, tmp_path, monkeypatch, 18, older_chats)
+    try:
+        s = open_store(where, tmp_path / "media")  # 018 runs now
+        try:
+            assert dict(s.all("SELECT id, label_bits FROM chats")) == {
+                1: 1 << 3, 2: 0, 3: (1 << 1) | (1 << 62), 4: 0} == {i: label_bits(ids) for i, ids in carried.items()}
+            for wanted, found in (([3], [1]), ([70], [1]), ([62], [3]), ([63, 64], [3, 4]), ([5], [])):
+                sql, params = s.engine.has_labels(wanted)
+                assert [i for (i,) in s.all(f"SELECT id FROM chats WHERE {sql} ORDER BY id", params or None)] == found
         finally:
             s.close()
     finally:
