@@ -5,11 +5,16 @@ takes them all the same (the code that takes them is tested) into a
 temporary folder, and leaves the working tree as it was."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
-# A folder of this run's own: a fixed name in /tmp could belong to another user.
+# A folder of this run's own (a fixed name in /tmp could belong to another
+# user), gone when the run ends.
 DOCS = (Path(__file__).resolve().parents[1] / "docs" if os.environ.get("MAXCHAT_SCREENSHOTS")
         else Path(tempfile.mkdtemp(prefix="maxchat-screenshots-")))
+if not os.environ.get("MAXCHAT_SCREENSHOTS"):
+    atexit.register(shutil.rmtree, DOCS, True)
 (DOCS / "id").mkdir(parents=True, exist_ok=True)
