@@ -15,8 +15,10 @@ import pytest
 
 from maxchat_data import actions, labels
 from maxchat_data.errors import MaxchatError
+from maxchat_data.inbox import InboxQuery, find_chats
 from maxchat_data.ingest import Inbound, receive
 from maxchat_data.store import Store
+from test_inbox_finder import expected
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +50,7 @@ def test_eight_threads_mixed_actions_and_ingest(store, team):
                 time.sleep(0.01)
                 continue
             chat, who = rnd.choice(chats), rnd.choice(agents)
-            action = rnd.choice(["assign", "resolve", "archive", "unarchive", "label", "reply", "note", "read"])
+            action = rnd.choice(["assign", "resolve", "archive", "unarchive", "label", "reply", "note", "read", "find"])
             try:
                 if action == "assign":
                     actions.assign(store, chat, rnd.choice(agents), who)
@@ -64,6 +66,11 @@ def test_eight_threads_mixed_actions_and_ingest(store, team):
                     actions.reply(store, chat, who, "halo")
                 elif action == "note":
                     actions.add_note(store, chat, who, "catatan")
+                elif action == "find":  # the finder reads the tally while the writer moves chats
+                    q = InboxQuery(search=rnd.choice(["cust", "c", "1-", "zz"]), label_ids=(vip,) if rnd.random() < 0.3 else ())
+                    page = find_chats(store, who, q)
+                    assert page.total == page.counts["All"] and len(page.chats) <= q.page_size
+                    assert all(q.search in c["contact_name"].lower() for c in page.chats), page.chats
                 else:
                     actions.mark_read(store, chat, who)
             except MaxchatError:
@@ -104,6 +111,11 @@ def test_eight_threads_mixed_actions_and_ingest(store, team):
                      " AND m.session_id = c.session_id AND m.created_at > s.resolved_at)") == []
     for chat_id, state in store._w._chat_states.items():
         assert state == store.one("SELECT status, archived, blocked, session_id FROM chats WHERE id = ?", [chat_id])
+    # The finder's answers (on DuckDB from the tally the writer kept through all that) equal a fresh count.
+    for q in (InboxQuery(search="cust"), InboxQuery(search="1-", label_ids=(vip,)), InboxQuery(tab="Archived", search="c")):
+        counts, ids = expected(store, team["budi"], q)
+        found = find_chats(store, team["budi"], q)
+        assert (found.counts, [c["id"] for c in found.chats]) == (counts, ids), q
 
 
 CHILD = """
