@@ -98,10 +98,10 @@ def find_chats(store: Store, agent_id: int | None, query: InboxQuery) -> InboxPa
     Otherwise the counts are added up from the writer's groups of chats
     (chat_tally.py: at 1M chats 6-18 ms for the whole answer instead of
     18-35 with a scan) and the page looks among the newest chats first
-    (HORIZONS). A name search that finds few chats is answered by the
-    tally from the chats it finds (``_found_by_groups``); one that finds
-    many scans once for counts and page, as a label or a search does on
-    PostgreSQL, where other replicas write too."""
+    (HORIZONS). A name search is counted from the groups of the chats one
+    scan fetches: those it finds, or those it does not when it finds most
+    (``_search_by_groups``); in between, and for a label or a search on
+    PostgreSQL, where other replicas write too, one scan counts and pages."""
     query.check()
     version = store.version  # read first: a change after this shows next poll
     where, params = ["TRUE"], {"agent": agent_id if agent_id is not None else -1}
