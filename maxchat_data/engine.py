@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 BITS_FOR = range(1, 63)
 # The aggregate of label ids ``{0}`` (a column or expression) to their bits.
 # (A CASE, not a FILTER: DuckDB shifts every row before it filters, and 1 << 63 overflows.)
-LABEL_BITS_OF = "coalesce(bit_or(CASE WHEN {0} BETWEEN 1 AND 62 THEN 1::BIGINT << {0} ELSE 0 END), 0)"
+LABEL_BITS_OF = (f"coalesce(bit_or(CASE WHEN {{0}} BETWEEN {BITS_FOR.start} AND {BITS_FOR.stop - 1}"
+                 " THEN 1::BIGINT << {0} ELSE 0 END), 0)")
 
 
 def label_bits(label_ids) -> int:
