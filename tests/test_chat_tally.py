@@ -185,7 +185,7 @@ def test_a_file_with_a_huge_or_negative_chat_id_is_counted_without_asking_for_te
         actions.assign(store, chat_id, team["budi"], team["admin"])
         assert kept(store) == fresh(store)
     assert find_chats(store, team["budi"], InboxQuery(tab="My Chat")).counts["My Chat"] == 2
-    # A name search answered from the groups of the chats it finds (inbox._found_by_groups).
+    # A name search answered from the groups of the chats it finds (inbox._search_by_groups).
     found = find_chats(store, team["budi"], InboxQuery(tab="My Chat", search="xav"))
     assert (found.counts["My Chat"], sorted(c["id"] for c in found.chats)) == (2, [-5, 1 << 40])
     groups, keys, _ = store.chat_tally().groups_of(np.array([1 << 40, -5, 10**6], dtype=np.int64))
