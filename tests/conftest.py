@@ -7,6 +7,7 @@ The markers ``browser``, ``server`` and ``pg`` are set from what each test
 uses: tests/lanes.py."""
 from __future__ import annotations
 
+import ast
 import itertools
 import os
 import shutil
@@ -231,6 +232,16 @@ def at_once(*calls):
     for t in threads:
         t.join(60)
     return out
+
+
+def sql_written(node: ast.AST, formatted_as: str) -> list[str]:
+    """The SQL text written in ``node`` (a function, an argument): its string
+    constants, and each f-string with its formatted parts read as
+    ``formatted_as`` (the worst case the caller checks for)."""
+    return [n.value if isinstance(n, ast.Constant) else
+            "".join(v.value if isinstance(v, ast.Constant) else formatted_as for v in n.values)
+            for n in ast.walk(node)
+            if isinstance(n, ast.JoinedStr) or (isinstance(n, ast.Constant) and isinstance(n.value, str))]
 
 
 def point_runtime_at(db: Path, monkeypatch, *, demo: bool = False) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import customer_writes
+from conftest import customer_writes, sql_written
 from maxchat_data import accounts, actions, broadcasts, new_chat, system, team as teams
 from maxchat_data.broadcasts import Audience
 from maxchat_data.ingest import Inbound, _receive_batch
@@ -156,15 +156,6 @@ def test_which_statements_can_change_a_chat_state(sql, changes):
     assert changes_chat_states(sql) is changes
 
 
-def _texts(node: ast.AST) -> list[str]:
-    """The SQL text a statement argument may hold (an f-string's formatted
-    parts as a name of a table: the worst case)."""
-    return [n.value if isinstance(n, ast.Constant) else
-            "".join(v.value if isinstance(v, ast.Constant) else " chats " for v in n.values)
-            for n in ast.walk(node) if isinstance(n, ast.JoinedStr) or isinstance(n, ast.Constant)
-            and isinstance(n.value, str)]
-
-
 def test_no_write_function_writes_chats_past_the_writers_execute():
     """The kept states (and the tab counts) see a statement only through
     Writer.execute, one, all: a write on chats sent to the connection
@@ -175,6 +166,6 @@ def test_no_write_function_writes_chats_past_the_writers_execute():
         for call in ast.walk(ast.parse(path.read_text())):
             if (isinstance(call, ast.Call) and getattr(call.func, "attr", None) == "execute"
                     and isinstance(call.func.value, ast.Attribute) and call.func.value.attr == "con"
-                    and call.args and any(chats_write(sql) for sql in _texts(call.args[0]))):
+                    and call.args and any(chats_write(sql) for sql in sql_written(call.args[0], " chats "))):
                 past.append(f"{path.name}:{call.lineno}")
     assert past == []

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import at_once, customer_writes
+from conftest import at_once, customer_writes, sql_written
 from maxchat_data import accounts, actions, broadcasts, labels, new_chat, system, team as teams
 from maxchat_data.broadcasts import Audience
 from maxchat_data.chat_tally import changes_groups
@@ -140,18 +140,6 @@ def test_which_statements_can_move_a_chat(sql, moves):
     assert changes_groups(sql) is moves
 
 
-def _statements(fn: ast.AST) -> list[str]:
-    """The SQL written in a function: its string constants, with each
-    formatted part of an f-string taken as one that may set a grouped column."""
-    found = []
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            found.append(node.value)
-        elif isinstance(node, ast.JoinedStr):
-            found.append("".join(v.value if isinstance(v, ast.Constant) else "status = ?" for v in node.values))
-    return found
-
-
 def test_every_write_function_that_moves_chats_says_which():
     """A new write on chats must call ``chats_changed``: without it the
     counts stay right (the writer reads every group again) but each such
@@ -160,7 +148,7 @@ def test_every_write_function_that_moves_chats_says_which():
     for path in sorted(DATA.glob("*.py")):
         tree = ast.parse(path.read_text())
         for fn in ast.walk(tree):
-            if not isinstance(fn, ast.FunctionDef) or not any(changes_groups(s) for s in _statements(fn)):
+            if not isinstance(fn, ast.FunctionDef) or not any(changes_groups(s) for s in sql_written(fn, "status = ?")):
                 continue
             calls = {getattr(n.func, "attr", None) for n in ast.walk(fn) if isinstance(n, ast.Call)}
             if not calls & {"chats_changed", "forget_caches"}:
