@@ -179,7 +179,6 @@ def duck_report(store: Store, f: ReportFilter, tz) -> dict[str, float]:
     return {**times, WALL: wall}
 
 
-
 def reads(run: dict[str, float]) -> float:
     """All of a run's reads: their wall time where they overlap, else their sum."""
     return run[WALL] if WALL in run else sum(run.values())

@@ -246,8 +246,8 @@ def _search_few(cur, store: Store, tally, tab: str, scope: str, params: dict, ke
 def _search_many(cur, tally, tab: str, scope: str, filters: str, params: dict, kept):
     """A search that finds most chats: the chats it does not find are
     fetched and taken from the tally's counts, and the page is read as
-    without a search (HORIZONS). Fetching 95 % of 1M chats costs more than
-    the scan ('a': 28 ms instead of 10)."""
+    without a search (HORIZONS). 'a' finds 95 % of 1M chats: 11 ms this
+    way, 38 fetching those it finds, 24 for the scan."""
     missed = _run(cur, f"SELECT id FROM chats WHERE NOT ({NAME_HOLDS}){scope}", params).fetchnumpy()["id"]
     groups, keys, sizes = tally.groups_of(missed)
     per_group = np.array(sizes, dtype=np.int64) - np.bincount(groups + 1, minlength=len(keys) + 1)[1:]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 # A folder of this run's own (a fixed name in /tmp could belong to another
 # user), gone when the run ends.
-DOCS = (Path(__file__).resolve().parents[1] / "docs" if os.environ.get("MAXCHAT_SCREENSHOTS")
-        else Path(tempfile.mkdtemp(prefix="maxchat-screenshots-")))
-if not os.environ.get("MAXCHAT_SCREENSHOTS"):
+ASKED = bool(os.environ.get("MAXCHAT_SCREENSHOTS"))
+DOCS = Path(__file__).resolve().parents[1] / "docs" if ASKED else Path(tempfile.mkdtemp(prefix="maxchat-screenshots-"))
+if not ASKED:
     atexit.register(shutil.rmtree, DOCS, True)
 (DOCS / "id").mkdir(parents=True, exist_ok=True)
